@@ -1,0 +1,202 @@
+//! File versions and a cache of values parsed from files, keyed by path and version.
+//!
+//! A file's version is its length, modification time and (on Unix) inode, so an in-place edit
+//! and a write-then-rename are both seen on the next request. Invariant: a cached value was
+//! parsed from bytes read while the file had exactly the version stored beside it; when the
+//! file changes during the read, the read is retried, so a value never mixes two versions.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileVersion {
+    len: u64,
+    modified: Option<SystemTime>,
+    inode: u64,
+}
+
+impl FileVersion {
+    pub fn of(path: &Path) -> io::Result<FileVersion> {
+        let meta = fs::metadata(path)?;
+        #[cfg(unix)]
+        let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+        #[cfg(not(unix))]
+        let inode = 0;
+        Ok(FileVersion {
+            len: meta.len(),
+            modified: meta.modified().ok(),
+            inode,
+        })
+    }
+}
+
+/// Reads a whole file and the version those bytes belong to.
+pub fn read_versioned(path: &Path) -> io::Result<(FileVersion, Vec<u8>)> {
+    const ATTEMPTS: usize = 5;
+    let mut before = FileVersion::of(path)?;
+    for _ in 0..ATTEMPTS {
+        let bytes = fs::read(path)?;
+        let after = FileVersion::of(path)?;
+        if after == before && bytes.len() as u64 == after.len {
+            return Ok((after, bytes));
+        }
+        before = after;
+    }
+    Err(io::Error::other(
+        "the file kept changing while it was read; try again",
+    ))
+}
+
+/// Values parsed from files, reparsed when a file's version changes.
+pub struct FileCache<T> {
+    entries: RwLock<HashMap<PathBuf, (FileVersion, Arc<T>)>>,
+}
+
+impl<T> Default for FileCache<T> {
+    fn default() -> Self {
+        FileCache {
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+}
+
+impl<T> FileCache<T> {
+    /// The value for `path` at its current version, parsing the file with `parse` if needed.
+    pub fn get(&self, path: &Path, parse: impl FnOnce(&[u8]) -> T) -> io::Result<Arc<T>> {
+        let version = FileVersion::of(path)?;
+        if let Some((cached, value)) = self.read_entries().get(path)
+            && *cached == version
+        {
+            return Ok(Arc::clone(value));
+        }
+        let (version, bytes) = read_versioned(path)?;
+        let value = Arc::new(parse(&bytes));
+        self.entries
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(path.to_path_buf(), (version, Arc::clone(&value)));
+        Ok(value)
+    }
+
+    fn read_entries(
+        &self,
+    ) -> std::sync::RwLockReadGuard<'_, HashMap<PathBuf, (FileVersion, Arc<T>)>> {
+        self.entries
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A file that is re-read when it changes, keeping the last value that parsed. `parse` gets
+/// `None` when the file does not exist.
+pub struct Watched<T> {
+    path: PathBuf,
+    parse: fn(Option<&[u8]>) -> Result<T, String>,
+    state: RwLock<WatchedState<T>>,
+}
+
+struct WatchedState<T> {
+    /// The version last looked at (`None` inside: the file was missing); `None`: never looked.
+    seen: Option<Option<FileVersion>>,
+    good: Arc<T>,
+    problem: Option<Arc<str>>,
+}
+
+impl<T> Watched<T> {
+    pub fn new(path: PathBuf, initial: T, parse: fn(Option<&[u8]>) -> Result<T, String>) -> Self {
+        Watched {
+            path,
+            parse,
+            state: RwLock::new(WatchedState {
+                seen: None,
+                good: Arc::new(initial),
+                problem: None,
+            }),
+        }
+    }
+
+    /// The current good value, and why the file on disk is not being used, if it is not.
+    pub fn get(&self) -> (Arc<T>, Option<Arc<str>>) {
+        let version = FileVersion::of(&self.path).ok();
+        {
+            let state = self.state.read().unwrap_or_else(|p| p.into_inner());
+            if state.seen == Some(version) {
+                return (Arc::clone(&state.good), state.problem.clone());
+            }
+        }
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        if state.seen != Some(version) {
+            let (version, parsed) = match read_versioned(&self.path) {
+                Ok((version, bytes)) => (Some(version), (self.parse)(Some(&bytes))),
+                Err(err) if err.kind() == io::ErrorKind::NotFound => (None, (self.parse)(None)),
+                Err(err) => (version, Err(format!("{}: {err}", self.path.display()))),
+            };
+            match parsed {
+                Ok(value) => {
+                    state.good = Arc::new(value);
+                    state.problem = None;
+                }
+                Err(problem) => {
+                    eprintln!("openbb-files: {problem} (serving the last good version)");
+                    state.problem = Some(problem.into());
+                }
+            }
+            state.seen = Some(version);
+        }
+        (Arc::clone(&state.good), state.problem.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    #[test]
+    fn values_are_reparsed_only_when_the_file_changes() {
+        let path = std::env::temp_dir().join(format!("obf-cache-{}.txt", std::process::id()));
+        fs::write(&path, "one").unwrap();
+        let cache = FileCache::default();
+        let parses = Cell::new(0);
+        let parse = |bytes: &[u8]| {
+            parses.set(parses.get() + 1);
+            String::from_utf8(bytes.to_vec()).unwrap()
+        };
+        assert_eq!(*cache.get(&path, parse).unwrap(), "one");
+        assert_eq!(*cache.get(&path, parse).unwrap(), "one");
+        assert_eq!(parses.get(), 1);
+        fs::write(&path, "three").unwrap();
+        assert_eq!(*cache.get(&path, parse).unwrap(), "three");
+        assert_eq!(parses.get(), 2);
+        fs::remove_file(&path).unwrap();
+        assert!(cache.get(&path, parse).is_err());
+    }
+
+    fn parse_number(bytes: Option<&[u8]>) -> Result<u32, String> {
+        let text = std::str::from_utf8(bytes.ok_or("missing")?).map_err(|e| e.to_string())?;
+        text.trim()
+            .parse()
+            .map_err(|_| format!("not a number: {text}"))
+    }
+
+    #[test]
+    fn watched_files_keep_the_last_good_value() {
+        let path = std::env::temp_dir().join(format!("obf-watched-{}.txt", std::process::id()));
+        let _ = fs::remove_file(&path);
+        let watched = Watched::new(path.clone(), 0, parse_number);
+        assert_eq!(watched.get(), (Arc::new(0), Some("missing".into())));
+        fs::write(&path, "1").unwrap();
+        assert_eq!(watched.get(), (Arc::new(1), None));
+        fs::write(&path, "one").unwrap();
+        let (value, problem) = watched.get();
+        assert_eq!(*value, 1, "a broken edit keeps the last good value");
+        assert!(problem.unwrap().contains("not a number"));
+        fs::write(&path, "22").unwrap();
+        assert_eq!(watched.get(), (Arc::new(22), None));
+        fs::remove_file(&path).unwrap();
+    }
+}

@@ -1,0 +1,433 @@
+//! The command line and its environment variables, parsed by hand into a [`Config`].
+//!
+//! Every flag `--name` has an environment variable `OPENBB_FILES_NAME` (dashes become
+//! underscores); a flag on the command line wins over its variable, which wins over the default.
+//! The environment is passed in as a lookup function so tests never touch the process's own.
+//! Invariant: a `Config` that parsed is valid (port and thread count in range, names non-empty).
+
+use std::path::PathBuf;
+
+use crate::cors::DEFAULT_ORIGINS;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub root: PathBuf,
+    pub host: String,
+    pub port: u16,
+    pub threads: usize,
+    pub api_key: Option<String>,
+    pub auth_header: String,
+    pub auth_query: String,
+    pub cors_origins: Vec<String>,
+    pub access_log: bool,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            root: PathBuf::from("."),
+            host: "127.0.0.1".to_string(),
+            port: 7779,
+            threads: default_threads(),
+            api_key: None,
+            auth_header: "X-API-KEY".to_string(),
+            auth_query: "api_key".to_string(),
+            cors_origins: DEFAULT_ORIGINS.map(String::from).to_vec(),
+            access_log: true,
+        }
+    }
+}
+
+/// Workers block while writing a response to a slow client, so there are more of them than
+/// cores: twice the cores, at least 8.
+fn default_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (cores * 2).max(8)
+}
+
+#[derive(Debug, PartialEq)]
+pub enum Command {
+    Serve(Config),
+    Help,
+    Version,
+}
+
+/// A command line that cannot be run; `main` prints it and exits with status 2.
+#[derive(Debug, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+struct Flag {
+    name: &'static str,
+    /// Placeholder for the value; `None` for a switch.
+    value: Option<&'static str>,
+    help: &'static str,
+}
+
+const FLAGS: [Flag; 10] = [
+    Flag {
+        name: "root",
+        value: Some("DIR"),
+        help: "folder holding widgets.json, apps.json and data/ [default: .]",
+    },
+    Flag {
+        name: "host",
+        value: Some("ADDR"),
+        help: "address to listen on; 0.0.0.0 or :: for the network [default: 127.0.0.1]",
+    },
+    Flag {
+        name: "port",
+        value: Some("N"),
+        help: "port to listen on; 0 picks a free one [default: 7779]",
+    },
+    Flag {
+        name: "threads",
+        value: Some("N"),
+        help: "worker threads answering requests [default: twice the cores, at least 8]",
+    },
+    Flag {
+        name: "api-key",
+        value: Some("KEY"),
+        help: "require this key on every request (header or query parameter)",
+    },
+    Flag {
+        name: "auth-header",
+        value: Some("NAME"),
+        help: "header that carries the key; Authorization: Bearer works too [default: X-API-KEY]",
+    },
+    Flag {
+        name: "auth-query",
+        value: Some("NAME"),
+        help: "query parameter that carries the key [default: api_key]",
+    },
+    Flag {
+        name: "cors-origin",
+        value: Some("ORIGIN"),
+        help: "browser origin allowed to read responses; repeat for several, * for any; \
+               replaces the default list (the variable takes a comma-separated list) \
+               [default: https://pro.openbb.co https://excel.openbb.co https://pro.openbb.dev \
+               http://localhost:1420]",
+    },
+    Flag {
+        name: "quiet",
+        value: None,
+        help: "no access log (one line per request on stderr) [variable: 1 or true]",
+    },
+    Flag {
+        name: "version",
+        value: None,
+        help: "print the version and exit",
+    },
+];
+
+fn env_name(flag: &str) -> String {
+    format!(
+        "OPENBB_FILES_{}",
+        flag.to_ascii_uppercase().replace('-', "_")
+    )
+}
+
+/// The `--help` text.
+pub fn help() -> String {
+    let mut text = String::from(
+        "openbb-files: serve a folder of research files to OpenBB Workspace\n\n\
+         Usage: openbb-files [serve] [OPTIONS]\n\nOptions:\n",
+    );
+    for flag in FLAGS.iter() {
+        let left = match flag.value {
+            Some(value) => format!("--{} {value}", flag.name),
+            None => format!("--{}", flag.name),
+        };
+        let env = if flag.name == "version" {
+            String::new()
+        } else {
+            format!(" (env {})", env_name(flag.name))
+        };
+        text.push_str(&format!("  {left:<22} {}{env}\n", flag.help));
+    }
+    text.push_str("  --help                 print this help and exit\n");
+    text
+}
+
+/// Parses the arguments after the program name, reading variables through `env`.
+pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Command, UsageError> {
+    let mut args = args.iter().peekable();
+    if args.peek().is_some_and(|first| first.as_str() == "serve") {
+        args.next();
+    }
+    let mut given: Vec<(&'static str, String)> = Vec::new();
+    while let Some(arg) = args.next() {
+        if arg == "--help" || arg == "-h" {
+            return Ok(Command::Help);
+        }
+        let Some(body) = arg.strip_prefix("--") else {
+            return Err(UsageError(format!("unexpected argument '{arg}'")));
+        };
+        let (name, inline) = match body.split_once('=') {
+            Some((name, value)) => (name, Some(value.to_string())),
+            None => (body, None),
+        };
+        let flag = FLAGS
+            .iter()
+            .find(|f| f.name == name)
+            .ok_or_else(|| UsageError(format!("unknown option '--{name}'")))?;
+        if flag.name == "version" {
+            return Ok(Command::Version);
+        }
+        let value = match (flag.value, inline) {
+            (None, None) => "true".to_string(),
+            (None, Some(_)) => {
+                return Err(UsageError(format!("--{name} does not take a value")));
+            }
+            (Some(_), Some(value)) => value,
+            (Some(placeholder), None) => args
+                .next()
+                .cloned()
+                .ok_or_else(|| UsageError(format!("--{name} needs a value ({placeholder})")))?,
+        };
+        given.push((flag.name, value));
+    }
+    let lookup = |name: &str| -> Vec<String> {
+        let from_args: Vec<String> = given
+            .iter()
+            .filter(|(flag, _)| *flag == name)
+            .map(|(_, value)| value.clone())
+            .collect();
+        if !from_args.is_empty() {
+            return from_args;
+        }
+        let from_env = env(&env_name(name)).filter(|v| !v.trim().is_empty());
+        match (name, from_env) {
+            ("cors-origin", Some(list)) => list.split(',').map(|s| s.trim().to_string()).collect(),
+            (_, Some(value)) => vec![value],
+            (_, None) => Vec::new(),
+        }
+    };
+    let last = |name: &str| lookup(name).pop();
+    build(&lookup, &last).map(Command::Serve)
+}
+
+fn build(
+    all: &dyn Fn(&str) -> Vec<String>,
+    last: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, UsageError> {
+    let mut config = Config::default();
+    if let Some(root) = last("root") {
+        config.root = PathBuf::from(root);
+    }
+    if let Some(host) = last("host") {
+        config.host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+    }
+    if let Some(port) = last("port") {
+        config.port = port
+            .parse()
+            .map_err(|_| UsageError(format!("--port: '{port}' is not a port number (0-65535)")))?;
+    }
+    if let Some(threads) = last("threads") {
+        config.threads = threads
+            .parse()
+            .ok()
+            .filter(|n| (1..=1024).contains(n))
+            .ok_or_else(|| {
+                UsageError(format!(
+                    "--threads: '{threads}' is not a number from 1 to 1024"
+                ))
+            })?;
+    }
+    if let Some(key) = last("api-key") {
+        if key.trim().is_empty() {
+            return Err(UsageError("--api-key must not be empty".to_string()));
+        }
+        config.api_key = Some(key);
+    }
+    for (flag, field) in [
+        ("auth-header", &mut config.auth_header),
+        ("auth-query", &mut config.auth_query),
+    ] {
+        if let Some(name) = last(flag) {
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(UsageError(format!(
+                    "--{flag}: '{name}' is not a valid name"
+                )));
+            }
+            *field = name;
+        }
+    }
+    let origins = all("cors-origin");
+    if !origins.is_empty() {
+        config.cors_origins = origins;
+    }
+    if let Some(quiet) = last("quiet") {
+        config.access_log = !matches!(quiet.to_ascii_lowercase().as_str(), "1" | "true" | "yes");
+    }
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_with(args: &[&str], env: &[(&str, &str)]) -> Result<Command, UsageError> {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        parse(&args, &move |name| {
+            env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+    }
+
+    fn config(args: &[&str], env: &[(&str, &str)]) -> Config {
+        match parse_with(args, env).unwrap() {
+            Command::Serve(config) => config,
+            other => panic!("expected serve, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let config = config(&[], &[]);
+        assert_eq!(config.host, "127.0.0.1");
+        assert_eq!(config.port, 7779);
+        assert_eq!(config.root, PathBuf::from("."));
+        assert!(config.threads >= 8);
+        assert_eq!(config.cors_origins.len(), 4);
+        assert_eq!(config.api_key, None);
+        assert!(config.access_log);
+    }
+
+    #[test]
+    fn flags_in_both_spellings_and_the_serve_word() {
+        let config = config(
+            &[
+                "serve",
+                "--root",
+                "/srv/x",
+                "--port=0",
+                "--host",
+                "[::1]",
+                "--threads",
+                "3",
+                "--quiet",
+            ],
+            &[],
+        );
+        assert_eq!(config.root, PathBuf::from("/srv/x"));
+        assert_eq!(config.port, 0);
+        assert_eq!(config.host, "::1");
+        assert_eq!(config.threads, 3);
+        assert!(!config.access_log);
+    }
+
+    #[test]
+    fn command_line_beats_environment_beats_default() {
+        let env = [
+            ("OPENBB_FILES_PORT", "9000"),
+            ("OPENBB_FILES_API_KEY", "from-env"),
+            (
+                "OPENBB_FILES_CORS_ORIGIN",
+                "http://a.example, http://b.example",
+            ),
+            ("OPENBB_FILES_AUTH_HEADER", "X-Token"),
+            ("OPENBB_FILES_QUIET", "1"),
+        ];
+        let from_env = config(&[], &env);
+        assert_eq!(from_env.port, 9000);
+        assert_eq!(from_env.api_key.as_deref(), Some("from-env"));
+        assert_eq!(
+            from_env.cors_origins,
+            ["http://a.example", "http://b.example"]
+        );
+        assert_eq!(from_env.auth_header, "X-Token");
+        assert!(!from_env.access_log);
+        let overridden = config(
+            &[
+                "--port",
+                "1",
+                "--cors-origin",
+                "http://c.example",
+                "--cors-origin",
+                "*",
+            ],
+            &env,
+        );
+        assert_eq!(overridden.port, 1);
+        assert_eq!(overridden.cors_origins, ["http://c.example", "*"]);
+    }
+
+    #[test]
+    fn every_flag_has_its_variable() {
+        let env: Vec<(String, &str)> = [
+            ("root", "/r"),
+            ("host", "0.0.0.0"),
+            ("port", "1"),
+            ("threads", "2"),
+            ("api-key", "k"),
+            ("auth-header", "H"),
+            ("auth-query", "q"),
+            ("cors-origin", "*"),
+            ("quiet", "true"),
+        ]
+        .iter()
+        .map(|(flag, value)| (env_name(flag), *value))
+        .collect();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        let config = config(&[], &env);
+        assert_eq!(
+            config,
+            Config {
+                root: PathBuf::from("/r"),
+                host: "0.0.0.0".into(),
+                port: 1,
+                threads: 2,
+                api_key: Some("k".into()),
+                auth_header: "H".into(),
+                auth_query: "q".into(),
+                cors_origins: vec!["*".into()],
+                access_log: false,
+            }
+        );
+        for flag in FLAGS.iter().filter(|f| f.name != "version") {
+            assert!(
+                help().contains(&env_name(flag.name)),
+                "{} missing from help",
+                flag.name
+            );
+        }
+    }
+
+    #[test]
+    fn help_and_version() {
+        assert_eq!(parse_with(&["--help"], &[]), Ok(Command::Help));
+        assert_eq!(parse_with(&["serve", "-h"], &[]), Ok(Command::Help));
+        assert_eq!(parse_with(&["--version"], &[]), Ok(Command::Version));
+    }
+
+    #[test]
+    fn usage_errors() {
+        for args in [
+            &["--bogus"][..],
+            &["--port"],
+            &["--port", "70000"],
+            &["--port", "x"],
+            &["--threads", "0"],
+            &["--api-key", ""],
+            &["--quiet=1"],
+            &["--auth-header", "has space"],
+            &["stray"],
+            &["init"],
+        ] {
+            assert!(
+                parse_with(args, &[]).is_err(),
+                "{args:?} should be a usage error"
+            );
+        }
+        assert_eq!(
+            parse_with(&["--bogus"], &[]),
+            Err(UsageError("unknown option '--bogus'".into()))
+        );
+    }
+}

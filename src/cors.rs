@@ -1,0 +1,200 @@
+//! CORS, written by hand: which origins may read our responses, and preflight answers.
+//!
+//! Invariants: an origin on the allow-list is echoed exactly, with credentials allowed and
+//! `Vary: Origin`; with the wildcard `*` every origin may read but credentials are never
+//! allowed; any other origin gets no `Access-Control-*` header at all. Preflights (`OPTIONS`)
+//! are answered before any token check, because browsers never send credentials on them.
+
+use crate::http::{Request, Response};
+
+/// The origins Workspace is served from: the web app, the Excel add-in, OpenBB's development
+/// build, and the desktop app's local origin.
+pub const DEFAULT_ORIGINS: [&str; 4] = [
+    "https://pro.openbb.co",
+    "https://excel.openbb.co",
+    "https://pro.openbb.dev",
+    "http://localhost:1420",
+];
+
+/// Methods a preflight may ask for.
+const ALLOWED_METHODS: &str = "GET, HEAD, POST, OPTIONS";
+/// How long a browser may reuse a preflight answer (Chromium caps this at two hours).
+const MAX_AGE_SECONDS: &str = "7200";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cors {
+    AnyOrigin,
+    Only(Vec<String>),
+}
+
+impl Cors {
+    /// `*` anywhere in the list allows every origin.
+    pub fn new(origins: &[String]) -> Cors {
+        if origins.iter().any(|origin| origin == "*") {
+            Cors::AnyOrigin
+        } else {
+            Cors::Only(
+                origins
+                    .iter()
+                    .map(|origin| origin.trim_end_matches('/').to_string())
+                    .collect(),
+            )
+        }
+    }
+
+    /// The CORS headers a response to a request from `origin` carries.
+    pub fn headers(&self, origin: Option<&str>) -> Vec<(&'static str, String)> {
+        match self {
+            Cors::AnyOrigin => vec![("Access-Control-Allow-Origin", "*".to_string())],
+            Cors::Only(allowed) => {
+                let mut headers = vec![("Vary", "Origin".to_string())];
+                if let Some(origin) = origin.filter(|o| allowed.iter().any(|a| a == o)) {
+                    headers.push(("Access-Control-Allow-Origin", origin.to_string()));
+                    headers.push(("Access-Control-Allow-Credentials", "true".to_string()));
+                }
+                headers
+            }
+        }
+    }
+
+    /// Answers an `OPTIONS` request: 204, and when the origin is allowed the preflight grants.
+    pub fn preflight(&self, request: &Request) -> Response {
+        let mut response = Response::empty(204).with_header("Allow", ALLOWED_METHODS);
+        let cors = self.headers(request.header("origin"));
+        let allowed = cors
+            .iter()
+            .any(|(name, _)| *name == "Access-Control-Allow-Origin");
+        response.headers.extend(cors);
+        if !allowed {
+            return response;
+        }
+        response = response
+            .with_header("Access-Control-Allow-Methods", ALLOWED_METHODS)
+            .with_header("Access-Control-Max-Age", MAX_AGE_SECONDS);
+        if let Some(asked) = request.header("access-control-request-headers") {
+            response = response.with_header("Access-Control-Allow-Headers", asked);
+        }
+        if request
+            .header("access-control-request-private-network")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        {
+            response = response.with_header("Access-Control-Allow-Private-Network", "true");
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::Method;
+
+    fn defaults() -> Cors {
+        Cors::new(&DEFAULT_ORIGINS.map(String::from))
+    }
+
+    fn preflight(cors: &Cors, headers: &[(&str, &str)]) -> Response {
+        let headers = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        cors.preflight(&Request::new(Method::Options, "/widgets.json", headers))
+    }
+
+    #[test]
+    fn allowed_origins_are_echoed_with_credentials() {
+        let headers = defaults().headers(Some("https://pro.openbb.co"));
+        assert!(headers.contains(&(
+            "Access-Control-Allow-Origin",
+            "https://pro.openbb.co".into()
+        )));
+        assert!(headers.contains(&("Access-Control-Allow-Credentials", "true".into())));
+        assert!(headers.contains(&("Vary", "Origin".into())));
+    }
+
+    #[test]
+    fn other_origins_get_no_cors_headers() {
+        for origin in [
+            Some("https://evil.example"),
+            Some("https://pro.openbb.co.evil"),
+            Some("null"),
+            None,
+        ] {
+            let headers = defaults().headers(origin);
+            assert!(
+                headers
+                    .iter()
+                    .all(|(name, _)| !name.starts_with("Access-Control")),
+                "{origin:?}: {headers:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn wildcard_never_allows_credentials() {
+        let cors = Cors::new(&["https://a.example".into(), "*".into()]);
+        assert_eq!(
+            cors.headers(Some("https://b.example")),
+            [("Access-Control-Allow-Origin", "*".to_string())]
+        );
+    }
+
+    #[test]
+    fn configured_list_replaces_the_default_and_ignores_trailing_slash() {
+        let cors = Cors::new(&["http://localhost:3000/".into()]);
+        assert!(cors.headers(Some("http://localhost:3000")).len() > 1);
+        assert_eq!(cors.headers(Some("https://pro.openbb.co")).len(), 1);
+    }
+
+    #[test]
+    fn preflight_grants_methods_headers_and_private_network() {
+        let response = preflight(
+            &defaults(),
+            &[
+                ("Origin", "https://pro.openbb.co"),
+                ("Access-Control-Request-Method", "GET"),
+                ("Access-Control-Request-Headers", "x-api-key,content-type"),
+                ("Access-Control-Request-Private-Network", "true"),
+            ],
+        );
+        assert_eq!(response.status, 204);
+        assert_eq!(
+            response.header("Access-Control-Allow-Origin"),
+            Some("https://pro.openbb.co")
+        );
+        assert_eq!(
+            response.header("Access-Control-Allow-Headers"),
+            Some("x-api-key,content-type")
+        );
+        assert_eq!(
+            response.header("Access-Control-Allow-Methods"),
+            Some(ALLOWED_METHODS)
+        );
+        assert_eq!(
+            response.header("Access-Control-Max-Age"),
+            Some(MAX_AGE_SECONDS)
+        );
+        assert_eq!(
+            response.header("Access-Control-Allow-Private-Network"),
+            Some("true")
+        );
+    }
+
+    #[test]
+    fn preflight_from_a_foreign_origin_grants_nothing() {
+        let response = preflight(
+            &defaults(),
+            &[
+                ("Origin", "https://evil.example"),
+                ("Access-Control-Request-Headers", "x-api-key"),
+            ],
+        );
+        assert_eq!(response.status, 204);
+        assert!(
+            response
+                .headers
+                .iter()
+                .all(|(n, _)| !n.starts_with("Access-Control"))
+        );
+    }
+}

@@ -1,0 +1,319 @@
+//! Row filters drawn from a widget's query parameters, with no code.
+//!
+//! Rules, in order, for each parameter with a non-empty value:
+//! 1. an explicit rule in the widget's `backend.filters` wins: `"param": "column"` (equality),
+//!    `"param": {"column": "date", "op": "gte"}` (`eq`, `gte`, `lte`), or `"param": null`
+//!    (never filter on it);
+//! 2. a parameter named like a column (exactly, else ignoring ASCII case) keeps rows equal to one
+//!    of its comma-separated values;
+//! 3. `start_X`/`from_X`/`min_X` and `end_X`/`to_X`/`max_X` bound column `X` (inclusive);
+//! 4. anything else (`theme`, `raw`, unknown names) is ignored.
+//!
+//! Repeating a parameter (`?t=A&t=B`) is the same as `?t=A,B`. Comparison follows the cell's
+//! type: numbers numerically, text ignoring ASCII case, and an upper bound on text compares only
+//! as many characters as the bound has, so `end_date=2024-03-01` keeps `2024-03-01 16:00`.
+
+use std::cmp::Ordering;
+
+use serde::Deserialize;
+
+use crate::table::Cell;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Op {
+    Eq,
+    Gte,
+    Lte,
+}
+
+/// An explicit rule for one parameter, as written in `widgets.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Rule {
+    Column(String),
+    Bound {
+        column: String,
+        #[serde(default = "equality")]
+        op: Op,
+    },
+}
+
+fn equality() -> Op {
+    Op::Eq
+}
+
+/// One condition a row must meet: `column` compared by `op` with any of `values`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Condition {
+    pub column: usize,
+    pub op: Op,
+    pub values: Vec<String>,
+}
+
+/// Builds the conditions for `params` over a table with `columns`. `rules` holds the explicit
+/// rules (`None` = ignore the parameter). Fails when an explicit rule names a missing column.
+pub fn plan(
+    params: &[(String, String)],
+    columns: &[String],
+    rules: &[(String, Option<Rule>)],
+) -> Result<Vec<Condition>, String> {
+    let mut conditions: Vec<Condition> = Vec::new();
+    for (name, value) in params {
+        if value.trim().is_empty() {
+            continue;
+        }
+        let target = match rules.iter().find(|(param, _)| param == name) {
+            Some((_, None)) => None,
+            Some((_, Some(rule))) => {
+                let (column, op) = match rule {
+                    Rule::Column(column) => (column, Op::Eq),
+                    Rule::Bound { column, op } => (column, *op),
+                };
+                let index = find_column(columns, column).ok_or_else(|| {
+                    format!("parameter '{name}' filters on column '{column}', which the data does not have")
+                })?;
+                Some((index, op))
+            }
+            None => implicit_target(name, columns),
+        };
+        let Some((column, op)) = target else { continue };
+        let values = match op {
+            Op::Eq => split_values(value),
+            Op::Gte | Op::Lte => vec![value.trim().to_string()],
+        };
+        match conditions
+            .iter_mut()
+            .find(|c| c.column == column && c.op == op && op == Op::Eq)
+        {
+            Some(existing) => existing.values.extend(values),
+            None => conditions.push(Condition { column, op, values }),
+        }
+    }
+    Ok(conditions)
+}
+
+fn implicit_target(param: &str, columns: &[String]) -> Option<(usize, Op)> {
+    if let Some(index) = find_column(columns, param) {
+        return Some((index, Op::Eq));
+    }
+    const BOUNDS: [(&str, Op); 6] = [
+        ("start_", Op::Gte),
+        ("from_", Op::Gte),
+        ("min_", Op::Gte),
+        ("end_", Op::Lte),
+        ("to_", Op::Lte),
+        ("max_", Op::Lte),
+    ];
+    BOUNDS.iter().find_map(|(prefix, op)| {
+        let column = param.strip_prefix(prefix)?;
+        find_column(columns, column).map(|index| (index, *op))
+    })
+}
+
+fn find_column(columns: &[String], name: &str) -> Option<usize> {
+    columns
+        .iter()
+        .position(|c| c == name)
+        .or_else(|| columns.iter().position(|c| c.eq_ignore_ascii_case(name)))
+}
+
+fn split_values(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+impl Condition {
+    /// Whether `cell` (this condition's column in some row) passes.
+    pub fn accepts(&self, cell: Cell<'_>) -> bool {
+        match self.op {
+            Op::Eq => self.values.iter().any(|v| equals(cell, v)),
+            Op::Gte => self
+                .values
+                .iter()
+                .all(|v| compare(cell, v, false).is_some_and(|ord| ord != Ordering::Less)),
+            Op::Lte => self
+                .values
+                .iter()
+                .all(|v| compare(cell, v, true).is_some_and(|ord| ord != Ordering::Greater)),
+        }
+    }
+}
+
+fn equals(cell: Cell<'_>, value: &str) -> bool {
+    match cell {
+        Cell::Null => false,
+        Cell::Text(text) => text.eq_ignore_ascii_case(value),
+        _ => compare(cell, value, false) == Some(Ordering::Equal),
+    }
+}
+
+/// Orders `cell` against a parameter value; `None` when they cannot be compared. With
+/// `as_prefix`, text is compared on the value's length only (an inclusive upper bound).
+fn compare(cell: Cell<'_>, value: &str, as_prefix: bool) -> Option<Ordering> {
+    match cell {
+        Cell::Null => None,
+        Cell::Int(number) => compare_numbers(number as f64, value),
+        Cell::Float(number) => compare_numbers(number, value),
+        Cell::Bool(flag) => {
+            let wanted = match value.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => return None,
+            };
+            Some(flag.cmp(&wanted))
+        }
+        Cell::Text(text) => {
+            let text = text.as_bytes();
+            let text = if as_prefix {
+                &text[..text.len().min(value.len())]
+            } else {
+                text
+            };
+            Some(
+                text.to_ascii_lowercase()
+                    .cmp(&value.as_bytes().to_ascii_lowercase()),
+            )
+        }
+    }
+}
+
+fn compare_numbers(number: f64, value: &str) -> Option<Ordering> {
+    let wanted: f64 = value.trim().parse().ok()?;
+    number.partial_cmp(&wanted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn columns(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn column_names_become_equality_filters() {
+        let cols = columns(&["date", "ticker", "close"]);
+        let plan = plan(
+            &params(&[("ticker", "AAPL,MSFT"), ("theme", "dark")]),
+            &cols,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            plan,
+            [Condition {
+                column: 1,
+                op: Op::Eq,
+                values: vec!["AAPL".into(), "MSFT".into()]
+            }]
+        );
+    }
+
+    #[test]
+    fn repeated_parameters_are_one_multi_value_filter() {
+        let cols = columns(&["ticker"]);
+        let plan = plan(&params(&[("ticker", "A"), ("ticker", "B")]), &cols, &[]).unwrap();
+        assert_eq!(plan.len(), 1);
+        assert_eq!(plan[0].values, ["A", "B"]);
+    }
+
+    #[test]
+    fn prefixes_make_date_ranges() {
+        let cols = columns(&["Date", "close"]);
+        let plan = plan(
+            &params(&[
+                ("start_date", "2024-01-01"),
+                ("end_date", "2024-02-01"),
+                ("min_close", ""),
+            ]),
+            &cols,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(plan.len(), 2, "an empty value is no filter");
+        assert_eq!((plan[0].column, plan[0].op), (0, Op::Gte));
+        assert_eq!((plan[1].column, plan[1].op), (0, Op::Lte));
+    }
+
+    #[test]
+    fn explicit_rules_win() {
+        let cols = columns(&["symbol", "day", "ticker"]);
+        let rules = vec![
+            ("ticker".to_string(), Some(Rule::Column("symbol".into()))),
+            (
+                "since".to_string(),
+                Some(Rule::Bound {
+                    column: "day".into(),
+                    op: Op::Gte,
+                }),
+            ),
+            ("symbol".to_string(), None),
+        ];
+        let plan = plan(
+            &params(&[("ticker", "X"), ("since", "2024-01-01"), ("symbol", "Y")]),
+            &cols,
+            &rules,
+        )
+        .unwrap();
+        assert_eq!(plan.len(), 2);
+        assert_eq!((plan[0].column, plan[0].op), (0, Op::Eq));
+        assert_eq!((plan[1].column, plan[1].op), (1, Op::Gte));
+        let bad = vec![("x".to_string(), Some(Rule::Column("nope".into())))];
+        let err = super::plan(&params(&[("x", "1")]), &cols, &bad).unwrap_err();
+        assert!(err.contains("'nope'"), "{err}");
+    }
+
+    #[test]
+    fn comparisons_follow_the_cell_type() {
+        let eq = |values: &[&str]| Condition {
+            column: 0,
+            op: Op::Eq,
+            values: values.iter().map(|s| s.to_string()).collect(),
+        };
+        assert!(eq(&["aapl"]).accepts(Cell::Text("AAPL")));
+        assert!(!eq(&["AAP"]).accepts(Cell::Text("AAPL")));
+        assert!(eq(&["1.0"]).accepts(Cell::Int(1)));
+        assert!(eq(&["x", "2.5"]).accepts(Cell::Float(2.5)));
+        assert!(!eq(&["abc"]).accepts(Cell::Int(1)));
+        assert!(eq(&["true"]).accepts(Cell::Bool(true)));
+        assert!(!eq(&["null"]).accepts(Cell::Null));
+    }
+
+    #[test]
+    fn upper_bounds_on_text_include_the_whole_day() {
+        let until = Condition {
+            column: 0,
+            op: Op::Lte,
+            values: vec!["2024-03-01".into()],
+        };
+        assert!(until.accepts(Cell::Text("2024-03-01 16:00")));
+        assert!(until.accepts(Cell::Text("2024-02-29")));
+        assert!(!until.accepts(Cell::Text("2024-03-02")));
+        let since = Condition {
+            column: 0,
+            op: Op::Gte,
+            values: vec!["2024-03-01".into()],
+        };
+        assert!(since.accepts(Cell::Text("2024-03-01")));
+        assert!(!since.accepts(Cell::Text("2024-02-29 23:59")));
+        assert!(!since.accepts(Cell::Null));
+        let min = Condition {
+            column: 0,
+            op: Op::Gte,
+            values: vec!["10".into()],
+        };
+        assert!(min.accepts(Cell::Int(10)) && !min.accepts(Cell::Float(9.5)));
+    }
+}

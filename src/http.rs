@@ -1,0 +1,286 @@
+//! Plain request and response values that handlers work with.
+//!
+//! Nothing here knows about sockets or tiny_http: `server.rs` copies each incoming request into a
+//! [`Request`] and writes the returned [`Response`] back. Invariants: header names in a `Request`
+//! are lower-case; `Request::path` is the raw path without the query string (still
+//! percent-encoded); query keys and values are percent-decoded, with `+` read as a space.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+/// The request methods the server distinguishes; anything else is carried as `Other`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Options,
+    Other(String),
+}
+
+impl Method {
+    pub fn parse(name: &str) -> Method {
+        match name {
+            "GET" => Method::Get,
+            "HEAD" => Method::Head,
+            "POST" => Method::Post,
+            "OPTIONS" => Method::Options,
+            other => Method::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Options => "OPTIONS",
+            Method::Other(name) => name,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    /// Raw path, percent-encoded, without the query string.
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    /// `(lower-case name, value)` pairs in arrival order.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    /// Builds a request from a raw request target such as `/prices?ticker=AAPL`. An absolute-form
+    /// target (`http://host/path`) is reduced to its path.
+    pub fn new(method: Method, target: &str, headers: Vec<(String, String)>) -> Request {
+        let target = strip_scheme_and_authority(target);
+        let (path, query) = match target.split_once('?') {
+            Some((path, query)) => (path, parse_query(query)),
+            None => (target, Vec::new()),
+        };
+        let path = if path.is_empty() { "/" } else { path };
+        let headers = headers
+            .into_iter()
+            .map(|(name, value)| (name.to_ascii_lowercase(), value))
+            .collect();
+        Request {
+            method,
+            path: path.to_string(),
+            query,
+            headers,
+            body: Vec::new(),
+        }
+    }
+
+    /// The first value of a header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The first value of a query parameter.
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// Reduces an absolute-form target (`http://host/path?q`) to its origin form (`/path?q`).
+fn strip_scheme_and_authority(target: &str) -> &str {
+    let Some(scheme_end) = target.find("://") else {
+        return target;
+    };
+    if target[..scheme_end].contains(['/', '?']) {
+        return target;
+    }
+    let rest = &target[scheme_end + 3..];
+    match rest.find(['/', '?']) {
+        Some(start) => &rest[start..],
+        None => "",
+    }
+}
+
+/// Splits `a=1&b=x%20y` into decoded pairs. A key without `=` has an empty value; empty pieces
+/// (`a=1&&b=2`) are skipped.
+pub fn parse_query(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|piece| !piece.is_empty())
+        .map(|piece| {
+            let (key, value) = piece.split_once('=').unwrap_or((piece, ""));
+            (decode_query_part(key), decode_query_part(value))
+        })
+        .collect()
+}
+
+fn decode_query_part(part: &str) -> String {
+    let bytes = percent_decode(&part.replace('+', " "));
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Decodes `%XX` escapes. A `%` not followed by two hex digits is kept as it is.
+pub fn percent_decode(input: &str) -> Vec<u8> {
+    let bytes = input.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let (Some(high), Some(low)) = (
+                bytes.get(i + 1).and_then(|b| hex_value(*b)),
+                bytes.get(i + 2).and_then(|b| hex_value(*b)),
+            )
+        {
+            out.push(high << 4 | low);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
+}
+
+fn hex_value(byte: u8) -> Option<u8> {
+    match byte {
+        b'0'..=b'9' => Some(byte - b'0'),
+        b'a'..=b'f' => Some(byte - b'a' + 10),
+        b'A'..=b'F' => Some(byte - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// A response body: either freshly built bytes or bytes shared with a cache.
+#[derive(Debug, Clone)]
+pub enum Body {
+    Owned(Vec<u8>),
+    Shared(Arc<[u8]>),
+}
+
+impl AsRef<[u8]> for Body {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            Body::Owned(bytes) => bytes,
+            Body::Shared(bytes) => bytes,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Body,
+}
+
+pub const JSON: &str = "application/json";
+
+impl Response {
+    pub fn new(status: u16, content_type: &str, body: Body) -> Response {
+        Response {
+            status,
+            headers: vec![("Content-Type", content_type.to_string())],
+            body,
+        }
+    }
+
+    /// Serializes `value` as a JSON response. Serializing our own values cannot fail; should it
+    /// ever, the failure is reported as a 500 rather than a panic.
+    pub fn json<T: Serialize + ?Sized>(status: u16, value: &T) -> Response {
+        match serde_json::to_vec(value) {
+            Ok(bytes) => Response::new(status, JSON, Body::Owned(bytes)),
+            Err(err) => Response::error(500, &format!("could not encode the response: {err}")),
+        }
+    }
+
+    /// The error shape Workspace shows inside a widget: `{"detail": "..."}`.
+    pub fn error(status: u16, detail: &str) -> Response {
+        let body = serde_json::json!({ "detail": detail });
+        Response::new(status, JSON, Body::Owned(body.to_string().into_bytes()))
+    }
+
+    pub fn empty(status: u16) -> Response {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Body::Owned(Vec::new()),
+        }
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Response {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_pairs_are_decoded() {
+        assert_eq!(
+            parse_query("ticker=AAPL&name=S%26P+500&flag&&empty="),
+            vec![
+                ("ticker".to_string(), "AAPL".to_string()),
+                ("name".to_string(), "S&P 500".to_string()),
+                ("flag".to_string(), String::new()),
+                ("empty".to_string(), String::new()),
+            ]
+        );
+    }
+
+    #[test]
+    fn broken_escapes_are_kept_literally() {
+        assert_eq!(percent_decode("100%"), b"100%");
+        assert_eq!(percent_decode("%zz%4"), b"%zz%4");
+        assert_eq!(percent_decode("%2e%2E%2f"), b"../");
+        assert_eq!(percent_decode("%00"), b"\0");
+    }
+
+    #[test]
+    fn request_splits_path_and_query() {
+        let request = Request::new(
+            Method::Get,
+            "/prices?ticker=MSFT",
+            vec![("X-Api-Key".into(), "k".into())],
+        );
+        assert_eq!(request.path, "/prices");
+        assert_eq!(request.query_param("ticker"), Some("MSFT"));
+        assert_eq!(request.header("x-api-key"), Some("k"));
+        assert_eq!(request.headers[0].0, "x-api-key");
+    }
+
+    #[test]
+    fn absolute_form_targets_keep_only_the_path() {
+        let request = Request::new(Method::Get, "http://evil.example/data/x?y=1", vec![]);
+        assert_eq!(request.path, "/data/x");
+        assert_eq!(request.query_param("y"), Some("1"));
+        assert_eq!(Request::new(Method::Get, "http://host", vec![]).path, "/");
+        assert_eq!(
+            Request::new(Method::Get, "/a?next=http://x/y", vec![]).path,
+            "/a"
+        );
+    }
+
+    #[test]
+    fn error_bodies_carry_detail() {
+        let response = Response::error(404, "no such \"thing\"");
+        assert_eq!(response.status, 404);
+        let value: serde_json::Value = serde_json::from_slice(response.body.as_ref()).unwrap();
+        assert_eq!(value["detail"], "no such \"thing\"");
+    }
+}

@@ -1,0 +1,182 @@
+//! Path safety: the only way a request or a manifest entry turns into a file path.
+//!
+//! Invariants: a path handed out by [`DataDir::resolve`] names an existing regular file whose
+//! canonical location (symlinks followed) lies inside the canonical `data/` directory, and no
+//! component of it below `data/` starts with a dot. Every refusal looks the same to the caller
+//! (`None`), so a client cannot tell "outside the root" from "missing".
+
+use std::path::{Component, PathBuf};
+
+use crate::http::percent_decode;
+
+/// Turns a raw, percent-encoded request path into clean `/`-joined segments, e.g.
+/// `/reports/%71uarterly` → `reports/quarterly`. Empty and `.` segments are dropped; `None` when
+/// any segment is unsafe (see [`is_safe_segment`]) or not UTF-8.
+pub fn clean_request_path(raw: &str) -> Option<String> {
+    let mut segments = Vec::new();
+    for raw_segment in raw.split('/') {
+        let segment = String::from_utf8(percent_decode(raw_segment)).ok()?;
+        if segment.is_empty() || segment == "." {
+            continue;
+        }
+        if !is_safe_segment(&segment) {
+            return None;
+        }
+        segments.push(segment);
+    }
+    Some(segments.join("/"))
+}
+
+/// A segment is safe when it is not a dotfile (which also excludes `..`), holds no separator or
+/// NUL, and is not a Windows drive prefix such as `C:`.
+pub fn is_safe_segment(segment: &str) -> bool {
+    let is_drive = segment.len() >= 2 && segment.as_bytes()[1] == b':';
+    let unsafe_segment = segment.is_empty()
+        || segment.starts_with('.')
+        || segment.contains(['/', '\\', '\0'])
+        || is_drive;
+    !unsafe_segment
+}
+
+/// The `data/` directory, canonicalized once at start-up.
+#[derive(Debug, Clone)]
+pub struct DataDir {
+    /// The directory as the user named it (for messages).
+    shown: PathBuf,
+    /// Canonical form, or `None` when the directory does not exist (then nothing resolves).
+    canonical: Option<PathBuf>,
+}
+
+impl DataDir {
+    pub fn new(dir: PathBuf) -> DataDir {
+        let canonical = dir.canonicalize().ok();
+        DataDir {
+            shown: dir,
+            canonical,
+        }
+    }
+
+    /// How to name `relative` in a message, e.g. `data/prices.csv`.
+    pub fn display(&self, relative: &str) -> String {
+        let name = self
+            .shown
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "data".to_string());
+        format!("{name}/{relative}")
+    }
+
+    /// Resolves a `/`-separated path relative to `data/` to a readable regular file, or `None`.
+    pub fn resolve(&self, relative: &str) -> Option<PathBuf> {
+        let root = self.canonical.as_ref()?;
+        if !relative.split('/').all(is_safe_segment) {
+            return None;
+        }
+        let candidate = root.join(relative).canonicalize().ok()?;
+        let inside = candidate.strip_prefix(root).ok()?;
+        if !inside.components().all(is_plain_component) {
+            return None;
+        }
+        candidate.is_file().then_some(candidate)
+    }
+}
+
+fn is_plain_component(component: Component<'_>) -> bool {
+    match component {
+        Component::Normal(name) => !name.to_string_lossy().starts_with('.'),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    #[test]
+    fn request_paths_are_cleaned() {
+        assert_eq!(clean_request_path("/prices").as_deref(), Some("prices"));
+        assert_eq!(clean_request_path("//a/./b/").as_deref(), Some("a/b"));
+        assert_eq!(clean_request_path("/%70rices").as_deref(), Some("prices"));
+        assert_eq!(clean_request_path("/").as_deref(), Some(""));
+    }
+
+    #[test]
+    fn traversal_in_any_spelling_is_refused() {
+        for raw in [
+            "/../etc/passwd",
+            "/a/../../x",
+            "/%2e%2e/x",
+            "/%2E%2E%2Fetc",
+            "/a%2f..%2fb",
+            "/..%5c..%5cwin.ini",
+            "/a%00.csv",
+            "/.env",
+            "/data/.hidden.csv",
+            "/C:/windows",
+            "/%ff%fe",
+        ] {
+            assert_eq!(clean_request_path(raw), None, "{raw} should be refused");
+        }
+    }
+
+    #[test]
+    fn generated_traversal_attempts_never_pass() {
+        let pieces = [
+            "..", "%2e%2e", "%2E.", ".%2e", "..%2f", "%2f", "%5c", "a", ".", "",
+        ];
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let raw = format!("/{a}/{b}/{c}");
+                    if let Some(clean) = clean_request_path(&raw) {
+                        assert!(
+                            clean.split('/').all(|s| s.is_empty() || is_safe_segment(s)),
+                            "{raw} -> {clean}"
+                        );
+                        assert!(!clean.contains(".."), "{raw} -> {clean}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn resolve_stays_inside_data() {
+        let base = std::env::temp_dir().join(format!("obf-paths-{}", std::process::id()));
+        let data = base.join("data");
+        fs::create_dir_all(data.join("sub")).unwrap();
+        fs::write(base.join("secret.txt"), "secret").unwrap();
+        fs::write(data.join("ok.csv"), "a\n1\n").unwrap();
+        fs::write(data.join("sub/deep.csv"), "a\n1\n").unwrap();
+        fs::write(data.join(".hidden.csv"), "a\n1\n").unwrap();
+        #[cfg(unix)]
+        {
+            let _ = std::os::unix::fs::symlink(base.join("secret.txt"), data.join("escape.csv"));
+            let _ = std::os::unix::fs::symlink(data.join(".hidden.csv"), data.join("alias.csv"));
+            let _ = std::os::unix::fs::symlink(data.join("ok.csv"), data.join("link.csv"));
+        }
+        let dir = DataDir::new(data.clone());
+        assert!(dir.resolve("ok.csv").is_some());
+        assert!(dir.resolve("sub/deep.csv").is_some());
+        assert!(
+            dir.resolve("link.csv").is_some(),
+            "links inside data/ are fine"
+        );
+        for refused in [
+            "../secret.txt",
+            "sub/../../secret.txt",
+            "/etc/passwd",
+            ".hidden.csv",
+            "escape.csv",
+            "alias.csv",
+            "sub",
+            "missing.csv",
+            "",
+        ] {
+            assert_eq!(dir.resolve(refused), None, "{refused} should be refused");
+        }
+        assert_eq!(dir.display("ok.csv"), "data/ok.csv");
+        fs::remove_dir_all(base).unwrap();
+    }
+}

@@ -1,0 +1,264 @@
+//! The only module that touches tiny_http: the listening socket, the worker pool, and the
+//! translation between tiny_http's requests and our plain [`Request`]/[`Response`] values.
+//!
+//! Invariants:
+//! - every request tiny_http hands over is answered exactly once, even when the handler panics
+//!   (the panic becomes a JSON 500 and the worker carries on);
+//! - responses always carry `Content-Length` (HEAD included) and are never chunked;
+//! - the listening socket has `TCP_NODELAY`, inherited by accepted connections, so small
+//!   responses on keep-alive connections are not held back by Nagle's algorithm;
+//! - when the listener fails, every worker stops and [`ServerHandle::wait`] reports the failure
+//!   (tiny_http's accept loop ends on the first accept error and would otherwise leave a
+//!   process that accepts nothing).
+
+use std::io::{Cursor, Read};
+use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use crate::app::App;
+use crate::config::Config;
+use crate::http::{Body, Method, Request, Response};
+
+/// Largest request body read; larger ones are refused with 413.
+const MAX_BODY_BYTES: u64 = 16 * 1024 * 1024;
+
+/// A running server. Dropping it does not stop it; call [`ServerHandle::stop`] (or send
+/// SIGINT/SIGTERM to the binary) and then [`ServerHandle::wait`].
+pub struct ServerHandle {
+    addr: SocketAddr,
+    stopper: Stopper,
+    workers: Vec<JoinHandle<()>>,
+}
+
+/// Asks a server to stop; cheap to clone and safe to call from any thread, more than once.
+#[derive(Clone)]
+pub struct Stopper {
+    server: Arc<tiny_http::Server>,
+    stopping: Arc<AtomicBool>,
+    failure: Arc<Mutex<Option<String>>>,
+    workers: usize,
+}
+
+impl Stopper {
+    /// Stops taking requests; requests already received are still answered.
+    pub fn stop(&self) {
+        if !self.stopping.swap(true, Ordering::SeqCst) {
+            // Each unblock wakes exactly one worker, after the requests queued before it.
+            for _ in 0..self.workers {
+                self.server.unblock();
+            }
+        }
+    }
+
+    fn fail(&self, reason: String) {
+        let mut failure = self.failure.lock().unwrap_or_else(|p| p.into_inner());
+        failure.get_or_insert(reason);
+        drop(failure);
+        self.stop();
+    }
+}
+
+impl ServerHandle {
+    /// The address actually bound (the real port when 0 was asked for).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn stopper(&self) -> Stopper {
+        self.stopper.clone()
+    }
+
+    pub fn stop(&self) {
+        self.stopper.stop();
+    }
+
+    /// Waits for every worker to finish; `Err` when the server stopped because the listener
+    /// failed rather than because it was asked to.
+    pub fn wait(self) -> Result<(), String> {
+        for worker in self.workers {
+            let _ = worker.join();
+        }
+        let failure = self
+            .stopper
+            .failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        match failure.clone() {
+            Some(reason) => Err(reason),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Binds the listener and starts the worker pool.
+pub fn start(config: &Config) -> Result<ServerHandle, String> {
+    let listener = bind(&config.host, config.port)?;
+    let addr = listener
+        .local_addr()
+        .map_err(|err| format!("cannot read the bound address: {err}"))?;
+    let server = tiny_http::Server::from_listener(listener, None)
+        .map_err(|err| format!("cannot start the HTTP server: {err}"))?;
+    let app = Arc::new(App::new(config));
+    let stopper = Stopper {
+        server: Arc::new(server),
+        stopping: Arc::new(AtomicBool::new(false)),
+        failure: Arc::new(Mutex::new(None)),
+        workers: config.threads,
+    };
+    let workers = (0..config.threads)
+        .map(|index| {
+            let app = Arc::clone(&app);
+            let stopper = stopper.clone();
+            let access_log = config.access_log;
+            std::thread::Builder::new()
+                .name(format!("worker-{index}"))
+                .spawn(move || work(&app, &stopper, access_log))
+                .map_err(|err| format!("cannot start worker threads: {err}"))
+        })
+        .collect::<Result<Vec<_>, _>>();
+    let workers = match workers {
+        Ok(workers) => workers,
+        Err(err) => {
+            stopper.stop();
+            return Err(err);
+        }
+    };
+    Ok(ServerHandle {
+        addr,
+        stopper,
+        workers,
+    })
+}
+
+fn bind(host: &str, port: u16) -> Result<TcpListener, String> {
+    let cannot = |err: &dyn std::fmt::Display| format!("cannot listen on {host}:{port}: {err}");
+    let addr = (host, port)
+        .to_socket_addrs()
+        .map_err(|err| cannot(&err))?
+        .next()
+        .ok_or_else(|| cannot(&"the host name has no address"))?;
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )
+    .map_err(|err| cannot(&err))?;
+    socket.set_reuse_address(true).map_err(|err| cannot(&err))?;
+    socket.set_tcp_nodelay(true).map_err(|err| cannot(&err))?;
+    socket.bind(&addr.into()).map_err(|err| cannot(&err))?;
+    socket.listen(1024).map_err(|err| cannot(&err))?;
+    Ok(socket.into())
+}
+
+fn work(app: &App, stopper: &Stopper, access_log: bool) {
+    loop {
+        match stopper.server.recv() {
+            Ok(request) => answer(app, request, access_log),
+            Err(_) if stopper.stopping.load(Ordering::SeqCst) => return,
+            Err(err) => {
+                stopper.fail(format!("the listener failed: {err}"));
+                return;
+            }
+        }
+    }
+}
+
+fn answer(app: &App, mut incoming: tiny_http::Request, access_log: bool) {
+    let started = Instant::now();
+    let request = match read_request(&mut incoming) {
+        Ok(request) => request,
+        Err(refusal) => {
+            respond(app, incoming, refusal, started, access_log);
+            return;
+        }
+    };
+    let response = catch_unwind(AssertUnwindSafe(|| app.handle(&request))).unwrap_or_else(|_| {
+        Response::error(
+            500,
+            "internal error while answering this request; see the server log",
+        )
+    });
+    respond(app, incoming, response, started, access_log);
+}
+
+fn read_request(incoming: &mut tiny_http::Request) -> Result<Request, Response> {
+    let headers = incoming
+        .headers()
+        .iter()
+        .map(|h| {
+            (
+                h.field.as_str().as_str().to_string(),
+                h.value.as_str().to_string(),
+            )
+        })
+        .collect();
+    let method = Method::parse(incoming.method().as_str());
+    let mut request = Request::new(method, incoming.url(), headers);
+    if request.method == Method::Post {
+        let mut body = Vec::new();
+        incoming
+            .as_reader()
+            .take(MAX_BODY_BYTES + 1)
+            .read_to_end(&mut body)
+            .map_err(|err| {
+                Response::error(400, &format!("could not read the request body: {err}"))
+            })?;
+        if body.len() as u64 > MAX_BODY_BYTES {
+            return Err(Response::error(
+                413,
+                &format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+            ));
+        }
+        request.body = body;
+    }
+    Ok(request)
+}
+
+fn respond(
+    app: &App,
+    incoming: tiny_http::Request,
+    response: Response,
+    started: Instant,
+    access_log: bool,
+) {
+    let status = response.status;
+    let length = response.body.as_ref().len();
+    let mut headers: Vec<tiny_http::Header> = Vec::with_capacity(response.headers.len() + 1);
+    let server = ("Server", env!("CARGO_PKG_NAME").to_string());
+    for (name, value) in std::iter::once(&server).chain(&response.headers) {
+        match tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
+            Ok(valid) => headers.push(valid),
+            Err(()) => {
+                eprintln!("openbb-files: dropped a response header {name} that is not ASCII")
+            }
+        }
+    }
+    let log_line = access_log.then(|| {
+        format!(
+            "{} {}",
+            incoming.method().as_str(),
+            app.auth().redact(incoming.url())
+        )
+    });
+    let body: Body = response.body;
+    let outgoing = tiny_http::Response::new(
+        tiny_http::StatusCode(status),
+        headers,
+        Cursor::new(body),
+        Some(length),
+        None,
+    )
+    .with_chunked_threshold(usize::MAX);
+    // A client that went away is not an error worth more than the log line below.
+    let _ = incoming.respond(outgoing);
+    if let Some(line) = log_line {
+        eprintln!(
+            "{line} {status} {length} {}us",
+            started.elapsed().as_micros()
+        );
+    }
+}
