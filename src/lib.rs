@@ -22,4 +22,4 @@ pub mod server;
 pub mod table;
 
 pub use config::Config;
-pub use server::{ServerHandle, start};
+pub use server::{Handler, ServerHandle, start, start_with};

@@ -6,6 +6,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use openbb_files::config::{self, Command};
+use signal_hook::consts::{SIGINT, SIGTERM};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -24,6 +25,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Registered before the first line is printed, so a signal sent as soon as the address is
+    // known is never the default (fatal) action.
+    let signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
+        Ok(signals) => signals,
+        Err(err) => {
+            eprintln!("openbb-files: cannot watch for SIGINT/SIGTERM: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     let server = match openbb_files::start(&config) {
         Ok(server) => server,
         Err(message) => {
@@ -33,8 +43,9 @@ fn main() -> ExitCode {
     };
     println!("listening on http://{}", server.addr());
     let _ = std::io::stdout().flush();
-    if let Err(err) = stop_on_signals(server.stopper()) {
+    if let Err(err) = stop_on_signals(signals, server.stopper()) {
         eprintln!("openbb-files: cannot watch for SIGINT/SIGTERM: {err}");
+        server.stop();
     }
     match server.wait() {
         Ok(()) => ExitCode::SUCCESS,
@@ -45,9 +56,10 @@ fn main() -> ExitCode {
     }
 }
 
-fn stop_on_signals(stopper: openbb_files::server::Stopper) -> std::io::Result<()> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+fn stop_on_signals(
+    mut signals: signal_hook::iterator::Signals,
+    stopper: openbb_files::server::Stopper,
+) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {

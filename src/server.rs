@@ -7,24 +7,49 @@
 //! - responses always carry `Content-Length` (HEAD included) and are never chunked;
 //! - the listening socket has `TCP_NODELAY`, inherited by accepted connections, so small
 //!   responses on keep-alive connections are not held back by Nagle's algorithm;
-//! - when the listener fails, every worker stops and [`ServerHandle::wait`] reports the failure
-//!   (tiny_http's accept loop ends on the first accept error and would otherwise leave a
-//!   process that accepts nothing).
+//! - when the listener fails, every worker stops and [`ServerHandle::wait`] reports the failure.
+//!   tiny_http's accept loop ends on the first accept error (we see it from `recv`), and it
+//!   panics when a connection cannot be cloned for lack of file descriptors (we see nothing);
+//!   a watchdog therefore connects to our own port every second, and a refused connection
+//!   means nobody is listening any more. Either way the process must not live on accepting
+//!   nothing.
 
-use std::io::{Cursor, Read};
-use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::io::{Cursor, ErrorKind, Read};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::app::App;
 use crate::config::Config;
 use crate::http::{Body, Method, Request, Response};
 
+/// What the worker pool serves: the application, or a stand-in in tests.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(&self, request: &Request) -> Response;
+
+    /// The request target as the access log may show it (secrets removed).
+    fn redact(&self, target: &str) -> String {
+        target.to_string()
+    }
+}
+
+impl Handler for App {
+    fn handle(&self, request: &Request) -> Response {
+        App::handle(self, request)
+    }
+
+    fn redact(&self, target: &str) -> String {
+        self.auth().redact(target)
+    }
+}
+
 /// Largest request body read; larger ones are refused with 413.
 const MAX_BODY_BYTES: u64 = 16 * 1024 * 1024;
+/// How often the watchdog checks that the listener still accepts connections.
+const WATCHDOG_INTERVAL: Duration = Duration::from_secs(1);
 
 /// A running server. Dropping it does not stop it; call [`ServerHandle::stop`] (or send
 /// SIGINT/SIGTERM to the binary) and then [`ServerHandle::wait`].
@@ -94,15 +119,20 @@ impl ServerHandle {
     }
 }
 
-/// Binds the listener and starts the worker pool.
+/// Binds the listener and serves the folder `config.root` names.
 pub fn start(config: &Config) -> Result<ServerHandle, String> {
+    start_with(config, App::new(config))
+}
+
+/// Binds the listener and starts the worker pool answering with `handler`.
+pub fn start_with(config: &Config, handler: impl Handler) -> Result<ServerHandle, String> {
     let listener = bind(&config.host, config.port)?;
     let addr = listener
         .local_addr()
         .map_err(|err| format!("cannot read the bound address: {err}"))?;
     let server = tiny_http::Server::from_listener(listener, None)
         .map_err(|err| format!("cannot start the HTTP server: {err}"))?;
-    let app = Arc::new(App::new(config));
+    let handler = Arc::new(handler);
     let stopper = Stopper {
         server: Arc::new(server),
         stopping: Arc::new(AtomicBool::new(false)),
@@ -111,22 +141,35 @@ pub fn start(config: &Config) -> Result<ServerHandle, String> {
     };
     let workers = (0..config.threads)
         .map(|index| {
-            let app = Arc::clone(&app);
+            let handler = Arc::clone(&handler);
             let stopper = stopper.clone();
             let access_log = config.access_log;
             std::thread::Builder::new()
                 .name(format!("worker-{index}"))
-                .spawn(move || work(&app, &stopper, access_log))
+                .spawn(move || work(&*handler, &stopper, access_log))
                 .map_err(|err| format!("cannot start worker threads: {err}"))
         })
         .collect::<Result<Vec<_>, _>>();
-    let workers = match workers {
+    let mut workers = match workers {
         Ok(workers) => workers,
         Err(err) => {
             stopper.stop();
             return Err(err);
         }
     };
+    let watchdog = {
+        let stopper = stopper.clone();
+        std::thread::Builder::new()
+            .name("watchdog".into())
+            .spawn(move || watch_listener(addr, &stopper))
+    };
+    match watchdog {
+        Ok(watchdog) => workers.push(watchdog),
+        Err(err) => {
+            stopper.stop();
+            return Err(format!("cannot start the watchdog thread: {err}"));
+        }
+    }
     Ok(ServerHandle {
         addr,
         stopper,
@@ -154,10 +197,42 @@ fn bind(host: &str, port: u16) -> Result<TcpListener, String> {
     Ok(socket.into())
 }
 
-fn work(app: &App, stopper: &Stopper, access_log: bool) {
+/// Connects to our own port every [`WATCHDOG_INTERVAL`] until the server stops; a refused
+/// connection means the accept loop is gone, and the server is stopped as failed. Other errors
+/// (no descriptor free for the probe, a full backlog) prove nothing and are ignored.
+fn watch_listener(addr: SocketAddr, stopper: &Stopper) {
+    let probe = SocketAddr::new(
+        match addr.ip() {
+            IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            ip => ip,
+        },
+        addr.port(),
+    );
+    let step = Duration::from_millis(50);
+    let mut waited = Duration::ZERO;
+    while !stopper.stopping.load(Ordering::SeqCst) {
+        std::thread::sleep(step);
+        waited += step;
+        if waited < WATCHDOG_INTERVAL {
+            continue;
+        }
+        waited = Duration::ZERO;
+        if let Err(err) = TcpStream::connect_timeout(&probe, WATCHDOG_INTERVAL)
+            && err.kind() == ErrorKind::ConnectionRefused
+            && !stopper.stopping.load(Ordering::SeqCst)
+        {
+            stopper.fail(format!(
+                "the listener on {addr} stopped accepting connections"
+            ));
+        }
+    }
+}
+
+fn work(handler: &dyn Handler, stopper: &Stopper, access_log: bool) {
     loop {
         match stopper.server.recv() {
-            Ok(request) => answer(app, request, access_log),
+            Ok(request) => answer(handler, request, access_log),
             Err(_) if stopper.stopping.load(Ordering::SeqCst) => return,
             Err(err) => {
                 stopper.fail(format!("the listener failed: {err}"));
@@ -167,22 +242,23 @@ fn work(app: &App, stopper: &Stopper, access_log: bool) {
     }
 }
 
-fn answer(app: &App, mut incoming: tiny_http::Request, access_log: bool) {
+fn answer(handler: &dyn Handler, mut incoming: tiny_http::Request, access_log: bool) {
     let started = Instant::now();
     let request = match read_request(&mut incoming) {
         Ok(request) => request,
         Err(refusal) => {
-            respond(app, incoming, refusal, started, access_log);
+            respond(handler, incoming, refusal, started, access_log);
             return;
         }
     };
-    let response = catch_unwind(AssertUnwindSafe(|| app.handle(&request))).unwrap_or_else(|_| {
-        Response::error(
-            500,
-            "internal error while answering this request; see the server log",
-        )
-    });
-    respond(app, incoming, response, started, access_log);
+    let response =
+        catch_unwind(AssertUnwindSafe(|| handler.handle(&request))).unwrap_or_else(|_| {
+            Response::error(
+                500,
+                "internal error while answering this request; see the server log",
+            )
+        });
+    respond(handler, incoming, response, started, access_log);
 }
 
 fn read_request(incoming: &mut tiny_http::Request) -> Result<Request, Response> {
@@ -219,7 +295,7 @@ fn read_request(incoming: &mut tiny_http::Request) -> Result<Request, Response> 
 }
 
 fn respond(
-    app: &App,
+    handler: &dyn Handler,
     incoming: tiny_http::Request,
     response: Response,
     started: Instant,
@@ -241,7 +317,7 @@ fn respond(
         format!(
             "{} {}",
             incoming.method().as_str(),
-            app.auth().redact(incoming.url())
+            handler.redact(incoming.url())
         )
     });
     let body: Body = response.body;

@@ -1,1 +1,15 @@
+//! Integration tests: each starts a server in-process on 127.0.0.1:0 over a fixture folder of
+//! its own and talks to it over real sockets (ureq, or raw bytes where exact wire behaviour
+//! matters). Every request is bounded by a timeout, so a hung server fails a test instead of
+//! hanging the run.
 
+mod support;
+
+mod auth;
+mod cors;
+mod example;
+mod process;
+mod reload;
+mod routes;
+mod tables;
+mod traversal;

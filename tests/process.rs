@@ -1,0 +1,236 @@
+//! The binary as a user runs it: the first stdout line, exit codes, signals, the access log,
+//! and exiting (rather than lingering) when the listener fails.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{Fixture, prices_fixture};
+
+const BIN: &str = env!("CARGO_BIN_EXE_openbb-files");
+
+struct Running {
+    child: Child,
+    port: u16,
+}
+
+impl Running {
+    /// Starts the binary with `--port 0` and reads the first stdout line.
+    fn start(fixture: &Fixture, extra: &[&str]) -> Running {
+        let mut child = Command::new(BIN)
+            .args(["--root", fixture.root.to_str().unwrap(), "--port", "0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let port = first
+            .trim_end()
+            .strip_prefix("listening on http://127.0.0.1:")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .parse()
+            .unwrap();
+        Running { child, port }
+    }
+
+    fn get(&self, path: &str) -> u16 {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(crate::support::TIMEOUT))
+            .build()
+            .into();
+        agent
+            .get(format!("http://127.0.0.1:{}{path}", self.port))
+            .call()
+            .unwrap_or_else(|err| panic!("GET {path}: {err}"))
+            .status()
+            .as_u16()
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits (bounded) for the process to exit; returns its code and its stderr.
+    fn finish(mut self, within: Duration) -> (Option<i32>, String) {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let mut stderr = String::new();
+                self.child
+                    .stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut stderr)
+                    .unwrap();
+                return (status.code(), stderr);
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("the server did not exit within {within:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn first_line_then_sigterm_exits_zero() {
+    let fixture = prices_fixture();
+    let server = Running::start(&fixture, &[]);
+    assert_eq!(server.get("/prices"), 200);
+    server.signal("TERM");
+    let (code, stderr) = server.finish(Duration::from_secs(10));
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+#[test]
+fn sigint_exits_zero() {
+    let fixture = prices_fixture();
+    let server = Running::start(&fixture, &[]);
+    server.signal("INT");
+    assert_eq!(server.finish(Duration::from_secs(10)).0, Some(0));
+}
+
+#[test]
+fn access_log_has_one_line_per_request_with_the_key_redacted() {
+    let fixture = prices_fixture();
+    let server = Running::start(&fixture, &["--api-key", "hunter2-key"]);
+    assert_eq!(server.get("/prices?api_key=hunter2-key&ticker=AAPL"), 200);
+    assert_eq!(server.get("/nope?api_key=wrong"), 401);
+    server.signal("TERM");
+    let (_, stderr) = server.finish(Duration::from_secs(10));
+    assert!(
+        !stderr.contains("hunter2"),
+        "the key leaked into the log:\n{stderr}"
+    );
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("GET ")).collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    let fields: Vec<&str> = lines[0].split(' ').collect();
+    assert_eq!(
+        fields[..3],
+        ["GET", "/prices?api_key=REDACTED&ticker=AAPL", "200"]
+    );
+    assert!(
+        fields[3].parse::<usize>().unwrap() > 0,
+        "bytes: {}",
+        lines[0]
+    );
+    assert!(fields[4].ends_with("us"), "microseconds: {}", lines[0]);
+    assert!(
+        lines[1].starts_with("GET /nope?api_key=REDACTED 401 "),
+        "{}",
+        lines[1]
+    );
+}
+
+#[test]
+fn help_version_and_usage_errors() {
+    let help = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(help.status.success());
+    let text = String::from_utf8(help.stdout).unwrap();
+    for name in [
+        "--root",
+        "--host",
+        "--port",
+        "--threads",
+        "--api-key",
+        "--auth-header",
+        "--auth-query",
+        "--cors-origin",
+        "OPENBB_FILES_API_KEY",
+    ] {
+        assert!(text.contains(name), "--help lacks {name}");
+    }
+    let version = Command::new(BIN).arg("--version").output().unwrap();
+    assert!(
+        String::from_utf8(version.stdout)
+            .unwrap()
+            .contains(env!("CARGO_PKG_VERSION"))
+    );
+    for args in [&["--bogus"][..], &["--port", "nope"], &["serve", "extra"]] {
+        let out = Command::new(BIN).args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(String::from_utf8(out.stderr).unwrap().contains("--help"));
+    }
+}
+
+#[test]
+fn environment_variables_configure_the_server() {
+    let fixture = prices_fixture();
+    let mut child = Command::new(BIN)
+        .env("OPENBB_FILES_ROOT", &fixture.root)
+        .env("OPENBB_FILES_PORT", "0")
+        .env("OPENBB_FILES_API_KEY", "env-key")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let port: u16 = first.trim().rsplit(':').next().unwrap().parse().unwrap();
+    let server = Running { child, port };
+    assert_eq!(server.get("/prices"), 401);
+    assert_eq!(server.get("/prices?api_key=env-key"), 200);
+    server.signal("TERM");
+    assert_eq!(server.finish(Duration::from_secs(10)).0, Some(0));
+}
+
+#[test]
+fn a_port_in_use_is_a_clear_startup_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let fixture = Fixture::new();
+    let out = Command::new(BIN)
+        .args(["--root", fixture.root.to_str().unwrap(), "--port", &port])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("cannot listen on 127.0.0.1"), "{stderr}");
+}
+
+#[test]
+fn a_failed_listener_ends_the_process_with_an_error() {
+    // With very few file descriptors, holding connections open exhausts them: tiny_http's
+    // accept loop then either reports an error or dies. Either way the process must exit.
+    let fixture = prices_fixture();
+    let script = format!(
+        "ulimit -n 24 && exec '{BIN}' --root '{}' --port 0 --threads 2",
+        fixture.root.display()
+    );
+    let mut child = Command::new("sh")
+        .args(["-c", &script])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let port: u16 = first.trim().rsplit(':').next().unwrap().parse().unwrap();
+    let server = Running { child, port };
+    let mut held = Vec::new();
+    for _ in 0..40 {
+        if let Ok(stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            held.push(stream);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let (code, stderr) = server.finish(Duration::from_secs(20));
+    drop(held);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("listener"), "{stderr}");
+}
