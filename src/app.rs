@@ -7,23 +7,25 @@
 //! `paths::DataDir` resolves are ever read besides the two manifests.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use crate::auth::Auth;
-use crate::cache::{FileCache, Watched};
+use crate::cache::{FileCache, FileVersion, ResponseCache, Watched};
 use crate::config::Config;
 use crate::cors::Cors;
 use crate::data::Data;
-use crate::http::{Body, JSON, Method, Request, Response};
+use crate::http::{JSON, Method, Payload, Request, Response};
 use crate::manifest::{self, Manifest, Widget};
 use crate::paths::{DataDir, clean_request_path};
 
 pub struct App {
     data: DataDir,
     widgets: Watched<Manifest>,
-    apps: Watched<Arc<[u8]>>,
+    apps: Watched<Payload>,
     files: FileCache<Result<Data, String>>,
+    responses: ResponseCache<Source>,
     /// Data files whose last read failed, by shown path; cleared when they read again.
     file_problems: RwLock<BTreeMap<String, String>>,
     cors: Cors,
@@ -32,6 +34,26 @@ pub struct App {
 }
 
 const READ_ONLY: &str = "GET, HEAD, OPTIONS";
+
+/// Bytes of rendered responses kept for repeated requests.
+const RESPONSE_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
+/// What a widget response was rendered from: it stays valid while the manifest (the same
+/// parsed value, held here so its address cannot be reused) and the data file are unchanged.
+#[derive(Clone)]
+struct Source {
+    manifest: Arc<Manifest>,
+    file: PathBuf,
+    version: FileVersion,
+}
+
+impl PartialEq for Source {
+    fn eq(&self, other: &Source) -> bool {
+        Arc::ptr_eq(&self.manifest, &other.manifest)
+            && self.file == other.file
+            && self.version == other.version
+    }
+}
 
 impl App {
     pub fn new(config: &Config) -> App {
@@ -44,10 +66,11 @@ impl App {
             ),
             apps: Watched::new(
                 config.root.join("apps.json"),
-                Arc::from(&b"[]"[..]),
+                Payload::new(&b"[]"[..]),
                 manifest::parse_apps,
             ),
             files: FileCache::default(),
+            responses: ResponseCache::new(RESPONSE_CACHE_BYTES),
             file_problems: RwLock::new(BTreeMap::new()),
             cors: Cors::new(&config.cors_origins),
             auth: Auth::new(
@@ -88,7 +111,7 @@ impl App {
             return self.cors.preflight(request);
         }
         let mut response = match self.auth.check(request) {
-            Ok(()) => self.route(request),
+            Ok(()) => self.route(request).not_modified_for(request),
             Err(detail) => Response::error(401, &detail),
         };
         response
@@ -124,14 +147,9 @@ impl App {
         }
         match (path.as_str(), widget) {
             ("", _) => self.info(&manifest),
-            ("widgets.json", _) => {
-                Response::new(200, JSON, Body::Shared(Arc::clone(&manifest.served)))
-            }
-            ("apps.json" | "templates.json", _) => {
-                let (apps, _) = self.apps.get();
-                Response::new(200, JSON, Body::Shared(Arc::clone(&*apps)))
-            }
-            (_, Some(widget)) => self.serve_widget(widget, request),
+            ("widgets.json", _) => Response::payload(JSON, &manifest.served),
+            ("apps.json" | "templates.json", _) => Response::payload(JSON, &self.apps.get().0),
+            (_, Some(widget)) => self.serve_widget(&manifest, widget, request),
             (_, None) => not_found(),
         }
     }
@@ -150,35 +168,65 @@ impl App {
         )
     }
 
-    fn serve_widget(&self, widget: &Widget, request: &Request) -> Response {
-        let (relative, path) = match self.locate(widget) {
+    fn serve_widget(
+        &self,
+        manifest: &Arc<Manifest>,
+        widget: &Widget,
+        request: &Request,
+    ) -> Response {
+        let (relative, file) = match self.locate(widget) {
             Ok(found) => found,
             Err(detail) => return Response::error(404, &detail),
         };
         let shown = self.data.display(&relative);
-        let data = match self.files.get(&path, |bytes| Data::parse(&shown, bytes)) {
-            Ok(data) => data,
+        let version = match FileVersion::of(&file) {
+            Ok(version) => version,
             Err(err) => return Response::error(404, &format!("{shown}: {err}")),
         };
-        let data = match data.as_ref() {
-            Ok(data) => {
-                self.clear_file_problem(&shown);
-                data
-            }
-            Err(detail) => {
-                self.record_file_problem(&shown, detail);
-                return Response::error(500, detail);
-            }
-        };
-        let params: Vec<(String, String)> = request
+        let mut params: Vec<(String, String)> = request
             .query
             .iter()
             .filter(|(name, _)| !(self.auth.required() && name == self.auth.query_name()))
             .cloned()
             .collect();
-        match data.render(&params, &widget.filters) {
-            Ok(body) => Response::new(200, JSON, body),
-            Err(detail) => Response::error(500, &format!("{}: filters: {detail}", widget.id)),
+        // Parameter order never changes the rows, so it does not split the cache.
+        params.sort();
+        let key = params
+            .iter()
+            .fold(widget.endpoint.clone(), |mut key, (name, value)| {
+                key.extend(['\0', '?']);
+                key.push_str(name);
+                key.push('\0');
+                key.push_str(value);
+                key
+            });
+        let source = Source {
+            manifest: Arc::clone(manifest),
+            file,
+            version,
+        };
+        let rendered = self.responses.get_or_render(key, &source, || {
+            let data = self
+                .files
+                .get(&source.file, |bytes| Data::parse(&shown, bytes))
+                .map_err(|err| Response::error(404, &format!("{shown}: {err}")))?;
+            let data = match data.as_ref() {
+                Ok(data) => data,
+                Err(detail) => {
+                    self.record_file_problem(&shown, detail);
+                    return Err(Response::error(500, detail));
+                }
+            };
+            self.clear_file_problem(&shown);
+            data.render(&params, &widget.filters)
+                .map(Payload::new)
+                .map_err(|detail| {
+                    Response::error(500, &format!("{}: filters: {detail}", widget.id))
+                })
+        });
+        match rendered {
+            Ok(payload) => Response::payload(JSON, &payload),
+            Err(error) => error,
         }
     }
 

@@ -9,8 +9,10 @@ use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
+
+use crate::http::Payload;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileVersion {
@@ -151,6 +153,66 @@ impl<T> Watched<T> {
     }
 }
 
+/// Rendered responses by request key, each valid while its stamp `S` (what it was rendered
+/// from) is unchanged. When the cached bytes would pass the budget, older entries go first.
+pub struct ResponseCache<S> {
+    entries: RwLock<HashMap<String, (S, Payload)>>,
+    /// Keys in insertion order with their sizes, for eviction; guarded apart from `entries`.
+    order: Mutex<(std::collections::VecDeque<(String, usize)>, usize)>,
+    budget: usize,
+}
+
+impl<S: PartialEq + Clone> ResponseCache<S> {
+    pub fn new(budget: usize) -> Self {
+        ResponseCache {
+            entries: RwLock::new(HashMap::new()),
+            order: Mutex::new((std::collections::VecDeque::new(), 0)),
+            budget,
+        }
+    }
+
+    /// The payload for `key` when it was rendered from `stamp`; otherwise renders it and keeps
+    /// it (an entry larger than a quarter of the budget is served but not kept).
+    pub fn get_or_render<E>(
+        &self,
+        key: String,
+        stamp: &S,
+        render: impl FnOnce() -> Result<Payload, E>,
+    ) -> Result<Payload, E> {
+        if let Some((cached, payload)) = self
+            .entries
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            && cached == stamp
+        {
+            return Ok(payload.clone());
+        }
+        let payload = render()?;
+        let size = payload.bytes.len() + key.len();
+        if size > self.budget / 4 {
+            return Ok(payload);
+        }
+        let mut order = self.order.lock().unwrap_or_else(|p| p.into_inner());
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        let (queue, total) = &mut *order;
+        if let Some((_, old)) = entries.insert(key.clone(), (stamp.clone(), payload.clone())) {
+            *total -= old.bytes.len() + key.len();
+            queue.retain(|(queued, _)| *queued != key);
+        }
+        queue.push_back((key, size));
+        *total += size;
+        while *total > self.budget {
+            let Some((oldest, size)) = queue.pop_front() else {
+                break;
+            };
+            entries.remove(&oldest);
+            *total -= size;
+        }
+        Ok(payload)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,6 +236,72 @@ mod tests {
         assert_eq!(parses.get(), 2);
         fs::remove_file(&path).unwrap();
         assert!(cache.get(&path, parse).is_err());
+    }
+
+    #[test]
+    fn responses_are_kept_per_stamp_within_the_budget() {
+        let cache: ResponseCache<u32> = ResponseCache::new(400);
+        let renders = Cell::new(0);
+        let render = |text: &str| {
+            renders.set(renders.get() + 1);
+            Ok::<_, ()>(Payload::new(text.as_bytes().to_vec()))
+        };
+        let body = |p: Payload| String::from_utf8(p.bytes.to_vec()).unwrap();
+        assert_eq!(
+            body(
+                cache
+                    .get_or_render("a".into(), &1, || render("one"))
+                    .unwrap()
+            ),
+            "one"
+        );
+        assert_eq!(
+            body(
+                cache
+                    .get_or_render("a".into(), &1, || render("two"))
+                    .unwrap()
+            ),
+            "one"
+        );
+        assert_eq!(renders.get(), 1);
+        assert_eq!(
+            body(
+                cache
+                    .get_or_render("a".into(), &2, || render("new"))
+                    .unwrap()
+            ),
+            "new"
+        );
+        assert_eq!(renders.get(), 2, "a new stamp renders again");
+        let big = "x".repeat(99);
+        for key in ["b", "c", "d", "e"] {
+            cache
+                .get_or_render(key.into(), &1, || render(&big))
+                .unwrap();
+        }
+        {
+            let (queue, total) = &*cache.order.lock().unwrap();
+            assert!(*total <= 400, "{total}");
+            assert_eq!(
+                queue.front().map(|(k, _)| k.as_str()),
+                Some("b"),
+                "the oldest went first"
+            );
+            assert_eq!(cache.entries.read().unwrap().len(), queue.len());
+        }
+        let huge = "y".repeat(200);
+        cache
+            .get_or_render("h".into(), &1, || render(&huge))
+            .unwrap();
+        assert!(
+            !cache.entries.read().unwrap().contains_key("h"),
+            "too big to keep"
+        );
+        assert!(
+            cache
+                .get_or_render::<()>("z".into(), &1, || Err(()))
+                .is_err()
+        );
     }
 
     fn parse_number(bytes: Option<&[u8]>) -> Result<u32, String> {

@@ -5,6 +5,7 @@
 //! are lower-case; `Request::path` is the raw path without the query string (still
 //! percent-encoded); query keys and values are percent-decoded, with `+` read as a space.
 
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -172,6 +173,36 @@ impl AsRef<[u8]> for Body {
     }
 }
 
+/// Response bytes built once and served many times, with the entity tag that names them.
+#[derive(Debug, Clone)]
+pub struct Payload {
+    pub bytes: Arc<[u8]>,
+    pub etag: Arc<str>,
+}
+
+impl Payload {
+    /// The tag is a hash of the bytes, so equal bytes always get equal tags, across restarts.
+    pub fn new(bytes: impl Into<Arc<[u8]>>) -> Payload {
+        let bytes = bytes.into();
+        let mut hasher = std::hash::DefaultHasher::new();
+        bytes.hash(&mut hasher);
+        let etag = format!("\"{:x}-{:016x}\"", bytes.len(), hasher.finish());
+        Payload {
+            bytes,
+            etag: etag.into(),
+        }
+    }
+}
+
+impl From<Body> for Arc<[u8]> {
+    fn from(body: Body) -> Arc<[u8]> {
+        match body {
+            Body::Owned(bytes) => bytes.into(),
+            Body::Shared(bytes) => bytes,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Response {
     pub status: u16,
@@ -203,6 +234,38 @@ impl Response {
     pub fn error(status: u16, detail: &str) -> Response {
         let body = serde_json::json!({ "detail": detail });
         Response::new(status, JSON, Body::Owned(body.to_string().into_bytes()))
+    }
+
+    /// A 200 carrying a cached payload and its `ETag`. `Cache-Control: no-cache` makes browsers
+    /// revalidate every time, which costs them a 304 when nothing changed.
+    pub fn payload(content_type: &str, payload: &Payload) -> Response {
+        Response::new(200, content_type, Body::Shared(Arc::clone(&payload.bytes)))
+            .with_header("ETag", payload.etag.to_string())
+            .with_header("Cache-Control", "no-cache")
+    }
+
+    /// Turns a 200 into a bodiless 304 when the request's `If-None-Match` names its `ETag`.
+    pub fn not_modified_for(self, request: &Request) -> Response {
+        let (Some(etag), Some(wanted)) = (self.header("ETag"), request.header("if-none-match"))
+        else {
+            return self;
+        };
+        let matches = wanted
+            .split(',')
+            .map(|tag| tag.trim().trim_start_matches("W/"))
+            .any(|tag| tag == "*" || tag == etag);
+        if self.status != 200 || !matches {
+            return self;
+        }
+        Response {
+            status: 304,
+            headers: self
+                .headers
+                .into_iter()
+                .filter(|(name, _)| *name != "Content-Type")
+                .collect(),
+            body: Body::Owned(Vec::new()),
+        }
     }
 
     pub fn empty(status: u16) -> Response {
@@ -274,6 +337,46 @@ mod tests {
             Request::new(Method::Get, "/a?next=http://x/y", vec![]).path,
             "/a"
         );
+    }
+
+    #[test]
+    fn payload_tags_follow_the_bytes() {
+        assert_eq!(
+            Payload::new(&b"[1]"[..]).etag,
+            Payload::new(&b"[1]"[..]).etag
+        );
+        assert_ne!(
+            Payload::new(&b"[1]"[..]).etag,
+            Payload::new(&b"[2]"[..]).etag
+        );
+        assert!(Payload::new(&b"[1]"[..]).etag.starts_with("\"3-"));
+    }
+
+    #[test]
+    fn if_none_match_turns_a_200_into_a_304() {
+        let payload = Payload::new(&b"{}"[..]);
+        let request =
+            |tag: &str| Request::new(Method::Get, "/", vec![("If-None-Match".into(), tag.into())]);
+        let fresh = Response::payload(JSON, &payload);
+        for tag in [
+            payload.etag.to_string(),
+            format!("W/{}", payload.etag),
+            "*".into(),
+            format!("\"x\", {}", payload.etag),
+        ] {
+            let response = fresh.clone().not_modified_for(&request(&tag));
+            assert_eq!(response.status, 304, "{tag}");
+            assert!(response.body.as_ref().is_empty());
+            assert_eq!(response.header("ETag"), Some(&*payload.etag));
+        }
+        assert_eq!(
+            fresh.clone().not_modified_for(&request("\"other\"")).status,
+            200
+        );
+        let no_header = Request::new(Method::Get, "/", vec![]);
+        assert_eq!(fresh.not_modified_for(&no_header).status, 200);
+        let error = Response::error(404, "x").with_header("ETag", payload.etag.to_string());
+        assert_eq!(error.not_modified_for(&request("*")).status, 404);
     }
 
     #[test]

@@ -12,12 +12,11 @@
 //! left out has a problem line `widget: field: message`; no two served widgets share an endpoint
 //! with different backends.
 
-use std::sync::Arc;
-
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use crate::filter::Rule;
+use crate::http::Payload;
 use crate::paths::{clean_request_path, is_safe_segment};
 
 /// The server-side settings of one widget.
@@ -35,7 +34,7 @@ pub struct Widget {
 #[derive(Debug)]
 pub struct Manifest {
     /// The JSON object Workspace receives.
-    pub served: Arc<[u8]>,
+    pub served: Payload,
     widgets: Vec<Widget>,
     pub problems: Vec<String>,
 }
@@ -54,7 +53,7 @@ struct BackendSpec {
 impl Manifest {
     pub fn empty() -> Manifest {
         Manifest {
-            served: Arc::from(&b"{}"[..]),
+            served: Payload::new(&b"{}"[..]),
             widgets: Vec::new(),
             problems: Vec::new(),
         }
@@ -91,7 +90,7 @@ impl Manifest {
         }
         let served = serde_json::to_vec(&served).map_err(|err| err.to_string())?;
         Ok(Manifest {
-            served: Arc::from(served),
+            served: Payload::new(served),
             widgets,
             problems,
         })
@@ -178,9 +177,9 @@ fn check_widget(id: &str, entry: Value, accepted: &[Widget]) -> Result<(Widget, 
 
 /// Parses `apps.json` into the bytes served at `/apps.json`: an array (a lone app object is
 /// wrapped in one), `[]` when there is no file.
-pub fn parse_apps(bytes: Option<&[u8]>) -> Result<Arc<[u8]>, String> {
+pub fn parse_apps(bytes: Option<&[u8]>) -> Result<Payload, String> {
     let Some(bytes) = bytes else {
-        return Ok(Arc::from(&b"[]"[..]));
+        return Ok(Payload::new(&b"[]"[..]));
     };
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let document: Value = serde_json::from_slice(bytes).map_err(|err| {
@@ -191,8 +190,8 @@ pub fn parse_apps(bytes: Option<&[u8]>) -> Result<Arc<[u8]>, String> {
         )
     })?;
     match document {
-        Value::Array(_) => Ok(Arc::from(bytes)),
-        Value::Object(_) => Ok(Arc::from([b"[", bytes, b"]"].concat())),
+        Value::Array(_) => Ok(Payload::new(bytes)),
+        Value::Object(_) => Ok(Payload::new([b"[", bytes, b"]"].concat())),
         _ => Err("apps.json: expected an array of apps".to_string()),
     }
 }
@@ -202,7 +201,7 @@ mod tests {
     use super::*;
 
     fn served(manifest: &Manifest) -> Value {
-        serde_json::from_slice(&manifest.served).unwrap()
+        serde_json::from_slice(&manifest.served.bytes).unwrap()
     }
 
     #[test]
@@ -213,7 +212,7 @@ mod tests {
         ))
         .unwrap();
         assert!(manifest.problems.is_empty(), "{:?}", manifest.problems);
-        let text = std::str::from_utf8(&manifest.served).unwrap();
+        let text = std::str::from_utf8(&manifest.served.bytes).unwrap();
         assert!(!text.contains("backend"));
         assert!(text.find("\"z\"").unwrap() < text.find("\"a\"").unwrap());
         assert_eq!(
@@ -293,13 +292,13 @@ mod tests {
 
     #[test]
     fn apps_are_served_as_an_array() {
-        assert_eq!(&*parse_apps(None).unwrap(), b"[]");
+        assert_eq!(&*parse_apps(None).unwrap().bytes, b"[]");
         assert_eq!(
-            &*parse_apps(Some(br#"[{"name": "a"}]"#)).unwrap(),
+            &*parse_apps(Some(br#"[{"name": "a"}]"#)).unwrap().bytes,
             br#"[{"name": "a"}]"#
         );
         assert_eq!(
-            &*parse_apps(Some(br#"{"name": "a"}"#)).unwrap(),
+            &*parse_apps(Some(br#"{"name": "a"}"#)).unwrap().bytes,
             br#"[{"name": "a"}]"#
         );
         assert!(parse_apps(Some(b"3")).is_err());

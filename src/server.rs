@@ -274,23 +274,21 @@ fn read_request(incoming: &mut tiny_http::Request) -> Result<Request, Response> 
         .collect();
     let method = Method::parse(incoming.method().as_str());
     let mut request = Request::new(method, incoming.url(), headers);
-    if request.method == Method::Post {
-        let mut body = Vec::new();
-        incoming
-            .as_reader()
-            .take(MAX_BODY_BYTES + 1)
-            .read_to_end(&mut body)
-            .map_err(|err| {
-                Response::error(400, &format!("could not read the request body: {err}"))
-            })?;
-        if body.len() as u64 > MAX_BODY_BYTES {
-            return Err(Response::error(
-                413,
-                &format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
-            ));
-        }
-        request.body = body;
+    // Read every body, whatever the method: tiny_http does not skip an unread chunked body, and
+    // its bytes would then be parsed as the next request on the connection.
+    let mut body = Vec::new();
+    incoming
+        .as_reader()
+        .take(MAX_BODY_BYTES + 1)
+        .read_to_end(&mut body)
+        .map_err(|err| Response::error(400, &format!("could not read the request body: {err}")))?;
+    if body.len() as u64 > MAX_BODY_BYTES {
+        return Err(Response::error(
+            413,
+            &format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
+        ));
     }
+    request.body = body;
     Ok(request)
 }
 

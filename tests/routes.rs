@@ -115,7 +115,8 @@ fn other_methods_get_405_with_allow() {
         assert_eq!(reply.header("allow"), Some("GET, HEAD, OPTIONS"));
         assert!(reply.detail().contains(method));
     }
-    assert_eq!(server.request("POST", "/nope", &[]).status, 404);
+    let reply = server.request("POST", "/nope", &[]);
+    assert_eq!(reply.status, 404, "{reply:?}");
 }
 
 struct Panicking;
@@ -180,4 +181,82 @@ fn a_root_without_widgets_json_still_serves_and_says_why() {
     assert_eq!(server.get("/widgets.json").body, "{}");
     let problems = server.get("/").json()["problems"].to_string();
     assert!(problems.contains("widgets.json"), "{problems}");
+}
+
+#[test]
+fn an_unread_chunked_body_does_not_break_the_connection() {
+    let server = TestServer::start(prices_fixture());
+    let response = server.raw(
+        b"PUT /prices HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
+          5\r\nhello\r\n0\r\n\r\n\
+          GET /widgets.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    // Bodies carry no newline, so a status line may follow one directly.
+    let statuses: Vec<&str> = response
+        .match_indices("HTTP/1.1 ")
+        .map(|(at, _)| &response[at..at + 12])
+        .collect();
+    assert_eq!(statuses.len(), 2, "{response}");
+    assert!(statuses[0].starts_with("HTTP/1.1 405"), "{response}");
+    assert!(statuses[1].starts_with("HTTP/1.1 200"), "{response}");
+}
+
+#[test]
+fn etags_let_clients_revalidate_cheaply() {
+    let server = TestServer::start(prices_fixture());
+    for path in [
+        "/widgets.json",
+        "/apps.json",
+        "/prices?ticker=AAPL",
+        "/fundamentals",
+    ] {
+        let first = server.get(path);
+        let etag = first
+            .header("etag")
+            .unwrap_or_else(|| panic!("{path}: no ETag"))
+            .to_string();
+        assert_eq!(first.header("cache-control"), Some("no-cache"));
+        let again = server.request(
+            "GET",
+            path,
+            &[
+                ("If-None-Match", &etag),
+                ("Origin", "https://pro.openbb.co"),
+            ],
+        );
+        assert_eq!(again.status, 304, "{path}");
+        assert!(again.body.is_empty());
+        assert_eq!(again.header("etag"), Some(etag.as_str()));
+        assert!(again.has_cors(), "{path}: a 304 keeps its CORS headers");
+        assert_eq!(
+            server
+                .request("GET", path, &[("If-None-Match", "\"stale\"")])
+                .status,
+            200
+        );
+    }
+    let before = server
+        .get("/prices?ticker=AAPL")
+        .header("etag")
+        .unwrap()
+        .to_string();
+    server
+        .fixture
+        .write("data/prices.csv", "date,ticker,close\n2025-01-01,AAPL,1\n");
+    let after = server.request("GET", "/prices?ticker=AAPL", &[("If-None-Match", &before)]);
+    assert_eq!(after.status, 200, "an edited file is a new version");
+    assert_ne!(after.header("etag"), Some(before.as_str()));
+}
+
+#[test]
+fn parameter_order_does_not_change_the_answer() {
+    let server = TestServer::start(prices_fixture());
+    let a = server.get("/prices?ticker=AAPL&date=2024-01-02");
+    let b = server.get("/prices?date=2024-01-02&ticker=AAPL");
+    assert_eq!(a.body, b.body);
+    assert_eq!(a.json().as_array().unwrap().len(), 1);
+    assert_ne!(
+        a.body,
+        server.get("/prices?ticker=MSFT&date=2024-01-02").body
+    );
 }
