@@ -174,15 +174,12 @@ impl App {
         widget: &Widget,
         request: &Request,
     ) -> Response {
-        let (relative, file) = match self.locate(widget) {
+        let (relative, file, meta) = match self.locate(widget) {
             Ok(found) => found,
             Err(detail) => return Response::error(404, &detail),
         };
         let shown = self.data.display(&relative);
-        let version = match FileVersion::of(&file) {
-            Ok(version) => version,
-            Err(err) => return Response::error(404, &format!("{shown}: {err}")),
-        };
+        let version = FileVersion::from_metadata(&meta);
         let mut params: Vec<(String, String)> = request
             .query
             .iter()
@@ -231,7 +228,7 @@ impl App {
     }
 
     /// The widget's data file: `backend.file`, else `<endpoint>.csv`, else `<endpoint>.json`.
-    fn locate(&self, widget: &Widget) -> Result<(String, std::path::PathBuf), String> {
+    fn locate(&self, widget: &Widget) -> Result<(String, PathBuf, std::fs::Metadata), String> {
         let candidates = match &widget.file {
             Some(file) => vec![file.clone()],
             None => vec![
@@ -241,7 +238,10 @@ impl App {
         };
         candidates
             .iter()
-            .find_map(|relative| Some((relative.clone(), self.data.resolve(relative)?)))
+            .find_map(|relative| {
+                let (path, meta) = self.data.resolve(relative)?;
+                Some((relative.clone(), path, meta))
+            })
             .ok_or_else(|| {
                 let shown: Vec<String> = candidates.iter().map(|c| self.data.display(c)).collect();
                 format!(

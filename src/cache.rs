@@ -23,16 +23,19 @@ pub struct FileVersion {
 
 impl FileVersion {
     pub fn of(path: &Path) -> io::Result<FileVersion> {
-        let meta = fs::metadata(path)?;
+        fs::metadata(path).map(|meta| FileVersion::from_metadata(&meta))
+    }
+
+    pub fn from_metadata(meta: &fs::Metadata) -> FileVersion {
         #[cfg(unix)]
-        let inode = std::os::unix::fs::MetadataExt::ino(&meta);
+        let inode = std::os::unix::fs::MetadataExt::ino(meta);
         #[cfg(not(unix))]
         let inode = 0;
-        Ok(FileVersion {
+        FileVersion {
             len: meta.len(),
             modified: meta.modified().ok(),
             inode,
-        })
+        }
     }
 }
 

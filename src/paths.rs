@@ -5,7 +5,8 @@
 //! component of it below `data/` starts with a dot. Every refusal looks the same to the caller
 //! (`None`), so a client cannot tell "outside the root" from "missing".
 
-use std::path::{Component, PathBuf};
+use std::fs;
+use std::path::{Component, Path, PathBuf};
 
 use crate::http::percent_decode;
 
@@ -66,19 +67,36 @@ impl DataDir {
         format!("{name}/{relative}")
     }
 
-    /// Resolves a `/`-separated path relative to `data/` to a readable regular file, or `None`.
-    pub fn resolve(&self, relative: &str) -> Option<PathBuf> {
+    /// Resolves a `/`-separated path relative to `data/` to a readable regular file and its
+    /// metadata, or `None`. Paths without symlinks cost one `lstat` per segment; a path through
+    /// a symlink is canonicalized and must still land inside `data/` on a non-dot name.
+    pub fn resolve(&self, relative: &str) -> Option<(PathBuf, fs::Metadata)> {
         let root = self.canonical.as_ref()?;
         if !relative.split('/').all(is_safe_segment) {
             return None;
         }
-        let candidate = root.join(relative).canonicalize().ok()?;
-        let inside = candidate.strip_prefix(root).ok()?;
-        if !inside.components().all(is_plain_component) {
-            return None;
+        let mut path = root.clone();
+        let mut meta = None;
+        for segment in relative.split('/') {
+            path.push(segment);
+            let found = fs::symlink_metadata(&path).ok()?;
+            if found.file_type().is_symlink() {
+                return resolve_through_links(root, relative);
+            }
+            meta = Some(found);
         }
-        candidate.is_file().then_some(candidate)
+        meta.filter(fs::Metadata::is_file).map(|meta| (path, meta))
     }
+}
+
+fn resolve_through_links(root: &Path, relative: &str) -> Option<(PathBuf, fs::Metadata)> {
+    let candidate = root.join(relative).canonicalize().ok()?;
+    let inside = candidate.strip_prefix(root).ok()?;
+    if !inside.components().all(is_plain_component) {
+        return None;
+    }
+    let meta = fs::metadata(&candidate).ok()?;
+    meta.is_file().then_some((candidate, meta))
 }
 
 fn is_plain_component(component: Component<'_>) -> bool {
@@ -157,7 +175,9 @@ mod tests {
             let _ = std::os::unix::fs::symlink(data.join("ok.csv"), data.join("link.csv"));
         }
         let dir = DataDir::new(data.clone());
-        assert!(dir.resolve("ok.csv").is_some());
+        let (path, meta) = dir.resolve("ok.csv").unwrap();
+        assert_eq!(path, data.canonicalize().unwrap().join("ok.csv"));
+        assert_eq!(meta.len(), 4);
         assert!(dir.resolve("sub/deep.csv").is_some());
         assert!(
             dir.resolve("link.csv").is_some(),
@@ -174,7 +194,10 @@ mod tests {
             "missing.csv",
             "",
         ] {
-            assert_eq!(dir.resolve(refused), None, "{refused} should be refused");
+            assert!(
+                dir.resolve(refused).is_none(),
+                "{refused} should be refused"
+            );
         }
         assert_eq!(dir.display("ok.csv"), "data/ok.csv");
         fs::remove_dir_all(base).unwrap();

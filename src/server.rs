@@ -4,7 +4,8 @@
 //! Invariants:
 //! - every request tiny_http hands over is answered exactly once, even when the handler panics
 //!   (the panic becomes a JSON 500 and the worker carries on);
-//! - responses always carry `Content-Length` (HEAD included) and are never chunked;
+//! - responses always carry `Content-Length` (HEAD included), are never chunked, and leave in
+//!   one write when they are small (see [`encode`]);
 //! - the listening socket has `TCP_NODELAY`, inherited by accepted connections, so small
 //!   responses on keep-alive connections are not held back by Nagle's algorithm;
 //! - when the listener fails, every worker stops and [`ServerHandle::wait`] reports the failure.
@@ -14,7 +15,7 @@
 //!   means nobody is listening any more. Either way the process must not live on accepting
 //!   nothing.
 
-use std::io::{Cursor, ErrorKind, Read};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use crate::app::App;
 use crate::config::Config;
-use crate::http::{Body, Method, Request, Response};
+use crate::http::{Method, Request, Response};
 
 /// What the worker pool serves: the application, or a stand-in in tests.
 pub trait Handler: Send + Sync + 'static {
@@ -301,16 +302,6 @@ fn respond(
 ) {
     let status = response.status;
     let length = response.body.as_ref().len();
-    let mut headers: Vec<tiny_http::Header> = Vec::with_capacity(response.headers.len() + 1);
-    let server = ("Server", env!("CARGO_PKG_NAME").to_string());
-    for (name, value) in std::iter::once(&server).chain(&response.headers) {
-        match tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
-            Ok(valid) => headers.push(valid),
-            Err(()) => {
-                eprintln!("openbb-files: dropped a response header {name} that is not ASCII")
-            }
-        }
-    }
     let log_line = access_log.then(|| {
         format!(
             "{} {}",
@@ -318,21 +309,61 @@ fn respond(
             handler.redact(incoming.url())
         )
     });
-    let body: Body = response.body;
-    let outgoing = tiny_http::Response::new(
-        tiny_http::StatusCode(status),
-        headers,
-        Cursor::new(body),
-        Some(length),
-        None,
-    )
-    .with_chunked_threshold(usize::MAX);
+    let with_body =
+        *incoming.method() != tiny_http::Method::Head && !matches!(status, 100..=199 | 204 | 304);
+    let inline_body = with_body && length <= SMALL_MESSAGE_BYTES;
+    let message = encode(incoming.http_version(), &response, inline_body);
+    let mut writer = incoming.into_writer();
     // A client that went away is not an error worth more than the log line below.
-    let _ = incoming.respond(outgoing);
+    let _ = writer
+        .write_all(&message)
+        .and_then(|()| match with_body && !inline_body {
+            true => writer.write_all(response.body.as_ref()),
+            false => Ok(()),
+        })
+        .and_then(|()| writer.flush());
     if let Some(line) = log_line {
         eprintln!(
             "{line} {status} {length} {}us",
             started.elapsed().as_micros()
         );
     }
+}
+
+/// Bodies up to this size are copied behind the header so the whole response leaves in one
+/// write (one packet train, with TCP_NODELAY); larger ones are written after the header.
+const SMALL_MESSAGE_BYTES: usize = 256 * 1024;
+
+/// The status line and headers, followed by the body when `inline_body`.
+/// Responses are written by hand rather than through `tiny_http::Response`, whose boxed
+/// reader is copied out in 8 KiB writes. `Content-Length` is always the body's length (HEAD
+/// included), and header values that could break the framing are dropped.
+fn encode(version: &tiny_http::HTTPVersion, response: &Response, inline_body: bool) -> Vec<u8> {
+    let body = response.body.as_ref();
+    let mut message = Vec::with_capacity(256 + if inline_body { body.len() } else { 0 });
+    let reason = tiny_http::StatusCode(response.status).default_reason_phrase();
+    let date = httpdate::fmt_http_date(std::time::SystemTime::now());
+    let _ = write!(
+        message,
+        "HTTP/{}.{} {} {reason}\r\nDate: {date}\r\nServer: {}\r\n",
+        version.0,
+        version.1,
+        response.status,
+        env!("CARGO_PKG_NAME"),
+    );
+    for (name, value) in &response.headers {
+        if value
+            .bytes()
+            .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+        {
+            let _ = write!(message, "{name}: {value}\r\n");
+        } else {
+            eprintln!("openbb-files: dropped response header {name}: not printable ASCII");
+        }
+    }
+    let _ = write!(message, "Content-Length: {}\r\n\r\n", body.len());
+    if inline_body {
+        message.extend_from_slice(body);
+    }
+    message
 }
