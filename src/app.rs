@@ -205,7 +205,7 @@ impl App {
         let rendered = self.responses.get_or_render(key, &source, || {
             let data = self
                 .files
-                .get(&source.file, |bytes| Data::parse(&shown, bytes))
+                .get(&source.file, |path| Data::load(&shown, path))
                 .map_err(|err| Response::error(404, &format!("{shown}: {err}")))?;
             let data = match data.as_ref() {
                 Ok(data) => data,

@@ -39,11 +39,17 @@ impl FileVersion {
     }
 }
 
+/// How often a file that changes while it is read is read again before giving up.
+const READ_ATTEMPTS: usize = 5;
+
+fn changing() -> io::Error {
+    io::Error::other("the file kept changing while it was read; try again")
+}
+
 /// Reads a whole file and the version those bytes belong to.
 pub fn read_versioned(path: &Path) -> io::Result<(FileVersion, Vec<u8>)> {
-    const ATTEMPTS: usize = 5;
     let mut before = FileVersion::of(path)?;
-    for _ in 0..ATTEMPTS {
+    for _ in 0..READ_ATTEMPTS {
         let bytes = fs::read(path)?;
         let after = FileVersion::of(path)?;
         if after == before && bytes.len() as u64 == after.len {
@@ -51,9 +57,7 @@ pub fn read_versioned(path: &Path) -> io::Result<(FileVersion, Vec<u8>)> {
         }
         before = after;
     }
-    Err(io::Error::other(
-        "the file kept changing while it was read; try again",
-    ))
+    Err(changing())
 }
 
 /// Values parsed from files, reparsed when a file's version changes.
@@ -70,21 +74,28 @@ impl<T> Default for FileCache<T> {
 }
 
 impl<T> FileCache<T> {
-    /// The value for `path` at its current version, parsing the file with `parse` if needed.
-    pub fn get(&self, path: &Path, parse: impl FnOnce(&[u8]) -> T) -> io::Result<Arc<T>> {
+    /// The value for `path` at its current version, loading the file with `load` if needed.
+    /// `load` may run again when the file changes while it reads.
+    pub fn get(&self, path: &Path, load: impl Fn(&Path) -> T) -> io::Result<Arc<T>> {
         let version = FileVersion::of(path)?;
         if let Some((cached, value)) = self.read_entries().get(path)
             && *cached == version
         {
             return Ok(Arc::clone(value));
         }
-        let (version, bytes) = read_versioned(path)?;
-        let value = Arc::new(parse(&bytes));
-        self.entries
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(path.to_path_buf(), (version, Arc::clone(&value)));
-        Ok(value)
+        for _ in 0..READ_ATTEMPTS {
+            let before = FileVersion::of(path)?;
+            let value = load(path);
+            if FileVersion::of(path)? == before {
+                let value = Arc::new(value);
+                self.entries
+                    .write()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .insert(path.to_path_buf(), (before, Arc::clone(&value)));
+                return Ok(value);
+            }
+        }
+        Err(changing())
     }
 
     fn read_entries(
@@ -227,9 +238,9 @@ mod tests {
         fs::write(&path, "one").unwrap();
         let cache = FileCache::default();
         let parses = Cell::new(0);
-        let parse = |bytes: &[u8]| {
+        let parse = |path: &Path| {
             parses.set(parses.get() + 1);
-            String::from_utf8(bytes.to_vec()).unwrap()
+            fs::read_to_string(path).unwrap()
         };
         assert_eq!(*cache.get(&path, parse).unwrap(), "one");
         assert_eq!(*cache.get(&path, parse).unwrap(), "one");

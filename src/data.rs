@@ -5,10 +5,14 @@
 //! array, as parsed rows that filters can select from. Invariant: a `Data` value is only built
 //! from input that parsed completely; a bad file is an error naming the file and line.
 
+use std::fs::{self, File};
+use std::io::Read;
+use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::csv_read::read_csv;
 use crate::filter::{self, Condition, Rule};
 use crate::http::Body;
 use crate::table::{Cell, Table};
@@ -25,14 +29,23 @@ pub enum Data {
 }
 
 impl Data {
-    /// Parses a data file; `shown` names it in errors (`data/prices.csv`).
+    /// Reads a data file (a CSV is streamed, never held whole); `shown` names it in errors
+    /// (`data/prices.csv`).
+    pub fn load(shown: &str, path: &Path) -> Result<Data, String> {
+        let unreadable = |err: std::io::Error| format!("{shown}: {err}");
+        if is_json(shown) {
+            parse_json(shown, &fs::read(path).map_err(unreadable)?)
+        } else {
+            parse_csv(shown, File::open(path).map_err(unreadable)?)
+        }
+    }
+
+    /// Parses a data file's bytes; `shown` names it in errors and tells CSV from JSON.
     pub fn parse(shown: &str, bytes: &[u8]) -> Result<Data, String> {
-        if shown.to_ascii_lowercase().ends_with(".json") {
+        if is_json(shown) {
             parse_json(shown, bytes)
         } else {
-            Table::from_csv(bytes)
-                .map(Data::Table)
-                .map_err(|err| format!("{shown}: line {}: {}", err.line, err.message))
+            parse_csv(shown, bytes)
         }
     }
 
@@ -45,13 +58,9 @@ impl Data {
         match self {
             Data::Table(table) => {
                 let conditions = filter::plan(params, table.names(), rules)?;
-                let selected = (0..table.rows()).filter(|&row| {
-                    conditions
-                        .iter()
-                        .all(|c| c.accepts(table.cell(row, c.column)))
-                });
+                let selected = table.select(&conditions);
                 let mut out = Vec::with_capacity(256);
-                table.write_json(selected, &mut out);
+                table.write_json(selected.into_iter(), &mut out);
                 Ok(Body::Owned(out))
             }
             Data::Json { raw, rows: None } => Ok(Body::Shared(Arc::clone(raw))),
@@ -73,6 +82,19 @@ impl Data {
             }
         }
     }
+}
+
+fn is_json(shown: &str) -> bool {
+    shown.to_ascii_lowercase().ends_with(".json")
+}
+
+fn parse_csv(shown: &str, input: impl Read + Send) -> Result<Data, String> {
+    read_csv(input)
+        .map(Data::Table)
+        .map_err(|err| match err.line {
+            0 => format!("{shown}: {}", err.message),
+            line => format!("{shown}: line {line}: {}", err.message),
+        })
 }
 
 fn parse_json(shown: &str, bytes: &[u8]) -> Result<Data, String> {

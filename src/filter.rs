@@ -49,6 +49,8 @@ pub struct Condition {
     pub column: usize,
     pub op: Op,
     pub values: Vec<String>,
+    /// Each value read as a number, once, for number cells.
+    numbers: Vec<Option<f64>>,
 }
 
 /// Builds the conditions for `params` over a table with `columns`. `rules` holds the explicit
@@ -86,8 +88,10 @@ pub fn plan(
             .iter_mut()
             .find(|c| c.column == column && c.op == op && op == Op::Eq)
         {
-            Some(existing) => existing.values.extend(values),
-            None => conditions.push(Condition { column, op, values }),
+            Some(existing) => {
+                *existing = Condition::new(column, op, [existing.values.clone(), values].concat())
+            }
+            None => conditions.push(Condition::new(column, op, values)),
         }
     }
     Ok(conditions)
@@ -128,37 +132,46 @@ fn split_values(value: &str) -> Vec<String> {
 }
 
 impl Condition {
+    pub fn new(column: usize, op: Op, values: Vec<String>) -> Condition {
+        let numbers = values.iter().map(|v| v.trim().parse().ok()).collect();
+        Condition {
+            column,
+            op,
+            values,
+            numbers,
+        }
+    }
+
     /// Whether `cell` (this condition's column in some row) passes.
     pub fn accepts(&self, cell: Cell<'_>) -> bool {
+        let mut values = self.values.iter().zip(&self.numbers);
         match self.op {
-            Op::Eq => self.values.iter().any(|v| equals(cell, v)),
-            Op::Gte => self
-                .values
-                .iter()
-                .all(|v| compare(cell, v, false).is_some_and(|ord| ord != Ordering::Less)),
-            Op::Lte => self
-                .values
-                .iter()
-                .all(|v| compare(cell, v, true).is_some_and(|ord| ord != Ordering::Greater)),
+            Op::Eq => values.any(|(v, n)| equals(cell, v, *n)),
+            Op::Gte => values
+                .all(|(v, n)| compare(cell, v, *n, false).is_some_and(|ord| ord != Ordering::Less)),
+            Op::Lte => values.all(|(v, n)| {
+                compare(cell, v, *n, true).is_some_and(|ord| ord != Ordering::Greater)
+            }),
         }
     }
 }
 
-fn equals(cell: Cell<'_>, value: &str) -> bool {
+fn equals(cell: Cell<'_>, value: &str, number: Option<f64>) -> bool {
     match cell {
         Cell::Null => false,
         Cell::Text(text) => text.eq_ignore_ascii_case(value),
-        _ => compare(cell, value, false) == Some(Ordering::Equal),
+        _ => compare(cell, value, number, false) == Some(Ordering::Equal),
     }
 }
 
-/// Orders `cell` against a parameter value; `None` when they cannot be compared. With
-/// `as_prefix`, text is compared on the value's length only (an inclusive upper bound).
-fn compare(cell: Cell<'_>, value: &str, as_prefix: bool) -> Option<Ordering> {
+/// Orders `cell` against a parameter value (`number` is the value read as a number); `None`
+/// when they cannot be compared. With `as_prefix`, text is compared on the value's length only
+/// (an inclusive upper bound).
+fn compare(cell: Cell<'_>, value: &str, number: Option<f64>, as_prefix: bool) -> Option<Ordering> {
     match cell {
         Cell::Null => None,
-        Cell::Int(number) => compare_numbers(number as f64, value),
-        Cell::Float(number) => compare_numbers(number, value),
+        Cell::Int(int) => (int as f64).partial_cmp(&number?),
+        Cell::Float(float) => float.partial_cmp(&number?),
         Cell::Bool(flag) => {
             let wanted = match value.to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" => true,
@@ -174,17 +187,10 @@ fn compare(cell: Cell<'_>, value: &str, as_prefix: bool) -> Option<Ordering> {
             } else {
                 text
             };
-            Some(
-                text.to_ascii_lowercase()
-                    .cmp(&value.as_bytes().to_ascii_lowercase()),
-            )
+            let value = value.as_bytes().iter().map(u8::to_ascii_lowercase);
+            Some(text.iter().map(u8::to_ascii_lowercase).cmp(value))
         }
     }
-}
-
-fn compare_numbers(number: f64, value: &str) -> Option<Ordering> {
-    let wanted: f64 = value.trim().parse().ok()?;
-    number.partial_cmp(&wanted)
 }
 
 #[cfg(test)]
@@ -213,11 +219,11 @@ mod tests {
         .unwrap();
         assert_eq!(
             plan,
-            [Condition {
-                column: 1,
-                op: Op::Eq,
-                values: vec!["AAPL".into(), "MSFT".into()]
-            }]
+            [Condition::new(
+                1,
+                Op::Eq,
+                vec!["AAPL".into(), "MSFT".into()]
+            )]
         );
     }
 
@@ -277,10 +283,8 @@ mod tests {
 
     #[test]
     fn comparisons_follow_the_cell_type() {
-        let eq = |values: &[&str]| Condition {
-            column: 0,
-            op: Op::Eq,
-            values: values.iter().map(|s| s.to_string()).collect(),
+        let eq = |values: &[&str]| {
+            Condition::new(0, Op::Eq, values.iter().map(|s| s.to_string()).collect())
         };
         assert!(eq(&["aapl"]).accepts(Cell::Text("AAPL")));
         assert!(!eq(&["AAP"]).accepts(Cell::Text("AAPL")));
@@ -293,27 +297,15 @@ mod tests {
 
     #[test]
     fn upper_bounds_on_text_include_the_whole_day() {
-        let until = Condition {
-            column: 0,
-            op: Op::Lte,
-            values: vec!["2024-03-01".into()],
-        };
+        let until = Condition::new(0, Op::Lte, vec!["2024-03-01".into()]);
         assert!(until.accepts(Cell::Text("2024-03-01 16:00")));
         assert!(until.accepts(Cell::Text("2024-02-29")));
         assert!(!until.accepts(Cell::Text("2024-03-02")));
-        let since = Condition {
-            column: 0,
-            op: Op::Gte,
-            values: vec!["2024-03-01".into()],
-        };
+        let since = Condition::new(0, Op::Gte, vec!["2024-03-01".into()]);
         assert!(since.accepts(Cell::Text("2024-03-01")));
         assert!(!since.accepts(Cell::Text("2024-02-29 23:59")));
         assert!(!since.accepts(Cell::Null));
-        let min = Condition {
-            column: 0,
-            op: Op::Gte,
-            values: vec!["10".into()],
-        };
+        let min = Condition::new(0, Op::Gte, vec!["10".into()]);
         assert!(min.accepts(Cell::Int(10)) && !min.accepts(Cell::Float(9.5)));
     }
 }

@@ -3,7 +3,7 @@
 //! `server` owns the sockets and threads and is the only module that knows tiny_http; `app`
 //! routes plain `http::Request` values to handlers that return plain `http::Response` values.
 //! Everything below `app` is pure and unit-tested: `paths` (what may be read), `cache` (file
-//! versions), `manifest` (widgets.json/apps.json), `data`, `table` and `filter` (rows from
+//! versions), `manifest` (widgets.json/apps.json), `data`, `csv_read`, `table` and `filter` (rows from
 //! files), `cors` and `auth` (browser and token rules), `config` (command line).
 
 #![forbid(unsafe_code)]
@@ -13,6 +13,7 @@ pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod cors;
+pub mod csv_read;
 pub mod data;
 pub mod filter;
 pub mod http;

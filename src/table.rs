@@ -1,13 +1,22 @@
-//! Typed, column-oriented tables read from CSV, and their JSON encoding.
+//! Typed, column-oriented tables, row selection, and their JSON encoding.
 //!
 //! Typing is per column, as pandas does it: a column is integer when every non-empty cell is an
 //! integer, decimal when every non-empty cell is a number, boolean when every non-empty cell is
 //! `true`/`false`, and text otherwise (so a code column holding `007` stays text throughout).
 //! Empty cells are null. In number columns the spellings of NaN and infinity are null too, so
-//! non-finite values never reach JSON. Invariants: every column has exactly `rows` values, and
-//! column names are unique (repeats get a `.1`, `.2`, ... suffix).
+//! non-finite values never reach JSON.
+//!
+//! Storage is compact so big files fit in memory: numbers in plain vectors (a decimal null is
+//! NaN), text with few distinct values as dictionary codes, other text back to back in one
+//! string. A dictionary column gets an index (rows per value) the first time a filter on it
+//! needs one. Invariants: every column holds exactly `rows` values; column names are unique.
+//! Columns are built by [`ColumnBuilder`], which `csv_read.rs` feeds.
 
+use std::collections::HashMap;
 use std::io::Write;
+use std::sync::OnceLock;
+
+use crate::filter::Condition;
 
 /// One cell as filters and encoders see it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -22,211 +31,75 @@ pub enum Cell<'a> {
 #[derive(Debug)]
 pub struct Table {
     names: Vec<String>,
-    columns: Vec<Values>,
+    columns: Vec<Column>,
     rows: usize,
 }
 
+/// Marks a null in a dictionary column's codes.
+const NULL_CODE: u32 = u32::MAX;
+/// Marks a null in a boolean column.
+const NULL_BOOL: u8 = 2;
+
 #[derive(Debug)]
-enum Values {
-    Int(Vec<Option<i64>>),
-    Float(Vec<Option<f64>>),
-    Bool(Vec<Option<bool>>),
-    Text(TextColumn),
-}
-
-/// Text cells stored back to back in one string, so a big file is not a million small boxes.
-/// An empty cell is null, so a zero-length span marks null and needs no flag of its own.
-#[derive(Debug, Default)]
-struct TextColumn {
-    text: String,
-    /// End offset of each cell in `text`; a cell starts where the previous one ends.
-    ends: Vec<usize>,
-}
-
-impl TextColumn {
-    fn push(&mut self, cell: &str) {
-        self.text.push_str(cell);
-        self.ends.push(self.text.len());
-    }
-
-    fn get(&self, row: usize) -> Option<&str> {
-        let start = if row == 0 { 0 } else { self.ends[row - 1] };
-        let end = self.ends[row];
-        (end > start).then(|| &self.text[start..end])
-    }
-
-    fn cells(&self) -> impl Iterator<Item = Option<&str>> {
-        (0..self.ends.len()).map(|row| self.get(row))
-    }
-}
-
-/// How one CSV cell reads on its own; the column's type is the narrowest kind all cells share.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Kind {
+enum Column {
+    /// Every cell is null.
     Empty,
-    Int,
-    Float,
-    Bool,
-    Text,
+    /// `nulls` is only present when some cell is null.
+    Int {
+        values: Vec<i64>,
+        nulls: Option<Vec<bool>>,
+    },
+    /// NaN marks null.
+    Float(Vec<f64>),
+    /// 0, 1, or [`NULL_BOOL`].
+    Bool(Vec<u8>),
+    Dict {
+        codes: Vec<u32>,
+        values: Vec<Box<str>>,
+        /// For each code, the rows holding it, built on first use by a filter.
+        index: OnceLock<Vec<Vec<u32>>>,
+    },
+    /// Cells back to back; a zero-length cell is null.
+    Plain { text: String, ends: Vec<usize> },
 }
 
-impl Kind {
-    fn of(cell: &str) -> Kind {
-        if cell.is_empty() {
-            Kind::Empty
-        } else if parse_int(cell).is_some() {
-            Kind::Int
-        } else if is_non_finite(cell) || parse_decimal(cell).is_some() {
-            Kind::Float
-        } else if parse_bool(cell).is_some() {
-            Kind::Bool
-        } else {
-            Kind::Text
+impl Column {
+    fn cell(&self, row: usize) -> Cell<'_> {
+        match self {
+            Column::Empty => Cell::Null,
+            Column::Int { values, nulls } => match nulls {
+                Some(nulls) if nulls[row] => Cell::Null,
+                _ => Cell::Int(values[row]),
+            },
+            Column::Float(values) if values[row].is_nan() => Cell::Null,
+            Column::Float(values) => Cell::Float(values[row]),
+            Column::Bool(values) => match values[row] {
+                NULL_BOOL => Cell::Null,
+                value => Cell::Bool(value == 1),
+            },
+            Column::Dict { codes, values, .. } => match codes[row] {
+                NULL_CODE => Cell::Null,
+                code => Cell::Text(&values[code as usize]),
+            },
+            Column::Plain { text, ends } => {
+                let start = if row == 0 { 0 } else { ends[row - 1] };
+                match &text[start..ends[row]] {
+                    "" => Cell::Null,
+                    cell => Cell::Text(cell),
+                }
+            }
         }
     }
-
-    /// The kind of a column holding cells of kinds `self` and `other`.
-    fn join(self, other: Kind) -> Kind {
-        match (self, other) {
-            (Kind::Empty, kind) | (kind, Kind::Empty) => kind,
-            (a, b) if a == b => a,
-            (Kind::Int, Kind::Float) | (Kind::Float, Kind::Int) => Kind::Float,
-            _ => Kind::Text,
-        }
-    }
-}
-
-/// An integer without a sign other than `-`, without leading zeros, that fits an `i64`.
-fn parse_int(cell: &str) -> Option<i64> {
-    let digits = cell.strip_prefix('-').unwrap_or(cell);
-    let well_formed = !digits.is_empty()
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && (digits == "0" || !digits.starts_with('0'));
-    if well_formed { cell.parse().ok() } else { None }
-}
-
-/// A decimal in JSON's number grammar (`-1.5`, `2e-3`), finite.
-fn parse_decimal(cell: &str) -> Option<f64> {
-    let bytes = cell.strip_prefix('-').unwrap_or(cell).as_bytes();
-    let int_len = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
-    if int_len == 0 || (int_len > 1 && bytes[0] == b'0') {
-        return None;
-    }
-    let mut rest = &bytes[int_len..];
-    if let Some(fraction) = rest.strip_prefix(b".") {
-        let len = fraction.iter().take_while(|b| b.is_ascii_digit()).count();
-        if len == 0 {
-            return None;
-        }
-        rest = &fraction[len..];
-    }
-    if let Some(exponent) = rest.strip_prefix(b"e").or_else(|| rest.strip_prefix(b"E")) {
-        let exponent = exponent
-            .strip_prefix(b"+")
-            .or_else(|| exponent.strip_prefix(b"-"))
-            .unwrap_or(exponent);
-        if exponent.is_empty() || !exponent.iter().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        rest = &[];
-    }
-    if !rest.is_empty() {
-        return None;
-    }
-    cell.parse::<f64>().ok().filter(|value| value.is_finite())
-}
-
-fn parse_bool(cell: &str) -> Option<bool> {
-    match cell {
-        "true" | "True" | "TRUE" => Some(true),
-        "false" | "False" | "FALSE" => Some(false),
-        _ => None,
-    }
-}
-
-/// Spellings that mean "not a number" in a number column (pandas and spreadsheets write these),
-/// plus decimals too large for an `f64`.
-fn is_non_finite(cell: &str) -> bool {
-    const SPELLINGS: [&str; 12] = [
-        "nan",
-        "-nan",
-        "inf",
-        "-inf",
-        "+inf",
-        "infinity",
-        "-infinity",
-        "+infinity",
-        "null",
-        "n/a",
-        "#n/a",
-        "na",
-    ];
-    SPELLINGS.iter().any(|s| s.eq_ignore_ascii_case(cell))
-        || (cell.parse::<f64>().is_ok_and(|v| v.is_infinite()) && parse_int(cell).is_none())
-}
-
-/// A CSV that could not be read; `line` is 1-based, as an editor shows it.
-#[derive(Debug, PartialEq, Eq)]
-pub struct CsvError {
-    pub line: u64,
-    pub message: String,
 }
 
 impl Table {
-    /// Reads CSV bytes with a header row. Accepts a UTF-8 BOM, CRLF or LF line ends, quoted fields
-    /// holding commas, quotes and newlines, and surrounding spaces (trimmed). Short rows are padded
-    /// with nulls; a row with more fields than the header is an error, as is text that is not
-    /// UTF-8.
-    pub fn from_csv(bytes: &[u8]) -> Result<Table, CsvError> {
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .trim(csv::Trim::All)
-            .from_reader(bytes);
-        let mut record = csv::StringRecord::new();
-        let error = |err: csv::Error| CsvError {
-            line: err.position().map_or(1, |p| p.line()),
-            message: match err.kind() {
-                csv::ErrorKind::Utf8 { .. } => "the file is not valid UTF-8".to_string(),
-                _ => err.to_string(),
-            },
-        };
-        if !reader.read_record(&mut record).map_err(error)? {
-            return Ok(Table {
-                names: Vec::new(),
-                columns: Vec::new(),
-                rows: 0,
-            });
-        }
-        let names = unique_names(&record);
-        let mut raw: Vec<TextColumn> = names.iter().map(|_| TextColumn::default()).collect();
-        let mut rows = 0;
-        while reader.read_record(&mut record).map_err(error)? {
-            if record.len() > names.len() {
-                return Err(CsvError {
-                    line: record.position().map_or(0, |p| p.line()),
-                    message: format!(
-                        "this row has {} fields but the header has {}",
-                        record.len(),
-                        names.len()
-                    ),
-                });
-            }
-            if record.len() == 1 && record[0].is_empty() {
-                continue; // a line of spaces: blank, like the empty lines the reader skips
-            }
-            for (index, column) in raw.iter_mut().enumerate() {
-                column.push(record.get(index).unwrap_or(""));
-            }
-            rows += 1;
-        }
-        let columns = raw.into_iter().map(Values::typed).collect();
-        Ok(Table {
+    pub fn new(names: Vec<String>, columns: Vec<ColumnBuilder>) -> Table {
+        let rows = columns.first().map_or(0, |c| c.len);
+        Table {
             names,
-            columns,
+            columns: columns.into_iter().map(ColumnBuilder::finish).collect(),
             rows,
-        })
+        }
     }
 
     pub fn names(&self) -> &[String] {
@@ -238,12 +111,75 @@ impl Table {
     }
 
     pub fn cell(&self, row: usize, column: usize) -> Cell<'_> {
-        match &self.columns[column] {
-            Values::Int(values) => values[row].map_or(Cell::Null, Cell::Int),
-            Values::Float(values) => values[row].map_or(Cell::Null, Cell::Float),
-            Values::Bool(values) => values[row].map_or(Cell::Null, Cell::Bool),
-            Values::Text(values) => values.get(row).map_or(Cell::Null, Cell::Text),
+        self.columns[column].cell(row)
+    }
+
+    /// The rows that pass every condition, in order. A condition on a dictionary column is
+    /// decided once per distinct value; the most selective one narrows the scan through the
+    /// column's index.
+    pub fn select(&self, conditions: &[Condition]) -> Vec<usize> {
+        let tests: Vec<Test<'_>> = conditions
+            .iter()
+            .map(|condition| match &self.columns[condition.column] {
+                Column::Dict { codes, values, .. } => Test::Codes {
+                    codes,
+                    accepted: values
+                        .iter()
+                        .map(|v| condition.accepts(Cell::Text(v)))
+                        .collect(),
+                },
+                column => Test::Cells { column, condition },
+            })
+            .collect();
+        let passes = |row: usize| tests.iter().all(|test| test.passes(row));
+        match self.narrowest_candidates(conditions, &tests) {
+            Some(candidates) => candidates.into_iter().filter(|&row| passes(row)).collect(),
+            None => (0..self.rows).filter(|&row| passes(row)).collect(),
         }
+    }
+
+    /// Rows that can possibly pass, from the index of the dictionary condition that accepts the
+    /// fewest rows, when that is a small part of the table.
+    fn narrowest_candidates(
+        &self,
+        conditions: &[Condition],
+        tests: &[Test<'_>],
+    ) -> Option<Vec<usize>> {
+        let rows_u32 = u32::try_from(self.rows).ok()?;
+        let (column, accepted) = conditions
+            .iter()
+            .zip(tests)
+            .filter_map(|(condition, test)| match test {
+                Test::Codes { accepted, .. } => Some((&self.columns[condition.column], accepted)),
+                Test::Cells { .. } => None,
+            })
+            .filter(|(_, accepted)| accepted.iter().filter(|a| **a).count() * 8 < accepted.len())
+            .min_by_key(|(_, accepted)| accepted.iter().filter(|a| **a).count())?;
+        let Column::Dict {
+            codes,
+            values,
+            index,
+        } = column
+        else {
+            return None;
+        };
+        let index = index.get_or_init(|| {
+            let mut postings = vec![Vec::new(); values.len()];
+            for (row, code) in (0..rows_u32).zip(codes) {
+                if *code != NULL_CODE {
+                    postings[*code as usize].push(row);
+                }
+            }
+            postings
+        });
+        let mut rows: Vec<usize> = accepted
+            .iter()
+            .enumerate()
+            .filter(|(_, accepted)| **accepted)
+            .flat_map(|(code, _)| index[code].iter().map(|row| *row as usize))
+            .collect();
+        rows.sort_unstable();
+        Some(rows)
     }
 
     /// Writes the chosen rows as a JSON array of objects whose keys follow the header order.
@@ -276,6 +212,29 @@ impl Table {
     }
 }
 
+enum Test<'a> {
+    /// A dictionary column: whether each code passes, decided once per distinct value.
+    Codes {
+        codes: &'a [u32],
+        accepted: Vec<bool>,
+    },
+    Cells {
+        column: &'a Column,
+        condition: &'a Condition,
+    },
+}
+
+impl Test<'_> {
+    fn passes(&self, row: usize) -> bool {
+        match self {
+            Test::Codes { codes, accepted } => {
+                codes[row] != NULL_CODE && accepted[codes[row] as usize]
+            }
+            Test::Cells { column, condition } => condition.accepts(column.cell(row)),
+        }
+    }
+}
+
 fn write_cell(cell: Cell<'_>, out: &mut Vec<u8>) {
     // Writing into a Vec cannot fail, and every value here is finite.
     let _ = match cell {
@@ -287,49 +246,435 @@ fn write_cell(cell: Cell<'_>, out: &mut Vec<u8>) {
     };
 }
 
-/// Header names made unique the way pandas does it: `a, a, a` → `a, a.1, a.2`; an empty name
-/// becomes `Unnamed: N` (N = 0-based position).
-fn unique_names(header: &csv::StringRecord) -> Vec<String> {
-    let mut names: Vec<String> = Vec::with_capacity(header.len());
-    for (index, name) in header.iter().enumerate() {
-        let base = if name.is_empty() {
-            format!("Unnamed: {index}")
-        } else {
-            name.to_string()
-        };
-        let mut candidate = base.clone();
-        let mut suffix = 0;
-        while names.contains(&candidate) {
-            suffix += 1;
-            candidate = format!("{base}.{suffix}");
-        }
-        names.push(candidate);
-    }
-    names
+/// A dictionary column turns into plain text once it has more than this many distinct values
+/// and they are more than half its cells: then codes save nothing.
+const DICTIONARY_LIMIT: usize = 4096;
+
+/// Builds one column cell by cell, widening its type as cells demand (integer → decimal →
+/// text, boolean → text). Builders for consecutive parts of a file are joined with
+/// [`ColumnBuilder::append`].
+#[derive(Debug)]
+pub struct ColumnBuilder {
+    column: Column,
+    lookup: HashMap<Box<str>, u32>,
+    /// Cells stored as a null number that were spelled out (`NaN`, `N/A`), by row, so that
+    /// they read back as written if the column turns out to be text.
+    null_spellings: Vec<(usize, Box<str>)>,
+    len: usize,
 }
 
-impl Values {
-    fn typed(column: TextColumn) -> Values {
-        let kind = column.cells().fold(Kind::Empty, |kind, cell| {
-            kind.join(Kind::of(cell.unwrap_or("")))
-        });
-        match kind {
-            Kind::Int => Values::Int(column.cells().map(|c| c.and_then(parse_int)).collect()),
-            Kind::Float => Values::Float(
-                column
-                    .cells()
-                    .map(|c| c.and_then(|c| parse_int(c).map(|i| i as f64).or(parse_decimal(c))))
-                    .collect(),
-            ),
-            Kind::Bool => Values::Bool(column.cells().map(|c| c.and_then(parse_bool)).collect()),
-            Kind::Empty | Kind::Text => Values::Text(column),
+impl Default for ColumnBuilder {
+    fn default() -> Self {
+        ColumnBuilder {
+            column: Column::Empty,
+            lookup: HashMap::new(),
+            null_spellings: Vec::new(),
+            len: 0,
         }
     }
+}
+
+impl ColumnBuilder {
+    /// Adds one cell, already trimmed.
+    pub fn push(&mut self, cell: &str) {
+        loop {
+            let stored = match &mut self.column {
+                Column::Empty => cell.is_empty(),
+                Column::Int { values, nulls } => {
+                    if cell.is_empty() {
+                        values.push(0);
+                        nulls
+                            .get_or_insert_with(|| vec![false; self.len])
+                            .push(true);
+                        true
+                    } else if let Some(value) = parse_int(cell) {
+                        values.push(value);
+                        if let Some(nulls) = nulls {
+                            nulls.push(false);
+                        }
+                        true
+                    } else {
+                        false
+                    }
+                }
+                Column::Float(values) => match number(cell) {
+                    Some(value) => {
+                        if value.is_nan() && !cell.is_empty() {
+                            self.null_spellings.push((self.len, cell.into()));
+                        }
+                        values.push(value);
+                        true
+                    }
+                    None => false,
+                },
+                Column::Bool(values) => match cell {
+                    "" => {
+                        values.push(NULL_BOOL);
+                        true
+                    }
+                    _ => match parse_bool(cell) {
+                        Some(value) => {
+                            values.push(u8::from(value));
+                            true
+                        }
+                        None => false,
+                    },
+                },
+                Column::Dict { codes, values, .. } => {
+                    if cell.is_empty() {
+                        codes.push(NULL_CODE);
+                    } else if let Some(code) = self.lookup.get(cell) {
+                        codes.push(*code);
+                    } else {
+                        let code = values.len() as u32;
+                        values.push(cell.into());
+                        self.lookup.insert(cell.into(), code);
+                        codes.push(code);
+                    }
+                    true
+                }
+                Column::Plain { text, ends } => {
+                    text.push_str(cell);
+                    ends.push(text.len());
+                    true
+                }
+            };
+            if stored {
+                self.len += 1;
+                if let Column::Dict { values, .. } = &self.column
+                    && values.len() > DICTIONARY_LIMIT
+                    && values.len() * 2 > self.len
+                {
+                    self.widen(Kind::Plain);
+                }
+                return;
+            }
+            self.widen(Kind::of(cell).join(self.kind()));
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends the cells of `next` (the following rows of the same column).
+    pub fn append(&mut self, mut next: ColumnBuilder) {
+        let kind = self.kind().join(next.kind());
+        self.widen(kind);
+        next.widen(kind);
+        let offset = self.len;
+        self.null_spellings.extend(
+            next.null_spellings
+                .drain(..)
+                .map(|(row, spelling)| (row + offset, spelling)),
+        );
+        match (&mut self.column, next.column) {
+            (Column::Empty, Column::Empty) => {}
+            (
+                Column::Int { values, nulls },
+                Column::Int {
+                    values: more,
+                    nulls: more_nulls,
+                },
+            ) => {
+                if nulls.is_some() || more_nulls.is_some() {
+                    let nulls = nulls.get_or_insert_with(|| vec![false; self.len]);
+                    nulls.extend(more_nulls.unwrap_or_else(|| vec![false; more.len()]));
+                }
+                values.extend(more);
+            }
+            (Column::Float(values), Column::Float(more)) => values.extend(more),
+            (Column::Bool(values), Column::Bool(more)) => values.extend(more),
+            (
+                Column::Plain { text, ends },
+                Column::Plain {
+                    text: more,
+                    ends: more_ends,
+                },
+            ) => {
+                let offset = text.len();
+                text.push_str(&more);
+                ends.extend(more_ends.into_iter().map(|end| end + offset));
+            }
+            (Column::Dict { .. }, Column::Dict { codes, values, .. }) => {
+                let remap: Vec<u32> = values.iter().map(|value| self.code_for(value)).collect();
+                if let Column::Dict { codes: mine, .. } = &mut self.column {
+                    mine.extend(codes.into_iter().map(|code| match code {
+                        NULL_CODE => NULL_CODE,
+                        code => remap[code as usize],
+                    }));
+                }
+            }
+            _ => unreachable!("both builders were widened to the same kind"),
+        }
+        self.len += next.len;
+    }
+
+    fn code_for(&mut self, value: &str) -> u32 {
+        let Column::Dict { values, .. } = &mut self.column else {
+            unreachable!("only dictionary columns have codes")
+        };
+        *self.lookup.entry(value.into()).or_insert_with(|| {
+            values.push(value.into());
+            (values.len() - 1) as u32
+        })
+    }
+
+    fn kind(&self) -> Kind {
+        match self.column {
+            Column::Empty => Kind::Empty,
+            Column::Int { .. } => Kind::Int,
+            Column::Float(_) => Kind::Float,
+            Column::Bool(_) => Kind::Bool,
+            Column::Dict { .. } => Kind::Dict,
+            Column::Plain { .. } => Kind::Plain,
+        }
+    }
+
+    /// Converts the stored cells to `kind`, which is never narrower than the current kind.
+    fn widen(&mut self, kind: Kind) {
+        if kind == self.kind() {
+            return;
+        }
+        let mut cells: Vec<Option<String>> = (0..self.len)
+            .map(|row| match self.column.cell(row) {
+                Cell::Null => None,
+                Cell::Int(value) => Some(value.to_string()),
+                Cell::Float(value) => Some(value.to_string()),
+                Cell::Bool(value) => Some(value.to_string()),
+                Cell::Text(text) => Some(text.to_string()),
+            })
+            .collect();
+        if matches!(kind, Kind::Dict | Kind::Plain) {
+            for (row, spelling) in self.null_spellings.drain(..) {
+                cells[row] = Some(spelling.into());
+            }
+        }
+        let numbers: Option<Vec<f64>> = match &self.column {
+            Column::Int { values, nulls } if kind == Kind::Float => Some(
+                values
+                    .iter()
+                    .enumerate()
+                    .map(|(row, v)| match nulls {
+                        Some(nulls) if nulls[row] => f64::NAN,
+                        _ => *v as f64,
+                    })
+                    .collect(),
+            ),
+            _ => None,
+        };
+        self.lookup.clear();
+        self.column = match kind {
+            Kind::Empty => Column::Empty,
+            Kind::Int => Column::Int {
+                values: vec![0; self.len],
+                nulls: (self.len > 0).then(|| vec![true; self.len]),
+            },
+            Kind::Float => Column::Float(numbers.unwrap_or_else(|| vec![f64::NAN; self.len])),
+            Kind::Bool => Column::Bool(vec![NULL_BOOL; self.len]),
+            Kind::Dict => Column::Dict {
+                codes: Vec::with_capacity(self.len),
+                values: Vec::new(),
+                index: OnceLock::new(),
+            },
+            Kind::Plain => Column::Plain {
+                text: String::new(),
+                ends: Vec::with_capacity(self.len),
+            },
+        };
+        if matches!(kind, Kind::Dict | Kind::Plain) {
+            let len = self.len;
+            self.len = 0;
+            for cell in &cells {
+                self.push(cell.as_deref().unwrap_or(""));
+            }
+            debug_assert_eq!(self.len, len);
+        }
+    }
+
+    /// The finished column, its vectors trimmed to their length (growth doubled them).
+    fn finish(self) -> Column {
+        let mut column = self.column;
+        match &mut column {
+            Column::Empty => {}
+            Column::Int { values, nulls } => {
+                values.shrink_to_fit();
+                nulls.iter_mut().for_each(Vec::shrink_to_fit);
+            }
+            Column::Float(values) => values.shrink_to_fit(),
+            Column::Bool(values) => values.shrink_to_fit(),
+            Column::Dict { codes, values, .. } => {
+                codes.shrink_to_fit();
+                values.shrink_to_fit();
+            }
+            Column::Plain { text, ends } => {
+                text.shrink_to_fit();
+                ends.shrink_to_fit();
+            }
+        }
+        column
+    }
+}
+
+/// The storage kinds, ordered so that [`Kind::join`] of two kinds can hold both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Empty,
+    Int,
+    Float,
+    Bool,
+    Dict,
+    Plain,
+}
+
+impl Kind {
+    /// The narrowest kind that can hold this one cell.
+    fn of(cell: &str) -> Kind {
+        if cell.is_empty() {
+            Kind::Empty
+        } else if parse_int(cell).is_some() {
+            Kind::Int
+        } else if number(cell).is_some() {
+            Kind::Float
+        } else if parse_bool(cell).is_some() {
+            Kind::Bool
+        } else {
+            Kind::Dict
+        }
+    }
+
+    /// The narrowest kind that holds cells of both kinds.
+    fn join(self, other: Kind) -> Kind {
+        match (self, other) {
+            (Kind::Empty, kind) | (kind, Kind::Empty) => kind,
+            (a, b) if a == b => a,
+            (Kind::Int, Kind::Float) | (Kind::Float, Kind::Int) => Kind::Float,
+            (Kind::Plain, _) | (_, Kind::Plain) => Kind::Plain,
+            _ => Kind::Dict,
+        }
+    }
+}
+
+/// A cell of a decimal column: a number, or NaN (null) for empty and non-finite spellings.
+fn number(cell: &str) -> Option<f64> {
+    if cell.is_empty() || is_non_finite(cell) {
+        Some(f64::NAN)
+    } else {
+        parse_int(cell)
+            .map(|value| value as f64)
+            .or_else(|| parse_decimal(cell))
+    }
+}
+
+/// An integer without a sign other than `-`, without leading zeros, that fits an `i64`.
+fn parse_int(cell: &str) -> Option<i64> {
+    let digits = cell.strip_prefix('-').unwrap_or(cell);
+    let well_formed = !digits.is_empty()
+        && digits.len() <= 19
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'));
+    if well_formed { cell.parse().ok() } else { None }
+}
+
+/// A decimal in JSON's number grammar (`-1.5`, `2e-3`), finite.
+fn parse_decimal(cell: &str) -> Option<f64> {
+    let negative = cell.starts_with('-');
+    let bytes = cell.strip_prefix('-').unwrap_or(cell).as_bytes();
+    let int_len = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+    if int_len == 0 || (int_len > 1 && bytes[0] == b'0') {
+        return None;
+    }
+    let mut rest = &bytes[int_len..];
+    let mut fraction: &[u8] = &[];
+    if let Some(after_point) = rest.strip_prefix(b".") {
+        let len = after_point
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count();
+        if len == 0 {
+            return None;
+        }
+        fraction = &after_point[..len];
+        rest = &after_point[len..];
+    }
+    if rest.is_empty() && int_len + fraction.len() <= 15 {
+        // Exact: the digits fit an f64 mantissa and 10^len is exact, so one correctly
+        // rounded division gives the correctly rounded value (Clinger's fast path).
+        let mantissa = bytes[..int_len]
+            .iter()
+            .chain(fraction)
+            .fold(0u64, |acc, digit| acc * 10 + u64::from(digit - b'0'));
+        let value = mantissa as f64 / POWERS_OF_TEN[fraction.len()];
+        return Some(if negative { -value } else { value });
+    }
+    if let Some(exponent) = rest.strip_prefix(b"e").or_else(|| rest.strip_prefix(b"E")) {
+        let exponent = exponent
+            .strip_prefix(b"+")
+            .or_else(|| exponent.strip_prefix(b"-"))
+            .unwrap_or(exponent);
+        if exponent.is_empty() || !exponent.iter().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        rest = &[];
+    }
+    if !rest.is_empty() {
+        return None;
+    }
+    cell.parse::<f64>().ok().filter(|value| value.is_finite())
+}
+
+const POWERS_OF_TEN: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+fn parse_bool(cell: &str) -> Option<bool> {
+    match cell {
+        "true" | "True" | "TRUE" => Some(true),
+        "false" | "False" | "FALSE" => Some(false),
+        _ => None,
+    }
+}
+
+/// Spellings that mean "not a number" in a number column (pandas and spreadsheets write these),
+/// plus decimals too large for an `f64`.
+fn is_non_finite(cell: &str) -> bool {
+    const SPELLINGS: [&str; 12] = [
+        "nan",
+        "-nan",
+        "inf",
+        "-inf",
+        "+inf",
+        "infinity",
+        "-infinity",
+        "+infinity",
+        "null",
+        "n/a",
+        "#n/a",
+        "na",
+    ];
+    SPELLINGS.iter().any(|s| s.eq_ignore_ascii_case(cell))
+        || (cell.parse::<f64>().is_ok_and(|v| v.is_infinite()) && parse_int(cell).is_none())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::filter::{self, Rule};
+
+    fn build(names: &[&str], rows: &[&[&str]]) -> Table {
+        let mut columns: Vec<ColumnBuilder> =
+            names.iter().map(|_| ColumnBuilder::default()).collect();
+        for row in rows {
+            for (column, cell) in columns.iter_mut().zip(row.iter()) {
+                column.push(cell);
+            }
+        }
+        Table::new(names.iter().map(|s| s.to_string()).collect(), columns)
+    }
 
     fn json(table: &Table) -> serde_json::Value {
         let mut out = Vec::new();
@@ -339,25 +684,20 @@ mod tests {
 
     #[test]
     fn columns_are_typed_as_a_whole() {
-        let table = Table::from_csv(
-            b"code,qty,price,flag,note,empty\n007,1,1.5,true,x,\n010,-2,2,False,,\n",
-        )
-        .unwrap();
+        let table = build(
+            &["code", "qty", "price", "flag", "note", "empty", "mixed"],
+            &[
+                &["007", "1", "1.5", "true", "x", "", "1"],
+                &["010", "-2", "2", "False", "", "", "a"],
+            ],
+        );
         assert_eq!(
             json(&table),
             serde_json::json!([
-                {"code": "007", "qty": 1, "price": 1.5, "flag": true, "note": "x", "empty": null},
-                {"code": "010", "qty": -2, "price": 2.0, "flag": false, "note": null, "empty": null}
+                {"code": "007", "qty": 1, "price": 1.5, "flag": true, "note": "x", "empty": null, "mixed": "1"},
+                {"code": "010", "qty": -2, "price": 2.0, "flag": false, "note": null, "empty": null, "mixed": "a"}
             ])
         );
-    }
-
-    #[test]
-    fn column_order_is_the_header_order() {
-        let table = Table::from_csv(b"z,a,m\n1,2,3\n").unwrap();
-        let mut out = Vec::new();
-        table.write_json(0..1, &mut out);
-        assert_eq!(String::from_utf8(out).unwrap(), r#"[{"z":1,"a":2,"m":3}]"#);
     }
 
     #[test]
@@ -370,6 +710,7 @@ mod tests {
         assert_eq!(parse_decimal("1.25"), Some(1.25));
         assert_eq!(parse_decimal("-0.5e2"), Some(-50.0));
         assert_eq!(parse_decimal("1E+3"), Some(1000.0));
+        assert_eq!(parse_decimal("-142.52"), Some(-142.52));
         for text in [
             ".5", "5.", "00.5", "1e", "1.2.3", "1,5", "0x10", "1_000", "NaN", "1e999",
         ] {
@@ -379,83 +720,159 @@ mod tests {
     }
 
     #[test]
-    fn non_finite_values_become_null_in_number_columns_only() {
-        let table =
-            Table::from_csv(b"x,label\n1.5,NaN\nNaN,inf\ninf,a\n-Infinity,b\n1e999,c\n").unwrap();
-        let value = json(&table);
-        let xs: Vec<_> = value
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["x"].clone())
-            .collect();
+    fn the_fast_decimal_path_rounds_like_the_standard_library() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let digits = state % 1_000_000_000_000_000;
+            let scale = (state >> 60) as usize % 16;
+            let text = format!("{digits}");
+            let text = if scale > 0 && scale < text.len() {
+                format!(
+                    "{}.{}",
+                    &text[..text.len() - scale],
+                    &text[text.len() - scale..]
+                )
+            } else {
+                text
+            };
+            assert_eq!(parse_decimal(&text), text.parse::<f64>().ok(), "{text}");
+        }
+    }
+
+    #[test]
+    fn widening_keeps_every_cell() {
+        let mut column = ColumnBuilder::default();
+        for cell in ["", "1", "", "2.5", "NaN", "x", "1"] {
+            column.push(cell);
+        }
+        let table = Table::new(vec!["c".into()], vec![column]);
+        let cells: Vec<Cell<'_>> = (0..7).map(|row| table.cell(row, 0)).collect();
         assert_eq!(
-            xs,
+            cells,
             [
-                serde_json::json!(1.5),
-                serde_json::Value::Null,
-                serde_json::Value::Null,
-                serde_json::Value::Null,
-                serde_json::Value::Null
+                Cell::Null,
+                Cell::Text("1"),
+                Cell::Null,
+                Cell::Text("2.5"),
+                Cell::Text("NaN"),
+                Cell::Text("x"),
+                Cell::Text("1")
+            ],
+            "text re-renders the numbers it held and keeps the spelling of a NaN"
+        );
+    }
+
+    #[test]
+    fn appended_parts_join_their_types_and_dictionaries() {
+        let part = |cells: &[&str]| {
+            let mut column = ColumnBuilder::default();
+            cells.iter().for_each(|cell| column.push(cell));
+            column
+        };
+        let mut ints = part(&["1", ""]);
+        ints.append(part(&["2.5"]));
+        let mut words = part(&["a", "b", ""]);
+        words.append(part(&["b", "c", "a"]));
+        let mut empty = part(&["", ""]);
+        empty.append(part(&["", "7"]));
+        let table = Table::new(
+            vec!["n".into(), "w".into(), "e".into()],
+            vec![
+                {
+                    let mut n = ints;
+                    n.append(part(&["", "", ""]));
+                    n
+                },
+                words,
+                {
+                    let mut e = empty;
+                    e.append(part(&["1", "2"]));
+                    e
+                },
+            ],
+        );
+        assert_eq!(table.rows(), 6);
+        assert_eq!(table.cell(0, 0), Cell::Float(1.0));
+        assert_eq!(table.cell(1, 0), Cell::Null);
+        assert_eq!(table.cell(2, 0), Cell::Float(2.5));
+        let words: Vec<Cell<'_>> = (0..6).map(|row| table.cell(row, 1)).collect();
+        assert_eq!(
+            words,
+            [
+                Cell::Text("a"),
+                Cell::Text("b"),
+                Cell::Null,
+                Cell::Text("b"),
+                Cell::Text("c"),
+                Cell::Text("a")
             ]
         );
-        assert_eq!(value[0]["label"], "NaN", "a text column keeps its text");
+        assert_eq!(table.cell(3, 2), Cell::Int(7));
+        assert_eq!(table.cell(0, 2), Cell::Null);
+        assert_eq!(table.cell(5, 2), Cell::Int(2));
     }
 
     #[test]
-    fn bom_crlf_quotes_and_newlines() {
-        let csv = "\u{feff}name,comment\r\n\"Smith, J\",\"said \"\"hi\"\"\nthen left\"\r\n";
-        let table = Table::from_csv(csv.as_bytes()).unwrap();
-        assert_eq!(table.names(), ["name", "comment"]);
-        assert_eq!(
-            json(&table),
-            serde_json::json!([{"name": "Smith, J", "comment": "said \"hi\"\nthen left"}])
-        );
+    fn many_distinct_values_fall_back_to_plain_text() {
+        let mut column = ColumnBuilder::default();
+        let cells: Vec<String> = (0..10_000).map(|i| format!("note {i}")).collect();
+        cells.iter().for_each(|cell| column.push(cell));
+        assert_eq!(column.kind(), Kind::Plain);
+        let table = Table::new(vec!["n".into()], vec![column]);
+        assert_eq!(table.cell(9_999, 0), Cell::Text("note 9999"));
     }
 
     #[test]
-    fn short_rows_are_padded_and_long_rows_rejected_with_their_line() {
-        let table = Table::from_csv(b"a,b,c\n1,2\n").unwrap();
-        assert_eq!(
-            json(&table),
-            serde_json::json!([{"a": 1, "b": 2, "c": null}])
-        );
-        let err = Table::from_csv(b"a,b\n1,2\n3,4\n5,6,7\n").unwrap_err();
-        assert_eq!(err.line, 4);
-        assert!(err.message.contains("3 fields"), "{}", err.message);
-    }
-
-    #[test]
-    fn invalid_utf8_is_an_error_with_a_line() {
-        let err = Table::from_csv(b"a\nok\n\xff\xfe\n").unwrap_err();
-        assert_eq!(err.line, 3);
-        assert!(err.message.contains("UTF-8"));
-    }
-
-    #[test]
-    fn repeated_and_empty_header_names() {
-        let table = Table::from_csv(b"a,a,,a\n1,2,3,4\n").unwrap();
-        assert_eq!(table.names(), ["a", "a.1", "Unnamed: 2", "a.2"]);
-    }
-
-    #[test]
-    fn empty_file_and_header_only() {
-        assert_eq!(json(&Table::from_csv(b"").unwrap()), serde_json::json!([]));
-        assert_eq!(
-            json(&Table::from_csv(b"a,b\n").unwrap()),
-            serde_json::json!([])
-        );
-    }
-
-    #[test]
-    fn text_cells_are_read_back_exactly() {
-        let table = Table::from_csv(b"t,n\nalpha,1\n\n\"\",2\nbeta,3\n   \ngamma,4\n").unwrap();
-        // Blank lines are skipped (as pandas does); an empty field is a null cell.
-        assert_eq!(table.rows(), 4);
-        assert_eq!(table.cell(0, 0), Cell::Text("alpha"));
-        assert_eq!(table.cell(1, 0), Cell::Null);
-        assert_eq!(table.cell(2, 0), Cell::Text("beta"));
-        assert_eq!(table.cell(3, 0), Cell::Text("gamma"));
-        assert_eq!(table.cell(3, 1), Cell::Int(4));
+    fn select_matches_a_brute_force_scan() {
+        let tickers = [
+            "AAPL", "MSFT", "NVDA", "SPY", "XOM", "JPM", "BAC", "CVX", "HD", "PG",
+        ];
+        let rows: Vec<Vec<String>> = (0..2000)
+            .map(|i| {
+                vec![
+                    format!("2024-{:02}-{:02}", 1 + i % 12, 1 + i % 28),
+                    tickers[i * 7 % tickers.len()].to_string(),
+                    format!("{}", i % 97),
+                    if i % 13 == 0 {
+                        String::new()
+                    } else {
+                        format!("{}.5", i % 50)
+                    },
+                ]
+            })
+            .collect();
+        let refs: Vec<Vec<&str>> = rows
+            .iter()
+            .map(|r| r.iter().map(String::as_str).collect())
+            .collect();
+        let slices: Vec<&[&str]> = refs.iter().map(Vec::as_slice).collect();
+        let table = build(&["date", "ticker", "n", "x"], &slices);
+        let names = table.names().to_vec();
+        for query in [
+            vec![("ticker", "AAPL")],
+            vec![("ticker", "aapl,spy"), ("start_date", "2024-06-01")],
+            vec![("end_date", "2024-03-15"), ("min_n", "10"), ("max_x", "20")],
+            vec![("x", "12.5"), ("ticker", "XOM")],
+            vec![("ticker", "NOPE")],
+            vec![],
+        ] {
+            let params: Vec<(String, String)> = query
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let conditions =
+                filter::plan(&params, &names, &Vec::<(String, Option<Rule>)>::new()).unwrap();
+            let brute: Vec<usize> = (0..table.rows())
+                .filter(|&row| {
+                    conditions
+                        .iter()
+                        .all(|c| c.accepts(table.cell(row, c.column)))
+                })
+                .collect();
+            assert_eq!(table.select(&conditions), brute, "{query:?}");
+        }
     }
 }
