@@ -154,7 +154,10 @@ fn record_reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
 fn csv_error(err: &csv::Error, first_line: u64) -> CsvError {
     CsvError {
         line: first_line + err.position().map_or(1, |p| p.line()) - 1,
-        message: err.to_string(),
+        message: match err.kind() {
+            csv::ErrorKind::Utf8 { .. } => "the file is not valid UTF-8".to_string(),
+            _ => err.to_string(),
+        },
     }
 }
 
@@ -165,19 +168,18 @@ fn parse_block(
     width: usize,
 ) -> Result<Vec<ColumnBuilder>, CsvError> {
     let mut reader = record_reader(bytes);
-    let mut record = csv::ByteRecord::new();
+    let mut record = csv::StringRecord::new();
     let mut columns: Vec<ColumnBuilder> = (0..width).map(|_| ColumnBuilder::default()).collect();
     while reader
-        .read_byte_record(&mut record)
+        .read_record(&mut record)
         .map_err(|err| csv_error(&err, first_line))?
     {
-        let line = || first_line + record.position().map_or(1, |p| p.line()) - 1;
         if record.len() == 1 && record[0].trim_ascii().is_empty() {
             continue; // a line of spaces: blank, like the empty lines the reader skips
         }
         if record.len() > width {
             return Err(CsvError {
-                line: line(),
+                line: first_line + record.position().map_or(1, |p| p.line()) - 1,
                 message: format!(
                     "this row has {} fields but the header has {width}",
                     record.len()
@@ -185,12 +187,7 @@ fn parse_block(
             });
         }
         for (index, column) in columns.iter_mut().enumerate() {
-            let field = record.get(index).unwrap_or_default().trim_ascii();
-            let text = std::str::from_utf8(field).map_err(|_| CsvError {
-                line: line(),
-                message: "the file is not valid UTF-8".to_string(),
-            })?;
-            column.push(text);
+            column.push(record.get(index).unwrap_or_default().trim_ascii());
         }
     }
     Ok(columns)
@@ -252,22 +249,22 @@ impl<R: Read> Blocks<R> {
             return Ok(None);
         }
         let line = self.next_line;
-        self.next_line += block.iter().filter(|b| **b == b'\n').count() as u64;
+        self.next_line += memchr::memchr_iter(b'\n', &block).count() as u64;
         Ok(Some((line, block)))
     }
 }
 
 /// The last `\n` preceded by an even number of quotes: a line end outside any quoted field.
 fn last_record_end(block: &[u8]) -> Option<usize> {
-    if !block.contains(&b'"') {
-        return block.iter().rposition(|b| *b == b'\n');
+    if memchr::memchr(b'"', block).is_none() {
+        return memchr::memrchr(b'\n', block);
     }
     let mut inside_quotes = false;
     let mut last = None;
-    for (position, byte) in block.iter().enumerate() {
-        match byte {
+    for position in memchr::memchr2_iter(b'"', b'\n', block) {
+        match block[position] {
             b'"' => inside_quotes = !inside_quotes,
-            b'\n' if !inside_quotes => last = Some(position),
+            _ if !inside_quotes => last = Some(position),
             _ => {}
         }
     }

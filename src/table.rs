@@ -256,7 +256,7 @@ const DICTIONARY_LIMIT: usize = 4096;
 #[derive(Debug)]
 pub struct ColumnBuilder {
     column: Column,
-    lookup: HashMap<Box<str>, u32>,
+    lookup: HashMap<Box<str>, u32, foldhash::fast::RandomState>,
     /// Cells stored as a null number that were spelled out (`NaN`, `N/A`), by row, so that
     /// they read back as written if the column turns out to be text.
     null_spellings: Vec<(usize, Box<str>)>,
@@ -267,7 +267,7 @@ impl Default for ColumnBuilder {
     fn default() -> Self {
         ColumnBuilder {
             column: Column::Empty,
-            lookup: HashMap::new(),
+            lookup: HashMap::default(),
             null_spellings: Vec::new(),
             len: 0,
         }
@@ -561,35 +561,80 @@ impl Kind {
 
 /// A cell of a decimal column: a number, or NaN (null) for empty and non-finite spellings.
 fn number(cell: &str) -> Option<f64> {
-    if cell.is_empty() || is_non_finite(cell) {
-        Some(f64::NAN)
-    } else {
-        parse_int(cell)
-            .map(|value| value as f64)
-            .or_else(|| parse_decimal(cell))
+    if cell.is_empty() {
+        return Some(f64::NAN);
     }
+    parse_decimal(cell).or_else(|| is_non_finite(cell).then_some(f64::NAN))
+}
+
+/// A number written as `-?digits(.digits)?` without a leading zero, read in one pass.
+struct Plain {
+    negative: bool,
+    /// All digits, the fraction's included, as one integer (at most 19 digits).
+    mantissa: u64,
+    fraction_digits: usize,
+    has_point: bool,
+}
+
+fn scan_plain(cell: &str) -> Option<Plain> {
+    let bytes = cell.as_bytes();
+    let (negative, digits) = match bytes.first() {
+        Some(b'-') => (true, &bytes[1..]),
+        _ => (false, bytes),
+    };
+    let mut mantissa = 0u64;
+    let mut count = 0;
+    let mut point = None;
+    for (position, byte) in digits.iter().enumerate() {
+        match byte {
+            b'0'..=b'9' if count < 19 => {
+                mantissa = mantissa * 10 + u64::from(byte - b'0');
+                count += 1;
+            }
+            b'.' if point.is_none() && position > 0 => point = Some(position),
+            _ => return None,
+        }
+    }
+    let int_digits = point.unwrap_or(count);
+    let fraction_digits = count - int_digits;
+    let leading_zero = int_digits > 1 && digits[0] == b'0';
+    if count == 0 || leading_zero || (point.is_some() && fraction_digits == 0) {
+        return None;
+    }
+    Some(Plain {
+        negative,
+        mantissa,
+        fraction_digits,
+        has_point: point.is_some(),
+    })
 }
 
 /// An integer without a sign other than `-`, without leading zeros, that fits an `i64`.
 fn parse_int(cell: &str) -> Option<i64> {
-    let digits = cell.strip_prefix('-').unwrap_or(cell);
-    let well_formed = !digits.is_empty()
-        && digits.len() <= 19
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && (digits == "0" || !digits.starts_with('0'));
-    if well_formed { cell.parse().ok() } else { None }
+    let plain = scan_plain(cell).filter(|p| !p.has_point)?;
+    if plain.negative {
+        0i64.checked_sub_unsigned(plain.mantissa)
+    } else {
+        i64::try_from(plain.mantissa).ok()
+    }
 }
 
 /// A decimal in JSON's number grammar (`-1.5`, `2e-3`), finite.
 fn parse_decimal(cell: &str) -> Option<f64> {
-    let negative = cell.starts_with('-');
+    if let Some(plain) = scan_plain(cell)
+        && plain.mantissa < 1 << 53
+    {
+        // Exact: the mantissa fits an f64 and 10^k is exact, so one correctly rounded division
+        // gives the correctly rounded value (Clinger's fast path).
+        let value = plain.mantissa as f64 / POWERS_OF_TEN[plain.fraction_digits];
+        return Some(if plain.negative { -value } else { value });
+    }
     let bytes = cell.strip_prefix('-').unwrap_or(cell).as_bytes();
     let int_len = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
     if int_len == 0 || (int_len > 1 && bytes[0] == b'0') {
         return None;
     }
     let mut rest = &bytes[int_len..];
-    let mut fraction: &[u8] = &[];
     if let Some(after_point) = rest.strip_prefix(b".") {
         let len = after_point
             .iter()
@@ -598,18 +643,7 @@ fn parse_decimal(cell: &str) -> Option<f64> {
         if len == 0 {
             return None;
         }
-        fraction = &after_point[..len];
         rest = &after_point[len..];
-    }
-    if rest.is_empty() && int_len + fraction.len() <= 15 {
-        // Exact: the digits fit an f64 mantissa and 10^len is exact, so one correctly
-        // rounded division gives the correctly rounded value (Clinger's fast path).
-        let mantissa = bytes[..int_len]
-            .iter()
-            .chain(fraction)
-            .fold(0u64, |acc, digit| acc * 10 + u64::from(digit - b'0'));
-        let value = mantissa as f64 / POWERS_OF_TEN[fraction.len()];
-        return Some(if negative { -value } else { value });
     }
     if let Some(exponent) = rest.strip_prefix(b"e").or_else(|| rest.strip_prefix(b"E")) {
         let exponent = exponent
@@ -627,8 +661,9 @@ fn parse_decimal(cell: &str) -> Option<f64> {
     cell.parse::<f64>().ok().filter(|value| value.is_finite())
 }
 
-const POWERS_OF_TEN: [f64; 16] = [
-    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+const POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
 ];
 
 fn parse_bool(cell: &str) -> Option<bool> {
@@ -707,6 +742,11 @@ mod tests {
         assert_eq!(parse_int("007"), None);
         assert_eq!(parse_int("+1"), None);
         assert_eq!(parse_int("99999999999999999999"), None);
+        assert_eq!(parse_int("9223372036854775807"), Some(i64::MAX));
+        assert_eq!(parse_int("-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_int("9223372036854775808"), None);
+        assert_eq!(parse_int("-0"), Some(0));
+        assert_eq!(parse_int("1.0"), None);
         assert_eq!(parse_decimal("1.25"), Some(1.25));
         assert_eq!(parse_decimal("-0.5e2"), Some(-50.0));
         assert_eq!(parse_decimal("1E+3"), Some(1000.0));
