@@ -2,41 +2,41 @@
 //!
 //! Order for every request: `OPTIONS` is a CORS preflight (no token needed); then the token
 //! check; then the route (unknown path → 404, known path with a method it does not take → 405
-//! with `Allow`). CORS headers are added to every answer, errors included, so the browser can
+//! with `Allow`): the manifests, `/files/<path>` (raw files under `data/`), each widget's
+//! endpoint (handled in `widgets::*` by the widget's type; POST only for multi_file_viewer and
+//! omni, GET/HEAD for the rest) and each options endpoint. CORS headers are added to every answer, errors included, so the browser can
 //! show them. Invariant: every error body is `{"detail": "..."}`, and only files that
 //! `paths::DataDir` resolves are ever read besides the two manifests.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::auth::Auth;
-use crate::cache::{FileCache, Watched};
+use crate::cache::Watched;
 use crate::config::Config;
 use crate::cors::Cors;
-use crate::data::Data;
+use crate::files::Files;
 use crate::http::{Body, JSON, Method, Request, Response};
-use crate::manifest::{self, Manifest, Widget};
+use crate::manifest::{self, FILES_PREFIX, Manifest};
 use crate::paths::{DataDir, clean_request_path};
+use crate::widgets::{self, Call, options, pdf};
 
 pub struct App {
-    data: DataDir,
+    files: Files,
     widgets: Watched<Manifest>,
     apps: Watched<Arc<[u8]>>,
-    files: FileCache<Result<Data, String>>,
-    /// Data files whose last read failed, by shown path; cleared when they read again.
-    file_problems: RwLock<BTreeMap<String, String>>,
     cors: Cors,
     auth: Auth,
     started: Instant,
 }
 
 const READ_ONLY: &str = "GET, HEAD, OPTIONS";
+const POST_ONLY: &str = "POST, OPTIONS";
 
 impl App {
     pub fn new(config: &Config) -> App {
         let app = App {
-            data: DataDir::new(config.root.join("data")),
+            files: Files::new(DataDir::new(config.root.join("data"))),
             widgets: Watched::new(
                 config.root.join("widgets.json"),
                 Manifest::empty(),
@@ -47,8 +47,6 @@ impl App {
                 Arc::from(&b"[]"[..]),
                 manifest::parse_apps,
             ),
-            files: FileCache::default(),
-            file_problems: RwLock::new(BTreeMap::new()),
             cors: Cors::new(&config.cors_origins),
             auth: Auth::new(
                 config.api_key.clone(),
@@ -73,13 +71,12 @@ impl App {
     pub fn problems(&self) -> Vec<String> {
         let (manifest, widgets_problem) = self.widgets.get();
         let (_, apps_problem) = self.apps.get();
-        let files = self.file_problems.read().unwrap_or_else(|p| p.into_inner());
         widgets_problem
             .iter()
             .chain(apps_problem.iter())
             .map(|p| p.to_string())
             .chain(manifest.problems.iter().cloned())
-            .chain(files.values().cloned())
+            .chain(self.files.problems())
             .collect()
     }
 
@@ -103,15 +100,29 @@ impl App {
             return not_found();
         };
         let (manifest, _) = self.widgets.get();
-        let widget = manifest.widget_for(&path);
-        if !matches!(
-            path.as_str(),
-            "" | "widgets.json" | "apps.json" | "templates.json"
-        ) && widget.is_none()
-        {
-            return not_found();
-        }
-        if !matches!(request.method, Method::Get | Method::Head) {
+        let target = match path.as_str() {
+            "" => Target::Info,
+            "widgets.json" => Target::Widgets,
+            "apps.json" | "templates.json" => Target::Apps,
+            _ => match path.split_once('/') {
+                Some((FILES_PREFIX, relative)) => Target::File(relative),
+                _ => match (manifest.widget_for(&path), manifest.options_for(&path)) {
+                    (Some(widget), _) => Target::Widget(widget),
+                    (None, Some(route)) => Target::Options(route),
+                    (None, None) => return not_found(),
+                },
+            },
+        };
+        let allowed = match target {
+            Target::Widget(widget) if widget.kind.takes_post() => POST_ONLY,
+            _ => READ_ONLY,
+        };
+        let method_allowed = match request.method {
+            Method::Get | Method::Head => allowed == READ_ONLY,
+            Method::Post => allowed == POST_ONLY,
+            _ => false,
+        };
+        if !method_allowed {
             return Response::error(
                 405,
                 &format!(
@@ -120,19 +131,30 @@ impl App {
                     request.path
                 ),
             )
-            .with_header("Allow", READ_ONLY);
+            .with_header("Allow", allowed);
         }
-        match (path.as_str(), widget) {
-            ("", _) => self.info(&manifest),
-            ("widgets.json", _) => {
-                Response::new(200, JSON, Body::Shared(Arc::clone(&manifest.served)))
-            }
-            ("apps.json" | "templates.json", _) => {
+        let params: Vec<(String, String)> = request
+            .query
+            .iter()
+            .filter(|(name, _)| !(self.auth.required() && name == self.auth.query_name()))
+            .cloned()
+            .collect();
+        match target {
+            Target::Info => self.info(&manifest),
+            Target::Widgets => Response::new(200, JSON, Body::Shared(Arc::clone(&manifest.served))),
+            Target::Apps => {
                 let (apps, _) = self.apps.get();
                 Response::new(200, JSON, Body::Shared(Arc::clone(&*apps)))
             }
-            (_, Some(widget)) => self.serve_widget(widget, request),
-            (_, None) => not_found(),
+            Target::File(relative) => pdf::raw_file(&self.files, relative),
+            Target::Options(route) => options::serve(&self.files, route, &params),
+            Target::Widget(widget) => widgets::serve(&Call {
+                files: &self.files,
+                widget,
+                request,
+                params: &params,
+                auth: &self.auth,
+            }),
         }
     }
 
@@ -149,83 +171,15 @@ impl App {
             }),
         )
     }
+}
 
-    fn serve_widget(&self, widget: &Widget, request: &Request) -> Response {
-        let (relative, path) = match self.locate(widget) {
-            Ok(found) => found,
-            Err(detail) => return Response::error(404, &detail),
-        };
-        let shown = self.data.display(&relative);
-        let data = match self.files.get(&path, |bytes| Data::parse(&shown, bytes)) {
-            Ok(data) => data,
-            Err(err) => return Response::error(404, &format!("{shown}: {err}")),
-        };
-        let data = match data.as_ref() {
-            Ok(data) => {
-                self.clear_file_problem(&shown);
-                data
-            }
-            Err(detail) => {
-                self.record_file_problem(&shown, detail);
-                return Response::error(500, detail);
-            }
-        };
-        let params: Vec<(String, String)> = request
-            .query
-            .iter()
-            .filter(|(name, _)| !(self.auth.required() && name == self.auth.query_name()))
-            .cloned()
-            .collect();
-        match data.render(&params, &widget.filters) {
-            Ok(body) => Response::new(200, JSON, body),
-            Err(detail) => Response::error(500, &format!("{}: filters: {detail}", widget.id)),
-        }
-    }
-
-    /// The widget's data file: `backend.file`, else `<endpoint>.csv`, else `<endpoint>.json`.
-    fn locate(&self, widget: &Widget) -> Result<(String, std::path::PathBuf), String> {
-        let candidates = match &widget.file {
-            Some(file) => vec![file.clone()],
-            None => vec![
-                format!("{}.csv", widget.endpoint),
-                format!("{}.json", widget.endpoint),
-            ],
-        };
-        candidates
-            .iter()
-            .find_map(|relative| Some((relative.clone(), self.data.resolve(relative)?)))
-            .ok_or_else(|| {
-                let shown: Vec<String> = candidates.iter().map(|c| self.data.display(c)).collect();
-                format!(
-                    "widget '{}' has no data file: looked for {}",
-                    widget.id,
-                    shown.join(" and ")
-                )
-            })
-    }
-
-    fn record_file_problem(&self, shown: &str, detail: &str) {
-        let mut problems = self
-            .file_problems
-            .write()
-            .unwrap_or_else(|p| p.into_inner());
-        if problems.get(shown).map(String::as_str) != Some(detail) {
-            eprintln!("openbb-files: {detail}");
-            problems.insert(shown.to_string(), detail.to_string());
-        }
-    }
-
-    fn clear_file_problem(&self, shown: &str) {
-        let present = self
-            .file_problems
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains_key(shown);
-        if present {
-            self.file_problems
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(shown);
-        }
-    }
+/// What a request path names.
+enum Target<'m> {
+    Info,
+    Widgets,
+    Apps,
+    /// The raw-file route: a path under `data/`.
+    File(&'m str),
+    Widget(&'m manifest::Widget),
+    Options(&'m manifest::OptionsRoute),
 }
