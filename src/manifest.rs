@@ -353,7 +353,9 @@ impl Manifest {
                     format!("'{param}' is not a param of this widget"),
                 ))?;
             let endpoint = endpoint_path(declared.get("optionsEndpoint"), "optionsEndpoint")
-                .map_err(|(_, message)| ("backend.options", format!("'{param}': {message}")))?;
+                .map_err(|(field, message)| {
+                    ("backend.options", format!("'{param}': {field}: {message}"))
+                })?;
             options.push(OptionsRoute {
                 endpoint,
                 source,
@@ -614,6 +616,125 @@ mod tests {
             ("symbol".into(), Some(Rule::Column("ticker".into())))
         );
         assert_eq!(widget.filters[2], ("theme".into(), None));
+    }
+
+    #[test]
+    fn types_take_their_own_backend_keys() {
+        let manifest = Manifest::parse(Some(
+            br#"{"md": {"endpoint": "md", "type": "markdown", "backend": {"file": "r/{ticker}.md"}},
+                 "m": {"endpoint": "m", "type": "metric", "backend": {"file": "p.csv", "column": "close", "label": "Close"}},
+                 "pdf": {"endpoint": "pdf", "type": "pdf", "backend": {"mode": "url"}},
+                 "mfv": {"endpoint": "mfv", "type": "multi_file_viewer",
+                         "params": [[{"paramName": "names", "type": "endpoint", "roles": ["fileSelector"], "optionsEndpoint": "mfv/files"}]]},
+                 "folder_on_table": {"endpoint": "t", "backend": {"folder": "x"}},
+                 "column_on_chart": {"endpoint": "c", "type": "chart", "backend": {"column": "x"}},
+                 "bad_mode": {"endpoint": "p2", "type": "pdf", "backend": {"mode": "fax"}},
+                 "bad_placeholder": {"endpoint": "b", "type": "markdown", "backend": {"file": "r/{ti cker}.md"}},
+                 "open_brace": {"endpoint": "b2", "type": "markdown", "backend": {"file": "r/{ticker.md"}},
+                 "escaping_folder": {"endpoint": "n", "type": "newsfeed", "backend": {"folder": "../notes"}},
+                 "no_selector": {"endpoint": "x", "type": "multi_file_viewer"},
+                 "files_prefix": {"endpoint": "files/a.pdf", "type": "pdf"}}"#,
+        ))
+        .unwrap();
+        let problems = manifest.problems.join("\n");
+        for expected in [
+            "folder_on_table: backend: 'folder' does not apply to a table widget",
+            "column_on_chart: backend: 'column' does not apply to a chart widget",
+            "bad_mode: backend: unknown variant `fax`",
+            "bad_placeholder: backend.file: 'r/{ti cker}.md': bad placeholder",
+            "open_brace: backend.file:",
+            "escaping_folder: backend.folder:",
+            "no_selector: params: a multi_file_viewer needs a param",
+            "files_prefix: endpoint: 'files/a.pdf' is a path the server answers itself",
+        ] {
+            assert!(
+                problems.contains(expected),
+                "missing {expected:?} in\n{problems}"
+            );
+        }
+        assert_eq!(manifest.widget_count(), 4, "{problems}");
+        assert_eq!(manifest.widget_for("md").unwrap().kind, Kind::Markdown);
+        let metric = manifest.widget_for("m").unwrap();
+        assert_eq!(
+            (metric.column.as_deref(), metric.label.as_deref()),
+            (Some("close"), Some("Close"))
+        );
+        assert_eq!(manifest.widget_for("pdf").unwrap().pdf_mode, PdfMode::Url);
+        let viewer = manifest.widget_for("mfv").unwrap();
+        assert_eq!(viewer.file_param.as_deref(), Some("names"));
+        assert_eq!(
+            viewer.folder.as_deref(),
+            Some("mfv"),
+            "the folder defaults to the endpoint"
+        );
+        assert_eq!(
+            manifest.options_for("mfv/files").unwrap().source,
+            OptionsSource::Folder {
+                folder: "mfv".into()
+            }
+        );
+    }
+
+    #[test]
+    fn options_endpoints_come_from_params() {
+        let manifest = Manifest::parse(Some(
+            br#"{"a": {"endpoint": "a", "params": [
+                    {"paramName": "ticker", "type": "endpoint", "optionsEndpoint": "/options/tickers?x=1"},
+                    {"paramName": "sector", "type": "endpoint", "optionsEndpoint": "options/sectors"}],
+                  "backend": {"options": {"ticker": {"file": "h.csv", "column": "ticker", "label": "name"},
+                                          "sector": {"file": "sectors.json"}}}},
+                 "b": {"endpoint": "b", "params": [{"paramName": "t", "optionsEndpoint": "options/tickers"}],
+                       "backend": {"options": {"t": {"file": "h.csv", "column": "ticker", "label": "name"}}}},
+                 "clash": {"endpoint": "c", "params": [{"paramName": "t", "optionsEndpoint": "options/tickers"}],
+                           "backend": {"options": {"t": {"file": "other.csv", "column": "ticker"}}}},
+                 "on_widget": {"endpoint": "d", "params": [{"paramName": "t", "optionsEndpoint": "a"}],
+                               "backend": {"options": {"t": {"file": "h.csv", "column": "x"}}}},
+                 "takes_options": {"endpoint": "options/sectors"},
+                 "no_param": {"endpoint": "e", "backend": {"options": {"nope": {"file": "h.csv"}}}},
+                 "no_endpoint": {"endpoint": "f", "params": [{"paramName": "t"}],
+                                 "backend": {"options": {"t": {"file": "h.csv"}}}}}"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            manifest.options_for("options/tickers").unwrap().source,
+            OptionsSource::Column {
+                file: "h.csv".into(),
+                column: "ticker".into(),
+                label: Some("name".into())
+            }
+        );
+        assert_eq!(
+            manifest.options_for("options/sectors").unwrap().source,
+            OptionsSource::Static {
+                file: "sectors.json".into()
+            }
+        );
+        assert!(
+            manifest.widget_for("b").is_some(),
+            "same options, same endpoint: fine"
+        );
+        let problems = manifest.problems.join("\n");
+        for expected in [
+            "clash: backend.options: options endpoint 'options/tickers' is already answered otherwise (by widget 'a')",
+            "on_widget: backend.options: options endpoint 'a'",
+            "takes_options: endpoint: 'options/sectors' is already an options endpoint of widget 'a'",
+            "no_param: backend.options: 'nope' is not a param of this widget",
+            "no_endpoint: backend.options: 't': optionsEndpoint: required",
+        ] {
+            assert!(
+                problems.contains(expected),
+                "missing {expected:?} in\n{problems}"
+            );
+        }
+    }
+
+    #[test]
+    fn placeholders_are_parsed() {
+        assert_eq!(placeholders("r/{a}-{b_2}.md").unwrap(), ["a", "b_2"]);
+        assert!(placeholders("plain.md").unwrap().is_empty());
+        for bad in ["{}", "{a", "a}", "{a/b}", "{{a}}"] {
+            assert!(placeholders(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
