@@ -444,7 +444,7 @@ fn endpoint_path(value: Option<&Value>, field: &'static str) -> Result<String, P
 }
 
 /// A widget's params, whether written as one list or as rows of lists.
-pub fn params_of(entry: &Map<String, Value>) -> Vec<&Map<String, Value>> {
+fn params_of(entry: &Map<String, Value>) -> Vec<&Map<String, Value>> {
     let Some(Value::Array(params)) = entry.get("params") else {
         return Vec::new();
     };

@@ -201,6 +201,14 @@ fn newsfeed_notes_are_newest_first_and_a_broken_note_is_reported() {
         problems.contains("data/notes/broken.md: front matter: no closing '---' line"),
         "{problems}"
     );
+    server.fixture.write(
+        "data/notes/broken.md",
+        "---\ntitle: Fixed\ndate: 2024-01-01\n---\nNow whole.\n",
+    );
+    let articles = server.get("/notes").json();
+    assert_eq!(articles[2]["title"], "Fixed", "a fixed note joins the feed");
+    let problems = server.get("/").json()["problems"].to_string();
+    assert!(!problems.contains("broken.md"), "{problems}");
     let filtered = server.get("/notes?author=ana").json();
     assert_eq!(filtered.as_array().unwrap().len(), 1);
     let news = server.get("/news").json();
@@ -259,6 +267,13 @@ fn pdf_as_base64_and_as_a_url_to_the_raw_file() {
         Some("inline; filename*=UTF-8''Q3%20report.pdf")
     );
     assert_eq!(file.body, PDF);
+    let head = server.request("HEAD", "/files/filings/Q3%20report.pdf", &[]);
+    assert_eq!(head.status, 200);
+    assert_eq!(
+        head.header("content-length"),
+        Some(PDF.len().to_string().as_str())
+    );
+    assert_eq!(head.body, "");
     for bad in [
         "/files/../widgets.json",
         "/files/%2e%2e/widgets.json",

@@ -11,7 +11,7 @@ use crate::http::Response;
 use crate::widgets::{Call, json_body};
 
 const EXTENSIONS: [&str; 4] = ["md", "txt", "csv", "json"];
-pub const MAX_HITS: usize = 100;
+const MAX_HITS: usize = 100;
 const SNIPPET_CHARS: usize = 160;
 
 pub fn serve(call: &Call) -> Response {

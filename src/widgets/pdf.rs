@@ -32,7 +32,7 @@ pub fn serve(call: &Call) -> Response {
     }
 }
 
-pub fn file_name(relative: &str) -> &str {
+fn file_name(relative: &str) -> &str {
     relative.rsplit('/').next().unwrap_or(relative)
 }
 
