@@ -32,6 +32,12 @@ impl Auth {
         &self.query
     }
 
+    /// The query parameter name and key, for a URL the browser fetches without Workspace's
+    /// headers (a PDF link); `None` when no key is required.
+    pub fn url_credential(&self) -> Option<(&str, &str)> {
+        self.key.as_deref().map(|key| (self.query.as_str(), key))
+    }
+
     /// Ok when no key is configured or the request carries it; otherwise the 401 detail.
     pub fn check(&self, request: &Request) -> Result<(), String> {
         let Some(key) = &self.key else {

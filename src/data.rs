@@ -68,19 +68,79 @@ impl Data {
                 raw,
                 rows: Some((columns, items)),
             } => {
-                let conditions = filter::plan(params, columns, rules)?;
-                if conditions.is_empty() {
+                if filter::plan(params, columns, rules)?.is_empty() {
                     return Ok(Body::Shared(Arc::clone(raw)));
                 }
-                let selected: Vec<&Value> = items
-                    .iter()
-                    .filter(|item| row_matches(item, columns, &conditions))
-                    .collect();
+                let selected = filter_items(items, columns, params, rules)?;
                 serde_json::to_vec(&selected)
                     .map(Body::Owned)
                     .map_err(|err| err.to_string())
             }
         }
+    }
+
+    /// The values of column `name` in the rows these parameters select, in file order. Fails
+    /// when the data is not a table or has no such column.
+    pub fn column(
+        &self,
+        params: &[(String, String)],
+        rules: &[(String, Option<Rule>)],
+        name: &str,
+    ) -> Result<Vec<Value>, String> {
+        let missing = || format!("the data has no column '{name}'");
+        match self {
+            Data::Table(table) => {
+                let index = filter::find_column(table.names(), name).ok_or_else(missing)?;
+                let conditions = filter::plan(params, table.names(), rules)?;
+                Ok((0..table.rows())
+                    .filter(|&row| {
+                        conditions
+                            .iter()
+                            .all(|c| c.accepts(table.cell(row, c.column)))
+                    })
+                    .map(|row| cell_value(table.cell(row, index)))
+                    .collect())
+            }
+            Data::Json {
+                rows: Some((columns, items)),
+                ..
+            } => {
+                let key = &columns[filter::find_column(columns, name).ok_or_else(missing)?];
+                Ok(filter_items(items, columns, params, rules)?
+                    .into_iter()
+                    .map(|item| item.get(key).cloned().unwrap_or(Value::Null))
+                    .collect())
+            }
+            Data::Json { rows: None, .. } => {
+                Err("the data is a JSON document, not a table or an array of rows".to_string())
+            }
+        }
+    }
+}
+
+/// The items (objects whose keys are `columns`) that these parameters select.
+pub fn filter_items<'a>(
+    items: &'a [Value],
+    columns: &[String],
+    params: &[(String, String)],
+    rules: &[(String, Option<Rule>)],
+) -> Result<Vec<&'a Value>, String> {
+    let conditions = filter::plan(params, columns, rules)?;
+    Ok(items
+        .iter()
+        .filter(|item| row_matches(item, columns, &conditions))
+        .collect())
+}
+
+fn cell_value(cell: Cell<'_>) -> Value {
+    match cell {
+        Cell::Null => Value::Null,
+        Cell::Bool(flag) => Value::Bool(flag),
+        Cell::Int(number) => Value::from(number),
+        Cell::Float(number) => {
+            serde_json::Number::from_f64(number).map_or(Value::Null, Value::Number)
+        }
+        Cell::Text(text) => Value::from(text),
     }
 }
 
@@ -199,6 +259,32 @@ mod tests {
             std::str::from_utf8(out.as_ref()).unwrap(),
             r#"[{"name":"b","sector":"Tech","w":0.5}]"#
         );
+    }
+
+    #[test]
+    fn columns_are_read_after_the_filters() {
+        let csv = Data::parse(
+            "data/p.csv",
+            b"ticker,close,flag\nAAPL,1.5,true\nMSFT,2,\nAAPL,3,false\n",
+        )
+        .unwrap();
+        assert_eq!(
+            csv.column(&params(&[("ticker", "AAPL")]), &[], "CLOSE")
+                .unwrap(),
+            [serde_json::json!(1.5), serde_json::json!(3.0)]
+        );
+        assert_eq!(
+            csv.column(&[], &[], "flag").unwrap(),
+            [Value::Bool(true), Value::Null, Value::Bool(false)]
+        );
+        assert!(csv.column(&[], &[], "nope").unwrap_err().contains("'nope'"));
+        let json = Data::parse("data/x.json", br#"[{"t": "A", "v": 1}, {"t": "B"}]"#).unwrap();
+        assert_eq!(
+            json.column(&params(&[("t", "b")]), &[], "v").unwrap(),
+            [Value::Null]
+        );
+        let doc = Data::parse("data/x.json", br#"{"a": 1}"#).unwrap();
+        assert!(doc.column(&[], &[], "a").is_err());
     }
 
     #[test]

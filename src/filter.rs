@@ -115,7 +115,8 @@ fn implicit_target(param: &str, columns: &[String]) -> Option<(usize, Op)> {
     })
 }
 
-fn find_column(columns: &[String], name: &str) -> Option<usize> {
+/// The index of column `name`: an exact match, else one ignoring ASCII case.
+pub fn find_column(columns: &[String], name: &str) -> Option<usize> {
     columns
         .iter()
         .position(|c| c == name)

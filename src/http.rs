@@ -148,6 +148,20 @@ pub fn percent_decode(input: &str) -> Vec<u8> {
     out
 }
 
+/// Encodes every byte except the URL-unreserved ones (`A-Z a-z 0-9 - . _ ~`) as `%XX`; used for
+/// URL path segments and RFC 5987 `filename*=UTF-8''...` values alike.
+pub fn percent_encode(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    for &byte in input.as_bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
 fn hex_value(byte: u8) -> Option<u8> {
     match byte {
         b'0'..=b'9' => Some(byte - b'0'),
@@ -312,6 +326,18 @@ mod tests {
         assert_eq!(percent_decode("%zz%4"), b"%zz%4");
         assert_eq!(percent_decode("%2e%2E%2f"), b"../");
         assert_eq!(percent_decode("%00"), b"\0");
+    }
+
+    #[test]
+    fn percent_encoding_round_trips() {
+        assert_eq!(
+            percent_encode("Q3 report (final).pdf"),
+            "Q3%20report%20%28final%29.pdf"
+        );
+        assert_eq!(percent_encode("résumé;\"x\""), "r%C3%A9sum%C3%A9%3B%22x%22");
+        for text in ["a/b?c=d&e", "ünï cødé", "100%"] {
+            assert_eq!(percent_decode(&percent_encode(text)), text.as_bytes());
+        }
     }
 
     #[test]

@@ -2,25 +2,30 @@
 //!
 //! `server` owns the sockets and threads and is the only module that knows tiny_http; `app`
 //! routes plain `http::Request` values to handlers that return plain `http::Response` values.
-//! Everything below `app` is pure and unit-tested: `paths` (what may be read), `cache` (file
-//! versions), `manifest` (widgets.json/apps.json), `data`, `csv_read`, `table` and `filter` (rows from
-//! files), `cors` and `auth` (browser and token rules), `config` (command line).
+//! `widgets` holds one module of plain handler functions per widget type, reading `data/` only
+//! through `files`. Everything below is pure and unit-tested: `paths` (what may be read),
+//! `cache` (file versions, cached responses), `manifest` (widgets.json/apps.json), `data`,
+//! `csv_read`, `table` and `filter` (rows from files), `base64`, `cors` and `auth` (browser and
+//! token rules), `config`.
 
 #![forbid(unsafe_code)]
 
 pub mod app;
 pub mod auth;
+pub mod base64;
 pub mod cache;
 pub mod config;
 pub mod cors;
 pub mod csv_read;
 pub mod data;
+pub mod files;
 pub mod filter;
 pub mod http;
 pub mod manifest;
 pub mod paths;
 pub mod server;
 pub mod table;
+pub mod widgets;
 
 pub use config::Config;
 pub use server::{Handler, ServerHandle, start, start_with};

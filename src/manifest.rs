@@ -3,14 +3,28 @@
 //! A widget entry may carry one server-side key, `backend`, that Workspace never sees:
 //!
 //! ```json
-//! "backend": {"file": "prices/daily.csv", "filters": {"symbol": "ticker", "theme": null}}
+//! "backend": {"file": "reports/{ticker}.md", "filters": {"symbol": "ticker"},
+//!             "options": {"ticker": {"file": "holdings.csv", "column": "ticker"}}}
 //! ```
 //!
-//! `file` names the data file under `data/` (default: `<endpoint>.csv`, then `<endpoint>.json`);
-//! `filters` maps parameters to columns (see `filter.rs`). Invariants: the served manifest holds
-//! only entries that passed these checks, with `backend` removed and key order kept; each entry
-//! left out has a problem line `widget: field: message`; no two served widgets share an endpoint
-//! with different backends.
+//! Keys, and the widget types (`type`, default `table`) they apply to:
+//!
+//! | key | types | meaning |
+//! |---|---|---|
+//! | `file` | all but multi_file_viewer, omni | file under `data/`; `{param}` placeholders take that parameter's value (one safe path segment). Default `<endpoint>.<ext>` per type |
+//! | `folder` | newsfeed, multi_file_viewer, omni | folder under `data/`: Markdown notes, the files to pick from, the files searched (omni default: all of `data/`) |
+//! | `filters` | table, chart, html, metric, newsfeed | parameter → column rules (see `filter.rs`) |
+//! | `column`, `label` | metric | computed metric from a CSV: latest value of `column` and its change, named `label` |
+//! | `records` | chart, html | table file answered for `raw=true` |
+//! | `mode` | pdf | `"base64"` (default) or `"url"` (a link to the `/files/...` route) |
+//! | `options` | all | `{paramName: {file, column?, label?}}`: answers that param's `optionsEndpoint` with the distinct values of `column` (or the options array in a JSON `file`) |
+//!
+//! A multi_file_viewer's `fileSelector` param gets its options endpoint answered with the folder's
+//! files without any `options` entry. Invariants: the served manifest holds only entries that
+//! passed these checks, with `backend` removed and key order kept; each entry left out has a
+//! problem line `widget: field: message`; no two served widgets share an endpoint (or an options
+//! endpoint) with different backends; no widget or options endpoint takes a reserved path or the
+//! `/files/` prefix.
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -19,16 +33,108 @@ use crate::filter::Rule;
 use crate::http::Payload;
 use crate::paths::{clean_request_path, is_safe_segment};
 
+/// How a widget's endpoint is answered, from its `type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// `table` and every type without a handler of its own: the file's rows or document.
+    Table,
+    Markdown,
+    Html,
+    Metric,
+    Newsfeed,
+    Chart,
+    Pdf,
+    MultiFileViewer,
+    Omni,
+}
+
+impl Kind {
+    fn of(type_name: Option<&str>) -> Kind {
+        match type_name {
+            Some("markdown") => Kind::Markdown,
+            Some("html") => Kind::Html,
+            Some("metric") => Kind::Metric,
+            Some("newsfeed") => Kind::Newsfeed,
+            Some("chart") => Kind::Chart,
+            Some("pdf") => Kind::Pdf,
+            Some("multi_file_viewer") => Kind::MultiFileViewer,
+            Some("omni") => Kind::Omni,
+            _ => Kind::Table,
+        }
+    }
+
+    /// The `backend` keys that mean something for this type.
+    fn keys(self) -> &'static [&'static str] {
+        match self {
+            Kind::Table => &["file", "filters", "options"],
+            Kind::Markdown => &["file", "options"],
+            Kind::Html | Kind::Chart => &["file", "filters", "records", "options"],
+            Kind::Metric => &["file", "filters", "column", "label", "options"],
+            Kind::Newsfeed => &["file", "folder", "filters", "options"],
+            Kind::Pdf => &["file", "mode", "options"],
+            Kind::MultiFileViewer | Kind::Omni => &["folder", "options"],
+        }
+    }
+
+    /// Whether the endpoint takes POST (with a JSON body) instead of GET.
+    pub fn takes_post(self) -> bool {
+        matches!(self, Kind::MultiFileViewer | Kind::Omni)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PdfMode {
+    #[default]
+    Base64,
+    Url,
+}
+
 /// The server-side settings of one widget.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Widget {
     pub id: String,
     /// Cleaned endpoint path, e.g. `prices` or `reports/daily`.
     pub endpoint: String,
-    /// Data file relative to `data/`, when the widget names one.
+    pub kind: Kind,
+    /// Data file relative to `data/`, when the widget names one; may hold `{param}` placeholders.
     pub file: Option<String>,
+    /// Folder relative to `data/` (newsfeed notes, multi_file_viewer, omni).
+    pub folder: Option<String>,
     /// Explicit filter rules; `None` means "never filter on this parameter".
     pub filters: Vec<(String, Option<Rule>)>,
+    /// Metric: the column whose latest value is shown, and the tile's label.
+    pub column: Option<String>,
+    pub label: Option<String>,
+    /// Chart/html: the table file served for `raw=true`.
+    pub records: Option<String>,
+    pub pdf_mode: PdfMode,
+    /// multi_file_viewer: the `paramName` of the `fileSelector` param (the POST body key).
+    pub file_param: Option<String>,
+}
+
+/// Where an options endpoint's answer comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OptionsSource {
+    /// Distinct values of `column` of a table file, labelled by `label` (default: the value).
+    Column {
+        file: String,
+        column: String,
+        label: Option<String>,
+    },
+    /// A JSON file holding the options array as Workspace takes it.
+    Static { file: String },
+    /// The files of a folder (a multi_file_viewer's `fileSelector`).
+    Folder { folder: String },
+}
+
+/// An options endpoint declared by a param's `optionsEndpoint`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptionsRoute {
+    pub endpoint: String,
+    pub source: OptionsSource,
+    /// The widget that declared it (for messages).
+    pub widget: String,
 }
 
 #[derive(Debug)]
@@ -36,18 +142,38 @@ pub struct Manifest {
     /// The JSON object Workspace receives.
     pub served: Payload,
     widgets: Vec<Widget>,
+    options: Vec<OptionsRoute>,
     pub problems: Vec<String>,
 }
 
 /// Paths the server answers itself; no widget may take them.
 const RESERVED_ENDPOINTS: [&str; 4] = ["", "widgets.json", "apps.json", "templates.json"];
 
+/// The raw-file route's prefix: `/files/<path under data/>`.
+pub const FILES_PREFIX: &str = "files";
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BackendSpec {
     file: Option<String>,
+    folder: Option<String>,
     #[serde(default)]
     filters: Map<String, Value>,
+    column: Option<String>,
+    label: Option<String>,
+    records: Option<String>,
+    #[serde(default)]
+    mode: PdfMode,
+    #[serde(default)]
+    options: Map<String, Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OptionsSpec {
+    file: String,
+    column: Option<String>,
+    label: Option<String>,
 }
 
 impl Manifest {
@@ -55,6 +181,7 @@ impl Manifest {
         Manifest {
             served: Payload::new(&b"{}"[..]),
             widgets: Vec::new(),
+            options: Vec::new(),
             problems: Vec::new(),
         }
     }
@@ -76,24 +203,31 @@ impl Manifest {
                 "widgets.json: expected an object mapping widget ids to widgets".to_string(),
             );
         };
+        let mut manifest = Manifest::empty();
         let mut served = Map::new();
-        let mut widgets: Vec<Widget> = Vec::new();
-        let mut problems = Vec::new();
         for (id, entry) in entries {
-            match check_widget(&id, entry, &widgets) {
-                Ok((widget, entry)) => {
+            match manifest.check_widget(&id, entry) {
+                Ok((widget, routes, entry)) => {
                     served.insert(id, entry);
-                    widgets.push(widget);
+                    manifest.widgets.push(widget);
+                    for route in routes {
+                        if !manifest
+                            .options
+                            .iter()
+                            .any(|r| r.endpoint == route.endpoint)
+                        {
+                            manifest.options.push(route);
+                        }
+                    }
                 }
-                Err((field, message)) => problems.push(format!("{id}: {field}: {message}")),
+                Err((field, message)) => {
+                    manifest.problems.push(format!("{id}: {field}: {message}"))
+                }
             }
         }
         let served = serde_json::to_vec(&served).map_err(|err| err.to_string())?;
-        Ok(Manifest {
-            served: Payload::new(served),
-            widgets,
-            problems,
-        })
+        manifest.served = Payload::new(served);
+        Ok(manifest)
     }
 
     pub fn widget_count(&self) -> usize {
@@ -103,76 +237,269 @@ impl Manifest {
     pub fn widget_for(&self, endpoint: &str) -> Option<&Widget> {
         self.widgets.iter().find(|w| w.endpoint == endpoint)
     }
+
+    pub fn options_for(&self, endpoint: &str) -> Option<&OptionsRoute> {
+        self.options.iter().find(|r| r.endpoint == endpoint)
+    }
+
+    /// Validates one entry and splits it into the widget's server side, its options endpoints
+    /// and what Workspace sees.
+    fn check_widget(
+        &self,
+        id: &str,
+        entry: Value,
+    ) -> Result<(Widget, Vec<OptionsRoute>, Value), Problem> {
+        let Value::Object(mut entry) = entry else {
+            return Err(("widget", "expected an object".into()));
+        };
+        let kind = Kind::of(entry.get("type").and_then(Value::as_str));
+        let spec = entry.remove("backend").unwrap_or(Value::Object(Map::new()));
+        let spec_keys: Vec<String> = spec
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        let spec: BackendSpec =
+            serde_json::from_value(spec).map_err(|err| ("backend", err.to_string()))?;
+        if let Some(key) = spec_keys
+            .iter()
+            .find(|k| !kind.keys().contains(&k.as_str()))
+        {
+            return Err((
+                "backend",
+                format!(
+                    "'{key}' does not apply to a {} widget (its keys: {})",
+                    entry.get("type").and_then(Value::as_str).unwrap_or("table"),
+                    kind.keys().join(", ")
+                ),
+            ));
+        }
+        let endpoint = endpoint_path(entry.get("endpoint"), "endpoint")?;
+        check_path("backend.file", spec.file.as_deref(), true)?;
+        check_path("backend.folder", spec.folder.as_deref(), false)?;
+        check_path("backend.records", spec.records.as_deref(), false)?;
+        let mut filters = Vec::new();
+        for (param, rule) in spec.filters {
+            let rule = match rule {
+                Value::Null => None,
+                rule => Some(serde_json::from_value::<Rule>(rule).map_err(|_| {
+                    (
+                        "backend.filters",
+                        format!(
+                            "'{param}': expected a column name, {{\"column\": ..., \"op\": \"eq\"|\"gte\"|\"lte\"}}, or null"
+                        ),
+                    )
+                })?),
+            };
+            filters.push((param, rule));
+        }
+        if kind == Kind::Metric && spec.column.is_none() && spec.label.is_some() {
+            return Err(("backend.label", "needs backend.column".into()));
+        }
+        let params = params_of(&entry);
+        let file_param = match kind {
+            Kind::MultiFileViewer => Some(
+                params
+                    .iter()
+                    .find(|p| {
+                        p.get("roles")
+                            .and_then(Value::as_array)
+                            .is_some_and(|roles| roles.iter().any(|r| r == "fileSelector"))
+                    })
+                    .and_then(|p| p.get("paramName").and_then(Value::as_str))
+                    .ok_or((
+                        "params",
+                        "a multi_file_viewer needs a param with \"roles\": [\"fileSelector\"]"
+                            .to_string(),
+                    ))?
+                    .to_string(),
+            ),
+            _ => None,
+        };
+        let folder = spec.folder.or_else(|| match kind {
+            Kind::MultiFileViewer => Some(endpoint.clone()),
+            _ => None,
+        });
+        let mut routes = Vec::new();
+        for (param, source) in spec.options {
+            let source: OptionsSpec = serde_json::from_value(source)
+                .map_err(|err| ("backend.options", format!("'{param}': {err}")))?;
+            check_path("backend.options", Some(&source.file), false)?;
+            let source = match source.column {
+                Some(column) => OptionsSource::Column {
+                    file: source.file,
+                    column,
+                    label: source.label,
+                },
+                None => OptionsSource::Static { file: source.file },
+            };
+            routes.push((param, source));
+        }
+        if let (Some(param), Some(folder)) = (&file_param, &folder)
+            && !routes.iter().any(|(name, _)| name == param)
+        {
+            let source = OptionsSource::Folder {
+                folder: folder.clone(),
+            };
+            routes.push((param.clone(), source));
+        }
+        let mut options = Vec::new();
+        for (param, source) in routes {
+            let declared = params
+                .iter()
+                .find(|p| p.get("paramName").and_then(Value::as_str) == Some(param.as_str()))
+                .ok_or((
+                    "backend.options",
+                    format!("'{param}' is not a param of this widget"),
+                ))?;
+            let endpoint = endpoint_path(declared.get("optionsEndpoint"), "optionsEndpoint")
+                .map_err(|(field, message)| {
+                    ("backend.options", format!("'{param}': {field}: {message}"))
+                })?;
+            options.push(OptionsRoute {
+                endpoint,
+                source,
+                widget: id.to_string(),
+            });
+        }
+        let widget = Widget {
+            id: id.to_string(),
+            endpoint,
+            kind,
+            file: spec.file,
+            folder,
+            filters,
+            column: spec.column,
+            label: spec.label,
+            records: spec.records,
+            pdf_mode: spec.mode,
+            file_param,
+        };
+        self.check_clashes(&widget, &options)?;
+        Ok((widget, options, Value::Object(entry)))
+    }
+
+    /// Two widgets (or options endpoints) may share a path only when they answer it alike.
+    fn check_clashes(&self, widget: &Widget, options: &[OptionsRoute]) -> Result<(), Problem> {
+        if let Some(other) = self.widgets.iter().find(|w| w.endpoint == widget.endpoint)
+            && (Widget {
+                id: other.id.clone(),
+                ..widget.clone()
+            }) != *other
+        {
+            return Err((
+                "endpoint",
+                format!(
+                    "'{}' is already served by widget '{}' with other backend settings",
+                    widget.endpoint, other.id
+                ),
+            ));
+        }
+        if let Some(route) = self.options_for(&widget.endpoint) {
+            return Err((
+                "endpoint",
+                format!(
+                    "'{}' is already an options endpoint of widget '{}'",
+                    widget.endpoint, route.widget
+                ),
+            ));
+        }
+        for route in options {
+            let taken = self.widget_for(&route.endpoint).map(|w| &w.id).or_else(|| {
+                self.options_for(&route.endpoint)
+                    .filter(|other| other.source != route.source)
+                    .map(|other| &other.widget)
+            });
+            if route.endpoint == widget.endpoint || taken.is_some() {
+                return Err((
+                    "backend.options",
+                    format!(
+                        "options endpoint '{}' is already answered otherwise (by widget '{}')",
+                        route.endpoint,
+                        taken.unwrap_or(&widget.id)
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 type Problem = (&'static str, String);
 
-/// Validates one entry and splits it into the widget's server side and what Workspace sees.
-fn check_widget(id: &str, entry: Value, accepted: &[Widget]) -> Result<(Widget, Value), Problem> {
-    let Value::Object(mut entry) = entry else {
-        return Err(("widget", "expected an object".into()));
-    };
-    let spec = match entry.remove("backend") {
-        None => BackendSpec {
-            file: None,
-            filters: Map::new(),
-        },
-        Some(value) => serde_json::from_value(value).map_err(|err| ("backend", err.to_string()))?,
-    };
-    let raw_endpoint = entry
-        .get("endpoint")
+/// A cleaned endpoint path from a manifest value; refuses reserved paths and the files prefix.
+fn endpoint_path(value: Option<&Value>, field: &'static str) -> Result<String, Problem> {
+    let raw = value
         .and_then(Value::as_str)
-        .ok_or(("endpoint", "required, as a string".to_string()))?;
-    let endpoint = raw_endpoint.split('?').next().unwrap_or_default();
-    let endpoint = clean_request_path(endpoint)
-        .ok_or(("endpoint", format!("'{raw_endpoint}' is not a safe path")))?;
-    if RESERVED_ENDPOINTS.contains(&endpoint.as_str()) {
+        .ok_or((field, "required, as a string".to_string()))?;
+    let path = raw.split('?').next().unwrap_or_default();
+    let path = clean_request_path(path).ok_or((field, format!("'{raw}' is not a safe path")))?;
+    if RESERVED_ENDPOINTS.contains(&path.as_str()) || path.split('/').next() == Some(FILES_PREFIX) {
         return Err((
-            "endpoint",
-            format!("'{raw_endpoint}' is a path the server answers itself"),
+            field,
+            format!("'{raw}' is a path the server answers itself"),
         ));
     }
-    if let Some(file) = &spec.file
-        && !file.split('/').all(is_safe_segment)
-    {
-        return Err((
-            "backend.file",
-            format!("'{file}' must be a relative path inside data/ without '..' or dotfiles"),
-        ));
-    }
-    let mut filters = Vec::new();
-    for (param, rule) in spec.filters {
-        let rule = match rule {
-            Value::Null => None,
-            rule => Some(serde_json::from_value::<Rule>(rule).map_err(|_| {
-                (
-                    "backend.filters",
-                    format!(
-                        "'{param}': expected a column name, {{\"column\": ..., \"op\": \"eq\"|\"gte\"|\"lte\"}}, or null"
-                    ),
-                )
-            })?),
-        };
-        filters.push((param, rule));
-    }
-    let widget = Widget {
-        id: id.to_string(),
-        endpoint,
-        file: spec.file,
-        filters,
+    Ok(path)
+}
+
+/// A widget's params, whether written as one list or as rows of lists.
+fn params_of(entry: &Map<String, Value>) -> Vec<&Map<String, Value>> {
+    let Some(Value::Array(params)) = entry.get("params") else {
+        return Vec::new();
     };
-    if let Some(other) = accepted.iter().find(|w| w.endpoint == widget.endpoint)
-        && (other.file != widget.file || other.filters != widget.filters)
-    {
-        return Err((
-            "endpoint",
-            format!(
-                "'{}' is already served by widget '{}' with other backend settings",
-                widget.endpoint, other.id
-            ),
-        ));
+    params
+        .iter()
+        .flat_map(|p| match p {
+            Value::Array(row) => row.iter().collect(),
+            other => vec![other],
+        })
+        .filter_map(Value::as_object)
+        .collect()
+}
+
+/// The `{name}` placeholders of a file template, in order. Names are letters, digits, `_`, `-`.
+pub fn placeholders(template: &str) -> Result<Vec<&str>, String> {
+    let mut names = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find(['{', '}']) {
+        if rest[open..].starts_with('}') {
+            return Err(format!("'{template}': '}}' without '{{'"));
+        }
+        let after = &rest[open + 1..];
+        let close = after
+            .find('}')
+            .ok_or_else(|| format!("'{template}': '{{' without '}}'"))?;
+        let name = &after[..close];
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(format!("'{template}': bad placeholder '{{{name}}}'"));
+        }
+        names.push(name);
+        rest = &after[close + 1..];
     }
-    Ok((widget, Value::Object(entry)))
+    Ok(names)
+}
+
+/// A path under `data/`: safe segments only; with `templated`, `{param}` placeholders allowed.
+fn check_path(field: &'static str, path: Option<&str>, templated: bool) -> Result<(), Problem> {
+    let Some(path) = path else { return Ok(()) };
+    let mut filled = path.to_string();
+    if templated {
+        for name in placeholders(path).map_err(|message| (field, message))? {
+            filled = filled.replace(&format!("{{{name}}}"), "x");
+        }
+    }
+    if filled.split('/').all(is_safe_segment) && !filled.contains(['{', '}']) {
+        Ok(())
+    } else {
+        Err((
+            field,
+            format!("'{path}' must be a relative path inside data/ without '..' or dotfiles"),
+        ))
+    }
 }
 
 /// Parses `apps.json` into the bytes served at `/apps.json`: an array (a lone app object is
@@ -288,6 +615,125 @@ mod tests {
             ("symbol".into(), Some(Rule::Column("ticker".into())))
         );
         assert_eq!(widget.filters[2], ("theme".into(), None));
+    }
+
+    #[test]
+    fn types_take_their_own_backend_keys() {
+        let manifest = Manifest::parse(Some(
+            br#"{"md": {"endpoint": "md", "type": "markdown", "backend": {"file": "r/{ticker}.md"}},
+                 "m": {"endpoint": "m", "type": "metric", "backend": {"file": "p.csv", "column": "close", "label": "Close"}},
+                 "pdf": {"endpoint": "pdf", "type": "pdf", "backend": {"mode": "url"}},
+                 "mfv": {"endpoint": "mfv", "type": "multi_file_viewer",
+                         "params": [[{"paramName": "names", "type": "endpoint", "roles": ["fileSelector"], "optionsEndpoint": "mfv/files"}]]},
+                 "folder_on_table": {"endpoint": "t", "backend": {"folder": "x"}},
+                 "column_on_chart": {"endpoint": "c", "type": "chart", "backend": {"column": "x"}},
+                 "bad_mode": {"endpoint": "p2", "type": "pdf", "backend": {"mode": "fax"}},
+                 "bad_placeholder": {"endpoint": "b", "type": "markdown", "backend": {"file": "r/{ti cker}.md"}},
+                 "open_brace": {"endpoint": "b2", "type": "markdown", "backend": {"file": "r/{ticker.md"}},
+                 "escaping_folder": {"endpoint": "n", "type": "newsfeed", "backend": {"folder": "../notes"}},
+                 "no_selector": {"endpoint": "x", "type": "multi_file_viewer"},
+                 "files_prefix": {"endpoint": "files/a.pdf", "type": "pdf"}}"#,
+        ))
+        .unwrap();
+        let problems = manifest.problems.join("\n");
+        for expected in [
+            "folder_on_table: backend: 'folder' does not apply to a table widget",
+            "column_on_chart: backend: 'column' does not apply to a chart widget",
+            "bad_mode: backend: unknown variant `fax`",
+            "bad_placeholder: backend.file: 'r/{ti cker}.md': bad placeholder",
+            "open_brace: backend.file:",
+            "escaping_folder: backend.folder:",
+            "no_selector: params: a multi_file_viewer needs a param",
+            "files_prefix: endpoint: 'files/a.pdf' is a path the server answers itself",
+        ] {
+            assert!(
+                problems.contains(expected),
+                "missing {expected:?} in\n{problems}"
+            );
+        }
+        assert_eq!(manifest.widget_count(), 4, "{problems}");
+        assert_eq!(manifest.widget_for("md").unwrap().kind, Kind::Markdown);
+        let metric = manifest.widget_for("m").unwrap();
+        assert_eq!(
+            (metric.column.as_deref(), metric.label.as_deref()),
+            (Some("close"), Some("Close"))
+        );
+        assert_eq!(manifest.widget_for("pdf").unwrap().pdf_mode, PdfMode::Url);
+        let viewer = manifest.widget_for("mfv").unwrap();
+        assert_eq!(viewer.file_param.as_deref(), Some("names"));
+        assert_eq!(
+            viewer.folder.as_deref(),
+            Some("mfv"),
+            "the folder defaults to the endpoint"
+        );
+        assert_eq!(
+            manifest.options_for("mfv/files").unwrap().source,
+            OptionsSource::Folder {
+                folder: "mfv".into()
+            }
+        );
+    }
+
+    #[test]
+    fn options_endpoints_come_from_params() {
+        let manifest = Manifest::parse(Some(
+            br#"{"a": {"endpoint": "a", "params": [
+                    {"paramName": "ticker", "type": "endpoint", "optionsEndpoint": "/options/tickers?x=1"},
+                    {"paramName": "sector", "type": "endpoint", "optionsEndpoint": "options/sectors"}],
+                  "backend": {"options": {"ticker": {"file": "h.csv", "column": "ticker", "label": "name"},
+                                          "sector": {"file": "sectors.json"}}}},
+                 "b": {"endpoint": "b", "params": [{"paramName": "t", "optionsEndpoint": "options/tickers"}],
+                       "backend": {"options": {"t": {"file": "h.csv", "column": "ticker", "label": "name"}}}},
+                 "clash": {"endpoint": "c", "params": [{"paramName": "t", "optionsEndpoint": "options/tickers"}],
+                           "backend": {"options": {"t": {"file": "other.csv", "column": "ticker"}}}},
+                 "on_widget": {"endpoint": "d", "params": [{"paramName": "t", "optionsEndpoint": "a"}],
+                               "backend": {"options": {"t": {"file": "h.csv", "column": "x"}}}},
+                 "takes_options": {"endpoint": "options/sectors"},
+                 "no_param": {"endpoint": "e", "backend": {"options": {"nope": {"file": "h.csv"}}}},
+                 "no_endpoint": {"endpoint": "f", "params": [{"paramName": "t"}],
+                                 "backend": {"options": {"t": {"file": "h.csv"}}}}}"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            manifest.options_for("options/tickers").unwrap().source,
+            OptionsSource::Column {
+                file: "h.csv".into(),
+                column: "ticker".into(),
+                label: Some("name".into())
+            }
+        );
+        assert_eq!(
+            manifest.options_for("options/sectors").unwrap().source,
+            OptionsSource::Static {
+                file: "sectors.json".into()
+            }
+        );
+        assert!(
+            manifest.widget_for("b").is_some(),
+            "same options, same endpoint: fine"
+        );
+        let problems = manifest.problems.join("\n");
+        for expected in [
+            "clash: backend.options: options endpoint 'options/tickers' is already answered otherwise (by widget 'a')",
+            "on_widget: backend.options: options endpoint 'a'",
+            "takes_options: endpoint: 'options/sectors' is already an options endpoint of widget 'a'",
+            "no_param: backend.options: 'nope' is not a param of this widget",
+            "no_endpoint: backend.options: 't': optionsEndpoint: required",
+        ] {
+            assert!(
+                problems.contains(expected),
+                "missing {expected:?} in\n{problems}"
+            );
+        }
+    }
+
+    #[test]
+    fn placeholders_are_parsed() {
+        assert_eq!(placeholders("r/{a}-{b_2}.md").unwrap(), ["a", "b_2"]);
+        assert!(placeholders("plain.md").unwrap().is_empty());
+        for bad in ["{}", "{a", "a}", "{a/b}", "{{a}}"] {
+            assert!(placeholders(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -87,6 +87,59 @@ impl DataDir {
         }
         meta.filter(fs::Metadata::is_file).map(|meta| (path, meta))
     }
+
+    /// The files in `folder` (relative to `data/`, `""` for `data/` itself) as paths relative to
+    /// `data/`, sorted; with `recursive`, files in subfolders too (at most [`MAX_DEPTH`] deep).
+    /// Only files [`DataDir::resolve`] accepts are listed. `None` when the folder is not a
+    /// folder inside `data/`.
+    pub fn list(&self, folder: &str, recursive: bool) -> Option<Vec<String>> {
+        let root = self.canonical.as_ref()?;
+        if !folder.is_empty() && !folder.split('/').all(is_safe_segment) {
+            return None;
+        }
+        let dir = root.join(folder).canonicalize().ok()?;
+        let inside = dir.strip_prefix(root).ok()?;
+        if !inside.components().all(is_plain_component) || !dir.is_dir() {
+            return None;
+        }
+        let mut files = Vec::new();
+        let mut pending = vec![(folder.to_string(), 0)];
+        while let Some((current, depth)) = pending.pop() {
+            let Ok(entries) = std::fs::read_dir(root.join(&current)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if !is_safe_segment(&name) {
+                    continue;
+                }
+                let relative = if current.is_empty() {
+                    name
+                } else {
+                    format!("{current}/{name}")
+                };
+                if self.resolve(&relative).is_some() {
+                    files.push(relative);
+                } else if recursive && depth < MAX_DEPTH && self.is_folder(&relative) {
+                    pending.push((relative, depth + 1));
+                }
+            }
+        }
+        files.sort();
+        Some(files)
+    }
+
+    fn is_folder(&self, relative: &str) -> bool {
+        let Some(root) = &self.canonical else {
+            return false;
+        };
+        root.join(relative).canonicalize().is_ok_and(|dir| {
+            dir.is_dir()
+                && dir
+                    .strip_prefix(root)
+                    .is_ok_and(|inside| inside.components().all(is_plain_component))
+        })
+    }
 }
 
 fn resolve_through_links(root: &Path, relative: &str) -> Option<(PathBuf, fs::Metadata)> {
@@ -98,6 +151,9 @@ fn resolve_through_links(root: &Path, relative: &str) -> Option<(PathBuf, fs::Me
     let meta = fs::metadata(&candidate).ok()?;
     meta.is_file().then_some((candidate, meta))
 }
+
+/// How deep [`DataDir::list`] descends below the folder it lists.
+pub const MAX_DEPTH: usize = 8;
 
 fn is_plain_component(component: Component<'_>) -> bool {
     match component {
@@ -200,6 +256,23 @@ mod tests {
             );
         }
         assert_eq!(dir.display("ok.csv"), "data/ok.csv");
+        assert_eq!(
+            dir.list("", false).unwrap(),
+            ["link.csv", "ok.csv"],
+            "dotfiles and links leading out or to dotfiles are not listed"
+        );
+        assert_eq!(
+            dir.list("", true).unwrap(),
+            ["link.csv", "ok.csv", "sub/deep.csv"]
+        );
+        assert_eq!(dir.list("sub", false).unwrap(), ["sub/deep.csv"]);
+        for refused in ["..", "../data", "ok.csv", "missing", ".git"] {
+            assert_eq!(
+                dir.list(refused, false),
+                None,
+                "{refused} should be refused"
+            );
+        }
         fs::remove_dir_all(base).unwrap();
     }
 }

@@ -31,14 +31,217 @@ fn default_query(widget: &Value) -> String {
         .join("&")
 }
 
+/// The widget's params, whether written as one list or as rows of lists.
+fn params_of(widget: &Value) -> Vec<Value> {
+    let params = widget["params"].as_array().cloned().unwrap_or_default();
+    params
+        .into_iter()
+        .flat_map(|p| match p {
+            Value::Array(row) => row,
+            other => vec![other],
+        })
+        .collect()
+}
+
+/// Checks a table widget's answer: rows (under `dataKey` when set) holding the declared columns.
+fn check_rows(id: &str, widget: &Value, body: &Value) {
+    let rows = match widget["data"]["dataKey"].as_str() {
+        Some(key) => &body[key],
+        None => body,
+    };
+    let rows = rows
+        .as_array()
+        .unwrap_or_else(|| panic!("{id}: rows are not an array"));
+    assert!(!rows.is_empty(), "{id}: default parameters select no rows");
+    if let Some(columns) = widget["data"]["table"]["columnsDefs"].as_array() {
+        for column in columns {
+            let field = column["field"].as_str().unwrap();
+            assert!(
+                rows[0].get(field).is_some(),
+                "{id}: column {field} not in the data"
+            );
+        }
+    }
+}
+
+/// Checks one widget's answer to its default parameters against the contract's shape for its
+/// type (workspace-contract.md §3).
+fn check_widget(server: &TestServer, id: &str, widget: &Value) {
+    let endpoint = widget["endpoint"].as_str().unwrap().trim_start_matches('/');
+    let path = format!("/{endpoint}?{}", default_query(widget));
+    let kind = widget["type"].as_str().unwrap_or("table");
+    if kind == "multi_file_viewer" || kind == "omni" {
+        return check_post_widget(server, id, kind, widget);
+    }
+    let reply = server.get(&path);
+    assert_eq!(reply.status, 200, "{id}: {reply:?}");
+    if kind == "html" {
+        assert!(
+            reply
+                .header("content-type")
+                .unwrap()
+                .starts_with("text/html"),
+            "{id}"
+        );
+        assert!(reply.body.contains("<html"), "{id}");
+    } else {
+        let body = reply.json();
+        match kind {
+            "table" => check_rows(id, widget, &body),
+            "markdown" => assert!(body.as_str().is_some_and(|t| t.starts_with('#')), "{id}"),
+            "metric" => {
+                let tiles = body
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_else(|| vec![body.clone()]);
+                assert!(!tiles.is_empty(), "{id}");
+                for tile in tiles {
+                    assert!(
+                        tile["label"].is_string() && !tile["value"].is_null(),
+                        "{id}: {tile}"
+                    );
+                }
+            }
+            "newsfeed" => {
+                let articles = body.as_array().unwrap();
+                assert!(!articles.is_empty(), "{id}");
+                for article in articles {
+                    for field in ["title", "date", "author", "excerpt", "body"] {
+                        assert!(article[field].is_string(), "{id}: {field} in {article}");
+                    }
+                }
+                let dates: Vec<&str> = articles
+                    .iter()
+                    .map(|a| a["date"].as_str().unwrap())
+                    .collect();
+                assert!(
+                    dates.windows(2).all(|w| w[0] >= w[1]),
+                    "{id}: not newest first"
+                );
+            }
+            "chart" => {
+                assert!(body["data"].is_array(), "{id}");
+                for (theme, background) in [("dark", "#151518"), ("light", "#FFFFFF")] {
+                    let themed = server.get(&format!("{path}&theme={theme}")).json();
+                    assert!(themed["data"].is_array(), "{id} {theme}");
+                    assert_eq!(
+                        themed["layout"]["paper_bgcolor"], background,
+                        "{id} {theme}"
+                    );
+                }
+            }
+            "pdf" => {
+                assert_eq!(body["data_format"]["data_type"], "pdf", "{id}");
+                assert!(
+                    body["data_format"]["filename"]
+                        .as_str()
+                        .unwrap()
+                        .ends_with(".pdf")
+                );
+                match (body["content"].as_str(), body["url"].as_str()) {
+                    (Some(content), None) => assert!(content.starts_with("JVBERi0"), "{id}: %PDF-"),
+                    (None, Some(url)) => {
+                        let path = url.split_once(&server.addr.to_string()).unwrap().1;
+                        let file = server.get(path);
+                        assert_eq!(file.status, 200, "{id}: {url}");
+                        assert_eq!(file.header("content-type"), Some("application/pdf"));
+                        assert!(file.body.starts_with("%PDF-"), "{id}");
+                    }
+                    _ => panic!("{id}: a pdf answer holds content or url: {body}"),
+                }
+            }
+            other => panic!("{id}: the example has an unexpected type {other}"),
+        }
+    }
+    if widget["raw"] == true {
+        let raw = server.get(&format!("{path}&raw=true")).json();
+        assert!(!raw.as_array().unwrap().is_empty(), "{id}: raw records");
+    }
+}
+
+fn check_post_widget(server: &TestServer, id: &str, kind: &str, widget: &Value) {
+    let endpoint = widget["endpoint"].as_str().unwrap().trim_start_matches('/');
+    let mut body = serde_json::Map::new();
+    for param in params_of(widget) {
+        body.insert(
+            param["paramName"].as_str().unwrap().to_string(),
+            param["value"].clone(),
+        );
+    }
+    if kind == "omni" {
+        let answer = server.post(
+            &format!("/{endpoint}"),
+            &Value::Object(body.clone()).to_string(),
+        );
+        assert_eq!(answer.status, 200, "{id}: {answer:?}");
+        let answer = answer.json();
+        assert_eq!(answer["data_format"]["data_type"], "object", "{id}");
+        assert!(
+            !answer["content"].as_array().unwrap().is_empty(),
+            "{id}: no hits"
+        );
+        body.insert("type".into(), "text".into());
+        let answer = server
+            .post(&format!("/{endpoint}"), &Value::Object(body).to_string())
+            .json();
+        assert_eq!(answer["data_format"]["parse_as"], "text", "{id}");
+        assert!(answer["content"].is_string(), "{id}");
+        return;
+    }
+    let selector = params_of(widget)
+        .into_iter()
+        .find(|p| p["roles"] == serde_json::json!(["fileSelector"]))
+        .unwrap();
+    let options_endpoint = selector["optionsEndpoint"].as_str().unwrap();
+    let files: Vec<Value> = server
+        .get(&format!("/{options_endpoint}"))
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|option| option["value"].clone())
+        .collect();
+    assert!(files.len() >= 4, "{id}: {files:?}");
+    let param = selector["paramName"].as_str().unwrap().to_string();
+    for names in [selector["value"].clone(), Value::Array(files)] {
+        let request = serde_json::json!({ param.clone(): names.clone() });
+        let answer = server.post(&format!("/{endpoint}"), &request.to_string());
+        assert_eq!(answer.status, 200, "{id}: {answer:?}");
+        let answer = answer.json();
+        let entries = answer.as_array().unwrap();
+        assert_eq!(entries.len(), names.as_array().unwrap().len(), "{id}");
+        for (entry, name) in entries.iter().zip(names.as_array().unwrap()) {
+            assert_eq!(&entry["data_format"]["filename"], name, "{id}: {entry}");
+            assert!(entry["content"].is_string(), "{id}");
+        }
+    }
+}
+
 #[test]
-fn every_bundled_widget_answers_with_rows() {
+fn every_bundled_widget_answers_in_its_shape() {
     let server = example_server();
-    let info = server.get("/").json();
-    assert_eq!(info["problems"], serde_json::json!([]), "{info}");
     let widgets = server.get("/widgets.json").json();
     let widgets = widgets.as_object().unwrap();
-    assert!(widgets.len() >= 4);
+    let types: std::collections::BTreeSet<&str> = widgets
+        .values()
+        .map(|w| w["type"].as_str().unwrap_or("table"))
+        .collect();
+    for expected in [
+        "table",
+        "markdown",
+        "html",
+        "metric",
+        "newsfeed",
+        "chart",
+        "pdf",
+        "multi_file_viewer",
+        "omni",
+    ] {
+        assert!(
+            types.contains(expected),
+            "the example has no {expected} widget"
+        );
+    }
     for (id, widget) in widgets {
         assert!(
             widget["name"].is_string() && widget["description"].is_string(),
@@ -48,28 +251,67 @@ fn every_bundled_widget_answers_with_rows() {
             widget.get("backend").is_none(),
             "{id}: server-side key leaked"
         );
-        let endpoint = widget["endpoint"].as_str().unwrap().trim_start_matches('/');
-        let reply = server.get(&format!("/{endpoint}?{}", default_query(widget)));
-        assert_eq!(reply.status, 200, "{id}: {reply:?}");
-        let body = reply.json();
-        let rows = match widget["data"]["dataKey"].as_str() {
-            Some(key) => body[key].clone(),
-            None => body,
-        };
-        let rows = rows
-            .as_array()
-            .unwrap_or_else(|| panic!("{id}: rows are not an array"));
-        assert!(!rows.is_empty(), "{id}: default parameters select no rows");
-        if let Some(columns) = widget["data"]["table"]["columnsDefs"].as_array() {
-            for column in columns {
-                let field = column["field"].as_str().unwrap();
+        check_widget(&server, id, widget);
+    }
+    let info = server.get("/").json();
+    assert_eq!(info["problems"], serde_json::json!([]), "{info}");
+}
+
+#[test]
+fn every_bundled_options_endpoint_answers() {
+    let server = example_server();
+    let widgets = server.get("/widgets.json").json();
+    let mut seen = 0;
+    for (id, widget) in widgets.as_object().unwrap() {
+        for param in params_of(widget) {
+            let Some(endpoint) = param["optionsEndpoint"].as_str() else {
+                continue;
+            };
+            // optionsParams are resolved against the widget's default values, as Workspace does.
+            let query: Vec<String> = param["optionsParams"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(key, value)| {
+                    let value = value.as_str().unwrap();
+                    let resolved = match value.strip_prefix('$') {
+                        Some(other) => params_of(widget)
+                            .into_iter()
+                            .find(|p| p["paramName"] == other)
+                            .and_then(|p| p["value"].as_str().map(str::to_string))
+                            .unwrap(),
+                        None => value.to_string(),
+                    };
+                    format!("{key}={}", resolved.replace(' ', "%20"))
+                })
+                .collect();
+            let reply = server.get(&format!("/{endpoint}?{}", query.join("&")));
+            assert_eq!(reply.status, 200, "{id}: {endpoint}: {reply:?}");
+            let options = reply.json();
+            let options = options.as_array().unwrap();
+            assert!(!options.is_empty(), "{id}: {endpoint}");
+            for option in options {
                 assert!(
-                    rows[0].get(field).is_some(),
-                    "{id}: column {field} not in the data"
+                    option["label"].is_string() && !option["value"].is_null(),
+                    "{id}: {option}"
                 );
             }
+            if let Some(default) = param["value"].as_str() {
+                assert!(
+                    options.iter().any(|o| o["value"] == default),
+                    "{id}: the default {default} is not among the options of {endpoint}"
+                );
+            }
+            seen += 1;
         }
     }
+    assert!(seen >= 5, "only {seen} options endpoints");
+    let energy = server.get("/options/holdings?sector=Energy").json();
+    assert_eq!(
+        energy,
+        serde_json::json!([{"label": "Chevron Corp.", "value": "CVX"},
+                           {"label": "Exxon Mobil Corp.", "value": "XOM"}])
+    );
 }
 
 #[test]

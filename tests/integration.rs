@@ -13,3 +13,4 @@ mod reload;
 mod routes;
 mod tables;
 mod traversal;
+mod widgets;

@@ -67,6 +67,22 @@ pub struct Reply {
     pub body: String,
 }
 
+impl From<ureq::http::Response<ureq::Body>> for Reply {
+    fn from(mut response: ureq::http::Response<ureq::Body>) -> Reply {
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+            .collect();
+        let body = response.body_mut().read_to_string().unwrap_or_default();
+        Reply {
+            status: response.status().as_u16(),
+            headers,
+            body,
+        }
+    }
+}
+
 impl Reply {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -157,21 +173,22 @@ impl TestServer {
             builder = builder.header(*name, *value);
         }
         let request = builder.body(()).unwrap();
-        let mut response = self
+        let response = self
             .agent
             .run(request)
             .unwrap_or_else(|err| panic!("{method} {path} failed: {err}"));
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
-            .collect();
-        let body = response.body_mut().read_to_string().unwrap_or_default();
-        Reply {
-            status: response.status().as_u16(),
-            headers,
-            body,
-        }
+        Reply::from(response)
+    }
+
+    /// A POST with a JSON content type and `body` sent as it is (so it may be broken JSON).
+    pub fn post(&self, path: &str, body: &str) -> Reply {
+        let response = self
+            .agent
+            .post(self.url(path))
+            .header("Content-Type", "application/json")
+            .send(body)
+            .unwrap_or_else(|err| panic!("POST {path} failed: {err}"));
+        Reply::from(response)
     }
 
     /// Sends raw bytes on a new connection and returns everything the server sends back until it

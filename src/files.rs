@@ -1,0 +1,279 @@
+//! Reading `data/` for the widget handlers: file templates, cached parses, problem records.
+//!
+//! Every handler reads through [`Files`], and `Files` reads only paths that
+//! [`DataDir::resolve`] hands out. Errors come back as ready [`Response`]s in the `{"detail"}`
+//! shape: 400 for a parameter value that is not a file name, 404 for a missing file (naming
+//! what was looked for), 500 for a file that does not parse (also recorded as a problem and
+//! listed at `/` until the file reads again).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use crate::cache::{FileCache, FileVersion, ResponseCache};
+use crate::data::Data;
+use crate::filter::Rule;
+use crate::http::{Body, Payload, Response};
+use crate::manifest::placeholders;
+use crate::paths::{DataDir, is_safe_segment};
+
+/// Bytes of rendered table responses kept for repeated requests.
+const RESPONSE_CACHE_BYTES: usize = 64 * 1024 * 1024;
+
+pub struct Files {
+    pub dir: DataDir,
+    data: FileCache<Result<Arc<Data>, String>>,
+    bytes: FileCache<Result<Arc<[u8]>, String>>,
+    rendered: ResponseCache<RenderedFrom>,
+    /// Files whose last read failed, by shown path; cleared when they read again.
+    problems: RwLock<BTreeMap<String, String>>,
+}
+
+/// What a rendered table response depends on besides its request: the file's version and the
+/// widget's filter rules. While both are unchanged, the cached bytes are the answer.
+#[derive(Clone, PartialEq)]
+struct RenderedFrom {
+    file: PathBuf,
+    version: FileVersion,
+    rules: Vec<(String, Option<Rule>)>,
+}
+
+impl Files {
+    pub fn new(dir: DataDir) -> Files {
+        Files {
+            dir,
+            data: FileCache::default(),
+            bytes: FileCache::default(),
+            rendered: ResponseCache::new(RESPONSE_CACHE_BYTES),
+            problems: RwLock::new(BTreeMap::new()),
+        }
+    }
+
+    /// A table file's rows for `params`, rendered by `render` once per file version, rules and
+    /// parameters (in any order); `widget` keeps widgets sharing a file apart.
+    pub fn rendered(
+        &self,
+        relative: &str,
+        widget: &str,
+        params: &[(String, String)],
+        rules: &[(String, Option<Rule>)],
+        render: impl FnOnce(&Data) -> Result<Body, Response>,
+    ) -> Result<Payload, Response> {
+        let (file, meta) = self
+            .dir
+            .resolve(relative)
+            .ok_or_else(|| self.not_found(relative))?;
+        let mut sorted: Vec<&(String, String)> = params.iter().collect();
+        sorted.sort();
+        let key = sorted
+            .iter()
+            .fold(format!("{widget}\0{relative}"), |mut key, (name, value)| {
+                key.extend(['\0', '?']);
+                key.push_str(name);
+                key.push('\0');
+                key.push_str(value);
+                key
+            });
+        let from = RenderedFrom {
+            file,
+            version: FileVersion::from_metadata(&meta),
+            rules: rules.to_vec(),
+        };
+        self.rendered.get_or_render(key, &from, || {
+            render(&*self.data(relative)?).map(Payload::new)
+        })
+    }
+
+    pub fn problems(&self) -> Vec<String> {
+        let problems = self.problems.read().unwrap_or_else(|p| p.into_inner());
+        problems.values().cloned().collect()
+    }
+
+    /// Fills `{param}` placeholders from the query. A value must be one safe path segment, so it
+    /// can never leave the template's folder.
+    pub fn fill(template: &str, params: &[(String, String)]) -> Result<String, Response> {
+        let names = placeholders(template).map_err(|err| Response::error(500, &err))?;
+        let mut filled = template.to_string();
+        for name in names {
+            let value = params
+                .iter()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.trim())
+                .filter(|value| !value.is_empty())
+                .ok_or_else(|| Response::error(400, &format!("parameter '{name}' is required")))?;
+            if !is_safe_segment(value) {
+                return Err(Response::error(
+                    400,
+                    &format!("parameter '{name}': '{value}' is not a file name"),
+                ));
+            }
+            filled = filled.replace(&format!("{{{name}}}"), value);
+        }
+        Ok(filled)
+    }
+
+    /// The first candidate (relative to `data/`) that exists, or a 404 naming all of them.
+    pub fn locate(&self, what: &str, candidates: &[String]) -> Result<String, Response> {
+        candidates
+            .iter()
+            .find(|relative| self.dir.resolve(relative).is_some())
+            .cloned()
+            .ok_or_else(|| {
+                let shown: Vec<String> = candidates.iter().map(|c| self.dir.display(c)).collect();
+                Response::error(
+                    404,
+                    &format!(
+                        "{what} has no data file: looked for {}",
+                        shown.join(" and ")
+                    ),
+                )
+            })
+    }
+
+    /// A table or JSON document, parsed once per file version.
+    pub fn data(&self, relative: &str) -> Result<Arc<Data>, Response> {
+        let shown = self.dir.display(relative);
+        let path = self.resolve(relative)?;
+        let parsed = self
+            .data
+            .get(&path, |path| Data::load(&shown, path).map(Arc::new))
+            .map_err(|err| Response::error(404, &format!("{shown}: {err}")))?;
+        self.checked(&shown, parsed.as_ref().clone())
+    }
+
+    /// A file's bytes, read once per file version.
+    pub fn bytes(&self, relative: &str) -> Result<Arc<[u8]>, Response> {
+        let path = self.resolve(relative)?;
+        let unreadable = |err: &dyn std::fmt::Display| {
+            Response::error(404, &format!("{}: {err}", self.dir.display(relative)))
+        };
+        let cached = self
+            .bytes
+            .get(&path, |path| {
+                std::fs::read(path)
+                    .map(Arc::from)
+                    .map_err(|err| err.to_string())
+            })
+            .map_err(|err| unreadable(&err))?;
+        cached.as_ref().clone().map_err(|err| unreadable(&err))
+    }
+
+    /// A UTF-8 text file (a BOM is dropped); text that is not UTF-8 is a 500 and a problem.
+    pub fn text(&self, relative: &str) -> Result<String, Response> {
+        let bytes = self.bytes(relative)?;
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+        let shown = self.dir.display(relative);
+        let text = String::from_utf8(bytes.to_vec())
+            .map_err(|err| format!("{shown}: not UTF-8 text ({err})"));
+        self.checked(&shown, text)
+    }
+
+    fn resolve(&self, relative: &str) -> Result<PathBuf, Response> {
+        self.dir
+            .resolve(relative)
+            .map(|(path, _)| path)
+            .ok_or_else(|| self.not_found(relative))
+    }
+
+    fn not_found(&self, relative: &str) -> Response {
+        Response::error(404, &format!("not found: {}", self.dir.display(relative)))
+    }
+
+    /// Records or clears the problem for `shown`, turning an error into a 500.
+    pub fn checked<T>(&self, shown: &str, result: Result<T, String>) -> Result<T, Response> {
+        match result {
+            Ok(value) => {
+                self.clear_problem(shown);
+                Ok(value)
+            }
+            Err(detail) => {
+                self.record_problem(shown, &detail);
+                Err(Response::error(500, &detail))
+            }
+        }
+    }
+
+    /// Notes a problem with a file without failing the request (e.g. one bad note in a feed).
+    pub fn record_problem(&self, shown: &str, detail: &str) {
+        let mut problems = self.problems.write().unwrap_or_else(|p| p.into_inner());
+        if problems.get(shown).map(String::as_str) != Some(detail) {
+            eprintln!("openbb-files: {detail}");
+            problems.insert(shown.to_string(), detail.to_string());
+        }
+    }
+
+    pub fn clear_problem(&self, shown: &str) {
+        let present = self
+            .problems
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(shown);
+        if present {
+            self.problems
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(shown);
+        }
+    }
+}
+
+/// The media type for a file name, by extension.
+pub fn media_type(name: &str) -> &'static str {
+    let extension = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    match extension.as_deref() {
+        Some("pdf") => "application/pdf",
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("gif") => "image/gif",
+        Some("svg") => "image/svg+xml",
+        Some("webp") => "image/webp",
+        Some("md") => "text/markdown; charset=utf-8",
+        Some("txt") => "text/plain; charset=utf-8",
+        Some("csv") => "text/csv; charset=utf-8",
+        Some("html" | "htm") => "text/html; charset=utf-8",
+        Some("json") => "application/json",
+        _ => "application/octet-stream",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn placeholders_take_one_safe_segment() {
+        assert_eq!(
+            Files::fill("reports/{ticker}.md", &params(&[("ticker", "AAPL")])).unwrap(),
+            "reports/AAPL.md"
+        );
+        assert_eq!(
+            Files::fill("{a}/{b}-{a}.pdf", &params(&[("a", "x"), ("b", "y")])).unwrap(),
+            "x/y-x.pdf"
+        );
+        for bad in ["..", "../secret", "a/b", ".env", "C:", "a\\b"] {
+            let err = Files::fill("reports/{t}.md", &params(&[("t", bad)])).unwrap_err();
+            assert_eq!(err.status, 400, "{bad}");
+        }
+        assert_eq!(Files::fill("r/{t}.md", &[]).unwrap_err().status, 400);
+        assert_eq!(
+            Files::fill("r/{t}.md", &params(&[("t", " ")]))
+                .unwrap_err()
+                .status,
+            400
+        );
+    }
+
+    #[test]
+    fn media_types_follow_the_extension() {
+        assert_eq!(media_type("a/Report.PDF"), "application/pdf");
+        assert_eq!(media_type("x.jpeg"), "image/jpeg");
+        assert_eq!(media_type("noext"), "application/octet-stream");
+    }
+}

@@ -1,0 +1,117 @@
+//! One module per widget type, each a few plain functions from a [`Call`] to a [`Response`].
+//!
+//! `app.rs` finds the widget for a path and hands the call here; [`serve`] picks the handler by
+//! the widget's [`Kind`]. Handlers read only through [`Files`] (so only through
+//! `DataDir::resolve`), and answer in the shape `workspace-contract.md` §3 gives for their type.
+//! Options endpoints (`options`) and the raw-file route (`pdf::raw_file`) are answered here too.
+
+pub mod chart;
+pub mod html;
+pub mod markdown;
+pub mod metric;
+pub mod multi_file;
+pub mod newsfeed;
+pub mod omni;
+pub mod options;
+pub mod pdf;
+pub mod table;
+
+use serde_json::{Map, Value};
+
+use crate::auth::Auth;
+use crate::files::Files;
+use crate::http::{Request, Response};
+use crate::manifest::{Kind, Widget};
+
+/// Everything a handler needs for one request.
+pub struct Call<'a> {
+    pub files: &'a Files,
+    pub widget: &'a Widget,
+    pub request: &'a Request,
+    /// The query parameters, without the API key's.
+    pub params: &'a [(String, String)],
+    pub auth: &'a Auth,
+}
+
+pub fn serve(call: &Call) -> Response {
+    match call.widget.kind {
+        Kind::Table => table::serve(call),
+        Kind::Markdown => markdown::serve(call),
+        Kind::Html => html::serve(call),
+        Kind::Metric => metric::serve(call),
+        Kind::Newsfeed => newsfeed::serve(call),
+        Kind::Chart => chart::serve(call),
+        Kind::Pdf => pdf::serve(call),
+        Kind::MultiFileViewer => multi_file::serve(call),
+        Kind::Omni => omni::serve(call),
+    }
+}
+
+impl Call<'_> {
+    /// The widget's file: `backend.file` with its placeholders filled, else the first of
+    /// `<endpoint>.<extension>` that exists.
+    pub fn locate(&self, extensions: &[&str]) -> Result<String, Response> {
+        let candidates = match &self.widget.file {
+            Some(template) => vec![Files::fill(template, self.params)?],
+            None => extensions
+                .iter()
+                .map(|extension| format!("{}.{extension}", self.widget.endpoint))
+                .collect(),
+        };
+        self.files
+            .locate(&format!("widget '{}'", self.widget.id), &candidates)
+    }
+
+    /// The value of a query parameter.
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// A POST body as a JSON object. Workspace sends an object; a JSON string holding an object is
+/// accepted too (some clients encode the body twice). Anything else is a 400.
+pub fn json_body(request: &Request) -> Result<Map<String, Value>, Response> {
+    let bad = |why: &str| Response::error(400, &format!("the request body {why}"));
+    let value: Value =
+        serde_json::from_slice(&request.body).map_err(|err| bad(&format!("is not JSON: {err}")))?;
+    let value = match value {
+        Value::String(inner) => serde_json::from_str(&inner)
+            .map_err(|err| bad(&format!("is a JSON string that does not hold JSON: {err}")))?,
+        other => other,
+    };
+    match value {
+        Value::Object(object) => Ok(object),
+        _ => Err(bad("must be a JSON object of parameter values")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::Method;
+
+    fn post(body: &str) -> Request {
+        let mut request = Request::new(Method::Post, "/x", Vec::new());
+        request.body = body.as_bytes().to_vec();
+        request
+    }
+
+    #[test]
+    fn bodies_are_objects_or_strings_holding_one() {
+        assert_eq!(
+            json_body(&post(r#"{"prompt": "x"}"#)).unwrap()["prompt"],
+            "x"
+        );
+        assert_eq!(
+            json_body(&post(r#""{\"prompt\": \"y\"}""#)).unwrap()["prompt"],
+            "y"
+        );
+        for bad in ["", "not json", "[1]", "\"just text\"", "3", "\"[1]\""] {
+            let response = json_body(&post(bad)).unwrap_err();
+            assert_eq!(response.status, 400, "{bad}");
+        }
+    }
+}

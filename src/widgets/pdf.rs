@@ -1,0 +1,73 @@
+//! pdf: a PDF file (`backend.file`, default `<endpoint>.pdf`) in either form Workspace takes:
+//! `mode: "base64"` sends `{data_format, content}`; `mode: "url"` sends `{data_format, url}`
+//! with a link to the raw-file route, `/files/<path under data/>`, which [`raw_file`] answers
+//! with the file's media type and an inline `Content-Disposition`.
+
+use serde_json::json;
+
+use crate::base64;
+use crate::files::{Files, media_type};
+use crate::http::{Body, Request, Response, percent_encode};
+use crate::manifest::{FILES_PREFIX, PdfMode};
+use crate::widgets::Call;
+
+pub fn serve(call: &Call) -> Response {
+    let relative = match call.locate(&["pdf"]) {
+        Ok(relative) => relative,
+        Err(response) => return response,
+    };
+    let data_format = json!({"data_type": "pdf", "filename": file_name(&relative)});
+    match call.widget.pdf_mode {
+        PdfMode::Base64 => match call.files.bytes(&relative) {
+            Ok(bytes) => Response::json(
+                200,
+                &json!({"data_format": data_format, "content": base64::encode(&bytes)}),
+            ),
+            Err(response) => response,
+        },
+        PdfMode::Url => Response::json(
+            200,
+            &json!({"data_format": data_format, "url": file_url(call, &relative)}),
+        ),
+    }
+}
+
+fn file_name(relative: &str) -> &str {
+    relative.rsplit('/').next().unwrap_or(relative)
+}
+
+/// The absolute URL of `relative` on the raw-file route, built from the request's `Host` (and
+/// `X-Forwarded-Proto` behind a TLS proxy). The browser fetches it without the headers
+/// Workspace adds, so when a key is required it travels in the URL's query.
+fn file_url(call: &Call, relative: &str) -> String {
+    let request: &Request = call.request;
+    let host = request.header("host").unwrap_or("127.0.0.1");
+    let scheme = match request.header("x-forwarded-proto") {
+        Some(proto) if proto.eq_ignore_ascii_case("https") => "https",
+        _ => "http",
+    };
+    let path: Vec<String> = relative.split('/').map(percent_encode).collect();
+    let mut url = format!("{scheme}://{host}/{FILES_PREFIX}/{}", path.join("/"));
+    if let Some((name, key)) = call.auth.url_credential() {
+        url.push_str(&format!(
+            "?{}={}",
+            percent_encode(name),
+            percent_encode(key)
+        ));
+    }
+    url
+}
+
+/// `GET /files/<relative>`: the file as it is, shown inline.
+pub fn raw_file(files: &Files, relative: &str) -> Response {
+    match files.bytes(relative) {
+        Ok(bytes) => Response::new(200, media_type(relative), Body::Shared(bytes)).with_header(
+            "Content-Disposition",
+            format!(
+                "inline; filename*=UTF-8''{}",
+                percent_encode(file_name(relative))
+            ),
+        ),
+        Err(response) => response,
+    }
+}

@@ -1,0 +1,50 @@
+//! table (and every type without a handler of its own): the rows of a CSV or JSON file after
+//! the widget's filters; a JSON document that is not an array is served as it is.
+
+use crate::http::{JSON, Response};
+use crate::widgets::Call;
+
+pub fn serve(call: &Call) -> Response {
+    match call.locate(&["csv", "json"]) {
+        Ok(relative) => rows(call, &relative),
+        Err(response) => response,
+    }
+}
+
+/// The rows of a table file after the widget's filters, as a JSON response with an `ETag`,
+/// rendered once per file version and parameters.
+pub fn rows(call: &Call, relative: &str) -> Response {
+    let widget = call.widget;
+    let rendered =
+        call.files
+            .rendered(relative, &widget.id, call.params, &widget.filters, |data| {
+                data.render(call.params, &widget.filters).map_err(|detail| {
+                    Response::error(500, &format!("{}: filters: {detail}", widget.id))
+                })
+            });
+    match rendered {
+        Ok(payload) => Response::payload(JSON, &payload),
+        Err(response) => response,
+    }
+}
+
+/// The answer to `raw=true` (chart, html): the rows of the widget's `backend.records`, or a 404
+/// when it names none. `None` when the request is not a raw one.
+pub fn raw(call: &Call) -> Option<Response> {
+    if !call
+        .param("raw")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        return None;
+    }
+    Some(match &call.widget.records {
+        Some(records) => rows(call, records),
+        None => Response::error(
+            404,
+            &format!(
+                "widget '{}' names no records for raw=true (backend.records)",
+                call.widget.id
+            ),
+        ),
+    })
+}
