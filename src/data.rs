@@ -207,13 +207,7 @@ fn row_matches(item: &Value, columns: &[String], conditions: &[Condition]) -> bo
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::http::owned_pairs as params;
 
     fn render(data: &Data, pairs: &[(&str, &str)]) -> Value {
         serde_json::from_slice(data.render(&params(pairs), &[]).unwrap().as_ref()).unwrap()

@@ -197,16 +197,10 @@ fn compare(cell: Cell<'_>, value: &str, number: Option<f64>, as_prefix: bool) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::owned_pairs as params;
 
     fn columns(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| s.to_string()).collect()
-    }
-
-    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
     }
 
     #[test]

@@ -303,6 +303,15 @@ impl Response {
     }
 }
 
+/// `(name, value)` pairs as owned strings, the shape of parsed query parameters (for tests).
+#[cfg(test)]
+pub(crate) fn owned_pairs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

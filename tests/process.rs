@@ -17,9 +17,17 @@ struct Running {
 impl Running {
     /// Starts the binary with `--port 0` and reads the first stdout line.
     fn start(fixture: &Fixture, extra: &[&str]) -> Running {
-        let mut child = Command::new(BIN)
+        let mut command = Command::new(BIN);
+        command
             .args(["--root", fixture.root.to_str().unwrap(), "--port", "0"])
-            .args(extra)
+            .args(extra);
+        Running::spawn(command)
+    }
+
+    /// Spawns `command` (which must start the server on 127.0.0.1, port 0) and reads the port
+    /// from its first stdout line, which must be exactly `listening on http://127.0.0.1:PORT`.
+    fn spawn(mut command: Command) -> Running {
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -166,20 +174,12 @@ fn help_version_and_usage_errors() {
 #[test]
 fn environment_variables_configure_the_server() {
     let fixture = prices_fixture();
-    let mut child = Command::new(BIN)
+    let mut command = Command::new(BIN);
+    command
         .env("OPENBB_FILES_ROOT", &fixture.root)
         .env("OPENBB_FILES_PORT", "0")
-        .env("OPENBB_FILES_API_KEY", "env-key")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let port: u16 = first.trim().rsplit(':').next().unwrap().parse().unwrap();
-    let server = Running { child, port };
+        .env("OPENBB_FILES_API_KEY", "env-key");
+    let server = Running::spawn(command);
     assert_eq!(server.get("/prices"), 401);
     assert_eq!(server.get("/prices?api_key=env-key"), 200);
     server.signal("TERM");
@@ -210,18 +210,10 @@ fn a_failed_listener_ends_the_process_with_an_error() {
         "ulimit -n 24 && exec '{BIN}' --root '{}' --port 0 --threads 2",
         fixture.root.display()
     );
-    let mut child = Command::new("sh")
-        .args(["-c", &script])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let port: u16 = first.trim().rsplit(':').next().unwrap().parse().unwrap();
-    let server = Running { child, port };
+    let mut command = Command::new("sh");
+    command.args(["-c", &script]);
+    let server = Running::spawn(command);
+    let port = server.port;
     let mut held = Vec::new();
     for _ in 0..40 {
         if let Ok(stream) = std::net::TcpStream::connect(("127.0.0.1", port)) {

@@ -44,19 +44,22 @@ fn awkward_csv_is_read_correctly() {
     );
 }
 
+/// One text column of `/prices?{query}`, row by row.
+fn column(server: &TestServer, query: &str, name: &str) -> Vec<String> {
+    server
+        .get(&format!("/prices?{query}"))
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row[name].as_str().unwrap().to_string())
+        .collect()
+}
+
 #[test]
 fn a_parameter_named_like_a_column_filters_rows() {
     let server = TestServer::start(prices_fixture());
-    let tickers = |query: &str| -> Vec<String> {
-        server
-            .get(&format!("/prices?{query}"))
-            .json()
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|row| row["ticker"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let tickers = |query: &str| column(&server, query, "ticker");
     assert_eq!(tickers("ticker=MSFT"), ["MSFT", "MSFT"]);
     assert_eq!(
         tickers("ticker=msft"),
@@ -92,16 +95,7 @@ fn a_parameter_named_like_a_column_filters_rows() {
 #[test]
 fn date_ranges_bound_a_date_column() {
     let server = TestServer::start(prices_fixture());
-    let dates = |query: &str| -> Vec<String> {
-        server
-            .get(&format!("/prices?{query}"))
-            .json()
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|row| row["date"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let dates = |query: &str| column(&server, query, "date");
     assert_eq!(
         dates("start_date=2024-01-03"),
         ["2024-01-03", "2024-01-03", "2024-01-04"]
