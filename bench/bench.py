@@ -2,9 +2,9 @@
 """The openbb-files benchmark harness (issue 6). Python 3 stdlib only; run it through bench/run.sh,
 which installs wrk/nginx, builds the release binary and cleans up every process on exit.
 
-  bench.py full  --bin B --nginx N --work DIR --pidfile F [--reps 3] [--duration 10]
-  bench.py quick --bin B --nginx N --work DIR --pidfile F [--duration 3] [--min-ratio 0.2]
-  bench.py big   --bin B --nginx N --work DIR --pidfile F [--size-mb 1024] [--csv PATH]
+  bench.py full  [--bin B] --nginx N --work DIR --pidfile F [--reps 3] [--duration 10]
+  bench.py quick [--bin B] --nginx N --work DIR --pidfile F [--duration 3] [--min-ratio 0.2]
+  bench.py big   [--bin B] --nginx N --work DIR --pidfile F [--size-mb 1024] [--csv PATH]
 
 full:  generates the peer's 1,000-row prices CSV (../shared/peers/make_prices.py), starts our
        server, the FastAPI peer (start_peer.sh PORT uvicorn) and nginx serving our exact response
@@ -274,7 +274,7 @@ def start_ours(procs: Procs, binary: str, root: str, log: str) -> tuple[subproce
     line = read_line(p.stdout, 10)
     m = re.match(r"listening on http://127\.0\.0\.1:(\d+)", line)
     if not m:
-        raise RuntimeError(f"unexpected first line from openbb-files: {line!r}")
+        raise RuntimeError(f"unexpected first line from our server: {line!r}")
     port = int(m.group(1))
     return p, port, wait_200(port, PRICES, t0, 10, p)
 
@@ -458,31 +458,58 @@ def run_full_or_quick(args, procs: Procs) -> int:
     rss_idle = rss_kb(ours.pid)
     print(f"   our RSS idle (after the first requests): {mib(rss_idle):.1f} MiB")
 
+    # name -> [proc, port, restart()]; a server that dies (on a shared machine another session
+    # may kill it) is restarted and its run repeated, and every restart is reported.
+    def restart_ours():
+        p, prt, _ = start_ours(procs, args.bin, root, log)
+        return p, prt
+    live = {"ours": [ours, port, restart_ours]}
     ng, ng_port = start_nginx(procs, args.nginx, args.work, www, saved)
-    ports = {"ours": port, "nginx": ng_port}
+    live["nginx"] = [ng, ng_port, lambda: start_nginx(procs, args.nginx, args.work, www, saved)]
     print(f"   nginx on port {ng_port} serves our exact bytes for {PATHS}")
 
     rows_equal_peer = None
     if not quick:
         peer, peer_port, peer_start = start_peer(procs, prices_csv, os.path.join(args.work, "peer.log"))
-        ports["peer"] = peer_port
+        live["peer"] = [peer, peer_port, lambda: start_peer(procs, prices_csv, os.path.join(args.work, "peer.log"))[:2]]
         print(f"   FastAPI peer (uvicorn) on port {peer_port}, first 200 after {peer_start:.1f} s")
         status, body = get(peer_port, PRICES)
         rows_equal_peer = status == 200 and check_rows("the peer's", ours_rows, json.loads(body))
         ok &= rows_equal_peer
 
+    restarts = []
+
+    def measure(s: str, path: str) -> dict:
+        for attempt in range(3):
+            proc = live[s][0]
+            if proc.poll() is not None:
+                restarts.append(f"{s} exited with status {proc.returncode} before a run on {path}")
+                print(f"   WARNING: {restarts[-1]}; restarting it", flush=True)
+                procs.stop(proc)
+                live[s][0], live[s][1] = live[s][2]()
+                proc = live[s][0]
+            if args.warmup:
+                wrk(live[s][1], path, args.warmup)
+            r = wrk(live[s][1], path, args.duration, rss_pid=proc.pid if s == "ours" else 0)
+            if r["errors"]:
+                time.sleep(0.5)  # a server stopped by a signal answers what it has, then exits
+            if proc.poll() is None and r["requests"] > 0:
+                return r
+            restarts.append(f"{s} exited with status {proc.returncode} during a run on {path}")
+            print(f"   WARNING: {restarts[-1]}; repeating the run", flush=True)
+        return r
+
     results = {path: {s: [] for s in servers} for path in PATHS}
     for rep in range(args.reps):
         for path in PATHS:
             for s in servers:
-                if args.warmup:
-                    wrk(ports[s], path, args.warmup)
-                r = wrk(ports[s], path, args.duration, rss_pid=ours.pid if s == "ours" else 0)
+                r = measure(s, path)
                 results[path][s].append(r)
                 print(f"   rep {rep + 1} {path:<20} {s:<6} {r['rps']:>9.0f} req/s  p50 {r['p50_ms']:.3f} ms  "
                       f"p99 {r['p99_ms']:.3f} ms" + (f"  our RSS peak {mib(r['rss_peak_kb']):.1f} MiB" if s == "ours" else "")
                       + (f"  non2xx {r['non2xx']}" if r["non2xx"] else "") + (f"  errors {r['errors']}" if r["errors"] else ""),
                       flush=True)
+    ours = live["ours"][0]
     rss_after = rss_kb(ours.pid)
     rss_load = max(r["rss_peak_kb"] for path in PATHS for r in results[path]["ours"])
     print_table(results, servers)
@@ -495,12 +522,14 @@ def run_full_or_quick(args, procs: Procs) -> int:
             note = " (the peer serves a different, hand-written widgets.json)" if other == "peer" and path == WIDGETS else ""
             print(f"   ours/{other:<5} {path:<22} {ratios[(path, other)]:8.2f}x{note}")
     errors = sum(r["non2xx"] + r["errors"] for path in PATHS for r in results[path]["ours"])
-    size = stripped_size(args.bin, args.work)
+    size = stripped_size(args.release_bin, args.work)
     print(f"   our RSS: idle {mib(rss_idle):.1f} MiB, peak under load {mib(rss_load):.1f} MiB, "
           f"after load {mib(rss_after):.1f} MiB")
     print(f"   stripped release binary: {size / 1e6:.2f} MB ({size} bytes); unstripped "
-          f"{os.path.getsize(args.bin) / 1e6:.2f} MB")
+          f"{os.path.getsize(args.release_bin) / 1e6:.2f} MB")
     print(f"   load average at the end: {load_avg()}")
+    if restarts:
+        print(f"   NOTE: {len(restarts)} server restart(s) during the run: {restarts}")
 
     if quick:
         print(f"\n== quick check: fail when ours/nginx < {args.min_ratio} on a path, a response is wrong, "
@@ -510,6 +539,9 @@ def run_full_or_quick(args, procs: Procs) -> int:
             good = r >= args.min_ratio
             ok &= good
             print(f"   {'ok  ' if good else 'FAIL'} ours/nginx {path:<22} {r:.2f}x (minimum {args.min_ratio}x)")
+        if restarts:
+            print(f"   FAIL a server exited during the run ({len(restarts)} restart(s))")
+            ok = False
         if errors:
             print(f"   FAIL wrk saw {errors} non-2xx responses or socket errors from our server")
             ok = False
@@ -531,6 +563,7 @@ def run_full_or_quick(args, procs: Procs) -> int:
         (f"stripped binary <= {T_BINARY_MB:.0f} MB", size / 1e6 <= T_BINARY_MB, f"{size / 1e6:.2f} MB"),
         ("our rows equal the peer's", bool(rows_equal_peer), "equal" if rows_equal_peer else "differ"),
         ("no non-2xx or socket errors from ours under load", errors == 0, str(errors)),
+        ("no server exited during the run", not restarts, f"{len(restarts)} restart(s)"),
     ]
     for name, good, figure in rows:
         print(f"   {verdict(good)}  {name:<52} {figure}")
@@ -628,7 +661,7 @@ def run_big(args, procs: Procs) -> int:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("mode", choices=["full", "quick", "big"])
-    ap.add_argument("--bin", required=True, help="the release binary")
+    ap.add_argument("--bin", default=os.environ.get("BENCH_BIN"), help="the release binary (default $BENCH_BIN)")
     ap.add_argument("--nginx", default="nginx")
     ap.add_argument("--work", required=True, help="temporary directory (removed by run.sh)")
     ap.add_argument("--pidfile", required=True, help="where each started process is recorded")
@@ -642,10 +675,19 @@ def main() -> int:
     ap.add_argument("--big-duration", type=float, default=10, help="big: seconds of sequential queries")
     ap.add_argument("--first-timeout", type=float, default=900, help="big: seconds allowed for a request")
     args = ap.parse_args()
+    if not args.bin:
+        ap.error("--bin or $BENCH_BIN is required")
     quick = args.mode == "quick"
     args.reps = args.reps or (1 if quick else 3)
     args.duration = args.duration or (3 if quick else 10)
     args.warmup = args.warmup if args.warmup is not None else (0 if quick else 1)
+
+    # Run a copy named obf-bench from the temporary directory: on a shared machine another
+    # session's `pkill openbb-files` then cannot stop our server mid-run (it happened once).
+    # The bytes are the release binary's; the size target is measured on args.bin itself.
+    args.release_bin = args.bin
+    args.bin = os.path.join(args.work, "obf-bench")
+    shutil.copy2(args.release_bin, args.bin)
 
     procs = Procs(args.pidfile)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

@@ -55,10 +55,11 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 # --- build -----------------------------------------------------------------------------------
 echo "== cargo build --release"
 cargo build --release --quiet
-BIN="$REPO/target/release/openbb-files"
+export BENCH_BIN="$REPO/target/release/openbb-files"   # passed in the environment, so no
+# command line of ours names openbb-files (see the note on obf-bench in bench.py)
 
 # --- run, with cleanup on every exit -------------------------------------------------------
-WORK=$(mktemp -d /tmp/openbb-files-bench.XXXXXX)
+WORK=$(mktemp -d /tmp/obf-bench.XXXXXX)
 chmod 755 "$WORK"   # nginx workers may run as another user and must read the saved bytes
 PIDFILE="$WORK/pids"
 : >"$PIDFILE"
@@ -91,10 +92,10 @@ LIMIT=0
 set +e
 if [ "$LIMIT" -gt 0 ]; then
   timeout --signal=TERM --kill-after=10 "$LIMIT" python3 "$REPO/bench/bench.py" "$MODE" \
-    --bin "$BIN" --nginx "$NGINX" --work "$WORK" --pidfile "$PIDFILE" ${ARGS[@]+"${ARGS[@]}"} &
+    --nginx "$NGINX" --work "$WORK" --pidfile "$PIDFILE" ${ARGS[@]+"${ARGS[@]}"} &
 else
   python3 "$REPO/bench/bench.py" "$MODE" \
-    --bin "$BIN" --nginx "$NGINX" --work "$WORK" --pidfile "$PIDFILE" ${ARGS[@]+"${ARGS[@]}"} &
+    --nginx "$NGINX" --work "$WORK" --pidfile "$PIDFILE" ${ARGS[@]+"${ARGS[@]}"} &
 fi
 PY_PID=$!
 wait "$PY_PID"
