@@ -146,6 +146,59 @@ class RssSampler:
         self._thread.join()
 
 
+def busy_ticks() -> int:
+    """Non-idle CPU time of the whole machine, in clock ticks (/proc/stat)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return sum(v) - v[3] - v[4]  # minus idle and iowait
+
+
+def group_ticks(pgids: set[int]) -> int:
+    """CPU time (utime + stime) of the live processes in these process groups, in clock ticks."""
+    total = 0
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) in pgids:  # field 5, pgrp
+                total += int(fields[11]) + int(fields[12])  # fields 14, 15
+    return total
+
+
+class OtherLoad:
+    """CPU used by processes outside this benchmark during a block, as % of the machine.
+    Ours = the given process groups plus the children this process waited for (wrk)."""
+
+    def __init__(self, pgids: set[int]):
+        self.pgids, self.percent = pgids, 0.0
+
+    def __enter__(self):
+        self.t, self.busy, self.ours = time.monotonic(), busy_ticks(), group_ticks(self.pgids)
+        self.kids = os.times().children_user + os.times().children_system
+        return self
+
+    def __exit__(self, *exc):
+        hz = os.sysconf("SC_CLK_TCK")
+        wall = time.monotonic() - self.t
+        kids = (os.times().children_user + os.times().children_system - self.kids) * hz
+        other = (busy_ticks() - self.busy) - (group_ticks(self.pgids) - self.ours) - kids
+        self.percent = max(0.0, 100.0 * other / hz / wall / (os.cpu_count() or 1))
+
+
+def wait_quiet(limit_s: float, below: float = 10.0) -> float:
+    """Wait (at most limit_s) for a second in which other processes use < `below`% of the CPUs;
+    return the last measured %. Our servers are idle between runs, so all load is theirs."""
+    deadline = time.monotonic() + limit_s
+    while True:
+        with OtherLoad(set()) as o:
+            time.sleep(1)
+        if o.percent < below or time.monotonic() >= deadline:
+            return o.percent
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -222,6 +275,7 @@ def wrk(port: int, path: str, duration: float, threads: int = 2, conns: int = 32
             res["non2xx"] = int(s[-1])
         elif "Socket errors" in line:
             res["errors"] = sum(int(n) for n in re.findall(r"\d+", line.split(":", 1)[1]))
+            res["errors_detail"] = line.split(":", 1)[1].strip()
         elif re.match(r"^\s+\d+ requests in", line):
             res["requests"] = int(s[0])
     if res["requests"] == 0:
@@ -413,7 +467,8 @@ def check_rows(label: str, ours: list, other: list) -> bool:
 def print_table(results: dict, servers: list[str]) -> None:
     """results[path][server] = list of wrk dicts (one per rep)."""
     print()
-    print(f"{'path':<22} {'server':<8} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'non2xx':>7} {'errors':>7}  per-rep req/s")
+    print(f"{'path':<22} {'server':<8} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'non2xx':>7} {'errors':>7} "
+          f"{'other%':>7}  per-rep req/s")
     for path in PATHS:
         for s in servers:
             runs = results[path].get(s)
@@ -421,7 +476,9 @@ def print_table(results: dict, servers: list[str]) -> None:
                 continue
             print(f"{path:<22} {s:<8} {med(runs, 'rps'):>10.0f} {med(runs, 'p50_ms'):>9.3f} "
                   f"{med(runs, 'p99_ms'):>9.3f} {sum(r['non2xx'] for r in runs):>7} "
-                  f"{sum(r['errors'] for r in runs):>7}  {[round(r['rps']) for r in runs]}")
+                  f"{sum(r['errors'] for r in runs):>7} {med(runs, 'other_pct'):>7.0f}  {[round(r['rps']) for r in runs]}")
+    print("(medians over reps; other% = CPU used by processes outside this benchmark during the run, "
+          "as % of all CPUs)")
 
 
 def med(runs: list, key: str) -> float:
@@ -488,9 +545,12 @@ def run_full_or_quick(args, procs: Procs) -> int:
                 procs.stop(proc)
                 live[s][0], live[s][1] = live[s][2]()
                 proc = live[s][0]
+            quiet = wait_quiet(args.quiet_wait) if args.quiet_wait else float("nan")
             if args.warmup:
                 wrk(live[s][1], path, args.warmup)
-            r = wrk(live[s][1], path, args.duration, rss_pid=proc.pid if s == "ours" else 0)
+            with OtherLoad({v[0].pid for v in live.values()}) as other:
+                r = wrk(live[s][1], path, args.duration, rss_pid=proc.pid if s == "ours" else 0)
+            r["other_pct"], r["quiet_pct"] = other.percent, quiet
             if r["errors"]:
                 time.sleep(0.5)  # a server stopped by a signal answers what it has, then exits
             if proc.poll() is None and r["requests"] > 0:
@@ -507,8 +567,8 @@ def run_full_or_quick(args, procs: Procs) -> int:
                 results[path][s].append(r)
                 print(f"   rep {rep + 1} {path:<20} {s:<6} {r['rps']:>9.0f} req/s  p50 {r['p50_ms']:.3f} ms  "
                       f"p99 {r['p99_ms']:.3f} ms" + (f"  our RSS peak {mib(r['rss_peak_kb']):.1f} MiB" if s == "ours" else "")
-                      + (f"  non2xx {r['non2xx']}" if r["non2xx"] else "") + (f"  errors {r['errors']}" if r["errors"] else ""),
-                      flush=True)
+                      + (f"  non2xx {r['non2xx']}" if r["non2xx"] else "") + (f"  socket errors: {r.get('errors_detail')}" if r["errors"] else "")
+                      + f"  [other processes: {r['other_pct']:.0f}% CPU]", flush=True)
     ours = live["ours"][0]
     rss_after = rss_kb(ours.pid)
     rss_load = max(r["rss_peak_kb"] for path in PATHS for r in results[path]["ours"])
@@ -668,6 +728,8 @@ def main() -> int:
     ap.add_argument("--reps", type=int, help="load rounds, medians reported (full 3, quick 1)")
     ap.add_argument("--duration", type=float, help="seconds per wrk run (full 10, quick 3)")
     ap.add_argument("--warmup", type=float, help="seconds of wrk before each measured run (full 1, quick 0)")
+    ap.add_argument("--quiet-wait", type=float, help="seconds to wait, before each run, for other processes "
+                    "to use < 10%% CPU (full 30, quick 0)")
     ap.add_argument("--startups", type=int, default=5, help="spawns timed for the startup figure")
     ap.add_argument("--min-ratio", type=float, default=0.2, help="quick: fail below this ours/nginx ratio")
     ap.add_argument("--size-mb", type=float, default=1024, help="big: CSV size")
@@ -680,6 +742,7 @@ def main() -> int:
     quick = args.mode == "quick"
     args.reps = args.reps or (1 if quick else 3)
     args.duration = args.duration or (3 if quick else 10)
+    args.quiet_wait = args.quiet_wait if args.quiet_wait is not None else (0 if quick else 30)
     args.warmup = args.warmup if args.warmup is not None else (0 if quick else 1)
 
     # Run a copy named obf-bench from the temporary directory: on a shared machine another
