@@ -3,7 +3,7 @@
 which installs wrk/nginx, builds the release binary and cleans up every process on exit.
 
   bench.py full  [--bin B] --nginx N --work DIR --pidfile F [--reps 3] [--duration 10]
-  bench.py quick [--bin B] --nginx N --work DIR --pidfile F [--duration 3] [--min-ratio 0.2]
+  bench.py quick [--bin B] --nginx N --work DIR --pidfile F [--duration 3] [--min-ratio 0.1]
   bench.py big   [--bin B] --nginx N --work DIR --pidfile F [--size-mb 1024] [--csv PATH]
 
 full:  generates the peer's 1,000-row prices CSV (../shared/peers/make_prices.py), starts our
@@ -709,12 +709,15 @@ def run_big(args, procs: Procs) -> int:
     procs.stop(p)
 
     print("\n== targets (big files)")
-    print(f"   {verdict(mbps >= T_BIG_MBPS)}  load speed >= {T_BIG_MBPS:.0f} MB/s (size / spawn->first response)   {mbps:.0f} MB/s")
+    lines = [(f"load speed >= {T_BIG_MBPS:.0f} MB/s (size / spawn -> first response)", mbps >= T_BIG_MBPS,
+              f"{mbps:.0f} MB/s")]
     for q, (label, n, _, r) in results.items():
-        print(f"   {verdict(r['p50_ms'] <= T_BIG_P50_MS and r['non2xx'] == 0)}  p50 <= {T_BIG_P50_MS:.0f} ms, {label:<38} "
-              f"{r['p50_ms']:.1f} ms")
-    print(f"   {verdict(peak * 1024 / size < T_BIG_RSS_RATIO)}  peak RSS < {T_BIG_RSS_RATIO}x file size"
-          f"{'':<29} {peak * 1024 / size:.2f}x")
+        lines.append((f"p50 <= {T_BIG_P50_MS:.0f} ms, {label}", r["p50_ms"] <= T_BIG_P50_MS and r["non2xx"] == 0,
+                      f"{r['p50_ms']:.1f} ms"))
+    lines.append((f"peak RSS < {T_BIG_RSS_RATIO}x the file size", peak * 1024 / size < T_BIG_RSS_RATIO,
+                  f"{peak * 1024 / size:.2f}x"))
+    for name, good, figure in lines:
+        print(f"   {verdict(good)}  {name:<58} {figure}")
     return 0
 
 
@@ -731,7 +734,8 @@ def main() -> int:
     ap.add_argument("--quiet-wait", type=float, help="seconds to wait, before each run, for other processes "
                     "to use < 10%% CPU (full 30, quick 0)")
     ap.add_argument("--startups", type=int, default=5, help="spawns timed for the startup figure")
-    ap.add_argument("--min-ratio", type=float, default=0.2, help="quick: fail below this ours/nginx ratio")
+    ap.add_argument("--min-ratio", type=float, default=0.1, help="quick: fail below this ours/nginx ratio "
+                    "(0.1: half of the 2026-11-23 baseline on /prices; raise it after the optimisation)")
     ap.add_argument("--size-mb", type=float, default=1024, help="big: CSV size")
     ap.add_argument("--csv", help="big: reuse (or create and keep) the CSV at this path")
     ap.add_argument("--big-duration", type=float, default=10, help="big: seconds of sequential queries")
