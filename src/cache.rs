@@ -186,7 +186,7 @@ impl<S: PartialEq + Clone> ResponseCache<S> {
     }
 
     /// The payload for `key` when it was rendered from `stamp`; otherwise renders it and keeps
-    /// it (an entry larger than a quarter of the budget is served but not kept).
+    /// it (an entry larger than half the budget is served but not kept).
     pub fn get_or_render<E>(
         &self,
         key: String,
@@ -204,7 +204,7 @@ impl<S: PartialEq + Clone> ResponseCache<S> {
         }
         let payload = render()?;
         let size = payload.bytes.len() + key.len();
-        if size > self.budget / 4 {
+        if size > self.budget / 2 {
             return Ok(payload);
         }
         let mut order = self.order.lock().unwrap_or_else(|p| p.into_inner());
@@ -303,7 +303,7 @@ mod tests {
             );
             assert_eq!(cache.entries.read().unwrap().len(), queue.len());
         }
-        let huge = "y".repeat(200);
+        let huge = "y".repeat(201);
         cache
             .get_or_render("h".into(), &1, || render(&huge))
             .unwrap();

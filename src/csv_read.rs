@@ -167,6 +167,18 @@ fn parse_block(
     first_line: u64,
     width: usize,
 ) -> Result<Vec<ColumnBuilder>, CsvError> {
+    match parse_unquoted_block(bytes, first_line, width)? {
+        Some(columns) => Ok(columns),
+        None => parse_with_reader(bytes, first_line, width),
+    }
+}
+
+/// The general path: any valid CSV, through the `csv` crate.
+fn parse_with_reader(
+    bytes: &[u8],
+    first_line: u64,
+    width: usize,
+) -> Result<Vec<ColumnBuilder>, CsvError> {
     let mut reader = record_reader(bytes);
     let mut record = csv::StringRecord::new();
     let mut columns: Vec<ColumnBuilder> = (0..width).map(|_| ColumnBuilder::default()).collect();
@@ -174,23 +186,73 @@ fn parse_block(
         .read_record(&mut record)
         .map_err(|err| csv_error(&err, first_line))?
     {
-        if record.len() == 1 && record[0].trim_ascii().is_empty() {
-            continue; // a line of spaces: blank, like the empty lines the reader skips
-        }
-        if record.len() > width {
-            return Err(CsvError {
-                line: first_line + record.position().map_or(1, |p| p.line()) - 1,
-                message: format!(
-                    "this row has {} fields but the header has {width}",
-                    record.len()
-                ),
-            });
-        }
-        for (index, column) in columns.iter_mut().enumerate() {
-            column.push(record.get(index).unwrap_or_default().trim_ascii());
-        }
+        let line = first_line + record.position().map_or(1, |p| p.line()) - 1;
+        add_record(&mut columns, line, record.len(), record.iter())?;
     }
     Ok(columns)
+}
+
+/// The fast path for the common machine-written block: no quotes and no bare carriage returns,
+/// so records are lines and fields are split at commas (several times faster than the general
+/// reader). `None` when the block needs the general reader.
+fn parse_unquoted_block(
+    bytes: &[u8],
+    first_line: u64,
+    width: usize,
+) -> Result<Option<Vec<ColumnBuilder>>, CsvError> {
+    if memchr::memchr(b'"', bytes).is_some() {
+        return Ok(None);
+    }
+    let text = std::str::from_utf8(bytes).map_err(|err| CsvError {
+        line: first_line + memchr::memchr_iter(b'\n', &bytes[..err.valid_up_to()]).count() as u64,
+        message: "the file is not valid UTF-8".to_string(),
+    })?;
+    let mut columns: Vec<ColumnBuilder> = (0..width).map(|_| ColumnBuilder::default()).collect();
+    for (offset, line) in text.split('\n').enumerate() {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.contains('\r') {
+            return Ok(None);
+        }
+        if line.is_empty() {
+            continue;
+        }
+        let count = memchr::memchr_iter(b',', line.as_bytes()).count() + 1;
+        add_record(
+            &mut columns,
+            first_line + offset as u64,
+            count,
+            line.split(','),
+        )?;
+    }
+    Ok(Some(columns))
+}
+
+/// Adds one record of `count` fields (trimmed here) on file line `line`. A record of spaces
+/// only is a blank line and skipped, as the reader skips empty lines; more fields than the
+/// header is an error; fewer are padded with nulls.
+fn add_record<'a>(
+    columns: &mut [ColumnBuilder],
+    line: u64,
+    count: usize,
+    fields: impl Iterator<Item = &'a str>,
+) -> Result<(), CsvError> {
+    if count > columns.len() {
+        return Err(CsvError {
+            line,
+            message: format!(
+                "this row has {count} fields but the header has {}",
+                columns.len()
+            ),
+        });
+    }
+    let mut fields = fields.map(str::trim_ascii).peekable();
+    if count == 1 && fields.peek().is_some_and(|field| field.is_empty()) {
+        return Ok(());
+    }
+    for column in columns {
+        column.push(fields.next().unwrap_or_default());
+    }
+    Ok(())
 }
 
 /// Header names made unique the way pandas does it: `a, a, a` → `a, a.1, a.2`; an empty name
@@ -361,6 +423,31 @@ mod tests {
         assert_eq!(table.cell(1, 0), Cell::Null);
         assert_eq!(table.cell(3, 0), Cell::Text("gamma"));
         assert_eq!(table.cell(3, 1), Cell::Int(4));
+    }
+
+    #[test]
+    fn the_unquoted_fast_path_reads_like_the_general_reader() {
+        let block = b"1, a ,2.5\r\n\n  \n3,b\n4\n,,\n5,c,x\n";
+        let table = |columns: Vec<ColumnBuilder>| {
+            let table = Table::new(vec!["n".into(), "t".into(), "v".into()], columns);
+            let mut out = Vec::new();
+            table.write_json(0..table.rows(), &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        let fast = parse_unquoted_block(block, 2, 3)
+            .unwrap()
+            .expect("no quotes: fast path");
+        let general = parse_with_reader(block, 2, 3).unwrap();
+        assert_eq!(table(fast), table(general));
+        assert!(parse_unquoted_block(b"a,\"b\"\n", 1, 2).unwrap().is_none());
+        assert!(
+            parse_unquoted_block(b"a\rb\n", 1, 1).unwrap().is_none(),
+            "bare CR ends a record"
+        );
+        let err = parse_unquoted_block(b"1,2\n3,4,5\n", 10, 2).unwrap_err();
+        assert_eq!((err.line, err.message.contains("3 fields")), (11, true));
+        let err = parse_unquoted_block(b"ok\n\xff\n", 10, 1).unwrap_err();
+        assert_eq!(err.line, 11);
     }
 
     #[test]

@@ -17,8 +17,9 @@ use crate::http::{Body, Payload, Response};
 use crate::manifest::placeholders;
 use crate::paths::{DataDir, is_safe_segment};
 
-/// Bytes of rendered table responses kept for repeated requests.
-const RESPONSE_CACHE_BYTES: usize = 64 * 1024 * 1024;
+/// Bytes of rendered table responses kept for repeated requests. Only what clients ask for is
+/// kept, so a small folder uses a fraction of this; a big file's large answers fit.
+const RESPONSE_CACHE_BYTES: usize = 128 * 1024 * 1024;
 
 pub struct Files {
     pub dir: DataDir,
