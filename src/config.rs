@@ -20,6 +20,16 @@ pub struct Config {
     pub auth_query: String,
     pub cors_origins: Vec<String>,
     pub access_log: bool,
+    pub log_format: LogFormat,
+}
+
+/// How each access-log line is written on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `METHOD PATH STATUS BYTES MICROSECONDSus`, for people reading a terminal.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
 }
 
 impl Default for Config {
@@ -34,6 +44,7 @@ impl Default for Config {
             auth_query: "api_key".to_string(),
             cors_origins: DEFAULT_ORIGINS.map(String::from).to_vec(),
             access_log: true,
+            log_format: LogFormat::Text,
         }
     }
 }
@@ -63,7 +74,7 @@ struct Flag {
     help: &'static str,
 }
 
-const FLAGS: [Flag; 10] = [
+const FLAGS: [Flag; 11] = [
     Flag {
         name: "root",
         value: Some("DIR"),
@@ -111,6 +122,12 @@ const FLAGS: [Flag; 10] = [
         name: "quiet",
         value: None,
         help: "no access log (one line per request on stderr) [variable: 1 or true]",
+    },
+    Flag {
+        name: "log-format",
+        value: Some("FORMAT"),
+        help: "access log lines as 'text' (METHOD PATH STATUS BYTES MICROSECONDSus) or 'json' \
+               (one object per line, for log shippers) [default: text]",
     },
     Flag {
         name: "version",
@@ -262,6 +279,17 @@ fn build(
     if let Some(quiet) = last("quiet") {
         config.access_log = !matches!(quiet.to_ascii_lowercase().as_str(), "1" | "true" | "yes");
     }
+    if let Some(format) = last("log-format") {
+        config.log_format = match format.to_ascii_lowercase().as_str() {
+            "text" => LogFormat::Text,
+            "json" => LogFormat::Json,
+            _ => {
+                return Err(UsageError(format!(
+                    "--log-format: '{format}' is not 'text' or 'json'"
+                )));
+            }
+        };
+    }
     Ok(config)
 }
 
@@ -297,6 +325,31 @@ mod tests {
         assert_eq!(config.cors_origins.len(), 4);
         assert_eq!(config.api_key, None);
         assert!(config.access_log);
+        assert_eq!(config.log_format, LogFormat::Text);
+    }
+
+    #[test]
+    fn log_format_from_flag_or_variable() {
+        assert_eq!(
+            config(&["--log-format", "json"], &[]).log_format,
+            LogFormat::Json
+        );
+        assert_eq!(
+            config(&["--log-format=TEXT"], &[]).log_format,
+            LogFormat::Text
+        );
+        let env = [("OPENBB_FILES_LOG_FORMAT", "json")];
+        assert_eq!(config(&[], &env).log_format, LogFormat::Json);
+        assert_eq!(
+            config(&["--log-format", "text"], &env).log_format,
+            LogFormat::Text
+        );
+        assert_eq!(
+            parse_with(&["--log-format", "xml"], &[]),
+            Err(UsageError(
+                "--log-format: 'xml' is not 'text' or 'json'".into()
+            ))
+        );
     }
 
     #[test]
@@ -370,6 +423,7 @@ mod tests {
             ("auth-query", "q"),
             ("cors-origin", "*"),
             ("quiet", "true"),
+            ("log-format", "json"),
         ]
         .iter()
         .map(|(flag, value)| (env_name(flag), *value))
@@ -388,6 +442,7 @@ mod tests {
                 auth_query: "q".into(),
                 cors_origins: vec!["*".into()],
                 access_log: false,
+                log_format: LogFormat::Json,
             }
         );
         for flag in FLAGS.iter().filter(|f| f.name != "version") {

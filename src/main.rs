@@ -3,8 +3,10 @@
 //! cannot start or its listener fails, 2 for a usage error.
 
 use std::io::Write;
+use std::net::SocketAddr;
 use std::process::ExitCode;
 
+use openbb_files::Config;
 use openbb_files::config::{self, Command};
 use signal_hook::consts::{SIGINT, SIGTERM};
 
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
     };
     println!("listening on http://{}", server.addr());
     let _ = std::io::stdout().flush();
+    eprint!("{}", banner(&config, server.addr()));
     if let Err(err) = stop_on_signals(signals, server.stopper()) {
         eprintln!("openbb-files: cannot watch for SIGINT/SIGTERM: {err}");
         server.stop();
@@ -69,4 +72,75 @@ fn stop_on_signals(
             }
         })?;
     Ok(())
+}
+
+/// What the person starting the server needs, on stderr (the first stdout line stays the bare
+/// address for scripts): the URL to paste into Workspace, whether a key is required, and which
+/// browser origins may read the answers.
+fn banner(config: &Config, addr: SocketAddr) -> String {
+    let root = std::fs::canonicalize(&config.root).unwrap_or_else(|_| config.root.clone());
+    let local = SocketAddr::new(
+        match addr.ip() {
+            ip if ip.is_unspecified() && ip.is_ipv4() => [127, 0, 0, 1].into(),
+            ip if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+            ip => ip,
+        },
+        addr.port(),
+    );
+    let mut text = format!(
+        "openbb-files {} serving {}\n  Workspace: Add data > Custom backend, URL http://{local}\n",
+        env!("CARGO_PKG_VERSION"),
+        root.display()
+    );
+    if addr.ip().is_unspecified() {
+        text.push_str(
+            "  From other machines, use this machine's name over HTTPS (a TLS reverse proxy): \
+             browsers block plain http:// to anything but localhost\n",
+        );
+    }
+    text.push_str(&match &config.api_key {
+        Some(_) => format!(
+            "  Token: required, as header {} (or query parameter {})\n",
+            config.auth_header, config.auth_query
+        ),
+        None => "  Token: not required (--api-key sets one)\n".to_string(),
+    });
+    text.push_str(&format!(
+        "  Browser origins allowed: {}\n  Status, widget count and problems: http://{local}/\n",
+        config.cors_origins.join(", ")
+    ));
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn banner_names_the_url_and_the_token_rule() {
+        let config = Config::default();
+        let text = banner(&config, "127.0.0.1:7779".parse().unwrap());
+        assert!(text.contains("URL http://127.0.0.1:7779\n"), "{text}");
+        assert!(text.contains("Token: not required"), "{text}");
+        assert!(text.contains("https://pro.openbb.co"), "{text}");
+        assert!(!text.contains("other machines"), "{text}");
+    }
+
+    #[test]
+    fn banner_on_every_interface_points_at_localhost_and_https() {
+        let config = Config {
+            api_key: Some("secret".into()),
+            ..Config::default()
+        };
+        let text = banner(&config, "0.0.0.0:8080".parse().unwrap());
+        assert!(text.contains("URL http://127.0.0.1:8080\n"), "{text}");
+        assert!(text.contains("over HTTPS"), "{text}");
+        assert!(
+            text.contains("Token: required, as header X-API-KEY (or query parameter api_key)"),
+            "{text}"
+        );
+        assert!(!text.contains("secret"), "{text}");
+        let v6 = banner(&Config::default(), "[::]:8080".parse().unwrap());
+        assert!(v6.contains("URL http://[::1]:8080\n"), "{v6}");
+    }
 }

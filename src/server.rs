@@ -24,7 +24,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::app::App;
-use crate::config::Config;
+use crate::config::{Config, LogFormat};
 use crate::http::{Method, Request, Response};
 
 /// What the worker pool serves: the application, or a stand-in in tests.
@@ -144,10 +144,10 @@ pub fn start_with(config: &Config, handler: impl Handler) -> Result<ServerHandle
         .map(|index| {
             let handler = Arc::clone(&handler);
             let stopper = stopper.clone();
-            let access_log = config.access_log;
+            let log = config.access_log.then_some(config.log_format);
             std::thread::Builder::new()
                 .name(format!("worker-{index}"))
-                .spawn(move || work(&*handler, &stopper, access_log))
+                .spawn(move || work(&*handler, &stopper, log))
                 .map_err(|err| format!("cannot start worker threads: {err}"))
         })
         .collect::<Result<Vec<_>, _>>();
@@ -230,10 +230,11 @@ fn watch_listener(addr: SocketAddr, stopper: &Stopper) {
     }
 }
 
-fn work(handler: &dyn Handler, stopper: &Stopper, access_log: bool) {
+/// Answers requests until the server stops; `log` is the access-log format, `None` when quiet.
+fn work(handler: &dyn Handler, stopper: &Stopper, log: Option<LogFormat>) {
     loop {
         match stopper.server.recv() {
-            Ok(request) => answer(handler, request, access_log),
+            Ok(request) => answer(handler, request, log),
             Err(_) if stopper.stopping.load(Ordering::SeqCst) => return,
             Err(err) => {
                 stopper.fail(format!("the listener failed: {err}"));
@@ -243,12 +244,12 @@ fn work(handler: &dyn Handler, stopper: &Stopper, access_log: bool) {
     }
 }
 
-fn answer(handler: &dyn Handler, mut incoming: tiny_http::Request, access_log: bool) {
+fn answer(handler: &dyn Handler, mut incoming: tiny_http::Request, log: Option<LogFormat>) {
     let started = Instant::now();
     let request = match read_request(&mut incoming) {
         Ok(request) => request,
         Err(refusal) => {
-            respond(handler, incoming, refusal, started, access_log);
+            respond(handler, incoming, refusal, started, log);
             return;
         }
     };
@@ -259,7 +260,7 @@ fn answer(handler: &dyn Handler, mut incoming: tiny_http::Request, access_log: b
                 "internal error while answering this request; see the server log",
             )
         });
-    respond(handler, incoming, response, started, access_log);
+    respond(handler, incoming, response, started, log);
 }
 
 fn read_request(incoming: &mut tiny_http::Request) -> Result<Request, Response> {
@@ -298,16 +299,13 @@ fn respond(
     incoming: tiny_http::Request,
     response: Response,
     started: Instant,
-    access_log: bool,
+    log: Option<LogFormat>,
 ) {
     let status = response.status;
     let length = response.body.as_ref().len();
-    let log_line = access_log.then(|| {
-        format!(
-            "{} {}",
-            incoming.method().as_str(),
-            handler.redact(incoming.url())
-        )
+    let logged = log.map(|format| {
+        let method = incoming.method().as_str().to_string();
+        (format, method, handler.redact(incoming.url()))
     });
     let with_body =
         *incoming.method() != tiny_http::Method::Head && !matches!(status, 100..=199 | 204 | 304);
@@ -322,11 +320,34 @@ fn respond(
             false => Ok(()),
         })
         .and_then(|()| writer.flush());
-    if let Some(line) = log_line {
+    if let Some((format, method, path)) = logged {
+        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         eprintln!(
-            "{line} {status} {length} {}us",
-            started.elapsed().as_micros()
+            "{}",
+            access_line(format, &method, &path, status, length, micros)
         );
+    }
+}
+
+/// One access-log line, without its newline; `path` has had its secrets removed.
+fn access_line(
+    format: LogFormat,
+    method: &str,
+    path: &str,
+    status: u16,
+    bytes: usize,
+    micros: u64,
+) -> String {
+    match format {
+        LogFormat::Text => format!("{method} {path} {status} {bytes} {micros}us"),
+        LogFormat::Json => serde_json::json!({
+            "method": method,
+            "path": path,
+            "status": status,
+            "bytes": bytes,
+            "micros": micros,
+        })
+        .to_string(),
     }
 }
 
@@ -366,4 +387,25 @@ fn encode(version: &tiny_http::HTTPVersion, response: &Response, inline_body: bo
         message.extend_from_slice(body);
     }
     message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_lines_in_both_formats() {
+        assert_eq!(
+            access_line(LogFormat::Text, "GET", "/prices?a=1", 200, 42, 7),
+            "GET /prices?a=1 200 42 7us"
+        );
+        let line = access_line(LogFormat::Json, "POST", "/q?x=\"y\"\n", 404, 0, 12);
+        assert!(!line.contains('\n'), "one line: {line}");
+        let parsed: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(
+            parsed,
+            serde_json::json!({"method": "POST", "path": "/q?x=\"y\"\n", "status": 404,
+                               "bytes": 0, "micros": 12})
+        );
+    }
 }

@@ -154,7 +154,9 @@ fn help_version_and_usage_errors() {
         "--auth-header",
         "--auth-query",
         "--cors-origin",
+        "--log-format",
         "OPENBB_FILES_API_KEY",
+        "OPENBB_FILES_LOG_FORMAT",
     ] {
         assert!(text.contains(name), "--help lacks {name}");
     }
@@ -225,4 +227,57 @@ fn a_failed_listener_ends_the_process_with_an_error() {
     drop(held);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("listener"), "{stderr}");
+}
+
+#[test]
+fn json_access_log_has_one_object_per_request_with_the_key_redacted() {
+    let fixture = prices_fixture();
+    let server = Running::start(
+        &fixture,
+        &["--api-key", "hunter2-key", "--log-format", "json"],
+    );
+    assert_eq!(server.get("/prices?api_key=hunter2-key&ticker=AAPL"), 200);
+    assert_eq!(server.get("/nope"), 401);
+    server.signal("TERM");
+    let (_, stderr) = server.finish(Duration::from_secs(10));
+    assert!(
+        !stderr.contains("hunter2"),
+        "the key leaked into the log:\n{stderr}"
+    );
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    let first = &lines[0];
+    assert_eq!(first["method"], "GET");
+    assert_eq!(first["path"], "/prices?api_key=REDACTED&ticker=AAPL");
+    assert_eq!(first["status"], 200);
+    assert!(first["bytes"].as_u64().unwrap() > 0, "{first}");
+    assert!(first["micros"].is_u64(), "{first}");
+    assert_eq!(lines[1]["path"], "/nope");
+    assert_eq!(lines[1]["status"], 401);
+    assert!(
+        !stderr.lines().any(|l| l.starts_with("GET ")),
+        "text lines in json mode:\n{stderr}"
+    );
+}
+
+#[test]
+fn startup_banner_on_stderr_names_the_url_and_the_token_rule() {
+    let fixture = prices_fixture();
+    let open = Running::start(&fixture, &["--quiet"]);
+    let url = format!("URL http://127.0.0.1:{}\n", open.port);
+    open.signal("TERM");
+    let (_, stderr) = open.finish(Duration::from_secs(10));
+    assert!(stderr.contains(&url), "{stderr}");
+    assert!(stderr.contains("Token: not required"), "{stderr}");
+    let keyed = Running::start(&fixture, &["--api-key", "k", "--auth-header", "X-Desk"]);
+    keyed.signal("TERM");
+    let (_, stderr) = keyed.finish(Duration::from_secs(10));
+    assert!(
+        stderr.contains("Token: required, as header X-Desk (or query parameter api_key)"),
+        "{stderr}"
+    );
 }
