@@ -139,3 +139,39 @@ impl Drop for TaskPool {
         self.sharing.condvar.notify_all();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::TaskPool;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    /// openbb-files patch: tasks spawned back to back while threads wait must all run at once,
+    /// even when each keeps its thread (as a keep-alive connection does).
+    #[test]
+    fn a_burst_of_long_tasks_all_start() {
+        let pool = TaskPool::new();
+        std::thread::sleep(Duration::from_millis(100)); // the initial threads are waiting
+        let (started, starts) = mpsc::channel();
+        let (release, released) = mpsc::channel::<()>();
+        let released = std::sync::Arc::new(std::sync::Mutex::new(released));
+        let tasks = 12;
+        for _ in 0..tasks {
+            let started = started.clone();
+            let released = released.clone();
+            pool.spawn(Box::new(move || {
+                started.send(()).unwrap();
+                let _ = released.lock().unwrap().recv_timeout(Duration::from_secs(5));
+            }));
+        }
+        for n in 0..tasks {
+            assert!(
+                starts.recv_timeout(Duration::from_secs(2)).is_ok(),
+                "only {} of {} tasks started",
+                n,
+                tasks
+            );
+        }
+        drop(release);
+    }
+}
