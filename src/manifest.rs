@@ -13,7 +13,7 @@
 //! |---|---|---|
 //! | `file` | all but multi_file_viewer, omni | file under `data/`; `{param}` placeholders take that parameter's value (one safe path segment). Default `<endpoint>.<ext>` per type |
 //! | `folder` | newsfeed, multi_file_viewer, omni | folder under `data/`: Markdown notes, the files to pick from, the files searched (omni default: all of `data/`) |
-//! | `filters` | table, chart, html, metric, newsfeed | parameter → column rules (see `filter.rs`) |
+//! | `filters` | table, table_ssrm, chart, html, metric, newsfeed | parameter → column rules (see `filter.rs`) |
 //! | `column`, `label` | metric | computed metric from a CSV: latest value of `column` and its change, named `label` |
 //! | `records` | chart, html | table file answered for `raw=true` |
 //! | `mode` | pdf | `"base64"` (default) or `"url"` (a link to the `/files/...` route) |
@@ -46,6 +46,8 @@ pub enum Kind {
     Pdf,
     MultiFileViewer,
     Omni,
+    /// `table_ssrm` (or `ssrm_table`): AG Grid's server-side row model over a CSV.
+    Ssrm,
 }
 
 impl Kind {
@@ -59,6 +61,7 @@ impl Kind {
             Some("pdf") => Kind::Pdf,
             Some("multi_file_viewer") => Kind::MultiFileViewer,
             Some("omni") => Kind::Omni,
+            Some("table_ssrm" | "ssrm_table") => Kind::Ssrm,
             _ => Kind::Table,
         }
     }
@@ -66,7 +69,7 @@ impl Kind {
     /// The `backend` keys that mean something for this type.
     fn keys(self) -> &'static [&'static str] {
         match self {
-            Kind::Table => &["file", "filters", "options"],
+            Kind::Table | Kind::Ssrm => &["file", "filters", "options"],
             Kind::Markdown => &["file", "options"],
             Kind::Html | Kind::Chart => &["file", "filters", "records", "options"],
             Kind::Metric => &["file", "filters", "column", "label", "options"],
@@ -78,7 +81,7 @@ impl Kind {
 
     /// Whether the endpoint takes POST (with a JSON body) instead of GET.
     pub fn takes_post(self) -> bool {
-        matches!(self, Kind::MultiFileViewer | Kind::Omni)
+        matches!(self, Kind::MultiFileViewer | Kind::Omni | Kind::Ssrm)
     }
 }
 

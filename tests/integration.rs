@@ -11,6 +11,7 @@ mod example;
 mod process;
 mod reload;
 mod routes;
+mod ssrm;
 mod tables;
 mod traversal;
 mod widgets;

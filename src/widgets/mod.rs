@@ -14,6 +14,7 @@ pub mod newsfeed;
 pub mod omni;
 pub mod options;
 pub mod pdf;
+pub mod ssrm;
 pub mod table;
 
 use serde_json::{Map, Value};
@@ -44,6 +45,7 @@ pub fn serve(call: &Call) -> Response {
         Kind::Pdf => pdf::serve(call),
         Kind::MultiFileViewer => multi_file::serve(call),
         Kind::Omni => omni::serve(call),
+        Kind::Ssrm => ssrm::serve(call),
     }
 }
 
