@@ -14,4 +14,5 @@ mod routes;
 mod ssrm;
 mod tables;
 mod traversal;
+mod udf;
 mod widgets;

@@ -16,6 +16,7 @@ pub mod options;
 pub mod pdf;
 pub mod ssrm;
 pub mod table;
+pub mod udf;
 
 use serde_json::{Map, Value};
 
@@ -46,6 +47,7 @@ pub fn serve(call: &Call) -> Response {
         Kind::MultiFileViewer => multi_file::serve(call),
         Kind::Omni => omni::serve(call),
         Kind::Ssrm => ssrm::serve(call),
+        Kind::AdvancedChart => udf::serve(call),
     }
 }
 
