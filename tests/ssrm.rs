@@ -32,6 +32,8 @@ fn fixture() -> Fixture {
                       "backend": {"file": "prices.csv", "filters": {"symbol": "ticker"}}},
               "other": {"name": "Other", "description": "d", "type": "ssrm_table", "endpoint": "other",
                         "backend": {"file": "prices.csv"}},
+              "by_market": {"name": "By market", "description": "d", "type": "table_ssrm", "endpoint": "by_market",
+                            "backend": {"file": "{market}.csv"}},
               "doc": {"name": "Doc", "description": "d", "type": "table_ssrm", "endpoint": "doc",
                       "backend": {"file": "doc.json"}},
               "all": {"name": "All", "description": "d", "endpoint": "all", "backend": {"file": "prices.csv"}}
@@ -169,6 +171,14 @@ fn bad_requests_are_explained() {
         assert_eq!(reply.status, 400, "{body}: {reply:?}");
         assert!(reply.detail().contains(why), "{body}: {}", reply.detail());
     }
+    let reply = server.post("/by_market", r#"{"market": "prices", "endRow": 3}"#);
+    assert_eq!(
+        reply.json()["rowCount"],
+        250,
+        "body params fill the file template"
+    );
+    let reply = server.post("/by_market", r#"{"market": "../widgets"}"#);
+    assert_eq!(reply.status, 400, "{reply:?}");
     let reply = server.post("/doc", "{}");
     assert_eq!(reply.status, 500);
     assert!(

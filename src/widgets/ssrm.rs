@@ -4,7 +4,8 @@
 //! and gets `{"rowData": [the rows startRow..endRow], "rowCount": rows after filtering}`.
 //!
 //! - The widget's params (body keys besides AG Grid's, and the query string) filter by the usual
-//!   rules (`filter::plan`, with the widget's `backend.filters`).
+//!   rules (`filter::plan`, with the widget's `backend.filters`) and fill `{param}` placeholders
+//!   of `backend.file`.
 //! - `filterModel` maps a column to an AG Grid filter: `text`, `number`, `date`, `set` or
 //!   `boolean`, each with `type` (equals, notEqual, contains, notContains, startsWith, endsWith,
 //!   lessThan, lessThanOrEqual, greaterThan, greaterThanOrEqual, inRange, blank, notBlank) and
@@ -62,7 +63,12 @@ fn answer(call: &Call) -> Result<Response, Response> {
     let filter_model = model(&body, "filterModel", Value::Object(Map::new())).map_err(bad)?;
     let mut params = call.params.to_vec();
     params.extend(body_params(&body));
-    let relative = call.locate(&["csv"])?;
+    // The body's params fill `{param}` placeholders in `backend.file` too.
+    let relative = Call {
+        params: &params,
+        ..*call
+    }
+    .locate(&["csv"])?;
     let widget = call.widget;
     let plan = |table: &Table| -> Result<(Vec<Condition>, Vec<SortKey>), Response> {
         let names = table.names();
