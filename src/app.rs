@@ -3,11 +3,12 @@
 //! Order for every request: `OPTIONS` is a CORS preflight (no token needed); then the token
 //! check; then the route (unknown path → 404, known path with a method it does not take → 405
 //! with `Allow`): the manifests, `/files/<path>` (raw files under `data/`), each widget's
-//! endpoint (handled in `widgets::*` by the widget's type; POST only for multi_file_viewer and
-//! omni, GET/HEAD for the rest) and each options endpoint. CORS headers are added to every
-//! answer, errors included, so the browser can show them; a 200 whose `ETag` the client already
-//! has becomes a 304. Invariant: every error body is `{"detail": "..."}`, and only files that
-//! `paths::DataDir` resolves are ever read besides the two manifests.
+//! endpoint (and, for an advanced chart, the UDF routes below it such as `<endpoint>/history`;
+//! handled in `widgets::*` by the widget's type; POST only for multi_file_viewer, omni and
+//! table_ssrm, GET/HEAD for the rest) and each options endpoint. CORS headers are added to
+//! every answer, errors included, so the browser can show them; a 200 whose `ETag` the client
+//! already has becomes a 304. Invariant: every error body is `{"detail": "..."}`, and only files
+//! that `paths::DataDir` resolves are ever read besides the two manifests.
 
 use std::time::Instant;
 

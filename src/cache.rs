@@ -167,16 +167,28 @@ impl<T> Watched<T> {
     }
 }
 
-/// Rendered responses by request key, each valid while its stamp `S` (what it was rendered
-/// from) is unchanged. When the cached bytes would pass the budget, older entries go first.
-pub struct ResponseCache<S> {
-    entries: RwLock<HashMap<String, (S, Payload)>>,
+/// The bytes a cached value holds, counted against a [`ResponseCache`]'s budget.
+pub trait Weigh {
+    fn weight(&self) -> usize;
+}
+
+impl Weigh for Payload {
+    fn weight(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+/// Rendered responses (or other values `V` computed from files) by request key, each valid
+/// while its stamp `S` (what it was rendered from) is unchanged. When the cached bytes would
+/// pass the budget, older entries go first.
+pub struct ResponseCache<S, V = Payload> {
+    entries: RwLock<HashMap<String, (S, V)>>,
     /// Keys in insertion order with their sizes, for eviction; guarded apart from `entries`.
     order: Mutex<(std::collections::VecDeque<(String, usize)>, usize)>,
     budget: usize,
 }
 
-impl<S: PartialEq + Clone> ResponseCache<S> {
+impl<S: PartialEq + Clone, V: Clone + Weigh> ResponseCache<S, V> {
     pub fn new(budget: usize) -> Self {
         ResponseCache {
             entries: RwLock::new(HashMap::new()),
@@ -191,8 +203,8 @@ impl<S: PartialEq + Clone> ResponseCache<S> {
         &self,
         key: String,
         stamp: &S,
-        render: impl FnOnce() -> Result<Payload, E>,
-    ) -> Result<Payload, E> {
+        render: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, E> {
         if let Some((cached, payload)) = self
             .entries
             .read()
@@ -203,7 +215,7 @@ impl<S: PartialEq + Clone> ResponseCache<S> {
             return Ok(payload.clone());
         }
         let payload = render()?;
-        let size = payload.bytes.len() + key.len();
+        let size = payload.weight() + key.len();
         if size > self.budget / 2 {
             return Ok(payload);
         }
@@ -211,7 +223,7 @@ impl<S: PartialEq + Clone> ResponseCache<S> {
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
         let (queue, total) = &mut *order;
         if let Some((_, old)) = entries.insert(key.clone(), (stamp.clone(), payload.clone())) {
-            *total -= old.bytes.len() + key.len();
+            *total -= old.weight() + key.len();
             queue.retain(|(queued, _)| *queued != key);
         }
         queue.push_back((key, size));

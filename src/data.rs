@@ -132,7 +132,8 @@ pub fn filter_items<'a>(
         .collect())
 }
 
-fn cell_value(cell: Cell<'_>) -> Value {
+/// A table cell as a JSON value.
+pub fn cell_value(cell: Cell<'_>) -> Value {
     match cell {
         Cell::Null => Value::Null,
         Cell::Bool(flag) => Value::Bool(flag),

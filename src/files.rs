@@ -8,9 +8,9 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, Weak};
 
-use crate::cache::{FileCache, FileVersion, ResponseCache};
+use crate::cache::{FileCache, FileVersion, ResponseCache, Weigh};
 use crate::data::Data;
 use crate::filter::Rule;
 use crate::http::{Body, Payload, Response};
@@ -20,12 +20,17 @@ use crate::paths::{DataDir, is_safe_segment};
 /// Bytes of rendered table responses kept for repeated requests. Only what clients ask for is
 /// kept, so a small folder uses a fraction of this; a big file's large answers fit.
 const RESPONSE_CACHE_BYTES: usize = 128 * 1024 * 1024;
+/// Bytes of row selections (filtered, sorted row indices, 4 bytes a row) kept for paging
+/// through them: a few orderings of a table of several million rows. An entry may take half of
+/// it, so one ordering of up to 12 million rows is kept.
+const SELECTION_CACHE_BYTES: usize = 96 * 1024 * 1024;
 
 pub struct Files {
     pub dir: DataDir,
     data: FileCache<Result<Arc<Data>, String>>,
     bytes: FileCache<Result<Arc<[u8]>, String>>,
     rendered: ResponseCache<RenderedFrom>,
+    selections: ResponseCache<RenderedFrom, Selection>,
     /// Files whose last read failed, by shown path; cleared when they read again.
     problems: RwLock<BTreeMap<String, String>>,
 }
@@ -39,6 +44,20 @@ struct RenderedFrom {
     rules: Vec<(String, Option<Rule>)>,
 }
 
+/// Row indices chosen and ordered for a request, with the data they index into. The data is
+/// held weakly, so a cached selection never keeps a replaced file's table in memory.
+#[derive(Clone)]
+struct Selection {
+    data: Weak<Data>,
+    rows: Arc<[u32]>,
+}
+
+impl Weigh for Selection {
+    fn weight(&self) -> usize {
+        self.rows.len() * std::mem::size_of::<u32>()
+    }
+}
+
 impl Files {
     pub fn new(dir: DataDir) -> Files {
         Files {
@@ -46,6 +65,7 @@ impl Files {
             data: FileCache::default(),
             bytes: FileCache::default(),
             rendered: ResponseCache::new(RESPONSE_CACHE_BYTES),
+            selections: ResponseCache::new(SELECTION_CACHE_BYTES),
             problems: RwLock::new(BTreeMap::new()),
         }
     }
@@ -60,6 +80,54 @@ impl Files {
         rules: &[(String, Option<Rule>)],
         render: impl FnOnce(&Data) -> Result<Body, Response>,
     ) -> Result<Payload, Response> {
+        let (key, from) = self.cache_key(relative, widget, params, rules)?;
+        self.rendered.get_or_render(key, &from, || {
+            render(&*self.data(relative)?).map(Payload::new)
+        })
+    }
+
+    /// Row indices of a table file chosen by `select` (filtered and sorted rows), kept like
+    /// [`Files::rendered`] keeps responses so that paging through them selects nothing anew;
+    /// returned with the data they index into.
+    pub fn selection(
+        &self,
+        relative: &str,
+        widget: &str,
+        params: &[(String, String)],
+        rules: &[(String, Option<Rule>)],
+        select: impl FnOnce(&Data) -> Result<Vec<u32>, Response>,
+    ) -> Result<(Arc<Data>, Arc<[u32]>), Response> {
+        let (key, from) = self.cache_key(relative, widget, params, rules)?;
+        let selection = self.selections.get_or_render(key, &from, || {
+            let data = self.data(relative)?;
+            let rows = select(&data)?;
+            Ok(Selection {
+                data: Arc::downgrade(&data),
+                rows: rows.into(),
+            })
+        })?;
+        // The data outlives its selection unless the file changed in the meantime.
+        let data = selection.data.upgrade().ok_or_else(|| {
+            Response::error(
+                503,
+                &format!(
+                    "{} changed while it was read; try again",
+                    self.dir.display(relative)
+                ),
+            )
+        })?;
+        Ok((data, selection.rows))
+    }
+
+    /// The cache key for a widget's request on a file (parameters in any order), and what a
+    /// cached answer depends on besides it.
+    fn cache_key(
+        &self,
+        relative: &str,
+        widget: &str,
+        params: &[(String, String)],
+        rules: &[(String, Option<Rule>)],
+    ) -> Result<(String, RenderedFrom), Response> {
         let (file, meta) = self
             .dir
             .resolve(relative)
@@ -80,9 +148,7 @@ impl Files {
             version: FileVersion::from_metadata(&meta),
             rules: rules.to_vec(),
         };
-        self.rendered.get_or_render(key, &from, || {
-            render(&*self.data(relative)?).map(Payload::new)
-        })
+        Ok((key, from))
     }
 
     pub fn problems(&self) -> Vec<String> {

@@ -12,6 +12,10 @@
 //! Repeating a parameter (`?t=A&t=B`) is the same as `?t=A,B`. Comparison follows the cell's
 //! type: numbers numerically, text ignoring ASCII case, and an upper bound on text compares only
 //! as many characters as the bound has, so `end_date=2024-03-01` keeps `2024-03-01 16:00`.
+//!
+//! The server-side row model (`widgets/ssrm.rs`) builds conditions with AG Grid's further
+//! operators (`ne`, `lt`, `gt`, `contains`, ...), date conditions that compare the day only, and
+//! `any` conditions that join alternatives on one column (combined filters with `OR`).
 
 use std::cmp::Ordering;
 
@@ -19,12 +23,44 @@ use serde::Deserialize;
 
 use crate::table::Cell;
 
+/// How a condition compares. Only `eq`, `gte` and `lte` may be written in `widgets.json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Op {
+    /// Equal to any of the values.
     Eq,
+    /// At least the value (inclusive lower bound).
     Gte,
+    /// At most the value; text is compared on the value's length (inclusive upper bound).
     Lte,
+    /// Equal to none of the values; a null passes.
+    #[serde(skip)]
+    Ne,
+    #[serde(skip)]
+    Lt,
+    #[serde(skip)]
+    Gt,
+    /// Strictly between the two values.
+    #[serde(skip)]
+    InRange,
+    /// Text (or a number's decimal text) holding the value, ignoring case.
+    #[serde(skip)]
+    Contains,
+    /// The negation of `Contains`; a null passes.
+    #[serde(skip)]
+    NotContains,
+    #[serde(skip)]
+    StartsWith,
+    #[serde(skip)]
+    EndsWith,
+    /// Null (or empty text).
+    #[serde(skip)]
+    Blank,
+    #[serde(skip)]
+    NotBlank,
+    /// Passes when any of the condition's alternatives passes (see [`Condition::any`]).
+    #[serde(skip)]
+    Any,
 }
 
 /// An explicit rule for one parameter, as written in `widgets.json`.
@@ -51,6 +87,10 @@ pub struct Condition {
     pub values: Vec<String>,
     /// Each value read as a number, once, for number cells.
     numbers: Vec<Option<f64>>,
+    /// Text cells and values compared on their first ten characters (`YYYY-MM-DD`) only.
+    dates: bool,
+    /// The alternatives of an [`Op::Any`] condition, all on `column`.
+    alternatives: Vec<Condition>,
 }
 
 /// Builds the conditions for `params` over a table with `columns`. `rules` holds the explicit
@@ -82,7 +122,7 @@ pub fn plan(
         let Some((column, op)) = target else { continue };
         let values = match op {
             Op::Eq => split_values(value),
-            Op::Gte | Op::Lte => vec![value.trim().to_string()],
+            _ => vec![value.trim().to_string()],
         };
         match conditions
             .iter_mut()
@@ -140,20 +180,99 @@ impl Condition {
             op,
             values,
             numbers,
+            dates: false,
+            alternatives: Vec::new(),
+        }
+    }
+
+    /// A condition on dates: text cells and values compare on their `YYYY-MM-DD` prefix, so
+    /// `2024-03-01 16:00` equals `2024-03-01 00:00:00`.
+    pub fn on_dates(column: usize, op: Op, values: Vec<String>) -> Condition {
+        let values = values.into_iter().map(|v| day(&v).to_string()).collect();
+        Condition {
+            dates: true,
+            ..Condition::new(column, op, values)
+        }
+    }
+
+    /// A condition that passes when any of `alternatives` (conditions on `column`) passes.
+    pub fn any(column: usize, alternatives: Vec<Condition>) -> Condition {
+        Condition {
+            alternatives,
+            ..Condition::new(column, Op::Any, Vec::new())
         }
     }
 
     /// Whether `cell` (this condition's column in some row) passes.
     pub fn accepts(&self, cell: Cell<'_>) -> bool {
+        let cell = match cell {
+            Cell::Text(text) if self.dates => Cell::Text(day(text)),
+            cell => cell,
+        };
         let mut values = self.values.iter().zip(&self.numbers);
+        let ordered = |(v, n): (&String, &Option<f64>), wanted: fn(Ordering) -> bool| {
+            compare(cell, v, *n, false).is_some_and(wanted)
+        };
         match self.op {
             Op::Eq => values.any(|(v, n)| equals(cell, v, *n)),
-            Op::Gte => values
-                .all(|(v, n)| compare(cell, v, *n, false).is_some_and(|ord| ord != Ordering::Less)),
-            Op::Lte => values.all(|(v, n)| {
-                compare(cell, v, *n, true).is_some_and(|ord| ord != Ordering::Greater)
-            }),
+            Op::Ne => !values.any(|(v, n)| equals(cell, v, *n)),
+            Op::Gte => values.all(|value| ordered(value, Ordering::is_ge)),
+            Op::Lte => values.all(|(v, n)| compare(cell, v, *n, true).is_some_and(Ordering::is_le)),
+            Op::Lt => values.all(|value| ordered(value, Ordering::is_lt)),
+            Op::Gt => values.all(|value| ordered(value, Ordering::is_gt)),
+            Op::InRange => {
+                let mut bounds = values;
+                match (bounds.next(), bounds.next()) {
+                    (Some(low), Some(high)) => {
+                        ordered(low, Ordering::is_gt) && ordered(high, Ordering::is_lt)
+                    }
+                    _ => false,
+                }
+            }
+            Op::Contains | Op::StartsWith | Op::EndsWith => {
+                values.all(|(v, _)| text_test(cell, v, self.op))
+            }
+            Op::NotContains => !values.any(|(v, _)| text_test(cell, v, Op::Contains)),
+            Op::Blank => matches!(cell, Cell::Null | Cell::Text("")),
+            Op::NotBlank => !matches!(cell, Cell::Null | Cell::Text("")),
+            Op::Any => self.alternatives.iter().any(|c| c.accepts(cell)),
         }
+    }
+}
+
+/// The `YYYY-MM-DD` part of a date or date-time text (the whole text when shorter).
+fn day(text: &str) -> &str {
+    text.get(..10).unwrap_or(text)
+}
+
+/// `Contains`, `StartsWith` or `EndsWith` on the cell's text (a number's decimal text),
+/// ignoring ASCII case. A null never passes.
+fn text_test(cell: Cell<'_>, value: &str, op: Op) -> bool {
+    let owned;
+    let text = match cell {
+        Cell::Null => return false,
+        Cell::Text(text) => text,
+        Cell::Bool(flag) => {
+            if flag {
+                "true"
+            } else {
+                "false"
+            }
+        }
+        Cell::Int(int) => {
+            owned = int.to_string();
+            &owned
+        }
+        Cell::Float(float) => {
+            owned = float.to_string();
+            &owned
+        }
+    };
+    let (text, value) = (text.to_ascii_lowercase(), value.to_ascii_lowercase());
+    match op {
+        Op::StartsWith => text.starts_with(&value),
+        Op::EndsWith => text.ends_with(&value),
+        _ => text.contains(&value),
     }
 }
 
@@ -288,6 +407,45 @@ mod tests {
         assert!(!eq(&["abc"]).accepts(Cell::Int(1)));
         assert!(eq(&["true"]).accepts(Cell::Bool(true)));
         assert!(!eq(&["null"]).accepts(Cell::Null));
+    }
+
+    #[test]
+    fn grid_operators_dates_and_alternatives() {
+        let one = |op: Op, value: &str| Condition::new(0, op, vec![value.to_string()]);
+        assert!(
+            one(Op::Ne, "x").accepts(Cell::Null),
+            "a negation admits nulls"
+        );
+        assert!(!one(Op::Ne, "X").accepts(Cell::Text("x")));
+        assert!(one(Op::Contains, "PL").accepts(Cell::Text("aapl")));
+        assert!(one(Op::Contains, "37").accepts(Cell::Int(1375)));
+        assert!(one(Op::NotContains, "z").accepts(Cell::Null));
+        assert!(one(Op::StartsWith, "aa").accepts(Cell::Text("AAPL")));
+        assert!(!one(Op::EndsWith, "aa").accepts(Cell::Text("AAPL")));
+        assert!(
+            one(Op::Lt, "2").accepts(Cell::Float(1.5)) && !one(Op::Lt, "2").accepts(Cell::Int(2))
+        );
+        assert!(one(Op::Gt, "2").accepts(Cell::Int(3)) && !one(Op::Gt, "2").accepts(Cell::Null));
+        let range = Condition::new(0, Op::InRange, vec!["1".into(), "3".into()]);
+        assert!(
+            range.accepts(Cell::Int(2)) && !range.accepts(Cell::Int(3)),
+            "bounds excluded"
+        );
+        assert!(Condition::new(0, Op::Blank, vec![]).accepts(Cell::Text("")));
+        assert!(!Condition::new(0, Op::NotBlank, vec![]).accepts(Cell::Null));
+        let day = Condition::on_dates(0, Op::Eq, vec!["2024-03-01 00:00:00".into()]);
+        assert!(day.accepts(Cell::Text("2024-03-01 16:00")));
+        let before = Condition::on_dates(0, Op::Lt, vec!["2024-03-01 00:00:00".into()]);
+        assert!(
+            !before.accepts(Cell::Text("2024-03-01 09:30"))
+                && before.accepts(Cell::Text("2024-02-29"))
+        );
+        let either = Condition::any(0, vec![one(Op::Lt, "10"), one(Op::Gt, "90")]);
+        assert!(
+            either.accepts(Cell::Int(5))
+                && either.accepts(Cell::Int(95))
+                && !either.accepts(Cell::Int(50))
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //! |---|---|---|
 //! | `file` | all but multi_file_viewer, omni | file under `data/`; `{param}` placeholders take that parameter's value (one safe path segment). Default `<endpoint>.<ext>` per type |
 //! | `folder` | newsfeed, multi_file_viewer, omni | folder under `data/`: Markdown notes, the files to pick from, the files searched (omni default: all of `data/`) |
-//! | `filters` | table, chart, html, metric, newsfeed | parameter → column rules (see `filter.rs`) |
+//! | `filters` | table, table_ssrm, chart, html, metric, newsfeed | parameter → column rules (see `filter.rs`) |
 //! | `column`, `label` | metric | computed metric from a CSV: latest value of `column` and its change, named `label` |
 //! | `records` | chart, html | table file answered for `raw=true` |
 //! | `mode` | pdf | `"base64"` (default) or `"url"` (a link to the `/files/...` route) |
@@ -46,6 +46,11 @@ pub enum Kind {
     Pdf,
     MultiFileViewer,
     Omni,
+    /// `table_ssrm` (or `ssrm_table`): AG Grid's server-side row model over a CSV.
+    Ssrm,
+    /// `advanced_charting` (or `advanced-chart`): a TradingView UDF feed from an OHLCV CSV,
+    /// answered on routes below the endpoint (`<endpoint>/history`, ...).
+    AdvancedChart,
 }
 
 impl Kind {
@@ -59,6 +64,8 @@ impl Kind {
             Some("pdf") => Kind::Pdf,
             Some("multi_file_viewer") => Kind::MultiFileViewer,
             Some("omni") => Kind::Omni,
+            Some("table_ssrm" | "ssrm_table") => Kind::Ssrm,
+            Some("advanced_charting" | "advanced-chart") => Kind::AdvancedChart,
             _ => Kind::Table,
         }
     }
@@ -66,8 +73,8 @@ impl Kind {
     /// The `backend` keys that mean something for this type.
     fn keys(self) -> &'static [&'static str] {
         match self {
-            Kind::Table => &["file", "filters", "options"],
-            Kind::Markdown => &["file", "options"],
+            Kind::Table | Kind::Ssrm => &["file", "filters", "options"],
+            Kind::Markdown | Kind::AdvancedChart => &["file", "options"],
             Kind::Html | Kind::Chart => &["file", "filters", "records", "options"],
             Kind::Metric => &["file", "filters", "column", "label", "options"],
             Kind::Newsfeed => &["file", "folder", "filters", "options"],
@@ -78,7 +85,7 @@ impl Kind {
 
     /// Whether the endpoint takes POST (with a JSON body) instead of GET.
     pub fn takes_post(self) -> bool {
-        matches!(self, Kind::MultiFileViewer | Kind::Omni)
+        matches!(self, Kind::MultiFileViewer | Kind::Omni | Kind::Ssrm)
     }
 }
 
@@ -234,8 +241,18 @@ impl Manifest {
         self.widgets.len()
     }
 
-    pub fn widget_for(&self, endpoint: &str) -> Option<&Widget> {
-        self.widgets.iter().find(|w| w.endpoint == endpoint)
+    /// The widget answering `path`: the one whose endpoint it is, else an advanced chart whose
+    /// endpoint is its parent (`udf/history` belongs to the chart on `udf`).
+    pub fn widget_for(&self, path: &str) -> Option<&Widget> {
+        self.widgets
+            .iter()
+            .find(|w| w.endpoint == path)
+            .or_else(|| {
+                let (parent, _) = path.rsplit_once('/')?;
+                self.widgets
+                    .iter()
+                    .find(|w| w.endpoint == parent && w.kind == Kind::AdvancedChart)
+            })
     }
 
     pub fn options_for(&self, endpoint: &str) -> Option<&OptionsRoute> {
@@ -725,6 +742,40 @@ mod tests {
                 "missing {expected:?} in\n{problems}"
             );
         }
+    }
+
+    #[test]
+    fn large_and_chart_types_take_both_spellings() {
+        let manifest = Manifest::parse(Some(
+            br#"{"s1": {"endpoint": "s1", "type": "table_ssrm", "backend": {"filters": {"p": "c"}}},
+                 "s2": {"endpoint": "s2", "type": "ssrm_table"},
+                 "a1": {"endpoint": "udf", "type": "advanced_charting", "backend": {"file": "p.csv"}},
+                 "a2": {"endpoint": "feeds/x", "type": "advanced-chart"},
+                 "no_filters": {"endpoint": "a3", "type": "advanced_charting", "backend": {"filters": {}}}}"#,
+        ))
+        .unwrap();
+        assert!(
+            manifest
+                .problems
+                .join("\n")
+                .contains("no_filters: backend: 'filters' does not apply")
+        );
+        for (path, id, kind) in [
+            ("s1", "s1", Kind::Ssrm),
+            ("s2", "s2", Kind::Ssrm),
+            ("udf", "a1", Kind::AdvancedChart),
+            ("udf/history", "a1", Kind::AdvancedChart),
+            ("feeds/x/config", "a2", Kind::AdvancedChart),
+        ] {
+            let widget = manifest.widget_for(path).unwrap();
+            assert_eq!((widget.id.as_str(), widget.kind), (id, kind), "{path}");
+        }
+        assert!(Kind::Ssrm.takes_post() && !Kind::AdvancedChart.takes_post());
+        assert!(
+            manifest.widget_for("s1/history").is_none(),
+            "only charts have routes below"
+        );
+        assert!(manifest.widget_for("udf/history/x").is_none());
     }
 
     #[test]

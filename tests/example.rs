@@ -70,8 +70,14 @@ fn check_widget(server: &TestServer, id: &str, widget: &Value) {
     let endpoint = widget["endpoint"].as_str().unwrap().trim_start_matches('/');
     let path = format!("/{endpoint}?{}", default_query(widget));
     let kind = widget["type"].as_str().unwrap_or("table");
-    if kind == "multi_file_viewer" || kind == "omni" {
+    if matches!(
+        kind,
+        "multi_file_viewer" | "omni" | "table_ssrm" | "ssrm_table"
+    ) {
         return check_post_widget(server, id, kind, widget);
+    }
+    if matches!(kind, "advanced_charting" | "advanced-chart") {
+        return check_udf(server, id, widget);
     }
     let reply = server.get(&path);
     assert_eq!(reply.status, 200, "{id}: {reply:?}");
@@ -168,6 +174,30 @@ fn check_post_widget(server: &TestServer, id: &str, kind: &str, widget: &Value) 
             param["value"].clone(),
         );
     }
+    if kind == "table_ssrm" || kind == "ssrm_table" {
+        body.insert("startRow".into(), 0.into());
+        body.insert("endRow".into(), 50.into());
+        body.insert(
+            "sortModel".into(),
+            serde_json::json!([{"colId": "date", "sort": "desc"}]),
+        );
+        let answer = server.post(&format!("/{endpoint}"), &Value::Object(body).to_string());
+        assert_eq!(answer.status, 200, "{id}: {answer:?}");
+        let answer = answer.json();
+        check_rows(id, widget, &answer["rowData"]);
+        let rows = answer["rowData"].as_array().unwrap();
+        assert_eq!(rows.len(), 50, "{id}");
+        assert!(
+            answer["rowCount"].as_u64().unwrap() > 50,
+            "{id}: {}",
+            answer["rowCount"]
+        );
+        assert!(
+            rows[0]["date"].as_str() >= rows[49]["date"].as_str(),
+            "{id}: sorted"
+        );
+        return;
+    }
     if kind == "omni" {
         let answer = server.post(
             &format!("/{endpoint}"),
@@ -217,6 +247,50 @@ fn check_post_widget(server: &TestServer, id: &str, kind: &str, widget: &Value) 
     }
 }
 
+/// An advanced chart's UDF routes, for its `data.defaultSymbol`.
+fn check_udf(server: &TestServer, id: &str, widget: &Value) {
+    let base = format!(
+        "/{}",
+        widget["endpoint"].as_str().unwrap().trim_start_matches('/')
+    );
+    let symbol = widget["data"]["defaultSymbol"].as_str().unwrap();
+    let config = server.get(&format!("{base}/config")).json();
+    assert!(
+        config["supported_resolutions"]
+            .as_array()
+            .unwrap()
+            .contains(&"1D".into()),
+        "{id}"
+    );
+    let info = server
+        .get(&format!("{base}/symbols?symbol={symbol}"))
+        .json();
+    assert_eq!(info["name"], symbol, "{id}");
+    let found = server
+        .get(&format!("{base}/search?query={symbol}&limit=10"))
+        .json();
+    assert_eq!(found[0]["symbol"], symbol, "{id}");
+    for resolution in ["1D", "W", "M"] {
+        let bars = server
+            .get(&format!(
+                "{base}/history?symbol={symbol}&resolution={resolution}&from=0&to=4102444800"
+            ))
+            .json();
+        assert_eq!(bars["s"], "ok", "{id} {resolution}: {bars}");
+        let times = bars["t"].as_array().unwrap();
+        assert!(!times.is_empty(), "{id} {resolution}");
+        for series in ["o", "h", "l", "c", "v"] {
+            assert_eq!(
+                bars[series].as_array().unwrap().len(),
+                times.len(),
+                "{id} {series}"
+            );
+        }
+    }
+    let time = server.get(&format!("{base}/time"));
+    assert!(time.body.parse::<u64>().is_ok(), "{id}: {time:?}");
+}
+
 #[test]
 fn every_bundled_widget_answers_in_its_shape() {
     let server = example_server();
@@ -236,6 +310,8 @@ fn every_bundled_widget_answers_in_its_shape() {
         "pdf",
         "multi_file_viewer",
         "omni",
+        "table_ssrm",
+        "advanced_charting",
     ] {
         assert!(
             types.contains(expected),

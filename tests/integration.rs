@@ -11,6 +11,8 @@ mod example;
 mod process;
 mod reload;
 mod routes;
+mod ssrm;
 mod tables;
 mod traversal;
+mod udf;
 mod widgets;

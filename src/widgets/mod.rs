@@ -14,7 +14,9 @@ pub mod newsfeed;
 pub mod omni;
 pub mod options;
 pub mod pdf;
+pub mod ssrm;
 pub mod table;
+pub mod udf;
 
 use serde_json::{Map, Value};
 
@@ -44,6 +46,8 @@ pub fn serve(call: &Call) -> Response {
         Kind::Pdf => pdf::serve(call),
         Kind::MultiFileViewer => multi_file::serve(call),
         Kind::Omni => omni::serve(call),
+        Kind::Ssrm => ssrm::serve(call),
+        Kind::AdvancedChart => udf::serve(call),
     }
 }
 

@@ -1,0 +1,192 @@
+//! table_ssrm over real sockets: windows and row counts, sorting, AG Grid filters and the
+//! widget's own params together, both type spellings, bad bodies, and a file that changes.
+
+use serde_json::{Value, json};
+
+use crate::support::{Fixture, TestServer};
+
+/// 250 rows over four tickers, with a few blank closes.
+fn fixture() -> Fixture {
+    let fixture = Fixture::new();
+    let mut csv = String::from("id,date,ticker,close,volume\n");
+    for id in 0..250 {
+        let ticker = ["AAPL", "MSFT", "NVDA", "XOM"][id % 4];
+        let close = match id % 17 {
+            0 => String::new(),
+            n => format!("{}.{}", 100 + (id * 37) % 90, n),
+        };
+        let date = format!("2024-{:02}-{:02}", 1 + id % 12, 1 + id % 28);
+        csv.push_str(&format!(
+            "{id},{date},{ticker},{close},{}\n",
+            1000 + id * 7 % 500
+        ));
+    }
+    fixture
+        .write("data/prices.csv", csv)
+        .write("data/doc.json", r#"[{"a": 1}]"#)
+        .write(
+            "widgets.json",
+            r#"{
+              "big": {"name": "Big", "description": "d", "type": "table_ssrm", "endpoint": "big",
+                      "params": [{"paramName": "symbol", "type": "text", "value": ""}],
+                      "backend": {"file": "prices.csv", "filters": {"symbol": "ticker"}}},
+              "other": {"name": "Other", "description": "d", "type": "ssrm_table", "endpoint": "other",
+                        "backend": {"file": "prices.csv"}},
+              "by_market": {"name": "By market", "description": "d", "type": "table_ssrm", "endpoint": "by_market",
+                            "backend": {"file": "{market}.csv"}},
+              "doc": {"name": "Doc", "description": "d", "type": "table_ssrm", "endpoint": "doc",
+                      "backend": {"file": "doc.json"}},
+              "all": {"name": "All", "description": "d", "endpoint": "all", "backend": {"file": "prices.csv"}}
+            }"#,
+        );
+    fixture
+}
+
+fn page(server: &TestServer, path: &str, body: Value) -> (Vec<Value>, u64) {
+    let reply = server.post(path, &body.to_string());
+    assert_eq!(reply.status, 200, "{body}: {reply:?}");
+    let answer = reply.json();
+    (
+        answer["rowData"].as_array().unwrap().clone(),
+        answer["rowCount"].as_u64().unwrap(),
+    )
+}
+
+fn ids(rows: &[Value]) -> Vec<i64> {
+    rows.iter().map(|row| row["id"].as_i64().unwrap()).collect()
+}
+
+#[test]
+fn windows_page_through_the_rows_with_the_total_count() {
+    let server = TestServer::start(fixture());
+    let all = server.get("/all").json();
+    let (rows, count) = page(&server, "/big", json!({"startRow": 0, "endRow": 10}));
+    assert_eq!(count, 250);
+    assert_eq!(
+        rows,
+        all.as_array().unwrap()[..10].to_vec(),
+        "rows as a table serves them"
+    );
+    let (rows, count) = page(&server, "/big", json!({"startRow": 245, "endRow": 300}));
+    assert_eq!((ids(&rows), count), ((245..250).collect(), 250));
+    let (rows, count) = page(&server, "/other", json!({"startRow": 400, "endRow": 500}));
+    assert_eq!((rows.len(), count), (0, 250), "ssrm_table is the same type");
+}
+
+#[test]
+fn sorting_filters_and_params_combine() {
+    let server = TestServer::start(fixture());
+    let all = server.get("/all").json();
+    let mut expected: Vec<&Value> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| row["ticker"] == "MSFT" || row["ticker"] == "NVDA")
+        .filter(|row| row["close"].as_f64().is_some_and(|c| c > 120.0))
+        .filter(|row| row["date"].as_str().unwrap() < "2024-07-01")
+        .collect();
+    expected.sort_by(|a, b| {
+        b["ticker"].as_str().cmp(&a["ticker"].as_str()).then(
+            a["close"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["close"].as_f64().unwrap()),
+        )
+    });
+    let expected = ids(&expected.into_iter().cloned().collect::<Vec<_>>());
+    assert!(expected.len() > 20, "{}", expected.len());
+    let body = |start: usize, end: usize| {
+        json!({
+            "startRow": start, "endRow": end,
+            "symbol": ["MSFT", "NVDA"],
+            "sortModel": [{"colId": "ticker", "sort": "desc"}, {"colId": "close", "sort": "asc"}],
+            "filterModel": {
+                "close": {"filterType": "number", "type": "greaterThan", "filter": 120},
+                "date": {"filterType": "date", "type": "lessThan", "dateFrom": "2024-07-01 00:00:00", "dateTo": null}
+            }
+        })
+    };
+    let mut seen = Vec::new();
+    for start in (0..expected.len() + 10).step_by(10) {
+        let (rows, count) = page(&server, "/big", body(start, start + 10));
+        assert_eq!(count as usize, expected.len());
+        seen.extend(ids(&rows));
+    }
+    assert_eq!(
+        seen, expected,
+        "the pages put together are the sorted, filtered rows"
+    );
+    let (rows, count) = page(
+        &server,
+        "/big",
+        json!({"startRow": 0, "endRow": 100, "filterModel": {"ticker": {"filterType": "set", "values": ["XOM"]},
+               "close": {"filterType": "number", "type": "blank"}}}),
+    );
+    assert!(
+        count > 0
+            && rows
+                .iter()
+                .all(|r| r["ticker"] == "XOM" && r["close"].is_null())
+    );
+}
+
+#[test]
+fn a_changed_file_is_paged_afresh() {
+    let server = TestServer::start(fixture());
+    let body = json!({"startRow": 0, "endRow": 5, "sortModel": [{"colId": "id", "sort": "desc"}]});
+    let (rows, count) = page(&server, "/big", body.clone());
+    assert_eq!((ids(&rows)[0], count), (249, 250));
+    let mut csv = std::fs::read_to_string(server.fixture.path("data/prices.csv")).unwrap();
+    csv.push_str("900,2024-12-31,AAPL,1.5,1\n");
+    std::fs::write(server.fixture.path("data/prices.csv"), csv).unwrap();
+    let (rows, count) = page(&server, "/big", body);
+    assert_eq!((ids(&rows)[0], count), (900, 251));
+}
+
+#[test]
+fn bad_requests_are_explained() {
+    let server = TestServer::start(fixture());
+    for (body, why) in [
+        ("[]", "must be a JSON object"),
+        (r#"{"startRow": -5}"#, "startRow: expected a whole number"),
+        (r#"{"startRow": 10, "endRow": 5}"#, "is before startRow"),
+        (
+            r#"{"sortModel": {"colId": "id"}}"#,
+            "sortModel: expected an array",
+        ),
+        (
+            r#"{"sortModel": [{"colId": "nope", "sort": "asc"}]}"#,
+            "no column 'nope'",
+        ),
+        (
+            r#"{"filterModel": {"close": {"filterType": "number", "type": "equals", "filter": "x"}}}"#,
+            "is not a number value",
+        ),
+        (
+            r#"{"filterModel": {"date": {"filterType": "date", "type": "inRange", "dateFrom": "2024-01-01"}}}"#,
+            "dateTo: required",
+        ),
+    ] {
+        let reply = server.post("/big", body);
+        assert_eq!(reply.status, 400, "{body}: {reply:?}");
+        assert!(reply.detail().contains(why), "{body}: {}", reply.detail());
+    }
+    let reply = server.post("/by_market", r#"{"market": "prices", "endRow": 3}"#);
+    assert_eq!(
+        reply.json()["rowCount"],
+        250,
+        "body params fill the file template"
+    );
+    let reply = server.post("/by_market", r#"{"market": "../widgets"}"#);
+    assert_eq!(reply.status, 400, "{reply:?}");
+    let reply = server.post("/doc", "{}");
+    assert_eq!(reply.status, 500);
+    assert!(
+        reply.detail().contains("not a CSV table"),
+        "{}",
+        reply.detail()
+    );
+    let reply = server.get("/big");
+    assert_eq!(reply.status, 405);
+    assert_eq!(reply.header("allow"), Some("POST, OPTIONS"));
+}
