@@ -207,21 +207,36 @@ fn parse_unquoted_block(
         line: first_line + memchr::memchr_iter(b'\n', &bytes[..err.valid_up_to()]).count() as u64,
         message: "the file is not valid UTF-8".to_string(),
     })?;
+    let has_carriage_returns = memchr::memchr(b'\r', bytes).is_some();
     let mut columns: Vec<ColumnBuilder> = (0..width).map(|_| ColumnBuilder::default()).collect();
-    for (offset, line) in text.split('\n').enumerate() {
-        let line = line.strip_suffix('\r').unwrap_or(line);
-        if line.contains('\r') {
-            return Ok(None);
+    let mut commas: Vec<usize> = Vec::with_capacity(width);
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
+    for (offset, end) in ends.enumerate() {
+        let mut line = &text[start..end];
+        start = end + 1;
+        if has_carriage_returns {
+            line = line.strip_suffix('\r').unwrap_or(line);
+            if memchr::memchr(b'\r', line.as_bytes()).is_some() {
+                return Ok(None);
+            }
         }
         if line.is_empty() {
             continue;
         }
-        let count = memchr::memchr_iter(b',', line.as_bytes()).count() + 1;
+        commas.clear();
+        commas.extend(memchr::memchr_iter(b',', line.as_bytes()));
+        let mut field_start = 0;
+        let fields = commas.iter().copied().chain([line.len()]).map(|comma| {
+            let field = &line[field_start..comma];
+            field_start = comma + 1;
+            field
+        });
         add_record(
             &mut columns,
             first_line + offset as u64,
-            count,
-            line.split(','),
+            commas.len() + 1,
+            fields,
         )?;
     }
     Ok(Some(columns))
