@@ -5,6 +5,7 @@ which installs wrk/nginx, builds the release binary and cleans up every process 
   bench.py full  [--bin B] --nginx N --work DIR --pidfile F [--reps 3] [--duration 10]
   bench.py quick [--bin B] --nginx N --work DIR --pidfile F [--duration 3] [--min-ratio 0.1]
   bench.py big   [--bin B] --nginx N --work DIR --pidfile F [--size-mb 1024] [--csv PATH]
+  bench.py ssrm  [--bin B] --nginx N --work DIR --pidfile F [--ssrm-size-mb 280] [--ssrm-pages 200]
 
 full:  generates the peer's 1,000-row prices CSV (../shared/peers/make_prices.py), starts our
        server, the FastAPI peer (start_peer.sh PORT uvicorn) and nginx serving our exact response
@@ -17,6 +18,9 @@ quick: the same against nginx only, short runs; exit status 1 when ours/nginx < 
        when a server exits. Never judges absolute times (wrk timeouts are reported only).
 big:   a ~1 GB minute-bar CSV (bench/make_big_csv.py) served as a widget: time to the first
        filtered response (load speed in MB/s), p50 latency of filtered queries, peak RSS vs size.
+ssrm:  a ~5-million-row CSV served as a table_ssrm widget: the first page (load and sort), then
+       p50/p99 of later pages for three request shapes (sort, set filter + two sort keys, number
+       filters), and peak RSS vs the file size (issue 4).
 
 Every process is started in its own process group, recorded in --pidfile ("PID STARTTIME") for
 run.sh's EXIT trap, and stopped here as well. Loopback only: every URL is http://127.0.0.1:PORT.
@@ -25,6 +29,7 @@ run.sh's EXIT trap, and stopped here as well. Loopback only: every URL is http:/
 import argparse
 import csv
 import datetime
+import http.client
 import json
 import os
 import platform
@@ -731,9 +736,83 @@ def run_big(args, procs: Procs) -> int:
     return 0
 
 
+def post_json(port: int, path: str, body: dict, timeout: float = 600.0) -> tuple[int, bytes, float]:
+    """POST a JSON body on a new connection; returns status, body and seconds taken."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    t = time.monotonic()
+    conn.request("POST", path, body=json.dumps(body), headers={"Content-Type": "application/json"})
+    r = conn.getresponse()
+    data = r.read()
+    conn.close()
+    return r.status, data, time.monotonic() - t
+
+
+def run_ssrm(args, procs: Procs) -> int:
+    """Server-side row model over a ~5-million-row CSV (issue 4): first page (the load), then the
+    p50/p99 of later pages for three request shapes, and RSS against the file size."""
+    print(f"== openbb-files server-side table benchmark, {datetime.datetime.now().isoformat(timespec='seconds')}")
+    print(f"   machine: {machine()}; load average {load_avg()}")
+    root = os.path.join(args.work, "ssrm")
+    os.makedirs(os.path.join(root, "data"))
+    csv_path = os.path.join(root, "data", "bars.csv")
+    subprocess.run([sys.executable, os.path.join(REPO, "bench", "make_big_csv.py"), csv_path,
+                    "--size-mb", str(args.ssrm_size_mb)], check=True)
+    size = os.path.getsize(csv_path)
+    with open(csv_path, "rb") as f:
+        rows = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b"")) - 1
+    print(f"   CSV: {size / 1e6:.0f} MB, {rows:,} rows")
+    with open(os.path.join(root, "widgets.json"), "w") as f:
+        json.dump({"bars": {"name": "Minute bars", "description": "SSRM benchmark", "type": "table_ssrm",
+                            "endpoint": "bars"}}, f)
+    shapes = [
+        ("no filter, sorted by close desc", {"sortModel": [{"colId": "close", "sort": "desc"}], "filterModel": {}}),
+        ("two tickers (set filter), sorted by date desc then close",
+         {"sortModel": [{"colId": "date", "sort": "desc"}, {"colId": "close", "sort": "asc"}],
+          "filterModel": {"ticker": {"filterType": "set", "values": ["T001", "T002"]}}}),
+        ("close > 250 and volume in range, unsorted",
+         {"sortModel": [], "filterModel": {
+             "close": {"filterType": "number", "type": "greaterThan", "filter": 250},
+             "volume": {"filterType": "number", "type": "inRange", "filter": 1000, "filterTo": 20000}}}),
+    ]
+    log = os.path.join(args.work, "server.log")
+    t0 = time.monotonic()
+    with open(log, "ab") as lf:
+        p = procs.start([args.bin, "--root", root, "--port", "0", "--quiet"], stdout=subprocess.PIPE, stderr=lf)
+    verdicts = []
+    with RssSampler(p.pid, every=0.05) as sampler:
+        port = int(re.match(r"listening on http://127\.0\.0\.1:(\d+)", read_line(p.stdout, 10)).group(1))
+        status, body, took = post_json(port, "/bars", {"startRow": 0, "endRow": 100, **shapes[0][1]})
+        answer = json.loads(body)
+        print(f"   first page (load + sort): status {status}, rowCount {answer.get('rowCount')}, "
+              f"{took:.2f} s ({time.monotonic() - t0:.2f} s from spawn)")
+        for label, shape in shapes:
+            status, body, first = post_json(port, "/bars", {"startRow": 0, "endRow": 100, **shape})
+            count = json.loads(body)["rowCount"]
+            times = []
+            for page in range(1, args.ssrm_pages + 1):
+                start = (page * 100) % max(100, count - 100)
+                st, _, took = post_json(port, "/bars", {"startRow": start, "endRow": start + 100, **shape})
+                times.append(took * 1000)
+                if st != 200:
+                    print(f"   page {page}: status {st}")
+            times.sort()
+            p50, p99 = times[len(times) // 2], times[int(len(times) * 0.99) - 1]
+            print(f"   {label}: rowCount {count:,}; first {first * 1000:.0f} ms; "
+                  f"later pages p50 {p50:.1f} ms, p99 {p99:.1f} ms over {len(times)} pages")
+            verdicts.append((f"p50 of later pages < 50 ms: {label}", p50 < 50, f"{p50:.1f} ms"))
+    peak = sampler.peak_kb
+    print(f"   our RSS: peak {peak / 1024:.0f} MiB = {peak * 1024 / size:.2f}x the file size")
+    verdicts.append(("peak RSS < 2x the file size", peak * 1024 / size < 2, f"{peak * 1024 / size:.2f}x"))
+    procs.stop(p)
+    print("\n== targets (server-side row model, issue 4)")
+    for name, good, figure in verdicts:
+        print(f"   {verdict(good)}  {name:<70} {figure}")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("mode", choices=["full", "quick", "big"])
+    ap.add_argument("mode", choices=["full", "quick", "big", "ssrm"])
     ap.add_argument("--bin", default=os.environ.get("BENCH_BIN"), help="the release binary (default $BENCH_BIN)")
     ap.add_argument("--nginx", default="nginx")
     ap.add_argument("--work", required=True, help="temporary directory (removed by run.sh)")
@@ -748,6 +827,8 @@ def main() -> int:
                     "(0.1: half of the 2026-11-23 baseline on /prices; raise it after the optimisation)")
     ap.add_argument("--size-mb", type=float, default=1024, help="big: CSV size")
     ap.add_argument("--csv", help="big: reuse (or create and keep) the CSV at this path")
+    ap.add_argument("--ssrm-size-mb", type=float, default=280, help="ssrm: CSV size (about 5 million rows)")
+    ap.add_argument("--ssrm-pages", type=int, default=200, help="ssrm: later pages timed per request shape")
     ap.add_argument("--big-duration", type=float, default=10, help="big: seconds of sequential queries")
     ap.add_argument("--first-timeout", type=float, default=900, help="big: seconds allowed for a request")
     args = ap.parse_args()
@@ -769,7 +850,8 @@ def main() -> int:
     procs = Procs(args.pidfile)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
-        return run_big(args, procs) if args.mode == "big" else run_full_or_quick(args, procs)
+        runs = {"big": run_big, "ssrm": run_ssrm}
+        return runs.get(args.mode, run_full_or_quick)(args, procs)
     finally:
         procs.stop_all()
 

@@ -5,6 +5,7 @@
 #   bench/run.sh --quick    CI: ours vs nginx only, short runs, no Python venv; exits 1 when
 #                           ours/nginx falls below a ratio (a regression), never on absolute times
 #   bench/run.sh --big      big files: a ~1 GB CSV in a temp dir, load speed, filtered latency, RSS
+#   bench/run.sh --ssrm     server-side table over a ~5-million-row CSV: page latency, RSS
 #
 # Any further arguments go to bench/bench.py (see `python3 bench/bench.py --help`), e.g.
 #   bench/run.sh --reps 1 --duration 5      bench/run.sh --big --size-mb 256
@@ -23,7 +24,8 @@ for a in "$@"; do
   case "$a" in
     --quick) MODE=quick ;;
     --big) MODE=big ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --ssrm) MODE=ssrm ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) ARGS+=("$a") ;;
   esac
 done
