@@ -819,12 +819,12 @@ mod tests {
     use super::*;
     use crate::filter::{self, Rule};
 
-    fn build(names: &[&str], rows: &[&[&str]]) -> Table {
+    fn build<R: AsRef<[C]>, C: AsRef<str>>(names: &[&str], rows: &[R]) -> Table {
         let mut columns: Vec<ColumnBuilder> =
             names.iter().map(|_| ColumnBuilder::default()).collect();
         for row in rows {
-            for (column, cell) in columns.iter_mut().zip(row.iter()) {
-                column.push(cell);
+            for (column, cell) in columns.iter_mut().zip(row.as_ref()) {
+                column.push(cell.as_ref());
             }
         }
         Table::new(names.iter().map(|s| s.to_string()).collect(), columns)
@@ -1004,12 +1004,7 @@ mod tests {
                 ]
             })
             .collect();
-        let refs: Vec<Vec<&str>> = rows
-            .iter()
-            .map(|r| r.iter().map(String::as_str).collect())
-            .collect();
-        let slices: Vec<&[&str]> = refs.iter().map(Vec::as_slice).collect();
-        let table = build(&["note", "int", "float", "flag", "letter", "id"], &slices);
+        let table = build(&["note", "int", "float", "flag", "letter", "id"], &rows);
         assert!(matches!(table.columns[0], Column::Plain { .. }));
         assert!(matches!(table.columns[4], Column::Dict { .. }));
         let brute = |a: Cell<'_>, b: Cell<'_>| match (a, b) {
@@ -1073,12 +1068,7 @@ mod tests {
                 ]
             })
             .collect();
-        let refs: Vec<Vec<&str>> = rows
-            .iter()
-            .map(|r| r.iter().map(String::as_str).collect())
-            .collect();
-        let slices: Vec<&[&str]> = refs.iter().map(Vec::as_slice).collect();
-        let table = build(&["date", "ticker", "n", "x"], &slices);
+        let table = build(&["date", "ticker", "n", "x"], &rows);
         let names = table.names().to_vec();
         for query in [
             vec![("ticker", "AAPL")],

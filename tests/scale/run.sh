@@ -42,17 +42,8 @@ fail() {
     exit 1
 }
 
-# Waits (at most 10 s) for the first line of $1 and prints it.
-first_line() {
-    for _ in $(seq 100); do
-        if [[ -s "$1" ]]; then
-            head -n 1 "$1"
-            return
-        fi
-        sleep 0.1
-    done
-    fail "nothing on $1 after 10 s"
-}
+# shellcheck source=../first_line.sh
+source tests/first_line.sh
 
 # Starts a replica on a free loopback port; sets REPLICA_PID and REPLICA_PORT.
 start_replica() {
