@@ -41,7 +41,7 @@ impl App {
             widgets: Watched::new(
                 config.root.join("widgets.json"),
                 Manifest::empty(),
-                Manifest::parse,
+                parse_and_log,
             ),
             apps: Watched::new(
                 config.root.join("apps.json"),
@@ -57,10 +57,9 @@ impl App {
             started: Instant::now(),
         };
         let (manifest, _) = app.widgets.get();
-        for problem in &manifest.problems {
-            eprintln!("openbb-files: widget left out: {problem}");
+        for warning in app.data_and_apps_problems(&manifest) {
+            eprintln!("openbb-files: {warning}");
         }
-        app.apps.get();
         app
     }
 
@@ -68,7 +67,9 @@ impl App {
         &self.auth
     }
 
-    /// Every problem the server knows of: manifest files, widgets left out, unreadable data.
+    /// Every problem the server knows of: manifest files, widgets left out, widgets whose data
+    /// is missing or lacks the columns they name, app layouts naming missing widgets,
+    /// unreadable data.
     pub fn problems(&self) -> Vec<String> {
         let (manifest, widgets_problem) = self.widgets.get();
         let (_, apps_problem) = self.apps.get();
@@ -77,8 +78,17 @@ impl App {
             .chain(apps_problem.iter())
             .map(|p| p.to_string())
             .chain(manifest.problems.iter().cloned())
+            .chain(self.data_and_apps_problems(&manifest))
             .chain(self.files.problems())
             .collect()
+    }
+
+    /// The served widgets checked against `data/`, and `apps.json` against the served widgets.
+    fn data_and_apps_problems(&self, manifest: &Manifest) -> Vec<String> {
+        let mut problems =
+            manifest.data_problems(&|f| self.files.exists(f), &|f| self.files.header(f));
+        problems.extend(manifest.apps(&self.apps.get().0).1);
+        problems
     }
 
     pub fn handle(&self, request: &Request) -> Response {
@@ -143,7 +153,7 @@ impl App {
         match target {
             Target::Info => self.info(&manifest),
             Target::Widgets => Response::payload(JSON, &manifest.served),
-            Target::Apps => Response::payload(JSON, &self.apps.get().0),
+            Target::Apps => Response::payload(JSON, &manifest.apps(&self.apps.get().0).0),
             Target::File(relative) => pdf::raw_file(&self.files, relative),
             Target::Options(route) => options::serve(&self.files, route, &params),
             Target::Widget(widget) => widgets::serve(&Call {
@@ -169,6 +179,15 @@ impl App {
             }),
         )
     }
+}
+
+/// Parses `widgets.json` and logs each widget left out, on every load.
+fn parse_and_log(bytes: Option<&[u8]>) -> Result<Manifest, String> {
+    let manifest = Manifest::parse(bytes)?;
+    for problem in &manifest.problems {
+        eprintln!("openbb-files: widget left out: {problem}");
+    }
+    Ok(manifest)
 }
 
 /// What a request path names.

@@ -208,6 +208,33 @@ impl Files {
         self.checked(&shown, parsed.as_ref().clone())
     }
 
+    /// Whether `relative` names a file under `data/`.
+    pub fn exists(&self, relative: &str) -> bool {
+        self.dir.resolve(relative).is_some()
+    }
+
+    /// A table file's column names, read cheaply: a CSV's header row only, or the keys of a
+    /// JSON array's objects. `None` for a JSON document that is not an array of rows.
+    pub fn header(&self, relative: &str) -> crate::manifest::Header {
+        let shown = self.dir.display(relative);
+        let path = self
+            .resolve(relative)
+            .map_err(|_| format!("not found: {shown}"))?;
+        if !crate::data::is_json(relative) {
+            let file = std::fs::File::open(&path).map_err(|err| format!("{shown}: {err}"))?;
+            return crate::csv_read::read_header(file)
+                .map(Some)
+                .map_err(|err| format!("{shown}: line {}: {}", err.line, err.message));
+        }
+        match &*self
+            .data(relative)
+            .map_err(|_| format!("{shown}: does not parse"))?
+        {
+            Data::Json { rows, .. } => Ok(rows.as_ref().map(|(columns, _)| columns.clone())),
+            Data::Table(table) => Ok(Some(table.names().to_vec())),
+        }
+    }
+
     /// A file's bytes, read once per file version.
     pub fn bytes(&self, relative: &str) -> Result<Arc<[u8]>, Response> {
         let path = self.resolve(relative)?;

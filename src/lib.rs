@@ -25,6 +25,7 @@ pub mod manifest;
 pub mod paths;
 pub mod server;
 pub mod table;
+pub mod validate;
 pub mod widgets;
 
 pub use config::Config;

@@ -15,4 +15,5 @@ mod ssrm;
 mod tables;
 mod traversal;
 mod udf;
+mod validation;
 mod widgets;

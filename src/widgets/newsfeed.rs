@@ -49,7 +49,7 @@ pub fn serve(call: &Call) -> Response {
 }
 
 fn from_file(call: &Call) -> Result<Vec<Value>, Response> {
-    let relative = call.locate(&["csv", "json"])?;
+    let relative = call.locate()?;
     let data = call.files.data(&relative)?;
     let body = data
         .render(call.params, &call.widget.filters)
