@@ -35,14 +35,26 @@ const READ_ONLY: &str = "GET, HEAD, OPTIONS";
 const POST_ONLY: &str = "POST, OPTIONS";
 
 impl App {
+    /// The app for a server: widgets left out are logged on every load of `widgets.json`, the
+    /// other problems once at the start.
     pub fn new(config: &Config) -> App {
-        let app = App {
+        let app = App::build(config, parse_and_log);
+        let (manifest, _) = app.widgets.get();
+        for warning in app.data_and_apps_problems(&manifest) {
+            eprintln!("openbb-files: {warning}");
+        }
+        app
+    }
+
+    /// The app without logging, for `check`, which prints [`App::problems`] itself.
+    pub fn quiet(config: &Config) -> App {
+        App::build(config, Manifest::parse)
+    }
+
+    fn build(config: &Config, parse: fn(Option<&[u8]>) -> Result<Manifest, String>) -> App {
+        App {
             files: Files::new(DataDir::new(config.root.join("data"))),
-            widgets: Watched::new(
-                config.root.join("widgets.json"),
-                Manifest::empty(),
-                parse_and_log,
-            ),
+            widgets: Watched::new(config.root.join("widgets.json"), Manifest::empty(), parse),
             apps: Watched::new(
                 config.root.join("apps.json"),
                 Payload::new(&b"[]"[..]),
@@ -55,12 +67,7 @@ impl App {
                 &config.auth_query,
             ),
             started: Instant::now(),
-        };
-        let (manifest, _) = app.widgets.get();
-        for warning in app.data_and_apps_problems(&manifest) {
-            eprintln!("openbb-files: {warning}");
         }
-        app
     }
 
     pub fn auth(&self) -> &Auth {

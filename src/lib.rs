@@ -14,6 +14,7 @@ pub mod app;
 pub mod auth;
 pub mod base64;
 pub mod cache;
+pub mod check;
 pub mod config;
 pub mod cors;
 pub mod csv_read;

@@ -12,6 +12,9 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("check") {
+        return check(&args[1..]);
+    }
     let config = match config::parse(&args, &|name| std::env::var(name).ok()) {
         Ok(Command::Serve(config)) => config,
         Ok(Command::Help) => {
@@ -55,6 +58,24 @@ fn main() -> ExitCode {
         Err(message) => {
             eprintln!("openbb-files: {message}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `openbb-files check ...`: 0 when nothing failed, 1 when something did, 2 for a usage error.
+fn check(args: &[String]) -> ExitCode {
+    match openbb_files::check::parse(args, &|name| std::env::var(name).ok()) {
+        Ok(Some(options)) => match openbb_files::check::run(&options, &mut std::io::stdout()) {
+            true => ExitCode::SUCCESS,
+            false => ExitCode::FAILURE,
+        },
+        Ok(None) => {
+            print!("{}", openbb_files::check::help());
+            ExitCode::SUCCESS
+        }
+        Err(config::UsageError(message)) => {
+            eprintln!("openbb-files: {message}\nTry 'openbb-files check --help'.");
+            ExitCode::from(2)
         }
     }
 }

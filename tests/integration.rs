@@ -6,6 +6,7 @@
 mod support;
 
 mod auth;
+mod check;
 mod cors;
 mod example;
 mod process;
