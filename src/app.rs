@@ -10,6 +10,7 @@
 //! already has becomes a 304. Invariant: every error body is `{"detail": "..."}`, and only files
 //! that `paths::DataDir` resolves are ever read besides the two manifests.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::auth::Auth;
@@ -17,6 +18,7 @@ use crate::cache::Watched;
 use crate::config::Config;
 use crate::cors::Cors;
 use crate::files::Files;
+use crate::generate::Generated;
 use crate::http::{JSON, Method, Payload, Request, Response};
 use crate::manifest::{self, FILES_PREFIX, Manifest};
 use crate::paths::{DataDir, clean_request_path};
@@ -24,7 +26,9 @@ use crate::widgets::{self, Call, options, pdf};
 
 pub struct App {
     files: Files,
-    widgets: Watched<Manifest>,
+    /// `widgets.json`; `None` inside when the root has none and the manifest is generated.
+    widgets: Watched<Option<Arc<Manifest>>>,
+    generated: Generated,
     apps: Watched<Payload>,
     cors: Cors,
     auth: Auth,
@@ -38,8 +42,8 @@ impl App {
     /// The app for a server: widgets left out are logged on every load of `widgets.json`, the
     /// other problems once at the start.
     pub fn new(config: &Config) -> App {
-        let app = App::build(config, parse_and_log);
-        let (manifest, _) = app.widgets.get();
+        let app = App::build(config, load_and_log);
+        let (manifest, _) = app.manifest();
         for warning in app.data_and_apps_problems(&manifest) {
             eprintln!("openbb-files: {warning}");
         }
@@ -48,13 +52,18 @@ impl App {
 
     /// The app without logging, for `check`, which prints [`App::problems`] itself.
     pub fn quiet(config: &Config) -> App {
-        App::build(config, Manifest::parse)
+        App::build(config, load)
     }
 
-    fn build(config: &Config, parse: fn(Option<&[u8]>) -> Result<Manifest, String>) -> App {
+    fn build(config: &Config, load: Loader) -> App {
         App {
             files: Files::new(DataDir::new(config.root.join("data"))),
-            widgets: Watched::new(config.root.join("widgets.json"), Manifest::empty(), parse),
+            widgets: Watched::new(
+                config.root.join("widgets.json"),
+                Some(Arc::new(Manifest::empty())),
+                load,
+            ),
+            generated: Generated::default(),
             apps: Watched::new(
                 config.root.join("apps.json"),
                 Payload::new(&b"[]"[..]),
@@ -70,6 +79,16 @@ impl App {
         }
     }
 
+    /// The manifest served: `widgets.json`, or the one generated from `data/` when the root
+    /// has none; with the reason the file on disk is not being used, if it is not.
+    fn manifest(&self) -> (Arc<Manifest>, Option<Arc<str>>) {
+        let (loaded, problem) = self.widgets.get();
+        match &*loaded {
+            Some(manifest) => (Arc::clone(manifest), problem),
+            None => (self.generated.get(&self.files), problem),
+        }
+    }
+
     pub fn auth(&self) -> &Auth {
         &self.auth
     }
@@ -78,7 +97,7 @@ impl App {
     /// is missing or lacks the columns they name, app layouts naming missing widgets,
     /// unreadable data.
     pub fn problems(&self) -> Vec<String> {
-        let (manifest, widgets_problem) = self.widgets.get();
+        let (manifest, widgets_problem) = self.manifest();
         let (_, apps_problem) = self.apps.get();
         widgets_problem
             .iter()
@@ -117,7 +136,7 @@ impl App {
         let Some(path) = clean_request_path(&request.path) else {
             return not_found();
         };
-        let (manifest, _) = self.widgets.get();
+        let (manifest, _) = self.manifest();
         let target = match path.as_str() {
             "" => Target::Info,
             "widgets.json" => Target::Widgets,
@@ -188,10 +207,19 @@ impl App {
     }
 }
 
-/// Parses `widgets.json` and logs each widget left out, on every load.
-fn parse_and_log(bytes: Option<&[u8]>) -> Result<Manifest, String> {
-    let manifest = Manifest::parse(bytes)?;
-    for problem in &manifest.problems {
+/// Loads `widgets.json` (`None` when there is none).
+type Loader = fn(Option<&[u8]>) -> Result<Option<Arc<Manifest>>, String>;
+
+fn load(bytes: Option<&[u8]>) -> Result<Option<Arc<Manifest>>, String> {
+    bytes
+        .map(|bytes| Manifest::parse(Some(bytes)).map(Arc::new))
+        .transpose()
+}
+
+/// [`load`], logging each widget left out, on every load.
+fn load_and_log(bytes: Option<&[u8]>) -> Result<Option<Arc<Manifest>>, String> {
+    let manifest = load(bytes)?;
+    for problem in manifest.iter().flat_map(|m| &m.problems) {
         eprintln!("openbb-files: widget left out: {problem}");
     }
     Ok(manifest)

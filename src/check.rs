@@ -53,12 +53,16 @@ pub fn help() -> String {
         .to_string()
 }
 
-/// Parses the arguments after `check`; `None` asks for the help text.
-pub fn parse(
+/// The flags of a subcommand (`check`, `init`): `--name VALUE`, `--name=VALUE`, or a bare
+/// `--name` for the `switches`, each falling back to its variable `OPENBB_FILES_<NAME>`. Gives a
+/// lookup of the last value of each flag, or `None` when `--help` was asked for.
+pub fn subcommand_flags(
+    command: &str,
     args: &[String],
+    valued: &[&'static str],
+    switches: &[&'static str],
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Option<Options>, UsageError> {
-    let names = ["root", "url", "api-key", "auth-header", "origin"];
+) -> Result<Option<impl Fn(&str) -> Option<String>>, UsageError> {
     let mut given: Vec<(&str, String)> = Vec::new();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -67,37 +71,55 @@ pub fn parse(
         }
         let body = arg
             .strip_prefix("--")
-            .ok_or_else(|| UsageError(format!("check: unexpected argument '{arg}'")))?;
+            .ok_or_else(|| UsageError(format!("{command}: unexpected argument '{arg}'")))?;
         let (name, value) = match body.split_once('=') {
             Some((name, value)) => (name, Some(value.to_string())),
             None => (body, None),
         };
-        let name = names
-            .into_iter()
-            .find(|n| *n == name)
-            .ok_or_else(|| UsageError(format!("check: unknown option '--{name}'")))?;
-        let value = match value {
-            Some(value) => value,
-            None => args
+        let unknown = || UsageError(format!("{command}: unknown option '--{name}'"));
+        let value = match (valued.iter().find(|n| **n == name), value) {
+            (Some(_), Some(value)) => value,
+            (Some(_), None) => args
                 .next()
                 .cloned()
-                .ok_or_else(|| UsageError(format!("check: --{name} needs a value")))?,
+                .ok_or_else(|| UsageError(format!("{command}: --{name} needs a value")))?,
+            (None, None) if switches.contains(&name) => "true".to_string(),
+            _ => return Err(unknown()),
         };
+        let name = valued
+            .iter()
+            .chain(switches)
+            .find(|n| **n == name)
+            .ok_or_else(unknown)?;
         given.push((name, value));
     }
-    let value = |name: &str| {
+    let from_env: Vec<(&str, String)> = valued
+        .iter()
+        .chain(switches)
+        .filter_map(|name| {
+            let variable = format!("OPENBB_FILES_{}", name.to_uppercase().replace('-', "_"));
+            Some((*name, env(&variable)?))
+        })
+        .collect();
+    Ok(Some(move |name: &str| {
         given
             .iter()
             .rev()
+            .chain(&from_env)
             .find(|(n, _)| *n == name)
             .map(|(_, v)| v.clone())
-            .or_else(|| {
-                env(&format!(
-                    "OPENBB_FILES_{}",
-                    name.to_uppercase().replace('-', "_")
-                ))
-            })
             .filter(|v| !v.trim().is_empty())
+    }))
+}
+
+/// Parses the arguments after `check`; `None` asks for the help text.
+pub fn parse(
+    args: &[String],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<Options>, UsageError> {
+    let valued = ["root", "url", "api-key", "auth-header", "origin"];
+    let Some(value) = subcommand_flags("check", args, &valued, &[], env)? else {
+        return Ok(None);
     };
     let url = value("url").map(|url| url.trim_end_matches('/').to_string());
     if let Some(url) = &url

@@ -18,3 +18,4 @@ mod traversal;
 mod udf;
 mod validation;
 mod widgets;
+mod zeroconf;
