@@ -710,11 +710,12 @@ fn is_json_media(answer: &Answer) -> bool {
         .is_some_and(|m| m.starts_with("application/json"))
 }
 
-/// Rows of flat objects (under `data.dataKey` when set) holding the `columnsDefs` fields.
+/// Rows of flat objects (under `data.dataKey` when set: a dotted path, `""` for none) holding
+/// the `columnsDefs` fields.
 fn table_shape(widget: &Value, value: &Value) -> Result<String, String> {
     let rows = match widget["data"]["dataKey"].as_str() {
-        Some(key) => key.split('.').fold(value, |v, k| &v[k]),
-        None => value,
+        Some(key) if !key.is_empty() => key.split('.').fold(value, |v, k| &v[k]),
+        _ => value,
     };
     let rows = rows.as_array().ok_or("expected an array of rows")?;
     if let Some(index) = rows.iter().position(|r| !r.is_object()) {
@@ -833,6 +834,12 @@ mod tests {
         assert_eq!(
             answer_shape("table", &widget, None, &rows).unwrap_err(),
             "column 'b' of columnsDefs is not in the rows"
+        );
+        let no_key = json!({"data": {"dataKey": ""}});
+        let rows = answer(json, r#"[{"a": 1}]"#);
+        assert!(
+            answer_shape("table", &no_key, None, &rows).is_ok(),
+            "\"\" is no key"
         );
         let asked = json!({"names": ["a", "b"]});
         let one = answer(json, r#"[{"data_format": {}}]"#);

@@ -298,9 +298,12 @@ pub fn columns_defs(entry: &Map<String, Value>) -> Vec<Issue> {
     issues
 }
 
+/// An enum-valued key holds one of `allowed`; `null` counts as not set (OpenBB's own launcher
+/// writes `"formatterFn": null`).
 fn one_of(field: &str, value: &Value, allowed: &[&str]) -> Option<Issue> {
     match value.as_str() {
         Some(text) if allowed.contains(&text) => None,
+        None if value.is_null() => None,
         _ => Some(Issue::error(
             field,
             format!("{value} is not one of {}", allowed.join(", ")),
@@ -464,7 +467,7 @@ mod tests {
         let good = json!({"data": {"table": {"formatterFn": "int", "columnsDefs": [
             {"field": "a", "cellDataType": "number", "chartDataType": "series",
              "formatterFn": "percent", "renderFn": ["greenRed", "titleCase"]},
-            {"field": "b", "renderFn": "cellOnClick"}]}}});
+            {"field": "b", "renderFn": "cellOnClick", "formatterFn": null, "chartDataType": null}]}}});
         assert!(columns_defs(&entry(good.clone())).is_empty());
         assert_eq!(column_fields(&entry(good)), ["a", "b"]);
         let bad = json!({"columnsDefs": [], "data": {"columnsDefs": [], "table": {
