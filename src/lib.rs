@@ -26,6 +26,7 @@ pub mod http;
 pub mod init;
 pub mod manifest;
 pub mod paths;
+pub mod remote;
 pub mod server;
 pub mod table;
 pub mod validate;

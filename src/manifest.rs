@@ -11,12 +11,13 @@
 //!
 //! | key | types | meaning |
 //! |---|---|---|
-//! | `file` | all but multi_file_viewer, omni | file under `data/`; `{param}` placeholders take that parameter's value (one safe path segment). Default `<endpoint>.<ext>` per type |
+//! | `file` | all but multi_file_viewer, omni | file under `data/`, or an `http(s)://` URL; `{param}` placeholders take that parameter's value (one safe path segment). Default `<endpoint>.<ext>` per type |
 //! | `folder` | newsfeed, multi_file_viewer, omni | folder under `data/`: Markdown notes, the files to pick from, the files searched (omni default: all of `data/`) |
 //! | `filters` | table, table_ssrm, chart, html, metric, newsfeed | parameter → column rules (see `filter.rs`) |
 //! | `column`, `label` | metric | computed metric from a CSV: latest value of `column` and its change, named `label` |
 //! | `records` | chart, html | table file answered for `raw=true` |
 //! | `mode` | pdf | `"base64"` (default) or `"url"` (a link to the `/files/...` route) |
+//! | `ttl` | those taking `file` | seconds a remote `file` (`http(s)://...`, see `remote.rs`) is kept before it is fetched again |
 //! | `options` | all | `{paramName: {file, column?, label?}}`: answers that param's `optionsEndpoint` with the distinct values of `column` (or the options array in a JSON `file`) |
 //!
 //! A multi_file_viewer's `fileSelector` param gets its options endpoint answered with the folder's
@@ -32,6 +33,7 @@ use serde_json::{Map, Value};
 use crate::filter::Rule;
 use crate::http::Payload;
 use crate::paths::{clean_request_path, is_safe_segment};
+use crate::remote::is_remote;
 use crate::validate::{self, Severity};
 
 /// How a widget's endpoint is answered, from its `type`.
@@ -84,6 +86,13 @@ impl Kind {
         }
     }
 
+    /// Whether `key` may appear in this type's `backend`: its own keys, and `ttl` wherever
+    /// `file` may be (for a remote file).
+    fn allows(self, key: &str) -> bool {
+        let key = if key == "ttl" { "file" } else { key };
+        self.keys().contains(&key)
+    }
+
     /// The extensions of the file read when `backend.file` is not given, in the order tried.
     pub fn extensions(self) -> &'static [&'static str] {
         match self {
@@ -133,6 +142,8 @@ pub struct Widget {
     pub pdf_mode: PdfMode,
     /// multi_file_viewer: the `paramName` of the `fileSelector` param (the POST body key).
     pub file_param: Option<String>,
+    /// How long a remote `file` (an `http(s)` URL) is kept before it is fetched again.
+    pub ttl: Option<std::time::Duration>,
 }
 
 /// Where an options endpoint's answer comes from.
@@ -192,6 +203,7 @@ struct BackendSpec {
     mode: PdfMode,
     #[serde(default)]
     options: Map<String, Value>,
+    ttl: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -379,10 +391,7 @@ impl Manifest {
             .unwrap_or_default();
         let spec: BackendSpec =
             serde_json::from_value(spec).map_err(|err| ("backend", err.to_string()))?;
-        if let Some(key) = spec_keys
-            .iter()
-            .find(|k| !kind.keys().contains(&k.as_str()))
-        {
+        if let Some(key) = spec_keys.iter().find(|k| !kind.allows(k)) {
             return Err((
                 "backend",
                 format!(
@@ -393,7 +402,18 @@ impl Manifest {
             ));
         }
         let endpoint = endpoint_path(entry.get("endpoint"), "endpoint")?;
-        check_path("backend.file", spec.file.as_deref(), true)?;
+        match spec.file.as_deref() {
+            Some(url) if is_remote(url) => placeholders(url)
+                .map(|_| ())
+                .map_err(|message| ("backend.file", message))?,
+            file => check_path("backend.file", file, true)?,
+        }
+        if spec.ttl.is_some() && !spec.file.as_deref().is_some_and(is_remote) {
+            return Err((
+                "backend.ttl",
+                "applies to a remote backend.file (an http:// or https:// URL)".into(),
+            ));
+        }
         check_path("backend.folder", spec.folder.as_deref(), false)?;
         check_path("backend.records", spec.records.as_deref(), false)?;
         let mut filters = Vec::new();
@@ -492,6 +512,7 @@ impl Manifest {
             records: spec.records,
             pdf_mode: spec.mode,
             file_param,
+            ttl: spec.ttl.map(std::time::Duration::from_secs),
         };
         self.check_clashes(&widget, &options)?;
         Ok((widget, options, Value::Object(entry)))
@@ -939,6 +960,29 @@ mod tests {
             "only charts have routes below"
         );
         assert!(manifest.widget_for("udf/history/x").is_none());
+    }
+
+    #[test]
+    fn a_file_may_be_a_remote_url_with_a_ttl() {
+        let manifest = parse(
+            br#"{"r": {"endpoint": "r", "backend": {"file": "https://example.com/p.csv?t={ticker}", "ttl": 30}},
+                 "ttl_local": {"endpoint": "l", "backend": {"file": "p.csv", "ttl": 30}},
+                 "ttl_on_omni": {"endpoint": "o", "type": "omni", "backend": {"ttl": 30}},
+                 "bad_url": {"endpoint": "b", "backend": {"file": "http://x/{a b}"}}}"#,
+        );
+        let widget = manifest.widget_for("r").unwrap();
+        assert_eq!(widget.ttl, Some(std::time::Duration::from_secs(30)));
+        let problems = manifest.problems.join("\n");
+        for expected in [
+            "ttl_local: backend.ttl: applies to a remote backend.file",
+            "ttl_on_omni: backend: 'ttl' does not apply to a omni widget",
+            "bad_url: backend.file: 'http://x/{a b}': bad placeholder",
+        ] {
+            assert!(
+                problems.contains(expected),
+                "missing {expected:?} in\n{problems}"
+            );
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod cors;
 mod example;
 mod process;
 mod reload;
+mod remote;
 mod routes;
 mod ssrm;
 mod tables;

@@ -59,6 +59,9 @@ impl Call<'_> {
             Some(template) => vec![Files::fill(template, self.params)?],
             None => self.widget.default_files(),
         };
+        if let (Some(ttl), Some(url)) = (self.widget.ttl, candidates.first()) {
+            self.files.remote.set_ttl(url, ttl);
+        }
         self.files
             .locate(&format!("widget '{}'", self.widget.id), &candidates)
     }
