@@ -16,7 +16,7 @@
 //! changes, looking at most once per [`RECHECK`].
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
@@ -36,10 +36,12 @@ const DROPDOWN_MAX: usize = 20;
 /// Rows looked at to infer a column's type and distinct values.
 const SAMPLE_ROWS: usize = 10_000;
 
-/// The generated manifest of a folder, regenerated when its files change.
+/// The generated manifest of a folder, regenerated when its files change. Requests within
+/// [`RECHECK`] of the last look share a read lock; one request at a time looks again.
 #[derive(Default)]
 pub struct Generated {
-    state: Mutex<Option<State>>,
+    state: RwLock<Option<State>>,
+    looking: Mutex<()>,
 }
 
 struct State {
@@ -50,13 +52,21 @@ struct State {
 
 impl Generated {
     pub fn get(&self, files: &Files) -> Arc<Manifest> {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(state) = state.as_ref()
-            && state.checked.elapsed() < RECHECK
-        {
-            return Arc::clone(&state.manifest);
+        let recent = |state: &Option<State>| {
+            state
+                .as_ref()
+                .filter(|state| state.checked.elapsed() < RECHECK)
+                .map(|state| Arc::clone(&state.manifest))
+        };
+        if let Some(manifest) = recent(&self.state.read().unwrap_or_else(|p| p.into_inner())) {
+            return manifest;
+        }
+        let _looking = self.looking.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(manifest) = recent(&self.state.read().unwrap_or_else(|p| p.into_inner())) {
+            return manifest;
         }
         let listing = listing(files);
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
         if let Some(state) = state.as_mut()
             && state.listing == listing
         {
