@@ -10,6 +10,7 @@
 //! already has becomes a 304. Invariant: every error body is `{"detail": "..."}`, and only files
 //! that `paths::DataDir` resolves are ever read besides the two manifests.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::auth::Auth;
@@ -17,6 +18,7 @@ use crate::cache::Watched;
 use crate::config::Config;
 use crate::cors::Cors;
 use crate::files::Files;
+use crate::generate::Generated;
 use crate::http::{JSON, Method, Payload, Request, Response};
 use crate::manifest::{self, FILES_PREFIX, Manifest};
 use crate::paths::{DataDir, clean_request_path};
@@ -24,7 +26,9 @@ use crate::widgets::{self, Call, options, pdf};
 
 pub struct App {
     files: Files,
-    widgets: Watched<Manifest>,
+    /// `widgets.json`; `None` inside when the root has none and the manifest is generated.
+    widgets: Watched<Option<Arc<Manifest>>>,
+    generated: Generated,
     apps: Watched<Payload>,
     cors: Cors,
     auth: Auth,
@@ -35,14 +39,31 @@ const READ_ONLY: &str = "GET, HEAD, OPTIONS";
 const POST_ONLY: &str = "POST, OPTIONS";
 
 impl App {
+    /// The app for a server: widgets left out are logged on every load of `widgets.json`, the
+    /// other problems once at the start.
     pub fn new(config: &Config) -> App {
-        let app = App {
+        let app = App::build(config, load_and_log);
+        let (manifest, _) = app.manifest();
+        for warning in app.data_and_apps_problems(&manifest) {
+            eprintln!("openbb-files: {warning}");
+        }
+        app
+    }
+
+    /// The app without logging, for `check`, which prints [`App::problems`] itself.
+    pub fn quiet(config: &Config) -> App {
+        App::build(config, load)
+    }
+
+    fn build(config: &Config, load: Loader) -> App {
+        App {
             files: Files::new(DataDir::new(config.root.join("data"))),
             widgets: Watched::new(
                 config.root.join("widgets.json"),
-                Manifest::empty(),
-                Manifest::parse,
+                Some(Arc::new(Manifest::empty())),
+                load,
             ),
+            generated: Generated::default(),
             apps: Watched::new(
                 config.root.join("apps.json"),
                 Payload::new(&b"[]"[..]),
@@ -55,30 +76,45 @@ impl App {
                 &config.auth_query,
             ),
             started: Instant::now(),
-        };
-        let (manifest, _) = app.widgets.get();
-        for problem in &manifest.problems {
-            eprintln!("openbb-files: widget left out: {problem}");
         }
-        app.apps.get();
-        app
+    }
+
+    /// The manifest served: `widgets.json`, or the one generated from `data/` when the root
+    /// has none; with the reason the file on disk is not being used, if it is not.
+    fn manifest(&self) -> (Arc<Manifest>, Option<Arc<str>>) {
+        let (loaded, problem) = self.widgets.get();
+        match &*loaded {
+            Some(manifest) => (Arc::clone(manifest), problem),
+            None => (self.generated.get(&self.files), problem),
+        }
     }
 
     pub fn auth(&self) -> &Auth {
         &self.auth
     }
 
-    /// Every problem the server knows of: manifest files, widgets left out, unreadable data.
+    /// Every problem the server knows of: manifest files, widgets left out, widgets whose data
+    /// is missing or lacks the columns they name, app layouts naming missing widgets,
+    /// unreadable data.
     pub fn problems(&self) -> Vec<String> {
-        let (manifest, widgets_problem) = self.widgets.get();
+        let (manifest, widgets_problem) = self.manifest();
         let (_, apps_problem) = self.apps.get();
         widgets_problem
             .iter()
             .chain(apps_problem.iter())
             .map(|p| p.to_string())
             .chain(manifest.problems.iter().cloned())
+            .chain(self.data_and_apps_problems(&manifest))
             .chain(self.files.problems())
             .collect()
+    }
+
+    /// The served widgets checked against `data/`, and `apps.json` against the served widgets.
+    fn data_and_apps_problems(&self, manifest: &Manifest) -> Vec<String> {
+        let mut problems =
+            manifest.data_problems(&|f| self.files.exists(f), &|f| self.files.header(f));
+        problems.extend(manifest.apps(&self.apps.get().0).1);
+        problems
     }
 
     pub fn handle(&self, request: &Request) -> Response {
@@ -100,7 +136,7 @@ impl App {
         let Some(path) = clean_request_path(&request.path) else {
             return not_found();
         };
-        let (manifest, _) = self.widgets.get();
+        let (manifest, _) = self.manifest();
         let target = match path.as_str() {
             "" => Target::Info,
             "widgets.json" => Target::Widgets,
@@ -143,7 +179,7 @@ impl App {
         match target {
             Target::Info => self.info(&manifest),
             Target::Widgets => Response::payload(JSON, &manifest.served),
-            Target::Apps => Response::payload(JSON, &self.apps.get().0),
+            Target::Apps => Response::payload(JSON, &manifest.apps(&self.apps.get().0).0),
             Target::File(relative) => pdf::raw_file(&self.files, relative),
             Target::Options(route) => options::serve(&self.files, route, &params),
             Target::Widget(widget) => widgets::serve(&Call {
@@ -169,6 +205,24 @@ impl App {
             }),
         )
     }
+}
+
+/// Loads `widgets.json` (`None` when there is none).
+type Loader = fn(Option<&[u8]>) -> Result<Option<Arc<Manifest>>, String>;
+
+fn load(bytes: Option<&[u8]>) -> Result<Option<Arc<Manifest>>, String> {
+    bytes
+        .map(|bytes| Manifest::parse(Some(bytes)).map(Arc::new))
+        .transpose()
+}
+
+/// [`load`], logging each widget left out, on every load.
+fn load_and_log(bytes: Option<&[u8]>) -> Result<Option<Arc<Manifest>>, String> {
+    let manifest = load(bytes)?;
+    for problem in manifest.iter().flat_map(|m| &m.problems) {
+        eprintln!("openbb-files: widget left out: {problem}");
+    }
+    Ok(manifest)
 }
 
 /// What a request path names.

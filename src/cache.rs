@@ -26,6 +26,16 @@ impl FileVersion {
         fs::metadata(path).map(|meta| FileVersion::from_metadata(&meta))
     }
 
+    /// The version of a body fetched from a remote source: its length, when it was fetched, and
+    /// a number no other fetch shares.
+    pub fn fetched(len: u64, at: SystemTime, generation: u64) -> FileVersion {
+        FileVersion {
+            len,
+            modified: Some(at),
+            inode: generation,
+        }
+    }
+
     pub fn from_metadata(meta: &fs::Metadata) -> FileVersion {
         #[cfg(unix)]
         let inode = std::os::unix::fs::MetadataExt::ino(meta);

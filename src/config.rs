@@ -147,7 +147,10 @@ fn env_name(flag: &str) -> String {
 pub fn help() -> String {
     let mut text = String::from(
         "openbb-files: serve a folder of research files to OpenBB Workspace\n\n\
-         Usage: openbb-files [serve] [OPTIONS]\n\nOptions:\n",
+         Usage: openbb-files [serve] [OPTIONS]\n       \
+         openbb-files check [--root DIR | --url URL] (validate a folder or a backend; check --help)\n       \
+         openbb-files init [--root DIR] [--force]    (write widgets.json for data/; init --help)\n\n\
+         Options:\n",
     );
     for flag in FLAGS.iter() {
         let left = match flag.value {

@@ -144,6 +144,24 @@ pub fn read_csv(input: impl Read + Send) -> Result<Table, CsvError> {
     })
 }
 
+/// Reads only a CSV's header row (the column names, as [`read_csv`] names them): a cheap look
+/// at a file's columns without reading its rows.
+pub fn read_header(input: impl Read) -> Result<Vec<String>, CsvError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(input);
+    let mut header = csv::ByteRecord::new();
+    if !reader
+        .read_byte_record(&mut header)
+        .map_err(|err| csv_error(&err, 1))?
+    {
+        return Ok(Vec::new());
+    }
+    let line = reader.position().line();
+    unique_names(&header).map_err(|message| CsvError { line, message })
+}
+
 fn record_reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
     csv::ReaderBuilder::new()
         .has_headers(false)
@@ -361,6 +379,15 @@ mod tests {
 
     fn read(text: &[u8]) -> Table {
         read_csv(text).unwrap()
+    }
+
+    #[test]
+    fn the_header_alone_is_read_like_the_whole_file() {
+        let text = "\u{feff} date ,\"close\"\n2024-01-02,1\nbroken,\"";
+        assert_eq!(read_header(text.as_bytes()).unwrap(), ["date", "close"]);
+        assert!(read_header(&b""[..]).unwrap().is_empty());
+        assert_eq!(read_header(&b"a,a\n"[..]).unwrap(), ["a", "a.1"]);
+        assert!(read_header(&b"\xff\n"[..]).is_err());
     }
 
     #[test]

@@ -145,7 +145,7 @@ pub fn cell_value(cell: Cell<'_>) -> Value {
     }
 }
 
-fn is_json(shown: &str) -> bool {
+pub fn is_json(shown: &str) -> bool {
     shown.to_ascii_lowercase().ends_with(".json")
 }
 

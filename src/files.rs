@@ -6,7 +6,7 @@
 //! what was looked for), 500 for a file that does not parse (also recorded as a problem and
 //! listed at `/` until the file reads again).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock, Weak};
 
@@ -16,6 +16,7 @@ use crate::filter::Rule;
 use crate::http::{Body, Payload, Response};
 use crate::manifest::placeholders;
 use crate::paths::{DataDir, is_safe_segment};
+use crate::remote::{Fetched, Remote, is_remote};
 
 /// Bytes of rendered table responses kept for repeated requests. Only what clients ask for is
 /// kept, so a small folder uses a fraction of this; a big file's large answers fit.
@@ -27,13 +28,20 @@ const SELECTION_CACHE_BYTES: usize = 96 * 1024 * 1024;
 
 pub struct Files {
     pub dir: DataDir,
-    data: FileCache<Result<Arc<Data>, String>>,
+    /// Remote sources: a `file` that is an `http(s)` URL.
+    pub remote: Remote,
+    /// Parsed remote tables, with the version of the body they were parsed from.
+    remote_data: RwLock<HashMap<String, (FileVersion, Parsed)>>,
+    data: FileCache<Parsed>,
     bytes: FileCache<Result<Arc<[u8]>, String>>,
     rendered: ResponseCache<RenderedFrom>,
     selections: ResponseCache<RenderedFrom, Selection>,
     /// Files whose last read failed, by shown path; cleared when they read again.
     problems: RwLock<BTreeMap<String, String>>,
 }
+
+/// A table or document parsed from a file, or why it does not parse.
+type Parsed = Result<Arc<Data>, String>;
 
 /// What a rendered table response depends on besides its request: the file's version and the
 /// widget's filter rules. While both are unchanged, the cached bytes are the answer.
@@ -62,6 +70,8 @@ impl Files {
     pub fn new(dir: DataDir) -> Files {
         Files {
             dir,
+            remote: Remote::default(),
+            remote_data: RwLock::new(HashMap::new()),
             data: FileCache::default(),
             bytes: FileCache::default(),
             rendered: ResponseCache::new(RESPONSE_CACHE_BYTES),
@@ -128,10 +138,14 @@ impl Files {
         params: &[(String, String)],
         rules: &[(String, Option<Rule>)],
     ) -> Result<(String, RenderedFrom), Response> {
-        let (file, meta) = self
-            .dir
-            .resolve(relative)
-            .ok_or_else(|| self.not_found(relative))?;
+        let (file, version) = match is_remote(relative) {
+            true => (PathBuf::from(relative), self.fetch(relative)?.version),
+            false => self
+                .dir
+                .resolve(relative)
+                .map(|(file, meta)| (file, FileVersion::from_metadata(&meta)))
+                .ok_or_else(|| self.not_found(relative))?,
+        };
         let mut sorted: Vec<&(String, String)> = params.iter().collect();
         sorted.sort();
         let key = sorted
@@ -145,7 +159,7 @@ impl Files {
             });
         let from = RenderedFrom {
             file,
-            version: FileVersion::from_metadata(&meta),
+            version,
             rules: rules.to_vec(),
         };
         Ok((key, from))
@@ -183,7 +197,7 @@ impl Files {
     pub fn locate(&self, what: &str, candidates: &[String]) -> Result<String, Response> {
         candidates
             .iter()
-            .find(|relative| self.dir.resolve(relative).is_some())
+            .find(|relative| self.exists(relative))
             .cloned()
             .ok_or_else(|| {
                 let shown: Vec<String> = candidates.iter().map(|c| self.dir.display(c)).collect();
@@ -199,6 +213,9 @@ impl Files {
 
     /// A table or JSON document, parsed once per file version.
     pub fn data(&self, relative: &str) -> Result<Arc<Data>, Response> {
+        if is_remote(relative) {
+            return self.remote_data(relative);
+        }
         let shown = self.dir.display(relative);
         let path = self.resolve(relative)?;
         let parsed = self
@@ -208,8 +225,83 @@ impl Files {
         self.checked(&shown, parsed.as_ref().clone())
     }
 
+    /// Whether `relative` names a file under `data/` (a remote URL counts as there: it is
+    /// fetched when a widget asks for it).
+    pub fn exists(&self, relative: &str) -> bool {
+        is_remote(relative) || self.dir.resolve(relative).is_some()
+    }
+
+    /// A remote body; a failed fetch is a 502 and a problem, a stale copy a warning at `/`.
+    fn fetch(&self, url: &str) -> Result<Fetched, Response> {
+        match self.remote.get(url) {
+            Ok(fetched) => {
+                match &fetched.stale {
+                    Some(why) => self.record_problem(url, &format!("{url}: warning: {why}")),
+                    None => self.clear_problem(url),
+                }
+                Ok(fetched)
+            }
+            Err(why) => {
+                self.record_problem(url, &why);
+                Err(Response::error(502, &why))
+            }
+        }
+    }
+
+    /// A remote table or document, parsed once per fetched body.
+    fn remote_data(&self, url: &str) -> Result<Arc<Data>, Response> {
+        let fetched = self.fetch(url)?;
+        let cached = self
+            .remote_data
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(url)
+            .cloned();
+        let parsed = match cached {
+            Some((version, parsed)) if version == fetched.version => parsed,
+            _ => {
+                let shown = url.split(['?', '#']).next().unwrap_or(url);
+                let parsed = Data::parse(shown, &fetched.bytes).map(Arc::new);
+                self.remote_data
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(url.to_string(), (fetched.version, parsed.clone()));
+                parsed
+            }
+        };
+        self.checked(url, parsed)
+    }
+
+    /// A table file's column names, read cheaply: a CSV's header row only, or the keys of a
+    /// JSON array's objects. `None` for a JSON document that is not an array of rows.
+    pub fn header(&self, relative: &str) -> crate::manifest::Header {
+        if is_remote(relative) {
+            return Ok(None);
+        }
+        let shown = self.dir.display(relative);
+        let path = self
+            .resolve(relative)
+            .map_err(|_| format!("not found: {shown}"))?;
+        if !crate::data::is_json(relative) {
+            let file = std::fs::File::open(&path).map_err(|err| format!("{shown}: {err}"))?;
+            return crate::csv_read::read_header(file)
+                .map(Some)
+                .map_err(|err| format!("{shown}: line {}: {}", err.line, err.message));
+        }
+        match &*self
+            .data(relative)
+            .map_err(|_| format!("{shown}: does not parse"))?
+        {
+            Data::Json { rows, .. } => Ok(rows.as_ref().map(|(columns, _)| columns.clone())),
+            Data::Table(table) => Ok(Some(table.names().to_vec())),
+        }
+    }
+
     /// A file's bytes, read once per file version.
     pub fn bytes(&self, relative: &str) -> Result<Arc<[u8]>, Response> {
+        if is_remote(relative) {
+            return Ok(self.fetch(relative)?.bytes);
+        }
         let path = self.resolve(relative)?;
         let unreadable = |err: &dyn std::fmt::Display| {
             Response::error(404, &format!("{}: {err}", self.dir.display(relative)))

@@ -4,9 +4,11 @@
 //! routes plain `http::Request` values to handlers that return plain `http::Response` values.
 //! `widgets` holds one module of plain handler functions per widget type, reading `data/` only
 //! through `files`. Everything below is pure and unit-tested: `paths` (what may be read),
-//! `cache` (file versions, cached responses), `manifest` (widgets.json/apps.json), `data`,
+//! `cache` (file versions, cached responses), `manifest` (widgets.json/apps.json), `validate`
+//! (Workspace's rules for a manifest), `generate` (the manifest of a folder without one), `data`,
 //! `csv_read`, `table` and `filter` (rows from files), `base64`, `cors` and `auth` (browser and
-//! token rules), `config`.
+//! token rules), `config`. `remote` fetches `http(s)` data sources; `check` and `init` are the
+//! two commands besides serving.
 
 #![forbid(unsafe_code)]
 
@@ -14,17 +16,22 @@ pub mod app;
 pub mod auth;
 pub mod base64;
 pub mod cache;
+pub mod check;
 pub mod config;
 pub mod cors;
 pub mod csv_read;
 pub mod data;
 pub mod files;
 pub mod filter;
+pub mod generate;
 pub mod http;
+pub mod init;
 pub mod manifest;
 pub mod paths;
+pub mod remote;
 pub mod server;
 pub mod table;
+pub mod validate;
 pub mod widgets;
 
 pub use config::Config;

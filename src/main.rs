@@ -12,6 +12,11 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("check") => return check(&args[1..]),
+        Some("init") => return init(&args[1..]),
+        _ => {}
+    }
     let config = match config::parse(&args, &|name| std::env::var(name).ok()) {
         Ok(Command::Serve(config)) => config,
         Ok(Command::Help) => {
@@ -55,6 +60,49 @@ fn main() -> ExitCode {
         Err(message) => {
             eprintln!("openbb-files: {message}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// `openbb-files check ...`: 0 when nothing failed, 1 when something did, 2 for a usage error.
+fn check(args: &[String]) -> ExitCode {
+    match openbb_files::check::parse(args, &|name| std::env::var(name).ok()) {
+        Ok(Some(options)) => match openbb_files::check::run(&options, &mut std::io::stdout()) {
+            true => ExitCode::SUCCESS,
+            false => ExitCode::FAILURE,
+        },
+        Ok(None) => {
+            print!("{}", openbb_files::check::help());
+            ExitCode::SUCCESS
+        }
+        Err(config::UsageError(message)) => {
+            eprintln!("openbb-files: {message}\nTry 'openbb-files check --help'.");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `openbb-files init ...`: 0 when the files were written, 1 when not, 2 for a usage error.
+fn init(args: &[String]) -> ExitCode {
+    use openbb_files::init;
+    match init::parse(args, &|name| std::env::var(name).ok()) {
+        Ok(Some(options)) => match init::run(&options) {
+            Ok(lines) => {
+                lines.iter().for_each(|line| println!("{line}"));
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                eprintln!("openbb-files: init: {message}");
+                ExitCode::FAILURE
+            }
+        },
+        Ok(None) => {
+            print!("{}", init::help());
+            ExitCode::SUCCESS
+        }
+        Err(config::UsageError(message)) => {
+            eprintln!("openbb-files: {message}\nTry 'openbb-files init --help'.");
+            ExitCode::from(2)
         }
     }
 }

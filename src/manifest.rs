@@ -11,12 +11,13 @@
 //!
 //! | key | types | meaning |
 //! |---|---|---|
-//! | `file` | all but multi_file_viewer, omni | file under `data/`; `{param}` placeholders take that parameter's value (one safe path segment). Default `<endpoint>.<ext>` per type |
+//! | `file` | all but multi_file_viewer, omni | file under `data/`, or an `http(s)://` URL; `{param}` placeholders take that parameter's value (one safe path segment). Default `<endpoint>.<ext>` per type |
 //! | `folder` | newsfeed, multi_file_viewer, omni | folder under `data/`: Markdown notes, the files to pick from, the files searched (omni default: all of `data/`) |
 //! | `filters` | table, table_ssrm, chart, html, metric, newsfeed | parameter → column rules (see `filter.rs`) |
 //! | `column`, `label` | metric | computed metric from a CSV: latest value of `column` and its change, named `label` |
 //! | `records` | chart, html | table file answered for `raw=true` |
 //! | `mode` | pdf | `"base64"` (default) or `"url"` (a link to the `/files/...` route) |
+//! | `ttl` | those taking `file` | seconds a remote `file` (`http(s)://...`, see `remote.rs`) is kept before it is fetched again |
 //! | `options` | all | `{paramName: {file, column?, label?}}`: answers that param's `optionsEndpoint` with the distinct values of `column` (or the options array in a JSON `file`) |
 //!
 //! A multi_file_viewer's `fileSelector` param gets its options endpoint answered with the folder's
@@ -32,6 +33,8 @@ use serde_json::{Map, Value};
 use crate::filter::Rule;
 use crate::http::Payload;
 use crate::paths::{clean_request_path, is_safe_segment};
+use crate::remote::is_remote;
+use crate::validate::{self, Severity};
 
 /// How a widget's endpoint is answered, from its `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +86,27 @@ impl Kind {
         }
     }
 
+    /// Whether `key` may appear in this type's `backend`: its own keys, and `ttl` wherever
+    /// `file` may be (for a remote file).
+    fn allows(self, key: &str) -> bool {
+        let key = if key == "ttl" { "file" } else { key };
+        self.keys().contains(&key)
+    }
+
+    /// The extensions of the file read when `backend.file` is not given, in the order tried.
+    pub fn extensions(self) -> &'static [&'static str] {
+        match self {
+            Kind::Table | Kind::Newsfeed => &["csv", "json"],
+            Kind::Metric => &["json", "csv"],
+            Kind::Markdown => &["md"],
+            Kind::Html => &["html"],
+            Kind::Chart => &["json"],
+            Kind::Pdf => &["pdf"],
+            Kind::Ssrm | Kind::AdvancedChart => &["csv"],
+            Kind::MultiFileViewer | Kind::Omni => &[],
+        }
+    }
+
     /// Whether the endpoint takes POST (with a JSON body) instead of GET.
     pub fn takes_post(self) -> bool {
         matches!(self, Kind::MultiFileViewer | Kind::Omni | Kind::Ssrm)
@@ -118,6 +142,8 @@ pub struct Widget {
     pub pdf_mode: PdfMode,
     /// multi_file_viewer: the `paramName` of the `fileSelector` param (the POST body key).
     pub file_param: Option<String>,
+    /// How long a remote `file` (an `http(s)` URL) is kept before it is fetched again.
+    pub ttl: Option<std::time::Duration>,
 }
 
 /// Where an options endpoint's answer comes from.
@@ -149,7 +175,11 @@ pub struct Manifest {
     /// The JSON object Workspace receives.
     pub served: Payload,
     widgets: Vec<Widget>,
+    /// For each widget, the columns its entry names as `(field, column)`: checked against the
+    /// data by [`Manifest::data_problems`].
+    named: Vec<Vec<(String, String)>>,
     options: Vec<OptionsRoute>,
+    /// Why widgets were left out, as `widget: field: message` lines.
     pub problems: Vec<String>,
 }
 
@@ -173,6 +203,7 @@ struct BackendSpec {
     mode: PdfMode,
     #[serde(default)]
     options: Map<String, Value>,
+    ttl: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -188,6 +219,7 @@ impl Manifest {
         Manifest {
             served: Payload::new(&b"{}"[..]),
             widgets: Vec::new(),
+            named: Vec::new(),
             options: Vec::new(),
             problems: Vec::new(),
         }
@@ -213,8 +245,15 @@ impl Manifest {
         let mut manifest = Manifest::empty();
         let mut served = Map::new();
         for (id, entry) in entries {
+            let issues = entry.as_object().map(validate::widget).unwrap_or_default();
+            if issues.iter().any(|i| i.severity == Severity::Error) {
+                let lines = issues.iter().map(|issue| issue.line(&id));
+                manifest.problems.extend(lines);
+                continue;
+            }
             match manifest.check_widget(&id, entry) {
                 Ok((widget, routes, entry)) => {
+                    manifest.named.push(named_columns(&widget, &entry));
                     served.insert(id, entry);
                     manifest.widgets.push(widget);
                     for route in routes {
@@ -237,6 +276,26 @@ impl Manifest {
         Ok(manifest)
     }
 
+    /// The ids of the served widgets, in manifest order.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.widgets.iter().map(|w| w.id.as_str())
+    }
+
+    /// `apps.json` as served beside this manifest: layout items naming a widget that is not
+    /// served are taken out (see [`validate::apps`]); with the problem lines for `apps.json`.
+    pub fn apps(&self, apps: &Payload) -> (Payload, Vec<String>) {
+        let Ok(mut document) = serde_json::from_slice::<Value>(&apps.bytes) else {
+            return (apps.clone(), Vec::new());
+        };
+        let issues = validate::apps(&mut document, &self.ids().collect());
+        let lines = issues.iter().map(|i| i.line("apps.json")).collect();
+        if issues.iter().all(|i| i.severity == Severity::Warning) {
+            return (apps.clone(), lines);
+        }
+        let bytes = serde_json::to_vec(&document).unwrap_or_else(|_| apps.bytes.to_vec());
+        (Payload::new(bytes), lines)
+    }
+
     pub fn widget_count(&self) -> usize {
         self.widgets.len()
     }
@@ -253,6 +312,61 @@ impl Manifest {
                     .iter()
                     .find(|w| w.endpoint == parent && w.kind == Kind::AdvancedChart)
             })
+    }
+
+    /// The served widgets checked against `data/` (warnings, as `widget: field: warning: ...`
+    /// lines): the file a widget reads exists, and holds the columns the widget names. `exists`
+    /// and `header` look at a file relative to `data/`; `header` gives a table's column names
+    /// (`None` for a document that is not a table).
+    pub fn data_problems(
+        &self,
+        exists: &dyn Fn(&str) -> bool,
+        header: &dyn Fn(&str) -> Header,
+    ) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut check = |id: &str, candidates: Vec<String>, named: &[(String, String)]| {
+            let Some(file) = candidates.iter().find(|c| exists(c)) else {
+                let shown: Vec<String> = candidates.iter().map(|c| format!("data/{c}")).collect();
+                let message = format!("{} does not exist (yet)", shown.join(" or "));
+                problems.push(validate::Issue::warning("backend.file", message).line(id));
+                return;
+            };
+            let shown = format!("data/{file}");
+            let issues = match header(file) {
+                Ok(Some(columns)) => validate::data_columns(&shown, &columns, named),
+                Ok(None) => Vec::new(),
+                Err(message) => vec![validate::Issue::warning("backend.file", message)],
+            };
+            problems.extend(issues.iter().map(|issue| issue.line(id)));
+        };
+        for (widget, named) in self.widgets.iter().zip(&self.named) {
+            let templated = |file: &str| placeholders(file).is_ok_and(|p| !p.is_empty());
+            let candidates = match &widget.file {
+                Some(file) if templated(file) => continue,
+                Some(file) => vec![file.clone()],
+                None if widget.kind == Kind::Newsfeed && widget.folder.is_some() => continue,
+                None => widget.default_files(),
+            };
+            if !candidates.is_empty() {
+                check(&widget.id, candidates, named);
+            }
+        }
+        for route in &self.options {
+            if let OptionsSource::Column {
+                file,
+                column,
+                label,
+            } = &route.source
+            {
+                let named: Vec<(String, String)> = [Some(column), label.as_ref()]
+                    .into_iter()
+                    .flatten()
+                    .map(|c| ("backend.options".to_string(), c.clone()))
+                    .collect();
+                check(&route.widget, vec![file.clone()], &named);
+            }
+        }
+        problems
     }
 
     pub fn options_for(&self, endpoint: &str) -> Option<&OptionsRoute> {
@@ -277,10 +391,7 @@ impl Manifest {
             .unwrap_or_default();
         let spec: BackendSpec =
             serde_json::from_value(spec).map_err(|err| ("backend", err.to_string()))?;
-        if let Some(key) = spec_keys
-            .iter()
-            .find(|k| !kind.keys().contains(&k.as_str()))
-        {
+        if let Some(key) = spec_keys.iter().find(|k| !kind.allows(k)) {
             return Err((
                 "backend",
                 format!(
@@ -291,7 +402,18 @@ impl Manifest {
             ));
         }
         let endpoint = endpoint_path(entry.get("endpoint"), "endpoint")?;
-        check_path("backend.file", spec.file.as_deref(), true)?;
+        match spec.file.as_deref() {
+            Some(url) if is_remote(url) => placeholders(url)
+                .map(|_| ())
+                .map_err(|message| ("backend.file", message))?,
+            file => check_path("backend.file", file, true)?,
+        }
+        if spec.ttl.is_some() && !spec.file.as_deref().is_some_and(is_remote) {
+            return Err((
+                "backend.ttl",
+                "applies to a remote backend.file (an http:// or https:// URL)".into(),
+            ));
+        }
         check_path("backend.folder", spec.folder.as_deref(), false)?;
         check_path("backend.records", spec.records.as_deref(), false)?;
         let mut filters = Vec::new();
@@ -390,6 +512,7 @@ impl Manifest {
             records: spec.records,
             pdf_mode: spec.mode,
             file_param,
+            ttl: spec.ttl.map(std::time::Duration::from_secs),
         };
         self.check_clashes(&widget, &options)?;
         Ok((widget, options, Value::Object(entry)))
@@ -443,6 +566,44 @@ impl Manifest {
 
 type Problem = (&'static str, String);
 
+/// A table file's column names (`None`: a document that is not a table), or why it does not read.
+pub type Header = Result<Option<Vec<String>>, String>;
+
+impl Widget {
+    /// `<endpoint>.<extension>` for each extension the widget's type reads, in the order tried.
+    pub fn default_files(&self) -> Vec<String> {
+        self.kind
+            .extensions()
+            .iter()
+            .map(|extension| format!("{}.{extension}", self.endpoint))
+            .collect()
+    }
+}
+
+/// The columns a widget names in its table file: `columnsDefs` fields, filter rule columns, a
+/// metric's column; as `(field, column)`.
+fn named_columns(widget: &Widget, entry: &Value) -> Vec<(String, String)> {
+    if !matches!(widget.kind, Kind::Table | Kind::Ssrm | Kind::Metric) {
+        return Vec::new();
+    }
+    let mut named: Vec<(String, String)> = entry
+        .as_object()
+        .map(validate::column_fields)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|field| ("data.table.columnsDefs".to_string(), field))
+        .collect();
+    for (param, rule) in &widget.filters {
+        if let Some(Rule::Column(column) | Rule::Bound { column, .. }) = rule {
+            named.push((format!("backend.filters.{param}"), column.clone()));
+        }
+    }
+    if let Some(column) = &widget.column {
+        named.push(("backend.column".to_string(), column.clone()));
+    }
+    named
+}
+
 /// A cleaned endpoint path from a manifest value; refuses reserved paths and the files prefix.
 fn endpoint_path(value: Option<&Value>, field: &'static str) -> Result<String, Problem> {
     let raw = value
@@ -461,16 +622,9 @@ fn endpoint_path(value: Option<&Value>, field: &'static str) -> Result<String, P
 
 /// A widget's params, whether written as one list or as rows of lists.
 fn params_of(entry: &Map<String, Value>) -> Vec<&Map<String, Value>> {
-    let Some(Value::Array(params)) = entry.get("params") else {
-        return Vec::new();
-    };
-    params
-        .iter()
-        .flat_map(|p| match p {
-            Value::Array(row) => row.iter().collect(),
-            other => vec![other],
-        })
-        .filter_map(Value::as_object)
+    validate::params_of(entry)
+        .into_iter()
+        .filter_map(|(_, p)| p.as_object())
         .collect()
 }
 
@@ -544,17 +698,30 @@ pub fn parse_apps(bytes: Option<&[u8]>) -> Result<Payload, String> {
 mod tests {
     use super::*;
 
+    /// Parses a manifest, giving entries the `name` and `description` Workspace requires when
+    /// they lack them, so that each test shows only the rule it is about.
+    fn parse(text: &[u8]) -> Manifest {
+        let mut document: Value = serde_json::from_slice(text).unwrap();
+        for entry in document.as_object_mut().unwrap().values_mut() {
+            if let Some(entry) = entry.as_object_mut() {
+                for key in ["name", "description"] {
+                    entry.entry(key).or_insert_with(|| Value::from(key));
+                }
+            }
+        }
+        Manifest::parse(Some(&serde_json::to_vec(&document).unwrap())).unwrap()
+    }
+
     fn served(manifest: &Manifest) -> Value {
         serde_json::from_slice(&manifest.served.bytes).unwrap()
     }
 
     #[test]
     fn backend_keys_are_removed_and_order_kept() {
-        let manifest = Manifest::parse(Some(
+        let manifest = parse(
             br#"{"z": {"name": "Z", "endpoint": "/z", "backend": {"file": "a/z.csv"}},
                  "a": {"name": "A", "endpoint": "a?x=1", "type": "table"}}"#,
-        ))
-        .unwrap();
+        );
         assert!(manifest.problems.is_empty(), "{:?}", manifest.problems);
         let text = std::str::from_utf8(&manifest.served.bytes).unwrap();
         assert!(!text.contains("backend"));
@@ -569,7 +736,7 @@ mod tests {
 
     #[test]
     fn bad_entries_are_left_out_and_reported() {
-        let manifest = Manifest::parse(Some(
+        let manifest = parse(
             br#"{"ok": {"name": "Ok", "endpoint": "ok"},
                  "no_endpoint": {"name": "X"},
                  "escape": {"endpoint": "../etc/passwd"},
@@ -579,11 +746,10 @@ mod tests {
                  "reserved": {"endpoint": "/widgets.json"},
                  "twin": {"endpoint": "ok", "backend": {"file": "other.csv"}},
                  "scalar": 3}"#,
-        ))
-        .unwrap();
+        );
         assert_eq!(
             served(&manifest),
-            serde_json::json!({"ok": {"name": "Ok", "endpoint": "ok"}})
+            serde_json::json!({"ok": {"name": "Ok", "endpoint": "ok", "description": "description"}})
         );
         let problems = manifest.problems.join("\n");
         for expected in [
@@ -604,6 +770,28 @@ mod tests {
     }
 
     #[test]
+    fn widgets_breaking_workspace_rules_are_left_out_with_every_reason() {
+        let manifest = Manifest::parse(Some(
+            br#"{"good": {"name": "G", "description": "d", "endpoint": "g",
+                          "data": {"table": {"columnsDefs": [{"field": "a", "cellDataType": "number"}]}}},
+                 "broken": {"name": "B", "endpoint": "b", "type": "tabel", "gridData": {"w": 50, "h": 8},
+                            "data": {"table": {"columnsDefs": [{"field": "a", "formatterFn": "money"}]}}}}"#,
+        ))
+        .unwrap();
+        assert_eq!(manifest.widget_count(), 1);
+        assert!(manifest.widget_for("g").is_some());
+        assert_eq!(
+            manifest.problems,
+            [
+                "broken: description: required, as a string",
+                "broken: type: \"tabel\" is not a widget type Workspace knows",
+                "broken: gridData.w: 50 is not a whole number from 1 to 40",
+                "broken: data.table.columnsDefs[0].formatterFn: \"money\" is not one of int, none, percent, normalized, normalizedPercent, dateToYear"
+            ]
+        );
+    }
+
+    #[test]
     fn a_file_that_is_not_an_object_fails_whole() {
         assert!(
             Manifest::parse(Some(b"[]"))
@@ -620,11 +808,10 @@ mod tests {
 
     #[test]
     fn filters_parse_into_rules() {
-        let manifest = Manifest::parse(Some(
+        let manifest = parse(
             br#"{"p": {"endpoint": "p", "backend": {"filters": {
                 "symbol": "ticker", "since": {"column": "date", "op": "gte"}, "theme": null}}}}"#,
-        ))
-        .unwrap();
+        );
         let widget = manifest.widget_for("p").unwrap();
         assert_eq!(widget.filters.len(), 3);
         assert_eq!(
@@ -636,7 +823,7 @@ mod tests {
 
     #[test]
     fn types_take_their_own_backend_keys() {
-        let manifest = Manifest::parse(Some(
+        let manifest = parse(
             br#"{"md": {"endpoint": "md", "type": "markdown", "backend": {"file": "r/{ticker}.md"}},
                  "m": {"endpoint": "m", "type": "metric", "backend": {"file": "p.csv", "column": "close", "label": "Close"}},
                  "pdf": {"endpoint": "pdf", "type": "pdf", "backend": {"mode": "url"}},
@@ -650,8 +837,7 @@ mod tests {
                  "escaping_folder": {"endpoint": "n", "type": "newsfeed", "backend": {"folder": "../notes"}},
                  "no_selector": {"endpoint": "x", "type": "multi_file_viewer"},
                  "files_prefix": {"endpoint": "files/a.pdf", "type": "pdf"}}"#,
-        ))
-        .unwrap();
+        );
         let problems = manifest.problems.join("\n");
         for expected in [
             "folder_on_table: backend: 'folder' does not apply to a table widget",
@@ -693,24 +879,23 @@ mod tests {
 
     #[test]
     fn options_endpoints_come_from_params() {
-        let manifest = Manifest::parse(Some(
+        let manifest = parse(
             br#"{"a": {"endpoint": "a", "params": [
                     {"paramName": "ticker", "type": "endpoint", "optionsEndpoint": "/options/tickers?x=1"},
                     {"paramName": "sector", "type": "endpoint", "optionsEndpoint": "options/sectors"}],
                   "backend": {"options": {"ticker": {"file": "h.csv", "column": "ticker", "label": "name"},
                                           "sector": {"file": "sectors.json"}}}},
-                 "b": {"endpoint": "b", "params": [{"paramName": "t", "optionsEndpoint": "options/tickers"}],
+                 "b": {"endpoint": "b", "params": [{"paramName": "t", "type": "endpoint", "optionsEndpoint": "options/tickers"}],
                        "backend": {"options": {"t": {"file": "h.csv", "column": "ticker", "label": "name"}}}},
-                 "clash": {"endpoint": "c", "params": [{"paramName": "t", "optionsEndpoint": "options/tickers"}],
+                 "clash": {"endpoint": "c", "params": [{"paramName": "t", "type": "endpoint", "optionsEndpoint": "options/tickers"}],
                            "backend": {"options": {"t": {"file": "other.csv", "column": "ticker"}}}},
-                 "on_widget": {"endpoint": "d", "params": [{"paramName": "t", "optionsEndpoint": "a"}],
+                 "on_widget": {"endpoint": "d", "params": [{"paramName": "t", "type": "endpoint", "optionsEndpoint": "a"}],
                                "backend": {"options": {"t": {"file": "h.csv", "column": "x"}}}},
                  "takes_options": {"endpoint": "options/sectors"},
                  "no_param": {"endpoint": "e", "backend": {"options": {"nope": {"file": "h.csv"}}}},
-                 "no_endpoint": {"endpoint": "f", "params": [{"paramName": "t"}],
+                 "no_endpoint": {"endpoint": "f", "params": [{"paramName": "t", "type": "text"}],
                                  "backend": {"options": {"t": {"file": "h.csv"}}}}}"#,
-        ))
-        .unwrap();
+        );
         assert_eq!(
             manifest.options_for("options/tickers").unwrap().source,
             OptionsSource::Column {
@@ -746,14 +931,13 @@ mod tests {
 
     #[test]
     fn large_and_chart_types_take_both_spellings() {
-        let manifest = Manifest::parse(Some(
+        let manifest = parse(
             br#"{"s1": {"endpoint": "s1", "type": "table_ssrm", "backend": {"filters": {"p": "c"}}},
                  "s2": {"endpoint": "s2", "type": "ssrm_table"},
                  "a1": {"endpoint": "udf", "type": "advanced_charting", "backend": {"file": "p.csv"}},
                  "a2": {"endpoint": "feeds/x", "type": "advanced-chart"},
                  "no_filters": {"endpoint": "a3", "type": "advanced_charting", "backend": {"filters": {}}}}"#,
-        ))
-        .unwrap();
+        );
         assert!(
             manifest
                 .problems
@@ -776,6 +960,29 @@ mod tests {
             "only charts have routes below"
         );
         assert!(manifest.widget_for("udf/history/x").is_none());
+    }
+
+    #[test]
+    fn a_file_may_be_a_remote_url_with_a_ttl() {
+        let manifest = parse(
+            br#"{"r": {"endpoint": "r", "backend": {"file": "https://example.com/p.csv?t={ticker}", "ttl": 30}},
+                 "ttl_local": {"endpoint": "l", "backend": {"file": "p.csv", "ttl": 30}},
+                 "ttl_on_omni": {"endpoint": "o", "type": "omni", "backend": {"ttl": 30}},
+                 "bad_url": {"endpoint": "b", "backend": {"file": "http://x/{a b}"}}}"#,
+        );
+        let widget = manifest.widget_for("r").unwrap();
+        assert_eq!(widget.ttl, Some(std::time::Duration::from_secs(30)));
+        let problems = manifest.problems.join("\n");
+        for expected in [
+            "ttl_local: backend.ttl: applies to a remote backend.file",
+            "ttl_on_omni: backend: 'ttl' does not apply to a omni widget",
+            "bad_url: backend.file: 'http://x/{a b}': bad placeholder",
+        ] {
+            assert!(
+                problems.contains(expected),
+                "missing {expected:?} in\n{problems}"
+            );
+        }
     }
 
     #[test]

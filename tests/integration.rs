@@ -6,13 +6,17 @@
 mod support;
 
 mod auth;
+mod check;
 mod cors;
 mod example;
 mod process;
 mod reload;
+mod remote;
 mod routes;
 mod ssrm;
 mod tables;
 mod traversal;
 mod udf;
+mod validation;
 mod widgets;
+mod zeroconf;

@@ -77,10 +77,16 @@ fn server() -> TestServer {
 }
 
 #[test]
-fn the_desk_manifest_has_no_problems() {
+fn the_desk_manifest_has_no_problems_but_the_deliberately_bad_metric() {
     let server = server();
     let info = server.get("/").json();
-    assert_eq!(info["problems"], json!([]), "{info}");
+    assert_eq!(
+        info["problems"],
+        json!([
+            "bad_metric: backend.column: warning: column 'open' is not in data/prices.csv (date, ticker, close)"
+        ]),
+        "{info}"
+    );
 }
 
 #[test]

@@ -15,7 +15,7 @@ pub fn serve(call: &Call) -> Response {
     if let Some(response) = table::raw(call) {
         return response;
     }
-    let relative = match call.locate(&["json"]) {
+    let relative = match call.locate() {
         Ok(relative) => relative,
         Err(response) => return response,
     };

@@ -8,7 +8,7 @@ pub fn serve(call: &Call) -> Response {
         return response;
     }
     let file = call
-        .locate(&["html"])
+        .locate()
         .and_then(|relative| call.files.text(&relative));
     match file {
         Ok(text) => Response::new(

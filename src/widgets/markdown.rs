@@ -10,7 +10,7 @@ use crate::paths::clean_request_path;
 use crate::widgets::Call;
 
 pub fn serve(call: &Call) -> Response {
-    let relative = match call.locate(&["md"]) {
+    let relative = match call.locate() {
         Ok(relative) => relative,
         Err(response) => return response,
     };

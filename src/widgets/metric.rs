@@ -11,7 +11,7 @@ use crate::http::{Body, JSON, Response};
 use crate::widgets::Call;
 
 pub fn serve(call: &Call) -> Response {
-    let relative = match call.locate(&["json", "csv"]) {
+    let relative = match call.locate() {
         Ok(relative) => relative,
         Err(response) => return response,
     };

@@ -53,15 +53,15 @@ pub fn serve(call: &Call) -> Response {
 
 impl Call<'_> {
     /// The widget's file: `backend.file` with its placeholders filled, else the first of
-    /// `<endpoint>.<extension>` that exists.
-    pub fn locate(&self, extensions: &[&str]) -> Result<String, Response> {
+    /// `<endpoint>.<extension>` that exists (extensions by the widget's type).
+    pub fn locate(&self) -> Result<String, Response> {
         let candidates = match &self.widget.file {
             Some(template) => vec![Files::fill(template, self.params)?],
-            None => extensions
-                .iter()
-                .map(|extension| format!("{}.{extension}", self.widget.endpoint))
-                .collect(),
+            None => self.widget.default_files(),
         };
+        if let (Some(ttl), Some(url)) = (self.widget.ttl, candidates.first()) {
+            self.files.remote.set_ttl(url, ttl);
+        }
         self.files
             .locate(&format!("widget '{}'", self.widget.id), &candidates)
     }

@@ -49,7 +49,7 @@ pub fn serve(call: &Call) -> Response {
 }
 
 fn from_file(call: &Call) -> Result<Vec<Value>, Response> {
-    let relative = call.locate(&["csv", "json"])?;
+    let relative = call.locate()?;
     let data = call.files.data(&relative)?;
     let body = data
         .render(call.params, &call.widget.filters)
@@ -161,7 +161,8 @@ pub fn parse_note(text: &str) -> Result<Map<String, Value>, String> {
     Ok(article)
 }
 
-fn is_iso_date(date: &str) -> bool {
+/// Whether `date` starts with `YYYY-MM-DD`.
+pub fn is_iso_date(date: &str) -> bool {
     let bytes = date.as_bytes();
     bytes.len() >= 10
         && bytes[..10].iter().enumerate().all(|(i, b)| {

@@ -12,7 +12,7 @@ use crate::manifest::{FILES_PREFIX, PdfMode};
 use crate::widgets::Call;
 
 pub fn serve(call: &Call) -> Response {
-    let relative = match call.locate(&["pdf"]) {
+    let relative = match call.locate() {
         Ok(relative) => relative,
         Err(response) => return response,
     };

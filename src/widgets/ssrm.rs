@@ -68,7 +68,7 @@ fn answer(call: &Call) -> Result<Response, Response> {
         params: &params,
         ..*call
     }
-    .locate(&["csv"])?;
+    .locate()?;
     let widget = call.widget;
     let plan = |table: &Table| -> Result<(Vec<Condition>, Vec<SortKey>), Response> {
         let names = table.names();

@@ -5,7 +5,7 @@ use crate::http::{JSON, Response};
 use crate::widgets::Call;
 
 pub fn serve(call: &Call) -> Response {
-    match call.locate(&["csv", "json"]) {
+    match call.locate() {
         Ok(relative) => rows(call, &relative),
         Err(response) => response,
     }

@@ -60,7 +60,7 @@ pub fn serve(call: &Call) -> Response {
             );
         }
     };
-    let relative = match call.locate(&["csv"]) {
+    let relative = match call.locate() {
         Ok(relative) => relative,
         Err(response) => return response,
     };

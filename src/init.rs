@@ -1,0 +1,84 @@
+//! `openbb-files init [--root DIR] [--force]`: writes the `widgets.json` the server would
+//! generate for `DIR/data/` (see [`crate::generate`]) and an `apps.json` dashboard laying out
+//! every widget, for the user to edit. An existing file is never overwritten without `--force`.
+
+use std::path::{Path, PathBuf};
+
+use crate::check::subcommand_flags;
+use crate::config::UsageError;
+use crate::files::Files;
+use crate::generate;
+use crate::paths::DataDir;
+
+#[derive(Debug, PartialEq)]
+pub struct Options {
+    pub root: PathBuf,
+    pub force: bool,
+}
+
+pub fn help() -> String {
+    "Usage: openbb-files init [--root DIR] [--force]\n\n\
+     Write DIR/widgets.json (a widget for each file in DIR/data/) and DIR/apps.json (a dashboard\n\
+     with every widget) to edit. Existing files are kept unless --force.\n\n\
+     Options:\n  \
+     --root DIR   folder holding data/ [default: .] (env OPENBB_FILES_ROOT)\n  \
+     --force      overwrite widgets.json and apps.json (env OPENBB_FILES_FORCE=1)\n"
+        .to_string()
+}
+
+/// Parses the arguments after `init`; `None` asks for the help text.
+pub fn parse(
+    args: &[String],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<Options>, UsageError> {
+    let Some(value) = subcommand_flags("init", args, &["root"], &["force"], env)? else {
+        return Ok(None);
+    };
+    Ok(Some(Options {
+        root: PathBuf::from(value("root").unwrap_or_else(|| ".".into())),
+        force: value("force").is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes")),
+    }))
+}
+
+/// Writes the files; returns what was written, or why nothing was.
+pub fn run(options: &Options) -> Result<Vec<String>, String> {
+    let data = options.root.join("data");
+    if !data.is_dir() {
+        return Err(format!("{} is not a folder", data.display()));
+    }
+    let targets = [
+        options.root.join("widgets.json"),
+        options.root.join("apps.json"),
+    ];
+    if !options.force
+        && let Some(existing) = targets.iter().find(|t| t.exists())
+    {
+        return Err(format!(
+            "{} exists; use --force to overwrite it",
+            existing.display()
+        ));
+    }
+    let widgets = generate::widgets(&Files::new(DataDir::new(data)));
+    let apps = generate::apps(&widgets);
+    let pretty = |value: &serde_json::Value| {
+        let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+        text.push('\n');
+        text
+    };
+    write(
+        &targets[0],
+        &pretty(&serde_json::Value::Object(widgets.clone())),
+    )?;
+    write(&targets[1], &pretty(&apps))?;
+    Ok(vec![
+        format!("wrote {} ({} widgets)", targets[0].display(), widgets.len()),
+        format!(
+            "wrote {} (one app laying out every widget)",
+            targets[1].display()
+        ),
+    ])
+}
+
+fn write(path: &Path, text: &str) -> Result<(), String> {
+    std::fs::write(path, text).map_err(|err| format!("{}: {err}", path.display()))
+}

@@ -1,0 +1,203 @@
+//! `openbb-files check`: offline over a folder (exit status by severity), and `--url` against
+//! our own server and against a backend that breaks Workspace's contract in several ways.
+
+use std::process::Command;
+
+use openbb_files::Handler;
+use openbb_files::check::{self, Options};
+use openbb_files::http::{Method, Request, Response};
+
+use crate::support::{Fixture, TestServer, test_config};
+
+const BIN: &str = env!("CARGO_BIN_EXE_openbb-files");
+
+fn options(url: Option<String>) -> Options {
+    Options {
+        root: ".".into(),
+        url,
+        api_key: None,
+        auth_header: "X-API-KEY".into(),
+        origin: "https://pro.openbb.co".into(),
+    }
+}
+
+fn run_check(options: &Options) -> (bool, String) {
+    let mut out = Vec::new();
+    let passed = check::run(options, &mut out);
+    (passed, String::from_utf8(out).unwrap())
+}
+
+fn check_folder(fixture: &Fixture) -> (Option<i32>, String) {
+    let out = Command::new(BIN)
+        .args(["check", "--root"])
+        .arg(&fixture.root)
+        .output()
+        .unwrap();
+    (out.status.code(), String::from_utf8(out.stdout).unwrap())
+}
+
+#[test]
+fn offline_errors_fail_and_warnings_alone_pass() {
+    let fixture = Fixture::new();
+    fixture.write(
+        "widgets.json",
+        r#"{"later": {"name": "L", "description": "d", "type": "markdown", "endpoint": "later"}}"#,
+    );
+    let (status, out) = check_folder(&fixture);
+    assert_eq!(status, Some(0), "{out}");
+    assert!(
+        out.contains("later: backend.file: warning: data/later.md does not exist (yet)\n"),
+        "{out}"
+    );
+    assert!(out.ends_with(": 0 error(s), 1 warning(s)\n"), "{out}");
+    fixture.write(
+        "widgets.json",
+        r#"{"later": {"name": "L", "description": "d", "type": "markdown", "endpoint": "later"},
+            "bad": {"name": "B", "endpoint": "bad", "type": "tabel"}}"#,
+    );
+    let (status, out) = check_folder(&fixture);
+    assert_eq!(status, Some(1), "{out}");
+    assert!(
+        out.contains("bad: description: required, as a string\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("bad: type: \"tabel\" is not a widget type Workspace knows\n"),
+        "{out}"
+    );
+    assert!(out.ends_with(": 2 error(s), 1 warning(s)\n"), "{out}");
+    let usage = Command::new(BIN)
+        .args(["check", "--bogus"])
+        .output()
+        .unwrap();
+    assert_eq!(usage.status.code(), Some(2));
+}
+
+#[test]
+fn url_check_passes_against_our_own_example() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let server = TestServer::start_with(Fixture::new(), test_config(root));
+    let (passed, out) = run_check(&options(Some(server.url(""))));
+    assert!(passed, "{out}");
+    for line in [
+        "OPTIONS /widgets.json (preflight from https://pro.openbb.co): 204 allows x-api-key",
+        "POST /price_history (price_history, table_ssrm): 100 of 1000 rows",
+        "POST /library (library, multi_file_viewer): 1 file(s)",
+        "GET /performance?theme=dark (performance, chart): Plotly figure, 2 traces",
+        "GET /options/sectors (options of position_detail): 7 options",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in\n{out}");
+    }
+    assert!(!out.contains("FAIL"), "{out}");
+}
+
+#[test]
+fn url_check_with_a_key_and_origin_the_server_requires() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut config = test_config(root);
+    config.api_key = Some("s3cret".into());
+    config.cors_origins = vec!["http://localhost:3000".into()];
+    let server = TestServer::start_with(Fixture::new(), config);
+    let mut with_key = options(Some(server.url("")));
+    with_key.api_key = Some("s3cret".into());
+    with_key.origin = "http://localhost:3000".into();
+    let (passed, out) = run_check(&with_key);
+    assert!(passed, "{out}");
+    let (passed, out) = run_check(&options(Some(server.url(""))));
+    assert!(!passed);
+    assert!(out.contains("FAIL"), "{out}");
+    assert!(out.contains("GET /widgets.json: status 401"), "{out}");
+}
+
+/// A backend that breaks the contract: no CORS at all, a preflight answered 405, a manifest
+/// with a widget Workspace rejects, apps.json as an object naming a missing widget, a table
+/// that is not an array, a chart that fails, markdown that is a number, a metric without a
+/// label and an options endpoint answering an object.
+struct Broken;
+
+impl Handler for Broken {
+    fn handle(&self, request: &Request) -> Response {
+        let json = |body: &str| {
+            Response::json(
+                200,
+                &serde_json::from_str::<serde_json::Value>(body).unwrap(),
+            )
+        };
+        if request.method == Method::Options {
+            return Response::error(405, "method not allowed");
+        }
+        match request.path.as_str() {
+            "/widgets.json" => json(
+                r#"{"rows": {"name": "Rows", "description": "d", "endpoint": "rows"},
+                    "fig": {"name": "Fig", "description": "d", "type": "chart", "endpoint": "fig"},
+                    "note": {"name": "Note", "description": "d", "type": "markdown", "endpoint": "note",
+                             "params": [{"paramName": "x", "type": "endpoint", "optionsEndpoint": "opts"}]},
+                    "kpi": {"name": "Kpi", "description": "d", "type": "metric", "endpoint": "kpi"},
+                    "odd": {"name": "Odd", "endpoint": "odd", "type": "tabel"}}"#,
+            ),
+            "/apps.json" => json(r#"{"name": "A", "tabs": {}}"#),
+            "/rows" => json(r#"{"rows": [{"a": 1}]}"#),
+            "/fig" => Response::error(500, "figure broke"),
+            "/note" => json("3"),
+            "/kpi" => json(r#"[{"value": 1}]"#),
+            "/opts" => json(r#"{"a": 1}"#),
+            "/odd" => json("[]"),
+            _ => Response::error(404, "nope"),
+        }
+    }
+}
+
+#[test]
+fn url_check_reports_every_broken_part_of_a_backend() {
+    let server = TestServer::start_handler(Broken);
+    let (passed, out) = run_check(&options(Some(server.url(""))));
+    assert!(!passed, "{out}");
+    for expected in [
+        "OPTIONS /widgets.json (preflight from https://pro.openbb.co): status 405",
+        "GET /widgets.json: no Access-Control-Allow-Origin for https://pro.openbb.co",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in\n{out}");
+    }
+    let failures = out.lines().filter(|l| l.starts_with("FAIL")).count();
+    assert_eq!(
+        failures, 2,
+        "the manifest itself is unreadable without CORS:\n{out}"
+    );
+}
+
+/// The same broken backend, with CORS fixed, so every widget gets called.
+struct BrokenButReadable;
+
+impl Handler for BrokenButReadable {
+    fn handle(&self, request: &Request) -> Response {
+        let mut response = Broken.handle(request);
+        response
+            .headers
+            .push(("Access-Control-Allow-Origin", "*".to_string()));
+        response
+    }
+}
+
+#[test]
+fn url_check_calls_every_widget_of_a_broken_backend() {
+    let server = TestServer::start_handler(BrokenButReadable);
+    let (passed, out) = run_check(&options(Some(server.url(""))));
+    assert!(!passed, "{out}");
+    for expected in [
+        "FAIL",
+        "widgets.json rules: odd: description: required, as a string",
+        "widgets.json rules: odd: type: \"tabel\" is not a widget type Workspace knows",
+        "GET /apps.json: expected an array of apps",
+        "GET /rows (rows, table): expected an array of rows",
+        "GET /fig?theme=dark (fig, chart): status 500",
+        "GET /note (note, markdown): expected a JSON string of Markdown",
+        "GET /kpi (kpi, metric): expected {\"label\", \"value\"} tiles",
+        "GET /opts (options of note): expected an array of options",
+        "GET /odd (odd, tabel): JSON",
+    ] {
+        assert!(out.contains(expected), "missing {expected:?} in\n{out}");
+    }
+    let failures = out.lines().filter(|l| l.starts_with("FAIL")).count();
+    assert_eq!(failures, 9, "{out}");
+    assert!(out.ends_with(": 9 check(s) failed\n"), "{out}");
+}
