@@ -10,6 +10,7 @@
 //! already has becomes a 304. Invariant: every error body is `{"detail": "..."}`, and only files
 //! that `paths::DataDir` resolves are ever read besides the two manifests.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::auth::Auth;
@@ -18,12 +19,15 @@ use crate::config::Config;
 use crate::cors::Cors;
 use crate::files::Files;
 use crate::http::{JSON, Method, Payload, Request, Response};
+use crate::live::{Hub, Limits};
 use crate::manifest::{self, FILES_PREFIX, Manifest};
 use crate::paths::{DataDir, clean_request_path};
-use crate::widgets::{self, Call, options, pdf};
+use crate::websocket::{self, Upgrade};
+use crate::widgets::{self, Call, live_grid, options, pdf};
 
 pub struct App {
-    files: Files,
+    files: Arc<Files>,
+    live: Arc<Hub>,
     widgets: Watched<Manifest>,
     apps: Watched<Payload>,
     cors: Cors,
@@ -36,8 +40,15 @@ const POST_ONLY: &str = "POST, OPTIONS";
 
 impl App {
     pub fn new(config: &Config) -> App {
+        App::with_live_limits(config, Limits::default())
+    }
+
+    /// An app whose live_grid sockets use `limits` (tests shorten the timeouts).
+    pub fn with_live_limits(config: &Config, limits: Limits) -> App {
+        let files = Arc::new(Files::new(DataDir::new(config.root.join("data"))));
         let app = App {
-            files: Files::new(DataDir::new(config.root.join("data"))),
+            live: Arc::new(Hub::new(Arc::clone(&files), limits)),
+            files,
             widgets: Watched::new(
                 config.root.join("widgets.json"),
                 Manifest::empty(),
@@ -110,7 +121,19 @@ impl App {
                 _ => match (manifest.widget_for(&path), manifest.options_for(&path)) {
                     (Some(widget), _) => Target::Widget(widget),
                     (None, Some(route)) => Target::Options(route),
-                    (None, None) => return not_found(),
+                    (None, None) => match manifest.live_for(&path) {
+                        Some(widget) => {
+                            return Response::error(
+                                426,
+                                &format!(
+                                    "{} is the WebSocket of widget '{}': connect with a WebSocket client",
+                                    request.path, widget.id
+                                ),
+                            )
+                            .with_header("Upgrade", "websocket");
+                        }
+                        None => return not_found(),
+                    },
                 },
             },
         };
@@ -134,12 +157,7 @@ impl App {
             )
             .with_header("Allow", allowed);
         }
-        let params: Vec<(String, String)> = request
-            .query
-            .iter()
-            .filter(|(name, _)| !(self.auth.required() && name == self.auth.query_name()))
-            .cloned()
-            .collect();
+        let params = self.params(request);
         match target {
             Target::Info => self.info(&manifest),
             Target::Widgets => Response::payload(JSON, &manifest.served),
@@ -156,6 +174,64 @@ impl App {
         }
     }
 
+    /// The query parameters, without the API key's.
+    fn params(&self, request: &Request) -> Vec<(String, String)> {
+        request
+            .query
+            .iter()
+            .filter(|(name, _)| !(self.auth.required() && name == self.auth.query_name()))
+            .cloned()
+            .collect()
+    }
+
+    /// A request to open a live_grid's WebSocket: the handshake's answer and the subscription
+    /// that takes the connection, or the error response. A browser page may open it only from
+    /// an allowed CORS origin (WebSockets have no CORS of their own); the token is checked as
+    /// on every request, and browsers can only send it as the query parameter.
+    pub fn upgrade(&self, request: &Request) -> Result<Upgrade, Response> {
+        self.open_socket(request).map_err(|mut response| {
+            response
+                .headers
+                .extend(self.cors.headers(request.header("origin")));
+            response
+        })
+    }
+
+    fn open_socket(&self, request: &Request) -> Result<Upgrade, Response> {
+        if let Some(origin) = request.header("origin")
+            && !self.cors.allows(origin)
+        {
+            return Err(Response::error(
+                403,
+                &format!("a page from {origin} may not open WebSockets here (see --cors-origin)"),
+            ));
+        }
+        self.auth
+            .check(request)
+            .map_err(|detail| Response::error(401, &detail))?;
+        let (manifest, _) = self.widgets.get();
+        let widget = clean_request_path(&request.path)
+            .and_then(|path| manifest.live_for(&path))
+            .ok_or_else(|| Response::error(404, &format!("no WebSocket at {}", request.path)))?;
+        let accept = websocket::handshake(request)?;
+        let params = self.params(request);
+        let call = Call {
+            files: &self.files,
+            widget,
+            request,
+            params: &params,
+            auth: &self.auth,
+        };
+        let relative = call.locate(&live_grid::EXTENSIONS)?;
+        let seen = self.live.admit(widget, &relative)?;
+        let hub = Arc::clone(&self.live);
+        let widget = widget.clone();
+        Ok(Upgrade {
+            accept,
+            start: Box::new(move |connection| hub.join(widget, relative, params, seen, connection)),
+        })
+    }
+
     fn info(&self, manifest: &Manifest) -> Response {
         Response::json(
             200,
@@ -164,6 +240,7 @@ impl App {
                 "version": env!("CARGO_PKG_VERSION"),
                 "widgets": manifest.widget_count(),
                 "auth_required": self.auth.required(),
+                "live_subscribers": self.live.subscribers(),
                 "uptime_seconds": self.started.elapsed().as_secs(),
                 "problems": self.problems(),
             }),

@@ -6,7 +6,9 @@
 //! through `files`. Everything below is pure and unit-tested: `paths` (what may be read),
 //! `cache` (file versions, cached responses), `manifest` (widgets.json/apps.json), `data`,
 //! `csv_read`, `table` and `filter` (rows from files), `base64`, `cors` and `auth` (browser and
-//! token rules), `config`.
+//! token rules), `config`, `websocket` (RFC 6455 handshake and frames). `live` keeps the
+//! subscribers of live_grid WebSockets and pushes them changed rows; `server` only hands it
+//! the upgraded connections.
 
 #![forbid(unsafe_code)]
 
@@ -21,10 +23,12 @@ pub mod data;
 pub mod files;
 pub mod filter;
 pub mod http;
+pub mod live;
 pub mod manifest;
 pub mod paths;
 pub mod server;
 pub mod table;
+pub mod websocket;
 pub mod widgets;
 
 pub use config::Config;

@@ -8,6 +8,7 @@ mod support;
 mod auth;
 mod cors;
 mod example;
+mod live;
 mod process;
 mod reload;
 mod routes;

@@ -1,0 +1,15 @@
+//! live_grid: the rows of a CSV or NDJSON file after the widget's filters, like a table. The
+//! WebSocket on its `wsEndpoint`, which pushes changed rows, is `live.rs`.
+
+use crate::http::Response;
+use crate::widgets::{Call, table};
+
+/// The files a live_grid reads, in the order `<endpoint>.<extension>` is looked for.
+pub const EXTENSIONS: [&str; 2] = ["csv", "ndjson"];
+
+pub fn serve(call: &Call) -> Response {
+    match call.locate(&EXTENSIONS) {
+        Ok(relative) => table::rows(call, &relative),
+        Err(response) => response,
+    }
+}
