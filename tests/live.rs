@@ -71,6 +71,18 @@ fn try_connect(server: &TestServer, target: &str) -> Result<Socket, u16> {
     }
 }
 
+/// A client whose receive buffer is 4 KiB, set before connecting (so the kernel does not grow
+/// it): a client that stops reading then stalls the server's writes quickly.
+fn connect_with_small_buffer(server: &TestServer, target: &str) -> Socket {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(&server.addr.into()).unwrap();
+    let stream: TcpStream = socket.into();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let url = format!("ws://{}{target}", server.addr);
+    tungstenite::client::client(url.as_str(), stream).unwrap().0
+}
+
 fn connect(server: &TestServer, target: &str) -> Socket {
     try_connect(server, target).unwrap_or_else(|status| panic!("{target}: HTTP {status}"))
 }
@@ -346,15 +358,21 @@ fn subscribers_are_bounded() {
 
 #[test]
 fn a_dead_client_does_not_block_another() {
-    let server = server();
+    // Idle clients are closed only after 30 s here: the stuck one must go by its write timeout.
+    let fixture = fixture();
+    let config = test_config(&fixture.root);
+    let idle = Duration::from_secs(30);
+    let server = TestServer::start_live(fixture, config, Limits { idle, ..limits() });
     let fixture = &server.fixture;
     // `stuck` never reads: its socket buffers fill, a write to it times out (1 s) and it is
     // dropped. `live` must get every row meanwhile.
-    let stuck = connect(&server, "/ws/quotes");
+    let stuck = connect_with_small_buffer(&server, "/ws/quotes");
     let mut live = connect(&server, "/ws/quotes");
     wait_for_subscribers(&server, 2);
     let padding = "x".repeat(16 * 1024);
-    let rows = 1000; // 16 MB: more than the kernel buffers of a loopback connection
+    // 8 MB: more than the server's send buffer (4 MB at most on Linux) and the stuck client's
+    // 4 KiB receive buffer hold.
+    let rows = 500;
     let mut contents = String::from("symbol,price,note\n");
     for i in 0..rows {
         contents.push_str(&format!("S{i},{i},{padding}\n"));
