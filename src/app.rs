@@ -7,7 +7,9 @@
 //! handled in `widgets::*` by the widget's type; POST only for multi_file_viewer, omni and
 //! table_ssrm, GET/HEAD for the rest) and each options endpoint. CORS headers are added to
 //! every answer, errors included, so the browser can show them; a 200 whose `ETag` the client
-//! already has becomes a 304. Invariant: every error body is `{"detail": "..."}`, and only files
+//! already has becomes a 304. A WebSocket handshake comes to [`App::upgrade`] instead: the
+//! origin and token checks, then a live_grid's `wsEndpoint` (`live.rs` takes the connection);
+//! a plain GET on a `wsEndpoint` is a 426. Invariant: every error body is `{"detail": "..."}`, and only files
 //! that `paths::DataDir` resolves are ever read besides the two manifests.
 
 use std::sync::Arc;
