@@ -234,6 +234,12 @@ impl App {
         })
     }
 
+    /// Closes every live_grid socket (the server is stopping).
+    pub fn stopped(&self) {
+        self.live
+            .close_all(websocket::GOING_AWAY, "the server is stopping");
+    }
+
     fn info(&self, manifest: &Manifest) -> Response {
         Response::json(
             200,

@@ -276,6 +276,15 @@ impl Hub {
         Ok(())
     }
 
+    /// Closes every connection with `code` and `reason` (each leaves once its reader ends).
+    pub fn close_all(&self, code: u16, reason: &str) {
+        for group in &lock(&self.state).groups {
+            for peer in &group.peers {
+                peer.close(code, reason);
+            }
+        }
+    }
+
     fn leave(&self, peer: &Arc<Peer>) {
         let mut state = lock(&self.state);
         for group in &mut state.groups {

@@ -10,7 +10,8 @@
 //!   responses on keep-alive connections are not held back by Nagle's algorithm;
 //! - a WebSocket handshake (`Upgrade: websocket`) goes to [`Handler::upgrade`]: refused with its
 //!   error response, or answered `101` and the connection handed over (its socket through our
-//!   tiny_http patch, `Request::take_upgrade_socket`); the worker is free again at once;
+//!   tiny_http patch, `Request::take_upgrade_socket`); the worker is free again at once; when
+//!   the server stops, [`Handler::stopped`] ends those connections;
 //! - when the listener fails, every worker stops and [`ServerHandle::wait`] reports the failure.
 //!   tiny_http's accept loop ends on the first accept error (we see it from `recv`), and it
 //!   panics when a connection cannot be cloned for lack of file descriptors (we see nothing);
@@ -47,6 +48,10 @@ pub trait Handler: Send + Sync + 'static {
             &format!("no WebSocket at {}", request.path),
         ))
     }
+
+    /// The server stopped taking requests: end the connections [`Handler::upgrade`] took.
+    /// Called by every worker as it stops, so it must be idempotent.
+    fn stopped(&self) {}
 }
 
 impl Handler for App {
@@ -56,6 +61,10 @@ impl Handler for App {
 
     fn upgrade(&self, request: &Request) -> Result<Upgrade, Response> {
         App::upgrade(self, request)
+    }
+
+    fn stopped(&self) {
+        App::stopped(self);
     }
 
     fn redact(&self, target: &str) -> String {
@@ -251,13 +260,15 @@ fn work(handler: &dyn Handler, stopper: &Stopper, log: Option<LogFormat>) {
     loop {
         match stopper.server.recv() {
             Ok(request) => answer(handler, request, log),
-            Err(_) if stopper.stopping.load(Ordering::SeqCst) => return,
+            Err(_) if stopper.stopping.load(Ordering::SeqCst) => break,
             Err(err) => {
                 stopper.fail(format!("the listener failed: {err}"));
-                return;
+                break;
             }
         }
     }
+    // The connections handed over (WebSockets) end with the server.
+    handler.stopped();
 }
 
 fn answer(handler: &dyn Handler, mut incoming: tiny_http::Request, log: Option<LogFormat>) {

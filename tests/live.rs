@@ -87,9 +87,20 @@ fn connect(server: &TestServer, target: &str) -> Socket {
     try_connect(server, target).unwrap_or_else(|status| panic!("{target}: HTTP {status}"))
 }
 
+/// Fails the test once `started` is [`TIMEOUT`] ago: the server's pings would otherwise keep
+/// a loop waiting for something else going for ever.
+fn within_time(started: Instant, waiting_for: &str) {
+    assert!(
+        started.elapsed() < TIMEOUT,
+        "no {waiting_for} within {TIMEOUT:?}"
+    );
+}
+
 /// The next row pushed, skipping pings (tungstenite answers them).
 fn next_row(socket: &mut Socket) -> Value {
+    let started = Instant::now();
     loop {
+        within_time(started, "row");
         match socket.read() {
             Ok(Message::Text(text)) => return serde_json::from_str(&text).unwrap(),
             Ok(Message::Ping(_) | Message::Pong(_)) => continue,
@@ -118,7 +129,9 @@ fn assert_quiet(socket: &mut Socket, wait: Duration) {
 
 /// The close frame the server sends, after any rows or pings.
 fn close_frame(socket: &mut Socket) -> CloseFrame {
+    let started = Instant::now();
     loop {
+        within_time(started, "close frame");
         match socket.read() {
             Ok(Message::Close(Some(frame))) => return frame,
             Ok(Message::Ping(_) | Message::Pong(_) | Message::Text(_)) => continue,
@@ -257,7 +270,9 @@ fn pings_are_answered_and_sent_and_close_is_echoed() {
     }
     wait_for_subscribers(&server, 1);
     socket.close(None).unwrap();
+    let started = Instant::now();
     loop {
+        within_time(started, "end of the connection");
         match socket.read() {
             Ok(Message::Close(frame)) => {
                 assert_eq!(frame.map(|f| f.code), Some(CloseCode::Normal));
@@ -268,6 +283,17 @@ fn pings_are_answered_and_sent_and_close_is_echoed() {
         }
     }
     wait_for_subscribers(&server, 0);
+}
+
+#[test]
+fn stopping_the_server_closes_the_sockets() {
+    let server = server();
+    let mut socket = connect(&server, "/ws/quotes");
+    wait_for_subscribers(&server, 1);
+    assert_eq!(server.stop(), Ok(()));
+    let frame = close_frame(&mut socket);
+    assert_eq!(frame.code, CloseCode::Away);
+    assert_eq!(frame.reason, "the server is stopping");
 }
 
 #[test]
@@ -392,7 +418,9 @@ fn a_dead_client_does_not_block_another() {
     // The stuck client, reading at last, finds its connection ended part way.
     let mut stuck = stuck;
     let mut received = 0;
+    let started = Instant::now();
     loop {
+        within_time(started, "end of the stuck connection");
         match stuck.read() {
             Ok(Message::Text(_)) => received += 1,
             Ok(Message::Close(_)) | Err(_) => break,
