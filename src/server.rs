@@ -307,15 +307,20 @@ fn hand_over(
     started: Instant,
     log: Option<LogFormat>,
 ) {
-    let accept = tiny_http::Header::from_bytes(&b"Sec-WebSocket-Accept"[..], upgrade.accept);
-    let (Some(socket), Ok(accept)) = (incoming.take_upgrade_socket(), accept) else {
+    let header = |name: &str, value: &str| tiny_http::Header::from_bytes(name, value);
+    let accept = header("Sec-WebSocket-Accept", &upgrade.accept);
+    let server = header("Server", env!("CARGO_PKG_NAME"));
+    let (Some(socket), Ok(accept), Ok(server)) = (incoming.take_upgrade_socket(), accept, server)
+    else {
         let refusal = Response::error(503, "cannot take this WebSocket connection now");
         return respond(handler, incoming, refusal, started, log);
     };
     let logged = log.map(|format| (format, handler.redact(incoming.url())));
     let reader = incoming.upgrade(
         "websocket",
-        tiny_http::Response::empty(101).with_header(accept),
+        tiny_http::Response::empty(101)
+            .with_header(accept)
+            .with_header(server),
     );
     if let Some((format, path)) = logged {
         log_access(format, "GET", &path, 101, 0, started);

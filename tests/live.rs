@@ -62,6 +62,7 @@ fn try_connect(server: &TestServer, target: &str) -> Result<Socket, u16> {
     match tungstenite::client::client(format!("ws://{}{target}", server.addr), stream) {
         Ok((socket, response)) => {
             assert_eq!(response.status(), 101);
+            assert_eq!(response.headers()["server"], "openbb-files");
             Ok(socket)
         }
         Err(tungstenite::HandshakeError::Failure(Error::Http(response))) => {
