@@ -7,7 +7,9 @@
 //! handled in `widgets::*` by the widget's type; POST only for multi_file_viewer, omni and
 //! table_ssrm, GET/HEAD for the rest) and each options endpoint. CORS headers are added to
 //! every answer, errors included, so the browser can show them; a 200 whose `ETag` the client
-//! already has becomes a 304. Invariant: every error body is `{"detail": "..."}`, and only files
+//! already has becomes a 304. A WebSocket handshake comes to [`App::upgrade`] instead: the
+//! origin and token checks, then a live_grid's `wsEndpoint` (`live.rs` takes the connection);
+//! a plain GET on a `wsEndpoint` is a 426. Invariant: every error body is `{"detail": "..."}`, and only files
 //! that `paths::DataDir` resolves are ever read besides the two manifests.
 
 use std::sync::Arc;
@@ -20,12 +22,15 @@ use crate::cors::Cors;
 use crate::files::Files;
 use crate::generate::Generated;
 use crate::http::{JSON, Method, Payload, Request, Response};
+use crate::live::{Hub, Limits};
 use crate::manifest::{self, FILES_PREFIX, Manifest};
 use crate::paths::{DataDir, clean_request_path};
+use crate::websocket::{self, Upgrade};
 use crate::widgets::{self, Call, options, pdf};
 
 pub struct App {
-    files: Files,
+    files: Arc<Files>,
+    live: Arc<Hub>,
     /// `widgets.json`; `None` inside when the root has none and the manifest is generated.
     widgets: Watched<Option<Arc<Manifest>>>,
     generated: Generated,
@@ -42,7 +47,12 @@ impl App {
     /// The app for a server: widgets left out are logged on every load of `widgets.json`, the
     /// other problems once at the start.
     pub fn new(config: &Config) -> App {
-        let app = App::build(config, load_and_log);
+        App::with_live_limits(config, Limits::default())
+    }
+
+    /// [`App::new`] whose live_grid sockets use `limits` (tests shorten the timeouts).
+    pub fn with_live_limits(config: &Config, limits: Limits) -> App {
+        let app = App::build(config, load_and_log, limits);
         let (manifest, _) = app.manifest();
         for warning in app.data_and_apps_problems(&manifest) {
             eprintln!("openbb-files: {warning}");
@@ -52,12 +62,14 @@ impl App {
 
     /// The app without logging, for `check`, which prints [`App::problems`] itself.
     pub fn quiet(config: &Config) -> App {
-        App::build(config, load)
+        App::build(config, load, Limits::default())
     }
 
-    fn build(config: &Config, load: Loader) -> App {
+    fn build(config: &Config, load: Loader, limits: Limits) -> App {
+        let files = Arc::new(Files::new(DataDir::new(config.root.join("data"))));
         App {
-            files: Files::new(DataDir::new(config.root.join("data"))),
+            live: Arc::new(Hub::new(Arc::clone(&files), limits)),
+            files,
             widgets: Watched::new(
                 config.root.join("widgets.json"),
                 Some(Arc::new(Manifest::empty())),
@@ -146,7 +158,19 @@ impl App {
                 _ => match (manifest.widget_for(&path), manifest.options_for(&path)) {
                     (Some(widget), _) => Target::Widget(widget),
                     (None, Some(route)) => Target::Options(route),
-                    (None, None) => return not_found(),
+                    (None, None) => match manifest.live_for(&path) {
+                        Some(widget) => {
+                            return Response::error(
+                                426,
+                                &format!(
+                                    "{} is the WebSocket of widget '{}': connect with a WebSocket client",
+                                    request.path, widget.id
+                                ),
+                            )
+                            .with_header("Upgrade", "websocket");
+                        }
+                        None => return not_found(),
+                    },
                 },
             },
         };
@@ -170,12 +194,7 @@ impl App {
             )
             .with_header("Allow", allowed);
         }
-        let params: Vec<(String, String)> = request
-            .query
-            .iter()
-            .filter(|(name, _)| !(self.auth.required() && name == self.auth.query_name()))
-            .cloned()
-            .collect();
+        let params = self.params(request);
         match target {
             Target::Info => self.info(&manifest),
             Target::Widgets => Response::payload(JSON, &manifest.served),
@@ -192,6 +211,70 @@ impl App {
         }
     }
 
+    /// The query parameters, without the API key's.
+    fn params(&self, request: &Request) -> Vec<(String, String)> {
+        request
+            .query
+            .iter()
+            .filter(|(name, _)| !(self.auth.required() && name == self.auth.query_name()))
+            .cloned()
+            .collect()
+    }
+
+    /// A request to open a live_grid's WebSocket: the handshake's answer and the subscription
+    /// that takes the connection, or the error response. A browser page may open it only from
+    /// an allowed CORS origin (WebSockets have no CORS of their own); the token is checked as
+    /// on every request, and browsers can only send it as the query parameter.
+    pub fn upgrade(&self, request: &Request) -> Result<Upgrade, Response> {
+        self.open_socket(request).map_err(|mut response| {
+            response
+                .headers
+                .extend(self.cors.headers(request.header("origin")));
+            response
+        })
+    }
+
+    fn open_socket(&self, request: &Request) -> Result<Upgrade, Response> {
+        if let Some(origin) = request.header("origin")
+            && !self.cors.allows(origin)
+        {
+            return Err(Response::error(
+                403,
+                &format!("a page from {origin} may not open WebSockets here (see --cors-origin)"),
+            ));
+        }
+        self.auth
+            .check(request)
+            .map_err(|detail| Response::error(401, &detail))?;
+        let (manifest, _) = self.manifest();
+        let widget = clean_request_path(&request.path)
+            .and_then(|path| manifest.live_for(&path))
+            .ok_or_else(|| Response::error(404, &format!("no WebSocket at {}", request.path)))?;
+        let accept = websocket::handshake(request)?;
+        let params = self.params(request);
+        let call = Call {
+            files: &self.files,
+            widget,
+            request,
+            params: &params,
+            auth: &self.auth,
+        };
+        let relative = call.locate()?;
+        let seen = self.live.admit(widget, &relative)?;
+        let hub = Arc::clone(&self.live);
+        let widget = widget.clone();
+        Ok(Upgrade {
+            accept,
+            start: Box::new(move |connection| hub.join(widget, relative, params, seen, connection)),
+        })
+    }
+
+    /// Closes every live_grid socket (the server is stopping).
+    pub fn stopped(&self) {
+        self.live
+            .close_all(websocket::GOING_AWAY, "the server is stopping");
+    }
+
     fn info(&self, manifest: &Manifest) -> Response {
         Response::json(
             200,
@@ -201,6 +284,7 @@ impl App {
                 "widgets": manifest.widget_count(),
                 "auth_required": self.auth.required(),
                 "uptime_seconds": self.started.elapsed().as_secs(),
+                "live_subscribers": self.live.subscribers(),
                 "problems": self.problems(),
             }),
         )

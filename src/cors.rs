@@ -42,13 +42,21 @@ impl Cors {
         }
     }
 
+    /// Whether pages from `origin` may read our answers.
+    pub fn allows(&self, origin: &str) -> bool {
+        match self {
+            Cors::AnyOrigin => true,
+            Cors::Only(allowed) => allowed.iter().any(|a| a == origin),
+        }
+    }
+
     /// The CORS headers a response to a request from `origin` carries.
     pub fn headers(&self, origin: Option<&str>) -> Vec<(&'static str, String)> {
         match self {
             Cors::AnyOrigin => vec![("Access-Control-Allow-Origin", "*".to_string())],
-            Cors::Only(allowed) => {
+            Cors::Only(_) => {
                 let mut headers = vec![("Vary", "Origin".to_string())];
-                if let Some(origin) = origin.filter(|o| allowed.iter().any(|a| a == o)) {
+                if let Some(origin) = origin.filter(|o| self.allows(o)) {
                     headers.push(("Access-Control-Allow-Origin", origin.to_string()));
                     headers.push(("Access-Control-Allow-Credentials", "true".to_string()));
                 }

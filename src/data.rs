@@ -2,7 +2,8 @@
 //!
 //! A CSV becomes a typed [`Table`]. A JSON document is kept as the bytes it was read from (so a
 //! document that is not filtered goes out byte for byte, key order and all) and, when it is an
-//! array, as parsed rows that filters can select from. Invariant: a `Data` value is only built
+//! array, as parsed rows that filters can select from. NDJSON (`.ndjson`, `.jsonl`: one JSON
+//! value a line, blank lines skipped) is read as the array of its lines. Invariant: a `Data` value is only built
 //! from input that parsed completely; a bad file is an error naming the file and line.
 
 use std::fs::{self, File};
@@ -33,8 +34,8 @@ impl Data {
     /// (`data/prices.csv`).
     pub fn load(shown: &str, path: &Path) -> Result<Data, String> {
         let unreadable = |err: std::io::Error| format!("{shown}: {err}");
-        if is_json(shown) {
-            parse_json(shown, &fs::read(path).map_err(unreadable)?)
+        if is_json(shown) || is_ndjson(shown) {
+            Data::parse(shown, &fs::read(path).map_err(unreadable)?)
         } else {
             parse_csv(shown, File::open(path).map_err(unreadable)?)
         }
@@ -44,6 +45,8 @@ impl Data {
     pub fn parse(shown: &str, bytes: &[u8]) -> Result<Data, String> {
         if is_json(shown) {
             parse_json(shown, bytes)
+        } else if is_ndjson(shown) {
+            parse_ndjson(shown, bytes)
         } else {
             parse_csv(shown, bytes)
         }
@@ -149,6 +152,11 @@ pub fn is_json(shown: &str) -> bool {
     shown.to_ascii_lowercase().ends_with(".json")
 }
 
+fn is_ndjson(shown: &str) -> bool {
+    let lower = shown.to_ascii_lowercase();
+    lower.ends_with(".ndjson") || lower.ends_with(".jsonl")
+}
+
 fn parse_csv(shown: &str, input: impl Read + Send) -> Result<Data, String> {
     read_csv(input)
         .map(Data::Table)
@@ -168,6 +176,32 @@ fn parse_json(shown: &str, bytes: &[u8]) -> Result<Data, String> {
             err
         )
     })?;
+    Ok(json_data(Arc::from(bytes), document))
+}
+
+fn parse_ndjson(shown: &str, bytes: &[u8]) -> Result<Data, String> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let mut items = Vec::new();
+    for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        if line.trim_ascii().is_empty() {
+            continue;
+        }
+        let item: Value = serde_json::from_slice(line).map_err(|err| {
+            format!(
+                "{shown}: line {}: column {}: {err}",
+                index + 1,
+                err.column()
+            )
+        })?;
+        items.push(item);
+    }
+    let document = Value::Array(items);
+    let raw = serde_json::to_vec(&document).map_err(|err| format!("{shown}: {err}"))?;
+    Ok(json_data(Arc::from(raw), document))
+}
+
+/// A parsed JSON document and the bytes served for it unfiltered.
+fn json_data(raw: Arc<[u8]>, document: Value) -> Data {
     let rows = match document {
         Value::Array(items) => {
             let mut columns: Vec<String> = Vec::new();
@@ -184,13 +218,11 @@ fn parse_json(shown: &str, bytes: &[u8]) -> Result<Data, String> {
         }
         _ => None,
     };
-    Ok(Data::Json {
-        raw: Arc::from(bytes),
-        rows,
-    })
+    Data::Json { raw, rows }
 }
 
-fn row_matches(item: &Value, columns: &[String], conditions: &[Condition]) -> bool {
+/// Whether a row object (with keys among `columns`) meets every condition.
+pub fn row_matches(item: &Value, columns: &[String], conditions: &[Condition]) -> bool {
     conditions.iter().all(|condition| {
         let cell = match item.get(&columns[condition.column]) {
             Some(Value::Bool(flag)) => Cell::Bool(*flag),
@@ -280,6 +312,25 @@ mod tests {
         );
         let doc = Data::parse("data/x.json", br#"{"a": 1}"#).unwrap();
         assert!(doc.column(&[], &[], "a").is_err());
+    }
+
+    #[test]
+    fn ndjson_lines_are_rows() {
+        let data = Data::parse(
+            "data/t.ndjson",
+            b"{\"id\": 1, \"s\": \"a\"}\r\n\n{\"id\": 2, \"s\": \"b\"}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            render(&data, &[]),
+            serde_json::json!([{"id": 1, "s": "a"}, {"id": 2, "s": "b"}])
+        );
+        assert_eq!(
+            render(&data, &[("s", "B")]),
+            serde_json::json!([{"id": 2, "s": "b"}])
+        );
+        let err = Data::parse("data/t.jsonl", b"{\"id\": 1}\n\n{oops}\n").unwrap_err();
+        assert!(err.starts_with("data/t.jsonl: line 3"), "{err}");
     }
 
     #[test]

@@ -7,8 +7,10 @@
 //! `cache` (file versions, cached responses), `manifest` (widgets.json/apps.json), `validate`
 //! (Workspace's rules for a manifest), `generate` (the manifest of a folder without one), `data`,
 //! `csv_read`, `table` and `filter` (rows from files), `base64`, `cors` and `auth` (browser and
-//! token rules), `config`. `remote` fetches `http(s)` data sources; `check` and `init` are the
-//! two commands besides serving.
+//! token rules), `config`, `websocket` (RFC 6455 handshake and frames). `remote` fetches
+//! `http(s)` data sources; `check` and `init` are the two commands besides serving. `live` keeps
+//! the subscribers of live_grid WebSockets and pushes them changed rows; `server` only hands it
+//! the upgraded connections.
 
 #![forbid(unsafe_code)]
 
@@ -26,12 +28,14 @@ pub mod filter;
 pub mod generate;
 pub mod http;
 pub mod init;
+pub mod live;
 pub mod manifest;
 pub mod paths;
 pub mod remote;
 pub mod server;
 pub mod table;
 pub mod validate;
+pub mod websocket;
 pub mod widgets;
 
 pub use config::Config;

@@ -18,6 +18,7 @@
 //! | `records` | chart, html | table file answered for `raw=true` |
 //! | `mode` | pdf | `"base64"` (default) or `"url"` (a link to the `/files/...` route) |
 //! | `ttl` | those taking `file` | seconds a remote `file` (`http(s)://...`, see `remote.rs`) is kept before it is fetched again |
+//! | `filters` on live_grid | live_grid | the same rules, also applied to the rows pushed over its WebSocket |
 //! | `options` | all | `{paramName: {file, column?, label?}}`: answers that param's `optionsEndpoint` with the distinct values of `column` (or the options array in a JSON `file`) |
 //!
 //! A multi_file_viewer's `fileSelector` param gets its options endpoint answered with the folder's
@@ -54,6 +55,8 @@ pub enum Kind {
     /// `advanced_charting` (or `advanced-chart`): a TradingView UDF feed from an OHLCV CSV,
     /// answered on routes below the endpoint (`<endpoint>/history`, ...).
     AdvancedChart,
+    /// `live_grid`: a table's rows, and a WebSocket on `wsEndpoint` pushing changed rows.
+    LiveGrid,
 }
 
 impl Kind {
@@ -69,6 +72,7 @@ impl Kind {
             Some("omni") => Kind::Omni,
             Some("table_ssrm" | "ssrm_table") => Kind::Ssrm,
             Some("advanced_charting" | "advanced-chart") => Kind::AdvancedChart,
+            Some("live_grid") => Kind::LiveGrid,
             _ => Kind::Table,
         }
     }
@@ -76,7 +80,7 @@ impl Kind {
     /// The `backend` keys that mean something for this type.
     fn keys(self) -> &'static [&'static str] {
         match self {
-            Kind::Table | Kind::Ssrm => &["file", "filters", "options"],
+            Kind::Table | Kind::Ssrm | Kind::LiveGrid => &["file", "filters", "options"],
             Kind::Markdown | Kind::AdvancedChart => &["file", "options"],
             Kind::Html | Kind::Chart => &["file", "filters", "records", "options"],
             Kind::Metric => &["file", "filters", "column", "label", "options"],
@@ -103,6 +107,7 @@ impl Kind {
             Kind::Chart => &["json"],
             Kind::Pdf => &["pdf"],
             Kind::Ssrm | Kind::AdvancedChart => &["csv"],
+            Kind::LiveGrid => &["csv", "ndjson"],
             Kind::MultiFileViewer | Kind::Omni => &[],
         }
     }
@@ -144,6 +149,15 @@ pub struct Widget {
     pub file_param: Option<String>,
     /// How long a remote `file` (an `http(s)` URL) is kept before it is fetched again.
     pub ttl: Option<std::time::Duration>,
+    /// live_grid: the cleaned `wsEndpoint` path and the `data.wsRowIdColumn` keying its rows.
+    pub live: Option<LiveSocket>,
+}
+
+/// Where a live_grid's WebSocket is and which column names its rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveSocket {
+    pub endpoint: String,
+    pub row_key: String,
 }
 
 /// Where an options endpoint's answer comes from.
@@ -369,6 +383,13 @@ impl Manifest {
         problems
     }
 
+    /// The live_grid whose `wsEndpoint` is `path`.
+    pub fn live_for(&self, path: &str) -> Option<&Widget> {
+        self.widgets
+            .iter()
+            .find(|w| w.live.as_ref().is_some_and(|live| live.endpoint == path))
+    }
+
     pub fn options_for(&self, endpoint: &str) -> Option<&OptionsRoute> {
         self.options.iter().find(|r| r.endpoint == endpoint)
     }
@@ -434,6 +455,10 @@ impl Manifest {
         if kind == Kind::Metric && spec.column.is_none() && spec.label.is_some() {
             return Err(("backend.label", "needs backend.column".into()));
         }
+        let live = match kind {
+            Kind::LiveGrid => Some(live_socket(&entry, spec.file.as_deref())?),
+            _ => None,
+        };
         let params = params_of(&entry);
         let file_param = match kind {
             Kind::MultiFileViewer => Some(
@@ -513,6 +538,7 @@ impl Manifest {
             pdf_mode: spec.mode,
             file_param,
             ttl: spec.ttl.map(std::time::Duration::from_secs),
+            live,
         };
         self.check_clashes(&widget, &options)?;
         Ok((widget, options, Value::Object(entry)))
@@ -533,6 +559,36 @@ impl Manifest {
                     widget.endpoint, other.id
                 ),
             ));
+        }
+        if let Some(other) = self.live_for(&widget.endpoint) {
+            return Err((
+                "endpoint",
+                format!(
+                    "'{}' is already the wsEndpoint of widget '{}'",
+                    widget.endpoint, other.id
+                ),
+            ));
+        }
+        if let Some(live) = &widget.live {
+            let taken = self
+                .widget_for(&live.endpoint)
+                .map(|w| &w.id)
+                .or_else(|| self.options_for(&live.endpoint).map(|r| &r.widget))
+                .or_else(|| {
+                    self.live_for(&live.endpoint)
+                        .filter(|w| w.endpoint != widget.endpoint)
+                        .map(|w| &w.id)
+                });
+            if live.endpoint == widget.endpoint || taken.is_some() {
+                return Err((
+                    "wsEndpoint",
+                    format!(
+                        "'{}' is already answered otherwise (by widget '{}')",
+                        live.endpoint,
+                        taken.unwrap_or(&widget.id)
+                    ),
+                ));
+            }
         }
         if let Some(route) = self.options_for(&widget.endpoint) {
             return Err((
@@ -602,6 +658,31 @@ fn named_columns(widget: &Widget, entry: &Value) -> Vec<(String, String)> {
         named.push(("backend.column".to_string(), column.clone()));
     }
     named
+}
+
+/// A live_grid's `wsEndpoint` and `data.wsRowIdColumn`, both required. Its file may not hold
+/// `{param}` placeholders: one file is watched for all of the widget's subscribers.
+fn live_socket(entry: &Map<String, Value>, file: Option<&str>) -> Result<LiveSocket, Problem> {
+    let endpoint = endpoint_path(entry.get("wsEndpoint"), "wsEndpoint")?;
+    let row_key = entry
+        .get("data")
+        .and_then(|data| data.get("wsRowIdColumn"))
+        .and_then(Value::as_str)
+        .filter(|key| !key.is_empty())
+        .ok_or((
+            "data.wsRowIdColumn",
+            "a live_grid needs the column that identifies its rows".to_string(),
+        ))?;
+    if file.is_some_and(|file| file.contains('{')) {
+        return Err((
+            "backend.file",
+            "a live_grid watches one file: no {param} placeholders".to_string(),
+        ));
+    }
+    Ok(LiveSocket {
+        endpoint,
+        row_key: row_key.to_string(),
+    })
 }
 
 /// A cleaned endpoint path from a manifest value; refuses reserved paths and the files prefix.
@@ -982,6 +1063,41 @@ mod tests {
                 problems.contains(expected),
                 "missing {expected:?} in\n{problems}"
             );
+        }
+    }
+
+    #[test]
+    fn live_grids_need_a_socket_and_a_row_key() {
+        let manifest = Manifest::parse(Some(
+            br#"{"live": {"name": "Quotes", "description": "d", "endpoint": "quotes", "type": "live_grid", "wsEndpoint": "/ws/quotes",
+                          "data": {"wsRowIdColumn": "symbol"}, "backend": {"filters": {"s": "symbol"}}},
+                 "no_socket": {"name": "N", "description": "d", "endpoint": "a", "type": "live_grid", "data": {"wsRowIdColumn": "id"}},
+                 "no_key": {"name": "N", "description": "d", "endpoint": "b", "type": "live_grid", "wsEndpoint": "ws/b"},
+                 "templated": {"name": "N", "description": "d", "endpoint": "c", "type": "live_grid", "wsEndpoint": "ws/c",
+                               "data": {"wsRowIdColumn": "id"}, "backend": {"file": "{t}.csv"}},
+                 "same_socket": {"name": "N", "description": "d", "endpoint": "d", "type": "live_grid", "wsEndpoint": "ws/quotes",
+                                 "data": {"wsRowIdColumn": "id"}},
+                 "socket_on_endpoint": {"name": "N", "description": "d", "endpoint": "e", "type": "live_grid", "wsEndpoint": "quotes",
+                                        "data": {"wsRowIdColumn": "id"}},
+                 "endpoint_on_socket": {"name": "N", "description": "d", "endpoint": "ws/quotes"}}"#,
+        ))
+        .unwrap();
+        let live = manifest.live_for("ws/quotes").unwrap();
+        assert_eq!((live.id.as_str(), live.kind), ("live", Kind::LiveGrid));
+        assert_eq!(live.live.as_ref().unwrap().row_key, "symbol");
+        assert_eq!(manifest.widget_for("quotes").unwrap().id, "live");
+        assert!(!Kind::LiveGrid.takes_post());
+        assert_eq!(manifest.widget_count(), 1);
+        let problems = manifest.problems.join("\n");
+        for expected in [
+            "no_socket: wsEndpoint: required",
+            "no_key: data.wsRowIdColumn:",
+            "templated: backend.file: a live_grid watches one file",
+            "same_socket: wsEndpoint: 'ws/quotes' is already answered otherwise (by widget 'live')",
+            "socket_on_endpoint: wsEndpoint: 'quotes' is already answered otherwise",
+            "endpoint_on_socket: endpoint: 'ws/quotes' is already the wsEndpoint of widget 'live'",
+        ] {
+            assert!(problems.contains(expected), "{expected} in {problems}");
         }
     }
 

@@ -8,6 +8,10 @@
 //!   one write when they are small (see [`encode`]);
 //! - the listening socket has `TCP_NODELAY`, inherited by accepted connections, so small
 //!   responses on keep-alive connections are not held back by Nagle's algorithm;
+//! - a WebSocket handshake (`Upgrade: websocket`) goes to [`Handler::upgrade`]: refused with its
+//!   error response, or answered `101` and the connection handed over (its socket through our
+//!   tiny_http patch, `Request::take_upgrade_socket`); the worker is free again at once; when
+//!   the server stops, [`Handler::stopped`] ends those connections;
 //! - when the listener fails, every worker stops and [`ServerHandle::wait`] reports the failure.
 //!   tiny_http's accept loop ends on the first accept error (we see it from `recv`), and it
 //!   panics when a connection cannot be cloned for lack of file descriptors (we see nothing);
@@ -26,6 +30,7 @@ use std::time::{Duration, Instant};
 use crate::app::App;
 use crate::config::{Config, LogFormat};
 use crate::http::{Method, Request, Response};
+use crate::websocket::{self, Connection, Upgrade};
 
 /// What the worker pool serves: the application, or a stand-in in tests.
 pub trait Handler: Send + Sync + 'static {
@@ -35,11 +40,31 @@ pub trait Handler: Send + Sync + 'static {
     fn redact(&self, target: &str) -> String {
         target.to_string()
     }
+
+    /// A WebSocket handshake: who takes the connection, or the response refusing it.
+    fn upgrade(&self, request: &Request) -> Result<Upgrade, Response> {
+        Err(Response::error(
+            404,
+            &format!("no WebSocket at {}", request.path),
+        ))
+    }
+
+    /// The server stopped taking requests: end the connections [`Handler::upgrade`] took.
+    /// Called by every worker as it stops, so it must be idempotent.
+    fn stopped(&self) {}
 }
 
 impl Handler for App {
     fn handle(&self, request: &Request) -> Response {
         App::handle(self, request)
+    }
+
+    fn upgrade(&self, request: &Request) -> Result<Upgrade, Response> {
+        App::upgrade(self, request)
+    }
+
+    fn stopped(&self) {
+        App::stopped(self);
     }
 
     fn redact(&self, target: &str) -> String {
@@ -235,13 +260,15 @@ fn work(handler: &dyn Handler, stopper: &Stopper, log: Option<LogFormat>) {
     loop {
         match stopper.server.recv() {
             Ok(request) => answer(handler, request, log),
-            Err(_) if stopper.stopping.load(Ordering::SeqCst) => return,
+            Err(_) if stopper.stopping.load(Ordering::SeqCst) => break,
             Err(err) => {
                 stopper.fail(format!("the listener failed: {err}"));
-                return;
+                break;
             }
         }
     }
+    // The connections handed over (WebSockets) end with the server.
+    handler.stopped();
 }
 
 fn answer(handler: &dyn Handler, mut incoming: tiny_http::Request, log: Option<LogFormat>) {
@@ -253,14 +280,57 @@ fn answer(handler: &dyn Handler, mut incoming: tiny_http::Request, log: Option<L
             return;
         }
     };
+    let panicked = |_| {
+        Response::error(
+            500,
+            "internal error while answering this request; see the server log",
+        )
+    };
+    if websocket::asks_upgrade(&request) {
+        match catch_unwind(AssertUnwindSafe(|| handler.upgrade(&request))) {
+            Ok(Ok(upgrade)) => hand_over(handler, incoming, upgrade, started, log),
+            Ok(Err(response)) => respond(handler, incoming, response, started, log),
+            Err(panic) => respond(handler, incoming, panicked(panic), started, log),
+        }
+        return;
+    }
     let response =
-        catch_unwind(AssertUnwindSafe(|| handler.handle(&request))).unwrap_or_else(|_| {
-            Response::error(
-                500,
-                "internal error while answering this request; see the server log",
-            )
-        });
+        catch_unwind(AssertUnwindSafe(|| handler.handle(&request))).unwrap_or_else(panicked);
     respond(handler, incoming, response, started, log);
+}
+
+/// Answers an accepted WebSocket handshake with `101` and gives the connection to `upgrade`.
+fn hand_over(
+    handler: &dyn Handler,
+    mut incoming: tiny_http::Request,
+    upgrade: Upgrade,
+    started: Instant,
+    log: Option<LogFormat>,
+) {
+    let header = |name: &str, value: &str| tiny_http::Header::from_bytes(name, value);
+    let accept = header("Sec-WebSocket-Accept", &upgrade.accept);
+    let server = header("Server", env!("CARGO_PKG_NAME"));
+    let (Some(socket), Ok(accept), Ok(server)) = (incoming.take_upgrade_socket(), accept, server)
+    else {
+        let refusal = Response::error(503, "cannot take this WebSocket connection now");
+        return respond(handler, incoming, refusal, started, log);
+    };
+    let logged = log.map(|format| (format, handler.redact(incoming.url())));
+    let reader = incoming.upgrade(
+        "websocket",
+        tiny_http::Response::empty(101)
+            .with_header(accept)
+            .with_header(server),
+    );
+    if let Some((format, path)) = logged {
+        log_access(format, "GET", &path, 101, 0, started);
+    }
+    let connection = Connection {
+        reader: Box::new(reader),
+        socket,
+    };
+    // A panic here has no response left to become; the connection just closes.
+    let _ = catch_unwind(AssertUnwindSafe(|| (upgrade.start)(connection)));
 }
 
 fn read_request(incoming: &mut tiny_http::Request) -> Result<Request, Response> {
@@ -276,6 +346,14 @@ fn read_request(incoming: &mut tiny_http::Request) -> Result<Request, Response> 
         .collect();
     let method = Method::parse(incoming.method().as_str());
     let mut request = Request::new(method, incoming.url(), headers);
+    // With `Connection: upgrade`, tiny_http's body reader is the rest of the connection (the
+    // upgraded protocol's bytes) and no request follows on it: no body is read.
+    let upgrading = request
+        .header("connection")
+        .is_some_and(|value| value.to_ascii_lowercase().contains("upgrade"));
+    if upgrading {
+        return Ok(request);
+    }
     // Read every body, whatever the method: tiny_http does not skip an unread chunked body, and
     // its bytes would then be parsed as the next request on the connection.
     let mut body = Vec::new();
@@ -321,12 +399,23 @@ fn respond(
         })
         .and_then(|()| writer.flush());
     if let Some((format, method, path)) = logged {
-        let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        eprintln!(
-            "{}",
-            access_line(format, &method, &path, status, length, micros)
-        );
+        log_access(format, &method, &path, status, length, started);
     }
+}
+
+fn log_access(
+    format: LogFormat,
+    method: &str,
+    path: &str,
+    status: u16,
+    bytes: usize,
+    started: Instant,
+) {
+    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    eprintln!(
+        "{}",
+        access_line(format, method, path, status, bytes, micros)
+    );
 }
 
 /// One access-log line, without its newline; `path` has had its secrets removed.

@@ -19,6 +19,15 @@ fn default_query(widget: &Value) -> String {
             let value = match &p["value"] {
                 Value::String(s) => s.clone(),
                 Value::Null => return None,
+                // A multiSelect value goes out comma-separated.
+                Value::Array(items) => items
+                    .iter()
+                    .map(|item| {
+                        item.as_str()
+                            .map_or_else(|| item.to_string(), str::to_string)
+                    })
+                    .collect::<Vec<_>>()
+                    .join(","),
                 other => other.to_string(),
             };
             Some(format!(
@@ -78,6 +87,9 @@ fn check_widget(server: &TestServer, id: &str, widget: &Value) {
     }
     if matches!(kind, "advanced_charting" | "advanced-chart") {
         return check_udf(server, id, widget);
+    }
+    if kind == "live_grid" {
+        return check_live_grid(server, id, widget, &path);
     }
     let reply = server.get(&path);
     assert_eq!(reply.status, 200, "{id}: {reply:?}");
@@ -291,6 +303,47 @@ fn check_udf(server: &TestServer, id: &str, widget: &Value) {
     assert!(time.body.parse::<u64>().is_ok(), "{id}: {time:?}");
 }
 
+/// A live grid: its rows over GET, and its WebSocket accepting a subscription with the
+/// widget's default params (the bundled file is not changed, so nothing is pushed).
+fn check_live_grid(server: &TestServer, id: &str, widget: &Value, path: &str) {
+    let rows = server.get(path);
+    assert_eq!(rows.status, 200, "{id}: {rows:?}");
+    check_rows(id, widget, &rows.json());
+    let key = widget["data"]["wsRowIdColumn"].as_str().unwrap();
+    assert!(rows.json()[0][key].is_string(), "{id}: rows keyed by {key}");
+    let socket = widget["wsEndpoint"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches('/');
+    let stream = std::net::TcpStream::connect(server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(crate::support::TIMEOUT))
+        .unwrap();
+    let url = format!("ws://{}/{socket}", server.addr);
+    let (mut socket, response) = tungstenite::client::client(url.as_str(), stream)
+        .unwrap_or_else(|err| panic!("{id}: {url}: {err}"));
+    assert_eq!(response.status(), 101, "{id}");
+    let params: serde_json::Map<String, Value> = params_of(widget)
+        .iter()
+        .map(|p| {
+            (
+                p["paramName"].as_str().unwrap().to_string(),
+                p["value"].clone(),
+            )
+        })
+        .collect();
+    let message = serde_json::json!({ "params": params }).to_string();
+    socket.send(tungstenite::Message::text(message)).unwrap();
+    socket.close(None).unwrap();
+    loop {
+        match socket.read() {
+            Ok(_) => {}
+            Err(tungstenite::Error::ConnectionClosed) => break,
+            Err(err) => panic!("{id}: {err}"),
+        }
+    }
+}
+
 #[test]
 fn every_bundled_widget_answers_in_its_shape() {
     let server = example_server();
@@ -312,6 +365,7 @@ fn every_bundled_widget_answers_in_its_shape() {
         "omni",
         "table_ssrm",
         "advanced_charting",
+        "live_grid",
     ] {
         assert!(
             types.contains(expected),

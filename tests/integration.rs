@@ -9,6 +9,7 @@ mod auth;
 mod check;
 mod cors;
 mod example;
+mod live;
 mod process;
 mod reload;
 mod remote;

@@ -7,6 +7,7 @@
 
 pub mod chart;
 pub mod html;
+pub mod live_grid;
 pub mod markdown;
 pub mod metric;
 pub mod multi_file;
@@ -48,6 +49,7 @@ pub fn serve(call: &Call) -> Response {
         Kind::Omni => omni::serve(call),
         Kind::Ssrm => ssrm::serve(call),
         Kind::AdvancedChart => udf::serve(call),
+        Kind::LiveGrid => live_grid::serve(call),
     }
 }
 
@@ -90,6 +92,28 @@ pub fn json_body(request: &Request) -> Result<Map<String, Value>, Response> {
         Value::Object(object) => Ok(object),
         _ => Err(bad("must be a JSON object of parameter values")),
     }
+}
+
+/// Param values given as JSON (a POST body, a WebSocket message) as query-style pairs: text as
+/// it is, arrays joined by commas (multiSelect), numbers and booleans as written; nulls and
+/// objects are no filter.
+pub fn json_params<'a>(
+    entries: impl Iterator<Item = (&'a String, &'a Value)>,
+) -> Vec<(String, String)> {
+    let text = |value: &Value| match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(_) | Value::Bool(_) => Some(value.to_string()),
+        _ => None,
+    };
+    entries
+        .filter_map(|(key, value)| {
+            let value = match value {
+                Value::Array(items) => items.iter().filter_map(text).collect::<Vec<_>>().join(","),
+                other => text(other)?,
+            };
+            Some((key.clone(), value))
+        })
+        .collect()
 }
 
 #[cfg(test)]

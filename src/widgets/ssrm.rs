@@ -28,7 +28,7 @@ use crate::data::Data;
 use crate::filter::{self, Condition, Op};
 use crate::http::{Body, JSON, Response};
 use crate::table::{SortKey, Table};
-use crate::widgets::{Call, json_body};
+use crate::widgets::{self, Call, json_body};
 
 /// Keys of AG Grid's request; every other body key is a widget param.
 const GRID_KEYS: [&str; 10] = [
@@ -178,24 +178,12 @@ fn model(body: &Map<String, Value>, key: &str, empty: Value) -> Result<Value, St
     }
 }
 
-/// The widget's params in the body, as query-style pairs: text as it is, arrays joined by
-/// commas (multiSelect), numbers and booleans as written; nulls and objects are no filter.
+/// The widget's params in the body (every key but the grid's own), as query-style pairs.
 fn body_params(body: &Map<String, Value>) -> Vec<(String, String)> {
-    let text = |value: &Value| match value {
-        Value::String(text) => Some(text.clone()),
-        Value::Number(_) | Value::Bool(_) => Some(value.to_string()),
-        _ => None,
-    };
-    body.iter()
-        .filter(|(key, _)| !GRID_KEYS.contains(&key.as_str()))
-        .filter_map(|(key, value)| {
-            let value = match value {
-                Value::Array(items) => items.iter().filter_map(text).collect::<Vec<_>>().join(","),
-                other => text(other)?,
-            };
-            Some((key.clone(), value))
-        })
-        .collect()
+    widgets::json_params(
+        body.iter()
+            .filter(|(key, _)| !GRID_KEYS.contains(&key.as_str())),
+    )
 }
 
 /// `sortModel` as sort keys over the table's columns.

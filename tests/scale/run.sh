@@ -73,6 +73,10 @@ http {
     fastcgi_temp_path $WORK/nginx/fastcgi;
     uwsgi_temp_path $WORK/nginx/uwsgi;
     scgi_temp_path $WORK/nginx/scgi;
+    map \$http_upgrade \$openbb_files_connection {
+        default upgrade;
+        ''      '';
+    }
     upstream openbb_files {
         server 127.0.0.1:$A_PORT max_fails=1 fail_timeout=10s;
         server 127.0.0.1:$B_PORT max_fails=1 fail_timeout=10s;

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
+use openbb_files::app::App;
+use openbb_files::live::Limits;
 use openbb_files::{Config, Handler, ServerHandle};
 
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -130,6 +132,13 @@ impl TestServer {
 
     pub fn start_with(fixture: Fixture, config: Config) -> TestServer {
         let handle = openbb_files::start(&config).expect("server starts");
+        TestServer::wrap(fixture, handle)
+    }
+
+    /// Serves `fixture` with `config`, its live_grid sockets bounded by `limits`.
+    pub fn start_live(fixture: Fixture, config: Config, limits: Limits) -> TestServer {
+        let app = App::with_live_limits(&config, limits);
+        let handle = openbb_files::start_with(&config, app).expect("server starts");
         TestServer::wrap(fixture, handle)
     }
 

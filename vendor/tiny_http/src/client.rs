@@ -139,6 +139,14 @@ impl ClientConnection {
         // building the writer for the request
         let writer = self.sink.next().unwrap();
 
+        // a socket for the caller of `Request::upgrade`: timeouts, and writing from one thread
+        // while another reads (see PATCHES.md)
+        let upgrade_socket = if crate::request::connection_upgrade(&headers) {
+            writer.with_inner(|w| w.get_ref().try_clone_tcp())
+        } else {
+            None
+        };
+
         // follow-up for next potential request
         let mut data_source = self.source.next().unwrap();
         std::mem::swap(&mut self.next_header_source, &mut data_source);
@@ -154,6 +162,7 @@ impl ClientConnection {
             data_source,
             writer,
         )
+        .map(|request| request.with_upgrade_socket(upgrade_socket))
         .map_err(|e| {
             use crate::request;
             match e {

@@ -2,7 +2,7 @@ use std::io::Error as IoError;
 use std::io::{self, Cursor, ErrorKind, Read, Write};
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpStream};
 use std::str::FromStr;
 
 use std::sync::mpsc::Sender;
@@ -74,6 +74,9 @@ pub struct Request {
 
     // If Some, a message must be sent after responding
     notify_when_responded: Option<Sender<()>>,
+
+    // a clone of the connection's TCP socket, for requests with `Connection: upgrade`
+    upgrade_socket: Option<TcpStream>,
 }
 
 struct NotifyOnDrop<R> {
@@ -113,6 +116,18 @@ pub enum RequestCreationError {
 impl From<IoError> for RequestCreationError {
     fn from(err: IoError) -> RequestCreationError {
         RequestCreationError::CreationIoError(err)
+    }
+}
+
+/// True if the client sent a `Connection: upgrade` header.
+pub(crate) fn connection_upgrade(headers: &[Header]) -> bool {
+    match headers
+        .iter()
+        .find(|h: &&Header| h.field.equiv("Connection"))
+        .map(|h| h.value.as_str())
+    {
+        Some(v) if v.to_ascii_lowercase().contains("upgrade") => true,
+        _ => false,
     }
 }
 
@@ -172,16 +187,7 @@ where
     };
 
     // true if the client sent a `Connection: upgrade` header
-    let connection_upgrade = {
-        match headers
-            .iter()
-            .find(|h: &&Header| h.field.equiv("Connection"))
-            .map(|h| h.value.as_str())
-        {
-            Some(v) if v.to_ascii_lowercase().contains("upgrade") => true,
-            _ => false,
-        }
-    };
+    let connection_upgrade = connection_upgrade(&headers);
 
     // we wrap `source_data` around a reading whose nature depends on the transfer-encoding and
     // content-length headers
@@ -238,6 +244,7 @@ where
         body_length: content_length,
         must_send_continue: expects_continue,
         notify_when_responded: None,
+        upgrade_socket: None,
     })
 }
 
@@ -291,6 +298,22 @@ impl Request {
     #[inline]
     pub fn remote_addr(&self) -> Option<&SocketAddr> {
         self.remote_addr.as_ref()
+    }
+
+    /// For a request with a `Connection: upgrade` header on a plain TCP connection: a clone of
+    /// the connection's socket (`None` otherwise, for HTTPS and Unix sockets, and on the second
+    /// call). Take it before [`Request::upgrade`]: the stream `upgrade` returns cannot be split
+    /// and gives no access to the socket, while this clone can set read and write timeouts
+    /// (they are the socket's, so they apply to the upgraded stream too), write from one
+    /// thread while another reads the upgraded stream, and shut the connection down.
+    /// Read through the upgraded stream, not the clone: it holds bytes already buffered.
+    pub fn take_upgrade_socket(&mut self) -> Option<TcpStream> {
+        self.upgrade_socket.take()
+    }
+
+    pub(crate) fn with_upgrade_socket(mut self, socket: Option<TcpStream>) -> Self {
+        self.upgrade_socket = socket;
+        self
     }
 
     /// Sends a response with a `Connection: upgrade` header, then turns the `Request` into a `Stream`.
@@ -514,5 +537,73 @@ mod tests {
         fn bar(rq: &Request) {
             f(rq);
         }
+    }
+
+    /// Patch 3 (PATCHES.md): an upgrade request carries a clone of its TCP socket, whose
+    /// timeouts apply to the upgraded stream and which writes beside it; other requests do not.
+    #[test]
+    fn upgrade_requests_carry_their_socket() {
+        use std::io::{ErrorKind, Read, Write};
+        use std::net::TcpStream;
+        use std::time::{Duration, Instant};
+
+        let server = crate::Server::http("127.0.0.1:0").unwrap();
+        let addr = server.server_addr().to_ip().unwrap();
+        let mut client = TcpStream::connect(addr).unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        client
+            .write_all(b"GET /plain HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut plain = server
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap()
+            .unwrap();
+        assert!(plain.take_upgrade_socket().is_none());
+        plain.respond(crate::Response::empty(204)).unwrap();
+
+        client
+            .write_all(
+                b"GET /up HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n",
+            )
+            .unwrap();
+        let mut request = server
+            .recv_timeout(Duration::from_secs(5))
+            .unwrap()
+            .unwrap();
+        let mut socket = request
+            .take_upgrade_socket()
+            .expect("a socket for an upgrade");
+        assert!(request.take_upgrade_socket().is_none(), "taken once");
+        let mut stream = request.upgrade("test", crate::Response::empty(101));
+        socket
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let started = Instant::now();
+        let mut buf = [0u8; 16];
+        let err = stream.read(&mut buf).unwrap_err();
+        assert!(
+            matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+            "{err:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(3));
+
+        socket.write_all(b"from the clone").unwrap();
+        client.write_all(b"to the stream").unwrap();
+        let mut got = [0u8; 13];
+        stream.read_exact(&mut got).unwrap();
+        assert_eq!(&got, b"to the stream");
+
+        let mut seen = Vec::new();
+        while !String::from_utf8_lossy(&seen).ends_with("from the clone") {
+            let mut chunk = [0u8; 256];
+            let n = client.read(&mut chunk).unwrap();
+            assert!(n > 0, "closed early: {}", String::from_utf8_lossy(&seen));
+            seen.extend_from_slice(&chunk[..n]);
+        }
+        let seen = String::from_utf8_lossy(&seen);
+        assert!(seen.starts_with("HTTP/1.1 204"), "{seen}");
+        assert!(seen.contains("HTTP/1.1 101"), "{seen}");
     }
 }

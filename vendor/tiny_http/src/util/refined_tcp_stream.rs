@@ -1,6 +1,6 @@
 use std::io::Result as IoResult;
 use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 
 use crate::connection::Connection;
 #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
@@ -120,6 +120,15 @@ impl RefinedTcpStream {
 
     pub(crate) fn peer_addr(&mut self) -> IoResult<Option<SocketAddr>> {
         self.stream.peer_addr()
+    }
+
+    /// A clone of the TCP socket (a new descriptor on the same socket, sharing its timeouts);
+    /// `None` for TLS and Unix-socket connections, or when the descriptor cannot be cloned.
+    pub(crate) fn try_clone_tcp(&self) -> Option<TcpStream> {
+        match &self.stream {
+            Stream::Http(Connection::Tcp(socket)) => socket.try_clone().ok(),
+            _ => None,
+        }
     }
 }
 

@@ -124,6 +124,16 @@ impl<R: Read + Send> Read for SequentialReader<R> {
     }
 }
 
+impl<W: Write + Send> SequentialWriter<W> {
+    /// Runs `f` on the shared writer (waiting while another response is being written to it).
+    pub fn with_inner<T>(&self, f: impl FnOnce(&W) -> T) -> T {
+        f(&self
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+}
+
 impl<W: Write + Send> Write for SequentialWriter<W> {
     fn write(&mut self, buf: &[u8]) -> IoResult<usize> {
         if let Some(v) = self.trigger.as_mut() {

@@ -161,7 +161,10 @@ mod tests {
             let released = released.clone();
             pool.spawn(Box::new(move || {
                 started.send(()).unwrap();
-                let _ = released.lock().unwrap().recv_timeout(Duration::from_secs(5));
+                let _ = released
+                    .lock()
+                    .unwrap()
+                    .recv_timeout(Duration::from_secs(5));
             }));
         }
         for n in 0..tasks {
