@@ -8,10 +8,15 @@
 //!   one write when they are small (see [`encode`]);
 //! - the listening socket has `TCP_NODELAY`, inherited by accepted connections, so small
 //!   responses on keep-alive connections are not held back by Nagle's algorithm;
-//! - when the listener fails, every worker stops and [`ServerHandle::wait`] reports the failure.
-//!   tiny_http's accept loop ends on the first accept error (we see it from `recv`), and it
-//!   panics when a connection cannot be cloned for lack of file descriptors (we see nothing);
-//!   a watchdog therefore connects to our own port every second, and a refused connection
+//! - every connection is bounded (vendored tiny_http's `ConnectionLimits`, see
+//!   vendor/tiny_http/PATCHES.md): request line and headers by `max_header_bytes` (414/431),
+//!   a declared body by `max_body_bytes` (413; chunked bodies are bounded here, while read),
+//!   and idleness, slow request heads and unread responses by `idle_timeout`;
+//! - running out of file descriptors is weathered: the (patched) accept loop answers 503 or
+//!   waits, and serves again once descriptors are free;
+//! - when the listener really fails, every worker stops and [`ServerHandle::wait`] reports the
+//!   failure. The accept loop then ends and we see its error from `recv`; as a second line of
+//!   defence a watchdog connects to our own port every second, and a refused connection
 //!   means nobody is listening any more. Either way the process must not live on accepting
 //!   nothing.
 
@@ -47,8 +52,6 @@ impl Handler for App {
     }
 }
 
-/// Largest request body read; larger ones are refused with 413.
-const MAX_BODY_BYTES: u64 = 16 * 1024 * 1024;
 /// How often the watchdog checks that the listener still accepts connections.
 const WATCHDOG_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -131,7 +134,12 @@ pub fn start_with(config: &Config, handler: impl Handler) -> Result<ServerHandle
     let addr = listener
         .local_addr()
         .map_err(|err| format!("cannot read the bound address: {err}"))?;
-    let server = tiny_http::Server::from_listener(listener, None)
+    let limits = tiny_http::ConnectionLimits {
+        max_header_bytes: config.max_header_bytes,
+        max_body_bytes: usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX),
+        timeout: Some(config.idle_timeout),
+    };
+    let server = tiny_http::Server::from_listener_with_limits(listener, None, limits)
         .map_err(|err| format!("cannot start the HTTP server: {err}"))?;
     let handler = Arc::new(handler);
     let stopper = Stopper {
@@ -144,10 +152,13 @@ pub fn start_with(config: &Config, handler: impl Handler) -> Result<ServerHandle
         .map(|index| {
             let handler = Arc::clone(&handler);
             let stopper = stopper.clone();
-            let log = config.access_log.then_some(config.log_format);
+            let settings = Settings {
+                log: config.access_log.then_some(config.log_format),
+                max_body_bytes: config.max_body_bytes,
+            };
             std::thread::Builder::new()
                 .name(format!("worker-{index}"))
-                .spawn(move || work(&*handler, &stopper, log))
+                .spawn(move || work(&*handler, &stopper, settings))
                 .map_err(|err| format!("cannot start worker threads: {err}"))
         })
         .collect::<Result<Vec<_>, _>>();
@@ -230,11 +241,19 @@ fn watch_listener(addr: SocketAddr, stopper: &Stopper) {
     }
 }
 
-/// Answers requests until the server stops; `log` is the access-log format, `None` when quiet.
-fn work(handler: &dyn Handler, stopper: &Stopper, log: Option<LogFormat>) {
+/// What each worker needs from the configuration.
+#[derive(Clone, Copy)]
+struct Settings {
+    /// The access-log format, `None` when quiet.
+    log: Option<LogFormat>,
+    max_body_bytes: u64,
+}
+
+/// Answers requests until the server stops.
+fn work(handler: &dyn Handler, stopper: &Stopper, settings: Settings) {
     loop {
         match stopper.server.recv() {
-            Ok(request) => answer(handler, request, log),
+            Ok(request) => answer(handler, request, settings),
             Err(_) if stopper.stopping.load(Ordering::SeqCst) => return,
             Err(err) => {
                 stopper.fail(format!("the listener failed: {err}"));
@@ -244,9 +263,10 @@ fn work(handler: &dyn Handler, stopper: &Stopper, log: Option<LogFormat>) {
     }
 }
 
-fn answer(handler: &dyn Handler, mut incoming: tiny_http::Request, log: Option<LogFormat>) {
+fn answer(handler: &dyn Handler, mut incoming: tiny_http::Request, settings: Settings) {
     let started = Instant::now();
-    let request = match read_request(&mut incoming) {
+    let log = settings.log;
+    let request = match read_request(&mut incoming, settings.max_body_bytes) {
         Ok(request) => request,
         Err(refusal) => {
             respond(handler, incoming, refusal, started, log);
@@ -263,7 +283,7 @@ fn answer(handler: &dyn Handler, mut incoming: tiny_http::Request, log: Option<L
     respond(handler, incoming, response, started, log);
 }
 
-fn read_request(incoming: &mut tiny_http::Request) -> Result<Request, Response> {
+fn read_request(incoming: &mut tiny_http::Request, max_body: u64) -> Result<Request, Response> {
     let headers = incoming
         .headers()
         .iter()
@@ -277,18 +297,27 @@ fn read_request(incoming: &mut tiny_http::Request) -> Result<Request, Response> 
     let method = Method::parse(incoming.method().as_str());
     let mut request = Request::new(method, incoming.url(), headers);
     // Read every body, whatever the method: tiny_http does not skip an unread chunked body, and
-    // its bytes would then be parsed as the next request on the connection.
+    // its bytes would then be parsed as the next request on the connection. A declared
+    // Content-Length over the limit never gets here (tiny_http answers 413 itself).
     let mut body = Vec::new();
     incoming
         .as_reader()
-        .take(MAX_BODY_BYTES + 1)
+        .take(max_body + 1)
         .read_to_end(&mut body)
-        .map_err(|err| Response::error(400, &format!("could not read the request body: {err}")))?;
-    if body.len() as u64 > MAX_BODY_BYTES {
+        .map_err(|err| match err.kind() {
+            ErrorKind::WouldBlock | ErrorKind::TimedOut => {
+                Response::error(408, "the request body did not arrive in time")
+                    .with_header("Connection", "close")
+            }
+            _ => Response::error(400, &format!("could not read the request body: {err}")),
+        })?;
+    if body.len() as u64 > max_body {
+        // The rest of the body is left unread: the connection cannot carry another request.
         return Err(Response::error(
             413,
-            &format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
-        ));
+            &format!("the request body is larger than {max_body} bytes"),
+        )
+        .with_header("Connection", "close"));
     }
     request.body = body;
     Ok(request)
