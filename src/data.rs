@@ -5,9 +5,7 @@
 //! array, as parsed rows that filters can select from. Invariant: a `Data` value is only built
 //! from input that parsed completely; a bad file is an error naming the file and line.
 
-use std::fs::{self, File};
 use std::io::Read;
-use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -29,14 +27,17 @@ pub enum Data {
 }
 
 impl Data {
-    /// Reads a data file (a CSV is streamed, never held whole); `shown` names it in errors
-    /// (`data/prices.csv`).
-    pub fn load(shown: &str, path: &Path) -> Result<Data, String> {
-        let unreadable = |err: std::io::Error| format!("{shown}: {err}");
+    /// Reads a data file from `input` (a CSV is streamed, never held whole); `shown` names it
+    /// in errors (`data/prices.csv`) and tells CSV from JSON.
+    pub fn load(shown: &str, input: &mut (dyn Read + Send)) -> Result<Data, String> {
         if is_json(shown) {
-            parse_json(shown, &fs::read(path).map_err(unreadable)?)
+            let mut bytes = Vec::new();
+            input
+                .read_to_end(&mut bytes)
+                .map_err(|err| format!("{shown}: {err}"))?;
+            parse_json(shown, &bytes)
         } else {
-            parse_csv(shown, File::open(path).map_err(unreadable)?)
+            parse_csv(shown, input)
         }
     }
 

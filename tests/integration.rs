@@ -8,6 +8,7 @@ mod support;
 mod auth;
 mod cors;
 mod example;
+mod faults;
 mod limits;
 mod process;
 mod reload;
