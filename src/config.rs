@@ -29,6 +29,25 @@ pub struct Config {
     /// How long a connection may make no progress (idle between requests, a request's head
     /// trickling in, a response the client does not read) before it is closed.
     pub idle_timeout: Duration,
+    /// HTTPS: the PEM certificate chain (leaf first) and private key; both or neither.
+    pub tls: Option<Tls>,
+}
+
+/// The files `--tls-cert` and `--tls-key` name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl Config {
+    /// `https` when serving TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        match self.tls {
+            Some(_) => "https",
+            None => "http",
+        }
+    }
 }
 
 /// How each access-log line is written on stderr.
@@ -56,6 +75,7 @@ impl Default for Config {
             max_header_bytes: 16 * 1024,
             max_body_bytes: 16 * 1024 * 1024,
             idle_timeout: Duration::from_secs(30),
+            tls: None,
         }
     }
 }
@@ -69,7 +89,8 @@ fn default_threads() -> usize {
 
 #[derive(Debug, PartialEq)]
 pub enum Command {
-    Serve(Config),
+    /// Boxed: a `Config` is much larger than the other variants.
+    Serve(Box<Config>),
     Help,
     Version,
 }
@@ -85,7 +106,7 @@ struct Flag {
     help: &'static str,
 }
 
-const FLAGS: [Flag; 14] = [
+const FLAGS: [Flag; 16] = [
     Flag {
         name: "root",
         value: Some("DIR"),
@@ -155,6 +176,17 @@ const FLAGS: [Flag; 14] = [
         value: Some("N"),
         help: "close a connection idle, sending its request or not reading the answer for \
                this long [default: 30]",
+    },
+    Flag {
+        name: "tls-cert",
+        value: Some("FILE"),
+        help: "serve HTTPS with this PEM certificate chain, leaf first (needs --tls-key and a \
+               build with --features tls)",
+    },
+    Flag {
+        name: "tls-key",
+        value: Some("FILE"),
+        help: "the PEM private key of --tls-cert (RSA or EC; PKCS#8, PKCS#1 or SEC1)",
     },
     Flag {
         name: "version",
@@ -247,7 +279,7 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         }
     };
     let last = |name: &str| lookup(name).pop();
-    build(&lookup, &last).map(Command::Serve)
+    build(&lookup, &last).map(|config| Command::Serve(Box::new(config)))
 }
 
 fn build(
@@ -281,6 +313,18 @@ fn build(
     if let Some(secs) = last("idle-timeout-secs") {
         config.idle_timeout = Duration::from_secs(number_in("idle-timeout-secs", &secs, 1, 86400)?);
     }
+    config.tls = match (last("tls-cert"), last("tls-key")) {
+        (Some(cert), Some(key)) => Some(Tls {
+            cert: PathBuf::from(cert),
+            key: PathBuf::from(key),
+        }),
+        (None, None) => None,
+        _ => {
+            return Err(UsageError(
+                "--tls-cert and --tls-key go together".to_string(),
+            ));
+        }
+    };
     if let Some(key) = last("api-key") {
         if key.trim().is_empty() {
             return Err(UsageError("--api-key must not be empty".to_string()));
@@ -355,7 +399,7 @@ mod tests {
 
     fn config(args: &[&str], env: &[(&str, &str)]) -> Config {
         match parse_with(args, env).unwrap() {
-            Command::Serve(config) => config,
+            Command::Serve(config) => *config,
             other => panic!("expected serve, got {other:?}"),
         }
     }
@@ -472,6 +516,8 @@ mod tests {
             ("max-header-bytes", "4096"),
             ("max-body-bytes", "100"),
             ("idle-timeout-secs", "5"),
+            ("tls-cert", "/c.pem"),
+            ("tls-key", "/k.pem"),
         ]
         .iter()
         .map(|(flag, value)| (env_name(flag), *value))
@@ -494,6 +540,10 @@ mod tests {
                 max_header_bytes: 4096,
                 max_body_bytes: 100,
                 idle_timeout: Duration::from_secs(5),
+                tls: Some(Tls {
+                    cert: PathBuf::from("/c.pem"),
+                    key: PathBuf::from("/k.pem"),
+                }),
             }
         );
         for flag in FLAGS.iter().filter(|f| f.name != "version") {
@@ -523,6 +573,8 @@ mod tests {
             &["--max-header-bytes", "10"],
             &["--max-body-bytes", "-1"],
             &["--idle-timeout-secs", "0"],
+            &["--tls-cert", "c.pem"],
+            &["--tls-key", "k.pem"],
             &["--api-key", ""],
             &["--quiet=1"],
             &["--auth-header", "has space"],

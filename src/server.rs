@@ -29,7 +29,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::app::App;
-use crate::config::{Config, LogFormat};
+use crate::config::{Config, LogFormat, Tls};
 use crate::http::{Method, Request, Response};
 
 /// What the worker pool serves: the application, or a stand-in in tests.
@@ -139,8 +139,18 @@ pub fn start_with(config: &Config, handler: impl Handler) -> Result<ServerHandle
         max_body_bytes: usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX),
         timeout: Some(config.idle_timeout),
     };
-    let server = tiny_http::Server::from_listener_with_limits(listener, None, limits)
-        .map_err(|err| format!("cannot start the HTTP server: {err}"))?;
+    let tls = config.tls.as_ref().map(tls_config).transpose()?;
+    let server =
+        tiny_http::Server::from_listener_with_limits(listener, tls, limits).map_err(|err| {
+            match &config.tls {
+                Some(files) => format!(
+                    "cannot serve HTTPS with {} and {}: {err} (is the key the certificate's?)",
+                    files.cert.display(),
+                    files.key.display()
+                ),
+                None => format!("cannot start the HTTP server: {err}"),
+            }
+        })?;
     let handler = Arc::new(handler);
     let stopper = Stopper {
         server: Arc::new(server),
@@ -186,6 +196,50 @@ pub fn start_with(config: &Config, handler: impl Handler) -> Result<ServerHandle
         addr,
         stopper,
         workers,
+    })
+}
+
+/// The certificate and key `--tls-cert`/`--tls-key` name, read and checked for the PEM
+/// blocks they must hold, so that a wrong file is named in a plain message.
+fn tls_config(files: &Tls) -> Result<tiny_http::SslConfig, String> {
+    if !cfg!(feature = "tls") {
+        return Err(
+            "this build cannot serve HTTPS: build it with `--features tls` (needs \
+                    OpenSSL's headers, e.g. libssl-dev), or put a TLS reverse proxy in front \
+                    (deploy/)"
+                .to_string(),
+        );
+    }
+    let read = |path: &std::path::Path, what: &str, labels: &[&str]| {
+        let pem = std::fs::read(path)
+            .map_err(|err| format!("cannot read the TLS {what} {}: {err}", path.display()))?;
+        let text = String::from_utf8_lossy(&pem);
+        if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+            return Err(format!(
+                "the TLS {what} {} is encrypted; give an unencrypted key \
+                 (openssl pkey -in KEY -out PLAIN)",
+                path.display()
+            ));
+        }
+        if !labels
+            .iter()
+            .any(|label| text.contains(&format!("-----BEGIN {label}-----")))
+        {
+            return Err(format!(
+                "the TLS {what} {} holds no PEM block {}",
+                path.display(),
+                labels.join(" or ")
+            ));
+        }
+        Ok(pem)
+    };
+    Ok(tiny_http::SslConfig {
+        certificate: read(&files.cert, "certificate", &["CERTIFICATE"])?,
+        private_key: read(
+            &files.key,
+            "key",
+            &["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"],
+        )?,
     })
 }
 

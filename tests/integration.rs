@@ -16,6 +16,7 @@ mod routes;
 mod slow;
 mod ssrm;
 mod tables;
+mod tls;
 mod traversal;
 mod udf;
 mod widgets;

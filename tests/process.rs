@@ -17,7 +17,7 @@ pub struct Running {
 
 impl Running {
     /// Starts the binary with `--port 0` and reads the first stdout line.
-    fn start(fixture: &Fixture, extra: &[&str]) -> Running {
+    pub fn start(fixture: &Fixture, extra: &[&str]) -> Running {
         let mut command = Command::new(BIN);
         command
             .args(["--root", fixture.root.to_str().unwrap(), "--port", "0"])
@@ -26,7 +26,8 @@ impl Running {
     }
 
     /// Spawns `command` (which must start the server on 127.0.0.1, port 0) and reads the port
-    /// from its first stdout line, which must be exactly `listening on http://127.0.0.1:PORT`.
+    /// from its first stdout line, which must be exactly `listening on http://127.0.0.1:PORT`
+    /// (or `https://`).
     pub fn spawn(mut command: Command) -> Running {
         let mut child = command
             .stdout(Stdio::piped())
@@ -40,6 +41,11 @@ impl Running {
         let port = first
             .trim_end()
             .strip_prefix("listening on http://127.0.0.1:")
+            .or_else(|| {
+                first
+                    .trim_end()
+                    .strip_prefix("listening on https://127.0.0.1:")
+            })
             .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
             .parse()
             .unwrap();

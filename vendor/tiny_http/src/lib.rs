@@ -169,6 +169,24 @@ fn accept_error_is_transient(e: &IoError) -> bool {
         )
 }
 
+/// Hands the requests of one connection to the server's queue until the connection ends.
+fn serve_client(client: ClientConnection, messages: &MessagesQueue<Message>) {
+    // Synchronization is needed for HTTPS requests to avoid a deadlock
+    if client.secure() {
+        let (sender, receiver) = mpsc::channel();
+        for rq in client {
+            messages.push(rq.with_notify_sender(sender.clone()).into());
+            if receiver.recv().is_err() {
+                return;
+            }
+        }
+    } else {
+        for rq in client {
+            messages.push(rq.into());
+        }
+    }
+}
+
 enum Message {
     Error(IoError),
     NewRequest(Request),
@@ -300,13 +318,13 @@ impl Server {
         type SslContext = ();
         #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
         type SslContext = crate::ssl::SslContextImpl;
-        let ssl: Option<SslContext> = {
+        let ssl: Option<Arc<SslContext>> = {
             match ssl_config {
                 #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-                Some(config) => Some(SslContext::from_pem(
+                Some(config) => Some(Arc::new(SslContext::from_pem(
                     config.certificate,
                     Zeroizing::new(config.private_key),
-                )?),
+                )?)),
                 #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
                 Some(_) => return Err(
                     "Building a server with SSL requires enabling the `ssl` feature in tiny-http"
@@ -357,53 +375,57 @@ impl Server {
                 }
 
                 use util::RefinedTcpStream;
-                let streams = match ssl {
-                    None => RefinedTcpStream::new(sock),
+                let messages = inside_messages.clone();
+                match ssl {
+                    None => {
+                        // openbb-files patch: upstream panicked here when no file descriptor
+                        // was left to clone the socket; answer 503 on the one we have and
+                        // close it instead.
+                        let (read_closable, write_closable) = match RefinedTcpStream::new(sock) {
+                            Ok(streams) => streams,
+                            Err((e, mut stream)) => {
+                                log::warn!("Cannot serve a new client: {}", e);
+                                use std::io::Write;
+                                let _ = stream.write_all(SERVICE_UNAVAILABLE);
+                                continue;
+                            }
+                        };
+                        let client =
+                            ClientConnection::with_limits(write_closable, read_closable, limits);
+                        let mut client = Some(client);
+                        tasks_pool.spawn(Box::new(move || {
+                            if let Some(client) = client.take() {
+                                serve_client(client, &messages);
+                            }
+                        }));
+                    }
+                    // openbb-files patch: the TLS handshake runs on the connection's own
+                    // thread; upstream ran it here, so one slow client stalled every new
+                    // connection. A failed handshake just closes the socket.
                     #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
                     Some(ref ssl) => {
-                        // trying to apply SSL over the connection
-                        // if an error occurs, we just close the socket and resume listening
-                        let sock = match ssl.accept(sock) {
-                            Ok(s) => s,
-                            Err(_) => continue,
-                        };
-
-                        RefinedTcpStream::new(sock)
+                        let ssl = Arc::clone(ssl);
+                        let mut sock = Some(sock);
+                        tasks_pool.spawn(Box::new(move || {
+                            let secured = match sock.take().map(|sock| ssl.accept(sock)) {
+                                Some(Ok(secured)) => secured,
+                                _ => return,
+                            };
+                            if let Ok((read_closable, write_closable)) =
+                                RefinedTcpStream::new(secured)
+                            {
+                                let client = ClientConnection::with_limits(
+                                    write_closable,
+                                    read_closable,
+                                    limits,
+                                );
+                                serve_client(client, &messages);
+                            }
+                        }));
                     }
                     #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
                     Some(ref _ssl) => unreachable!(),
-                };
-                // openbb-files patch: upstream panicked here when no file descriptor was left
-                // to clone the socket; answer 503 on the one we have and close it instead.
-                let (read_closable, write_closable) = match streams {
-                    Ok(streams) => streams,
-                    Err((e, mut stream)) => {
-                        log::warn!("Cannot serve a new client: {}", e);
-                        use std::io::Write;
-                        let _ = stream.write_all(SERVICE_UNAVAILABLE);
-                        continue;
-                    }
-                };
-                let client = ClientConnection::with_limits(write_closable, read_closable, limits);
-
-                let messages = inside_messages.clone();
-                let mut client = Some(client);
-                tasks_pool.spawn(Box::new(move || {
-                    if let Some(client) = client.take() {
-                        // Synchronization is needed for HTTPS requests to avoid a deadlock
-                        if client.secure() {
-                            let (sender, receiver) = mpsc::channel();
-                            for rq in client {
-                                messages.push(rq.with_notify_sender(sender.clone()).into());
-                                receiver.recv().unwrap();
-                            }
-                        } else {
-                            for rq in client {
-                                messages.push(rq.into());
-                            }
-                        }
-                    }
-                }));
+                }
             }
             log::debug!("Terminating accept thread");
         });
