@@ -2,15 +2,23 @@
 //!
 //! A file's version is its length, modification time and (on Unix) inode, so an in-place edit
 //! and a write-then-rename are both seen on the next request. Invariant: a cached value was
-//! parsed from bytes read while the file had exactly the version stored beside it; when the
-//! file changes during the read, the read is retried, so a value never mixes two versions.
+//! parsed from exactly as many bytes as the version stored beside it says, read while the file
+//! had that version before and after; when the file changes during the read, the read is
+//! retried after a pause, so a value never mixes two versions or stops short.
+//!
+//! An in-place rewrite (truncate, then write) passes through an empty file, and a reader can
+//! land in between; a file emptied within the last second therefore counts as changing: it is
+//! read again after a pause, and meanwhile the last whole version read is served (or, when
+//! there is none, the reader is told to try again). Two rewrites to the same length within one tick of
+//! the file system's clock cannot be told apart by their metadata (as for `make` or any
+//! metadata-keyed cache); replacing a file by rename always can.
 
 use std::collections::HashMap;
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::http::Payload;
 
@@ -47,27 +55,88 @@ impl FileVersion {
             inode,
         }
     }
+
+    /// An empty file modified within [`JUST_EMPTIED`]: maybe an in-place rewrite between its
+    /// truncation and its write.
+    fn maybe_mid_rewrite(&self) -> bool {
+        self.len == 0
+            && self
+                .modified
+                .and_then(|modified| modified.elapsed().ok())
+                .is_some_and(|age| age < JUST_EMPTIED)
+    }
 }
 
-/// How often a file that changes while it is read is read again before giving up.
-const READ_ATTEMPTS: usize = 5;
+/// How often a file that changes while it is read is read again before giving up; the pauses
+/// between attempts double from 1 ms (63 ms in all).
+const READ_ATTEMPTS: u32 = 7;
+const JUST_EMPTIED: Duration = Duration::from_secs(1);
 
-fn changing() -> io::Error {
-    io::Error::other("the file kept changing while it was read; try again")
+/// Whether `err` says that a file changed during every attempt to read it (a passing state).
+pub fn is_changing(err: &io::Error) -> bool {
+    err.get_ref().is_some_and(|inner| inner.is::<Changing>())
+}
+
+#[derive(Debug)]
+struct Changing;
+
+impl std::fmt::Display for Changing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the file kept changing while it was read; try again")
+    }
+}
+
+impl std::error::Error for Changing {}
+
+/// Runs `load` over the file's bytes until they are all from one version: the version is the
+/// same before and after, and `load` (then a drain, should it stop early) saw exactly as many
+/// bytes as that version's length.
+fn load_stable<T>(
+    path: &Path,
+    load: &dyn Fn(&mut (dyn Read + Send)) -> T,
+) -> io::Result<(FileVersion, T)> {
+    for attempt in 0..READ_ATTEMPTS {
+        if attempt > 0 {
+            std::thread::sleep(Duration::from_millis(1 << (attempt - 1)));
+        }
+        let before = FileVersion::of(path)?;
+        if before.maybe_mid_rewrite() {
+            continue;
+        }
+        let mut reader = Counting {
+            inner: fs::File::open(path)?,
+            count: 0,
+        };
+        let value = load(&mut reader);
+        io::copy(&mut reader, &mut io::sink())?;
+        if reader.count == before.len && FileVersion::of(path)? == before {
+            return Ok((before, value));
+        }
+    }
+    Err(io::Error::other(Changing))
+}
+
+/// Counts the bytes read through it.
+struct Counting<R> {
+    inner: R,
+    count: u64,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        self.count += read as u64;
+        Ok(read)
+    }
 }
 
 /// Reads a whole file and the version those bytes belong to.
 pub fn read_versioned(path: &Path) -> io::Result<(FileVersion, Vec<u8>)> {
-    let mut before = FileVersion::of(path)?;
-    for _ in 0..READ_ATTEMPTS {
-        let bytes = fs::read(path)?;
-        let after = FileVersion::of(path)?;
-        if after == before && bytes.len() as u64 == after.len {
-            return Ok((after, bytes));
-        }
-        before = after;
-    }
-    Err(changing())
+    let (version, bytes) = load_stable(path, &|reader| {
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes).map(|_| bytes)
+    })?;
+    Ok((version, bytes?))
 }
 
 /// Values parsed from files, reparsed when a file's version changes.
@@ -84,28 +153,38 @@ impl<T> Default for FileCache<T> {
 }
 
 impl<T> FileCache<T> {
-    /// The value for `path` at its current version, loading the file with `load` if needed.
-    /// `load` may run again when the file changes while it reads.
-    pub fn get(&self, path: &Path, load: impl Fn(&Path) -> T) -> io::Result<Arc<T>> {
+    /// The value for `path` at its current version, and that version, loading the file's bytes
+    /// with `load` if needed. `load` may run again when the file changes while it reads.
+    ///
+    /// While the file is being rewritten (just emptied, or changing during every read) the
+    /// last whole version read is served, if there is one: an answer is always one whole
+    /// version, the old or the new.
+    pub fn get(
+        &self,
+        path: &Path,
+        load: impl Fn(&mut (dyn Read + Send)) -> T,
+    ) -> io::Result<(FileVersion, Arc<T>)> {
         let version = FileVersion::of(path)?;
-        if let Some((cached, value)) = self.read_entries().get(path)
-            && *cached == version
+        let last = self
+            .read_entries()
+            .get(path)
+            .map(|(cached, value)| (*cached, Arc::clone(value)));
+        if let Some(last) = &last
+            && (last.0 == version || version.maybe_mid_rewrite())
         {
-            return Ok(Arc::clone(value));
+            return Ok(last.clone());
         }
-        for _ in 0..READ_ATTEMPTS {
-            let before = FileVersion::of(path)?;
-            let value = load(path);
-            if FileVersion::of(path)? == before {
-                let value = Arc::new(value);
-                self.entries
-                    .write()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .insert(path.to_path_buf(), (before, Arc::clone(&value)));
-                return Ok(value);
-            }
-        }
-        Err(changing())
+        let (version, value) = match load_stable(path, &load) {
+            Ok(loaded) => loaded,
+            Err(err) if is_changing(&err) => return last.ok_or(err),
+            Err(err) => return Err(err),
+        };
+        let value = Arc::new(value);
+        self.entries
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(path.to_path_buf(), (version, Arc::clone(&value)));
+        Ok((version, value))
     }
 
     fn read_entries(
@@ -260,18 +339,54 @@ mod tests {
         fs::write(&path, "one").unwrap();
         let cache = FileCache::default();
         let parses = Cell::new(0);
-        let parse = |path: &Path| {
+        let parse = |input: &mut (dyn Read + Send)| {
             parses.set(parses.get() + 1);
-            fs::read_to_string(path).unwrap()
+            let mut text = String::new();
+            input.read_to_string(&mut text).unwrap();
+            text
         };
-        assert_eq!(*cache.get(&path, parse).unwrap(), "one");
-        assert_eq!(*cache.get(&path, parse).unwrap(), "one");
+        assert_eq!(*cache.get(&path, parse).unwrap().1, "one");
+        assert_eq!(*cache.get(&path, parse).unwrap().1, "one");
         assert_eq!(parses.get(), 1);
         fs::write(&path, "three").unwrap();
-        assert_eq!(*cache.get(&path, parse).unwrap(), "three");
+        let (version, value) = cache.get(&path, parse).unwrap();
+        assert_eq!(*value, "three");
+        assert_eq!(version, FileVersion::of(&path).unwrap());
         assert_eq!(parses.get(), 2);
         fs::remove_file(&path).unwrap();
         assert!(cache.get(&path, parse).is_err());
+    }
+
+    #[test]
+    fn a_loader_that_stops_early_still_gets_its_value() {
+        let path = std::env::temp_dir().join(format!("obf-early-{}.txt", std::process::id()));
+        fs::write(&path, "first line\nsecond line\n").unwrap();
+        let cache = FileCache::default();
+        let first_byte = |input: &mut (dyn Read + Send)| {
+            let mut byte = [0];
+            input.read_exact(&mut byte).unwrap();
+            byte[0]
+        };
+        assert_eq!(*cache.get(&path, first_byte).unwrap().1, b'f');
+        fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
+    fn a_file_just_emptied_is_read_again_once_written() {
+        // An in-place rewrite: truncated now, written 5 ms later.
+        let path = std::env::temp_dir().join(format!("obf-empty-{}.txt", std::process::id()));
+        fs::write(&path, "").unwrap();
+        let writer = {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(5));
+                fs::write(&path, "written").unwrap();
+            })
+        };
+        let (_, bytes) = read_versioned(&path).unwrap();
+        writer.join().unwrap();
+        assert_eq!(bytes, b"written");
+        fs::remove_file(&path).unwrap();
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! Invariant: a `Config` that parsed is valid (port and thread count in range, names non-empty).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::cors::DEFAULT_ORIGINS;
 
@@ -21,6 +22,32 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     pub access_log: bool,
     pub log_format: LogFormat,
+    /// The request line and headers together, in bytes (longer: 414 or 431).
+    pub max_header_bytes: usize,
+    /// The largest request body read, in bytes (larger: 413).
+    pub max_body_bytes: u64,
+    /// How long a connection may make no progress (idle between requests, a request's head
+    /// trickling in, a response the client does not read) before it is closed.
+    pub idle_timeout: Duration,
+    /// HTTPS: the PEM certificate chain (leaf first) and private key; both or neither.
+    pub tls: Option<Tls>,
+}
+
+/// The files `--tls-cert` and `--tls-key` name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl Config {
+    /// `https` when serving TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        match self.tls {
+            Some(_) => "https",
+            None => "http",
+        }
+    }
 }
 
 /// How each access-log line is written on stderr.
@@ -45,6 +72,10 @@ impl Default for Config {
             cors_origins: DEFAULT_ORIGINS.map(String::from).to_vec(),
             access_log: true,
             log_format: LogFormat::Text,
+            max_header_bytes: 16 * 1024,
+            max_body_bytes: 16 * 1024 * 1024,
+            idle_timeout: Duration::from_secs(30),
+            tls: None,
         }
     }
 }
@@ -58,7 +89,8 @@ fn default_threads() -> usize {
 
 #[derive(Debug, PartialEq)]
 pub enum Command {
-    Serve(Config),
+    /// Boxed: a `Config` is much larger than the other variants.
+    Serve(Box<Config>),
     Help,
     Version,
 }
@@ -74,7 +106,7 @@ struct Flag {
     help: &'static str,
 }
 
-const FLAGS: [Flag; 11] = [
+const FLAGS: [Flag; 16] = [
     Flag {
         name: "root",
         value: Some("DIR"),
@@ -128,6 +160,33 @@ const FLAGS: [Flag; 11] = [
         value: Some("FORMAT"),
         help: "access log lines as 'text' (METHOD PATH STATUS BYTES MICROSECONDSus) or 'json' \
                (one object per line, for log shippers) [default: text]",
+    },
+    Flag {
+        name: "max-header-bytes",
+        value: Some("N"),
+        help: "longest request line plus headers; longer ones get 414 or 431 [default: 16384]",
+    },
+    Flag {
+        name: "max-body-bytes",
+        value: Some("N"),
+        help: "largest request body; larger ones get 413 [default: 16777216]",
+    },
+    Flag {
+        name: "idle-timeout-secs",
+        value: Some("N"),
+        help: "close a connection idle, sending its request or not reading the answer for \
+               this long [default: 30]",
+    },
+    Flag {
+        name: "tls-cert",
+        value: Some("FILE"),
+        help: "serve HTTPS with this PEM certificate chain, leaf first (needs --tls-key and a \
+               build with --features tls)",
+    },
+    Flag {
+        name: "tls-key",
+        value: Some("FILE"),
+        help: "the PEM private key of --tls-cert (RSA or EC; PKCS#8, PKCS#1 or SEC1)",
     },
     Flag {
         name: "version",
@@ -223,7 +282,7 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         }
     };
     let last = |name: &str| lookup(name).pop();
-    build(&lookup, &last).map(Command::Serve)
+    build(&lookup, &last).map(|config| Command::Serve(Box::new(config)))
 }
 
 fn build(
@@ -246,16 +305,29 @@ fn build(
             .map_err(|_| UsageError(format!("--port: '{port}' is not a port number (0-65535)")))?;
     }
     if let Some(threads) = last("threads") {
-        config.threads = threads
-            .parse()
-            .ok()
-            .filter(|n| (1..=1024).contains(n))
-            .ok_or_else(|| {
-                UsageError(format!(
-                    "--threads: '{threads}' is not a number from 1 to 1024"
-                ))
-            })?;
+        config.threads = number_in("threads", &threads, 1, 1024)?;
     }
+    if let Some(bytes) = last("max-header-bytes") {
+        config.max_header_bytes = number_in("max-header-bytes", &bytes, 1024, 1 << 30)?;
+    }
+    if let Some(bytes) = last("max-body-bytes") {
+        config.max_body_bytes = number_in("max-body-bytes", &bytes, 0, 1 << 40)?;
+    }
+    if let Some(secs) = last("idle-timeout-secs") {
+        config.idle_timeout = Duration::from_secs(number_in("idle-timeout-secs", &secs, 1, 86400)?);
+    }
+    config.tls = match (last("tls-cert"), last("tls-key")) {
+        (Some(cert), Some(key)) => Some(Tls {
+            cert: PathBuf::from(cert),
+            key: PathBuf::from(key),
+        }),
+        (None, None) => None,
+        _ => {
+            return Err(UsageError(
+                "--tls-cert and --tls-key go together".to_string(),
+            ));
+        }
+    };
     if let Some(key) = last("api-key") {
         if key.trim().is_empty() {
             return Err(UsageError("--api-key must not be empty".to_string()));
@@ -296,6 +368,23 @@ fn build(
     Ok(config)
 }
 
+/// `value` as a whole number from `min` to `max`, for `--flag`.
+fn number_in<T>(flag: &str, value: &str, min: T, max: T) -> Result<T, UsageError>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    value
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| {
+            UsageError(format!(
+                "--{flag}: '{value}' is not a number from {min} to {max}"
+            ))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,7 +402,7 @@ mod tests {
 
     fn config(args: &[&str], env: &[(&str, &str)]) -> Config {
         match parse_with(args, env).unwrap() {
-            Command::Serve(config) => config,
+            Command::Serve(config) => *config,
             other => panic!("expected serve, got {other:?}"),
         }
     }
@@ -427,6 +516,11 @@ mod tests {
             ("cors-origin", "*"),
             ("quiet", "true"),
             ("log-format", "json"),
+            ("max-header-bytes", "4096"),
+            ("max-body-bytes", "100"),
+            ("idle-timeout-secs", "5"),
+            ("tls-cert", "/c.pem"),
+            ("tls-key", "/k.pem"),
         ]
         .iter()
         .map(|(flag, value)| (env_name(flag), *value))
@@ -446,6 +540,13 @@ mod tests {
                 cors_origins: vec!["*".into()],
                 access_log: false,
                 log_format: LogFormat::Json,
+                max_header_bytes: 4096,
+                max_body_bytes: 100,
+                idle_timeout: Duration::from_secs(5),
+                tls: Some(Tls {
+                    cert: PathBuf::from("/c.pem"),
+                    key: PathBuf::from("/k.pem"),
+                }),
             }
         );
         for flag in FLAGS.iter().filter(|f| f.name != "version") {
@@ -472,6 +573,11 @@ mod tests {
             &["--port", "70000"],
             &["--port", "x"],
             &["--threads", "0"],
+            &["--max-header-bytes", "10"],
+            &["--max-body-bytes", "-1"],
+            &["--idle-timeout-secs", "0"],
+            &["--tls-cert", "c.pem"],
+            &["--tls-key", "k.pem"],
             &["--api-key", ""],
             &["--quiet=1"],
             &["--auth-header", "has space"],

@@ -3,12 +3,11 @@
 //! A CSV becomes a typed [`Table`]. A JSON document is kept as the bytes it was read from (so a
 //! document that is not filtered goes out byte for byte, key order and all) and, when it is an
 //! array, as parsed rows that filters can select from. NDJSON (`.ndjson`, `.jsonl`: one JSON
-//! value a line, blank lines skipped) is read as the array of its lines. Invariant: a `Data` value is only built
-//! from input that parsed completely; a bad file is an error naming the file and line.
+//! value a line, blank lines skipped) is read as the array of its lines. Invariant: a `Data`
+//! value is only built from input that parsed completely; a bad file is an error naming the
+//! file and line.
 
-use std::fs::{self, File};
 use std::io::Read;
-use std::path::Path;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -30,14 +29,17 @@ pub enum Data {
 }
 
 impl Data {
-    /// Reads a data file (a CSV is streamed, never held whole); `shown` names it in errors
-    /// (`data/prices.csv`).
-    pub fn load(shown: &str, path: &Path) -> Result<Data, String> {
-        let unreadable = |err: std::io::Error| format!("{shown}: {err}");
+    /// Reads a data file from `input` (a CSV is streamed, never held whole); `shown` names it
+    /// in errors (`data/prices.csv`) and tells CSV from JSON and NDJSON.
+    pub fn load(shown: &str, input: &mut (dyn Read + Send)) -> Result<Data, String> {
         if is_json(shown) || is_ndjson(shown) {
-            Data::parse(shown, &fs::read(path).map_err(unreadable)?)
+            let mut bytes = Vec::new();
+            input
+                .read_to_end(&mut bytes)
+                .map_err(|err| format!("{shown}: {err}"))?;
+            Data::parse(shown, &bytes)
         } else {
-            parse_csv(shown, File::open(path).map_err(unreadable)?)
+            parse_csv(shown, input)
         }
     }
 

@@ -90,10 +90,10 @@ impl Files {
         rules: &[(String, Option<Rule>)],
         render: impl FnOnce(&Data) -> Result<Body, Response>,
     ) -> Result<Payload, Response> {
-        let (key, from) = self.cache_key(relative, widget, params, rules)?;
-        self.rendered.get_or_render(key, &from, || {
-            render(&*self.data(relative)?).map(Payload::new)
-        })
+        let (from, data) = self.rendered_from(relative, rules)?;
+        let key = cache_key(relative, widget, params);
+        self.rendered
+            .get_or_render(key, &from, || render(&data).map(Payload::new))
     }
 
     /// Row indices of a table file chosen by `select` (filtered and sorted rows), kept like
@@ -107,9 +107,9 @@ impl Files {
         rules: &[(String, Option<Rule>)],
         select: impl FnOnce(&Data) -> Result<Vec<u32>, Response>,
     ) -> Result<(Arc<Data>, Arc<[u32]>), Response> {
-        let (key, from) = self.cache_key(relative, widget, params, rules)?;
+        let (from, data) = self.rendered_from(relative, rules)?;
+        let key = cache_key(relative, widget, params);
         let selection = self.selections.get_or_render(key, &from, || {
-            let data = self.data(relative)?;
             let rows = select(&data)?;
             Ok(Selection {
                 data: Arc::downgrade(&data),
@@ -129,40 +129,21 @@ impl Files {
         Ok((data, selection.rows))
     }
 
-    /// The cache key for a widget's request on a file (parameters in any order), and what a
-    /// cached answer depends on besides it.
-    fn cache_key(
+    /// The data of a table file with what an answer rendered from it depends on besides the
+    /// request: the file, the version those data were parsed from (not the version seen before
+    /// or after, which may differ while the file changes) and the widget's rules.
+    fn rendered_from(
         &self,
         relative: &str,
-        widget: &str,
-        params: &[(String, String)],
         rules: &[(String, Option<Rule>)],
-    ) -> Result<(String, RenderedFrom), Response> {
-        let (file, version) = match is_remote(relative) {
-            true => (PathBuf::from(relative), self.fetch(relative)?.version),
-            false => self
-                .dir
-                .resolve(relative)
-                .map(|(file, meta)| (file, FileVersion::from_metadata(&meta)))
-                .ok_or_else(|| self.not_found(relative))?,
-        };
-        let mut sorted: Vec<&(String, String)> = params.iter().collect();
-        sorted.sort();
-        let key = sorted
-            .iter()
-            .fold(format!("{widget}\0{relative}"), |mut key, (name, value)| {
-                key.extend(['\0', '?']);
-                key.push_str(name);
-                key.push('\0');
-                key.push_str(value);
-                key
-            });
+    ) -> Result<(RenderedFrom, Arc<Data>), Response> {
+        let (file, version, data) = self.versioned_data(relative)?;
         let from = RenderedFrom {
             file,
             version,
             rules: rules.to_vec(),
         };
-        Ok((key, from))
+        Ok((from, data))
     }
 
     pub fn problems(&self) -> Vec<String> {
@@ -213,16 +194,27 @@ impl Files {
 
     /// A table or JSON document, parsed once per file version.
     pub fn data(&self, relative: &str) -> Result<Arc<Data>, Response> {
+        self.versioned_data(relative).map(|(_, _, data)| data)
+    }
+
+    /// [`Files::data`] with the file's path (a remote file's URL) and the version the data were
+    /// parsed from.
+    fn versioned_data(
+        &self,
+        relative: &str,
+    ) -> Result<(PathBuf, FileVersion, Arc<Data>), Response> {
         if is_remote(relative) {
-            return self.remote_data(relative);
+            let (version, data) = self.remote_data(relative)?;
+            return Ok((PathBuf::from(relative), version, data));
         }
         let shown = self.dir.display(relative);
         let path = self.resolve(relative)?;
-        let parsed = self
+        let (version, parsed) = self
             .data
-            .get(&path, |path| Data::load(&shown, path).map(Arc::new))
-            .map_err(|err| Response::error(404, &format!("{shown}: {err}")))?;
-        self.checked(&shown, parsed.as_ref().clone())
+            .get(&path, |input| Data::load(&shown, input).map(Arc::new))
+            .map_err(|err| unreadable(&shown, &err))?;
+        let data = self.checked(&shown, parsed.as_ref().clone())?;
+        Ok((path, version, data))
     }
 
     /// Whether `relative` names a file under `data/` (a remote URL counts as there: it is
@@ -248,8 +240,8 @@ impl Files {
         }
     }
 
-    /// A remote table or document, parsed once per fetched body.
-    fn remote_data(&self, url: &str) -> Result<Arc<Data>, Response> {
+    /// A remote table or document, parsed once per fetched body, with that body's version.
+    fn remote_data(&self, url: &str) -> Result<(FileVersion, Arc<Data>), Response> {
         let fetched = self.fetch(url)?;
         let cached = self
             .remote_data
@@ -269,7 +261,12 @@ impl Files {
                 parsed
             }
         };
-        self.checked(url, parsed)
+        // A stale copy keeps the warning `fetch` recorded; a fresh one settles the problem.
+        let data = match fetched.stale {
+            None => self.checked(url, parsed)?,
+            Some(_) => parsed.map_err(|detail| Response::error(500, &detail))?,
+        };
+        Ok((fetched.version, data))
     }
 
     /// A table file's column names, read cheaply: a CSV's header row only, or the keys of a
@@ -303,18 +300,21 @@ impl Files {
             return Ok(self.fetch(relative)?.bytes);
         }
         let path = self.resolve(relative)?;
-        let unreadable = |err: &dyn std::fmt::Display| {
-            Response::error(404, &format!("{}: {err}", self.dir.display(relative)))
-        };
-        let cached = self
+        let shown = self.dir.display(relative);
+        let (_, cached) = self
             .bytes
-            .get(&path, |path| {
-                std::fs::read(path)
-                    .map(Arc::from)
-                    .map_err(|err| err.to_string())
+            .get(&path, |input| {
+                let mut bytes = Vec::new();
+                input
+                    .read_to_end(&mut bytes)
+                    .map(|_| Arc::from(bytes))
+                    .map_err(|err| format!("{shown}: {err}"))
             })
-            .map_err(|err| unreadable(&err))?;
-        cached.as_ref().clone().map_err(|err| unreadable(&err))
+            .map_err(|err| unreadable(&shown, &err))?;
+        cached
+            .as_ref()
+            .clone()
+            .map_err(|err| Response::error(404, &err))
     }
 
     /// A UTF-8 text file (a BOM is dropped); text that is not UTF-8 is a 500 and a problem.
@@ -374,6 +374,31 @@ impl Files {
                 .remove(shown);
         }
     }
+}
+
+/// The answer when a data file cannot be read: 503 (with `Retry-After`) while it keeps
+/// changing under the reader, which passes; 404 otherwise.
+fn unreadable(shown: &str, err: &std::io::Error) -> Response {
+    let detail = format!("{shown}: {err}");
+    match crate::cache::is_changing(err) {
+        true => Response::error(503, &detail).with_header("Retry-After", "1"),
+        false => Response::error(404, &detail),
+    }
+}
+
+/// The cache key for a widget's request on a file, with its parameters in any order.
+fn cache_key(relative: &str, widget: &str, params: &[(String, String)]) -> String {
+    let mut sorted: Vec<&(String, String)> = params.iter().collect();
+    sorted.sort();
+    sorted
+        .iter()
+        .fold(format!("{widget}\0{relative}"), |mut key, (name, value)| {
+            key.extend(['\0', '?']);
+            key.push_str(name);
+            key.push('\0');
+            key.push_str(value);
+            key
+        })
 }
 
 /// The media type for a file name, by extension.

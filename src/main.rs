@@ -18,7 +18,7 @@ fn main() -> ExitCode {
         _ => {}
     }
     let config = match config::parse(&args, &|name| std::env::var(name).ok()) {
-        Ok(Command::Serve(config)) => config,
+        Ok(Command::Serve(config)) => *config,
         Ok(Command::Help) => {
             print!("{}", config::help());
             return ExitCode::SUCCESS;
@@ -48,7 +48,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("listening on http://{}", server.addr());
+    println!("listening on {}://{}", config.scheme(), server.addr());
     let _ = std::io::stdout().flush();
     eprint!("{}", banner(&config, server.addr()));
     if let Err(err) = stop_on_signals(signals, server.stopper()) {
@@ -135,8 +135,9 @@ fn banner(config: &Config, addr: SocketAddr) -> String {
         },
         addr.port(),
     );
+    let scheme = config.scheme();
     let mut text = format!(
-        "openbb-files {} serving {}\n  Workspace: Add data > Custom backend, URL http://{local}\n",
+        "openbb-files {} serving {}\n  Workspace: Add data > Custom backend, URL {scheme}://{local}\n",
         env!("CARGO_PKG_VERSION"),
         root.display()
     );
@@ -154,7 +155,7 @@ fn banner(config: &Config, addr: SocketAddr) -> String {
         None => "  Token: not required (--api-key sets one)\n".to_string(),
     });
     text.push_str(&format!(
-        "  Browser origins allowed: {}\n  Status, widget count and problems: http://{local}/\n",
+        "  Browser origins allowed: {}\n  Status, widget count and problems: {scheme}://{local}/\n",
         config.cors_origins.join(", ")
     ));
     text

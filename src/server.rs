@@ -12,10 +12,15 @@
 //!   error response, or answered `101` and the connection handed over (its socket through our
 //!   tiny_http patch, `Request::take_upgrade_socket`); the worker is free again at once; when
 //!   the server stops, [`Handler::stopped`] ends those connections;
-//! - when the listener fails, every worker stops and [`ServerHandle::wait`] reports the failure.
-//!   tiny_http's accept loop ends on the first accept error (we see it from `recv`), and it
-//!   panics when a connection cannot be cloned for lack of file descriptors (we see nothing);
-//!   a watchdog therefore connects to our own port every second, and a refused connection
+//! - every connection is bounded (vendored tiny_http's `ConnectionLimits`, see
+//!   vendor/tiny_http/PATCHES.md): request line and headers by `max_header_bytes` (414/431),
+//!   a declared body by `max_body_bytes` (413; chunked bodies are bounded here, while read),
+//!   and idleness, slow request heads and unread responses by `idle_timeout`;
+//! - running out of file descriptors is weathered: the (patched) accept loop answers 503 or
+//!   waits, and serves again once descriptors are free;
+//! - when the listener really fails, every worker stops and [`ServerHandle::wait`] reports the
+//!   failure. The accept loop then ends and we see its error from `recv`; as a second line of
+//!   defence a watchdog connects to our own port every second, and a refused connection
 //!   means nobody is listening any more. Either way the process must not live on accepting
 //!   nothing.
 
@@ -28,7 +33,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::app::App;
-use crate::config::{Config, LogFormat};
+use crate::config::{Config, LogFormat, Tls};
 use crate::http::{Method, Request, Response};
 use crate::websocket::{self, Connection, Upgrade};
 
@@ -72,8 +77,6 @@ impl Handler for App {
     }
 }
 
-/// Largest request body read; larger ones are refused with 413.
-const MAX_BODY_BYTES: u64 = 16 * 1024 * 1024;
 /// How often the watchdog checks that the listener still accepts connections.
 const WATCHDOG_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -156,8 +159,23 @@ pub fn start_with(config: &Config, handler: impl Handler) -> Result<ServerHandle
     let addr = listener
         .local_addr()
         .map_err(|err| format!("cannot read the bound address: {err}"))?;
-    let server = tiny_http::Server::from_listener(listener, None)
-        .map_err(|err| format!("cannot start the HTTP server: {err}"))?;
+    let limits = tiny_http::ConnectionLimits {
+        max_header_bytes: config.max_header_bytes,
+        max_body_bytes: usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX),
+        timeout: Some(config.idle_timeout),
+    };
+    let tls = config.tls.as_ref().map(tls_config).transpose()?;
+    let server =
+        tiny_http::Server::from_listener_with_limits(listener, tls, limits).map_err(|err| {
+            match &config.tls {
+                Some(files) => format!(
+                    "cannot serve HTTPS with {} and {}: {err} (is the key the certificate's?)",
+                    files.cert.display(),
+                    files.key.display()
+                ),
+                None => format!("cannot start the HTTP server: {err}"),
+            }
+        })?;
     let handler = Arc::new(handler);
     let stopper = Stopper {
         server: Arc::new(server),
@@ -169,10 +187,13 @@ pub fn start_with(config: &Config, handler: impl Handler) -> Result<ServerHandle
         .map(|index| {
             let handler = Arc::clone(&handler);
             let stopper = stopper.clone();
-            let log = config.access_log.then_some(config.log_format);
+            let settings = Settings {
+                log: config.access_log.then_some(config.log_format),
+                max_body_bytes: config.max_body_bytes,
+            };
             std::thread::Builder::new()
                 .name(format!("worker-{index}"))
-                .spawn(move || work(&*handler, &stopper, log))
+                .spawn(move || work(&*handler, &stopper, settings))
                 .map_err(|err| format!("cannot start worker threads: {err}"))
         })
         .collect::<Result<Vec<_>, _>>();
@@ -200,6 +221,50 @@ pub fn start_with(config: &Config, handler: impl Handler) -> Result<ServerHandle
         addr,
         stopper,
         workers,
+    })
+}
+
+/// The certificate and key `--tls-cert`/`--tls-key` name, read and checked for the PEM
+/// blocks they must hold, so that a wrong file is named in a plain message.
+fn tls_config(files: &Tls) -> Result<tiny_http::SslConfig, String> {
+    if !cfg!(feature = "tls") {
+        return Err(
+            "this build cannot serve HTTPS: build it with `--features tls` (needs \
+                    OpenSSL's headers, e.g. libssl-dev), or put a TLS reverse proxy in front \
+                    (deploy/)"
+                .to_string(),
+        );
+    }
+    let read = |path: &std::path::Path, what: &str, labels: &[&str]| {
+        let pem = std::fs::read(path)
+            .map_err(|err| format!("cannot read the TLS {what} {}: {err}", path.display()))?;
+        let text = String::from_utf8_lossy(&pem);
+        if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+            return Err(format!(
+                "the TLS {what} {} is encrypted; give an unencrypted key \
+                 (openssl pkey -in KEY -out PLAIN)",
+                path.display()
+            ));
+        }
+        if !labels
+            .iter()
+            .any(|label| text.contains(&format!("-----BEGIN {label}-----")))
+        {
+            return Err(format!(
+                "the TLS {what} {} holds no PEM block {}",
+                path.display(),
+                labels.join(" or ")
+            ));
+        }
+        Ok(pem)
+    };
+    Ok(tiny_http::SslConfig {
+        certificate: read(&files.cert, "certificate", &["CERTIFICATE"])?,
+        private_key: read(
+            &files.key,
+            "key",
+            &["PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY"],
+        )?,
     })
 }
 
@@ -255,11 +320,19 @@ fn watch_listener(addr: SocketAddr, stopper: &Stopper) {
     }
 }
 
-/// Answers requests until the server stops; `log` is the access-log format, `None` when quiet.
-fn work(handler: &dyn Handler, stopper: &Stopper, log: Option<LogFormat>) {
+/// What each worker needs from the configuration.
+#[derive(Clone, Copy)]
+struct Settings {
+    /// The access-log format, `None` when quiet.
+    log: Option<LogFormat>,
+    max_body_bytes: u64,
+}
+
+/// Answers requests until the server stops.
+fn work(handler: &dyn Handler, stopper: &Stopper, settings: Settings) {
     loop {
         match stopper.server.recv() {
-            Ok(request) => answer(handler, request, log),
+            Ok(request) => answer(handler, request, settings),
             Err(_) if stopper.stopping.load(Ordering::SeqCst) => break,
             Err(err) => {
                 stopper.fail(format!("the listener failed: {err}"));
@@ -271,9 +344,10 @@ fn work(handler: &dyn Handler, stopper: &Stopper, log: Option<LogFormat>) {
     handler.stopped();
 }
 
-fn answer(handler: &dyn Handler, mut incoming: tiny_http::Request, log: Option<LogFormat>) {
+fn answer(handler: &dyn Handler, mut incoming: tiny_http::Request, settings: Settings) {
     let started = Instant::now();
-    let request = match read_request(&mut incoming) {
+    let log = settings.log;
+    let request = match read_request(&mut incoming, settings.max_body_bytes) {
         Ok(request) => request,
         Err(refusal) => {
             respond(handler, incoming, refusal, started, log);
@@ -333,7 +407,7 @@ fn hand_over(
     let _ = catch_unwind(AssertUnwindSafe(|| (upgrade.start)(connection)));
 }
 
-fn read_request(incoming: &mut tiny_http::Request) -> Result<Request, Response> {
+fn read_request(incoming: &mut tiny_http::Request, max_body: u64) -> Result<Request, Response> {
     let headers = incoming
         .headers()
         .iter()
@@ -355,18 +429,27 @@ fn read_request(incoming: &mut tiny_http::Request) -> Result<Request, Response> 
         return Ok(request);
     }
     // Read every body, whatever the method: tiny_http does not skip an unread chunked body, and
-    // its bytes would then be parsed as the next request on the connection.
+    // its bytes would then be parsed as the next request on the connection. A declared
+    // Content-Length over the limit never gets here (tiny_http answers 413 itself).
     let mut body = Vec::new();
     incoming
         .as_reader()
-        .take(MAX_BODY_BYTES + 1)
+        .take(max_body + 1)
         .read_to_end(&mut body)
-        .map_err(|err| Response::error(400, &format!("could not read the request body: {err}")))?;
-    if body.len() as u64 > MAX_BODY_BYTES {
+        .map_err(|err| match err.kind() {
+            ErrorKind::WouldBlock | ErrorKind::TimedOut => {
+                Response::error(408, "the request body did not arrive in time")
+                    .with_header("Connection", "close")
+            }
+            _ => Response::error(400, &format!("could not read the request body: {err}")),
+        })?;
+    if body.len() as u64 > max_body {
+        // The rest of the body is left unread: the connection cannot carry another request.
         return Err(Response::error(
             413,
-            &format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
-        ));
+            &format!("the request body is larger than {max_body} bytes"),
+        )
+        .with_header("Connection", "close"));
     }
     request.body = body;
     Ok(request)

@@ -144,9 +144,18 @@ impl TestServer {
 
     /// Serves `handler` instead of the application (for panics and slow requests).
     pub fn start_handler(handler: impl Handler) -> TestServer {
+        TestServer::start_handler_with(handler, |_| {})
+    }
+
+    /// Serves `handler` with the test settings changed by `adjust`.
+    pub fn start_handler_with(
+        handler: impl Handler,
+        adjust: impl FnOnce(&mut Config),
+    ) -> TestServer {
         let fixture = Fixture::new();
-        let handle =
-            openbb_files::start_with(&test_config(&fixture.root), handler).expect("server starts");
+        let mut config = test_config(&fixture.root);
+        adjust(&mut config);
+        let handle = openbb_files::start_with(&config, handler).expect("server starts");
         TestServer::wrap(fixture, handle)
     }
 

@@ -2,15 +2,49 @@ use ascii::AsciiString;
 
 use std::io::Error as IoError;
 use std::io::Result as IoResult;
-use std::io::{BufReader, BufWriter, ErrorKind, Read};
+use std::io::{BufReader, BufWriter, ErrorKind, Read, Write};
 
 use std::net::SocketAddr;
 use std::str::FromStr;
+use std::time::{Duration, Instant};
 
-use crate::common::{HTTPVersion, Method};
+use crate::common::{HTTPVersion, Header, Method, StatusCode};
 use crate::util::RefinedTcpStream;
 use crate::util::{SequentialReader, SequentialReaderBuilder, SequentialWriterBuilder};
 use crate::Request;
+
+/// openbb-files patch: what one connection may cost. Upstream had no bound at all: request lines
+/// and headers of any length, bodies of any announced length, and sockets that wait forever.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    /// The request line and the headers together, in bytes. A longer request line is answered
+    /// 414, longer headers 431.
+    pub max_header_bytes: usize,
+    /// The largest `Content-Length` accepted; a larger one is answered 413 before the body is
+    /// read (chunked bodies are the caller's to bound while reading them).
+    pub max_body_bytes: usize,
+    /// Set as the read and write timeout of every accepted socket: an idle keep-alive
+    /// connection, or a client that stops reading a response, is dropped after this long.
+    /// It also bounds the time a request's line and headers may take from their first byte
+    /// (answered 408), so a client trickling bytes cannot hold a connection forever.
+    pub timeout: Option<Duration>,
+}
+
+impl Default for ConnectionLimits {
+    /// No limits, as upstream.
+    fn default() -> ConnectionLimits {
+        ConnectionLimits {
+            max_header_bytes: usize::MAX,
+            max_body_bytes: usize::MAX,
+            timeout: None,
+        }
+    }
+}
+
+/// After refusing a request, what is still read (and dropped) before the socket closes, so
+/// that a client still sending does not get a reset in place of the answer.
+const LINGER_BYTES: usize = 16 * 1024 * 1024;
+const LINGER_TIME: Duration = Duration::from_secs(2);
 
 /// A ClientConnection is an object that will store a socket to a client
 /// and return Request objects.
@@ -34,23 +68,67 @@ pub struct ClientConnection {
 
     // true if the connection goes through SSL
     secure: bool,
+
+    limits: ConnectionLimits,
 }
 
 /// Error that can happen when reading a request.
 #[derive(Debug)]
 enum ReadError {
     WrongRequestLine,
-    WrongHeader(HTTPVersion),
+    WrongHeader,
+    NotAscii,
+    RequestLineTooLong,
+    HeadersTooLarge,
+    PayloadTooLarge,
+    InvalidContentLength,
     /// the client sent an unrecognized `Expect` header
-    ExpectationFailed(HTTPVersion),
+    ExpectationFailed,
+    /// the request line and headers did not arrive in time
+    TimedOut,
+    /// the connection closed or failed, or stayed idle, before a complete request
     ReadIoError(IoError),
+}
+
+impl ReadError {
+    /// The status and `detail` the client is answered with before the connection closes;
+    /// `None` to close without an answer.
+    fn answer(&self) -> Option<(u16, &'static str)> {
+        Some(match self {
+            ReadError::WrongRequestLine => (400, "malformed request line"),
+            ReadError::WrongHeader => (400, "malformed request header"),
+            ReadError::NotAscii => (400, "the request line or a header is not ASCII"),
+            ReadError::RequestLineTooLong => (414, "the request line is too long"),
+            ReadError::HeadersTooLarge => (431, "the request headers are too large"),
+            ReadError::PayloadTooLarge => (413, "the request body is too large"),
+            ReadError::InvalidContentLength => (400, "Content-Length is not a number"),
+            ReadError::ExpectationFailed => (417, "only Expect: 100-continue is supported"),
+            ReadError::TimedOut => (408, "the request did not arrive in time"),
+            ReadError::ReadIoError(_) => return None,
+        })
+    }
+}
+
+/// Progress through one request's line and headers.
+struct Head {
+    /// When its first byte arrived.
+    started: Option<Instant>,
+    /// Bytes still allowed.
+    remaining: usize,
 }
 
 impl ClientConnection {
     /// Creates a new `ClientConnection` that takes ownership of the `TcpStream`.
-    pub fn new(
+    pub fn new(write_socket: RefinedTcpStream, read_socket: RefinedTcpStream) -> ClientConnection {
+        ClientConnection::with_limits(write_socket, read_socket, ConnectionLimits::default())
+    }
+
+    /// openbb-files patch: a connection bounded by `limits` (the socket timeouts themselves are
+    /// set by the accept loop).
+    pub(crate) fn with_limits(
         write_socket: RefinedTcpStream,
         mut read_socket: RefinedTcpStream,
+        limits: ConnectionLimits,
     ) -> ClientConnection {
         let remote_addr = read_socket.peer_addr();
         let secure = read_socket.secure();
@@ -65,6 +143,7 @@ impl ClientConnection {
             next_header_source: first_header,
             no_more_requests: false,
             secure,
+            limits,
         }
     }
 
@@ -73,26 +152,51 @@ impl ClientConnection {
         self.secure
     }
 
-    /// Reads the next line from self.next_header_source.
-    ///
-    /// Reads until `CRLF` is reached. The next read will start
-    ///  at the first byte of the new line.
-    fn read_next_line(&mut self) -> IoResult<AsciiString> {
+    /// Reads the next line from self.next_header_source, without its `CRLF`, within the
+    /// byte budget and the time limit of `head`. The next read will start at the first byte
+    /// of the new line.
+    fn read_next_line(
+        &mut self,
+        head: &mut Head,
+        request_line: bool,
+    ) -> Result<Vec<u8>, ReadError> {
         let mut buf = Vec::new();
         let mut prev_byte_was_cr = false;
 
         loop {
-            let byte = self.next_header_source.by_ref().bytes().next();
-
-            let byte = match byte {
-                Some(b) => b?,
-                None => return Err(IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF")),
+            let byte = match self.next_header_source.by_ref().bytes().next() {
+                Some(Ok(byte)) => byte,
+                Some(Err(err))
+                    if head.started.is_some()
+                        && matches!(err.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) =>
+                {
+                    return Err(ReadError::TimedOut)
+                }
+                Some(Err(err)) => return Err(ReadError::ReadIoError(err)),
+                None => {
+                    let err = IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF");
+                    return Err(ReadError::ReadIoError(err));
+                }
             };
+            let started = *head.started.get_or_insert_with(Instant::now);
+            if self
+                .limits
+                .timeout
+                .map_or(false, |limit| started.elapsed() > limit)
+            {
+                return Err(ReadError::TimedOut);
+            }
+            if head.remaining == 0 {
+                return Err(match request_line {
+                    true => ReadError::RequestLineTooLong,
+                    false => ReadError::HeadersTooLarge,
+                });
+            }
+            head.remaining -= 1;
 
             if byte == b'\n' && prev_byte_was_cr {
                 buf.pop(); // removing the '\r'
-                return AsciiString::from_ascii(buf)
-                    .map_err(|_| IoError::new(ErrorKind::InvalidInput, "Header is not in ASCII"));
+                return Ok(buf);
             }
 
             prev_byte_was_cr = byte == b'\r';
@@ -104,37 +208,26 @@ impl ClientConnection {
     /// Reads a request from the stream.
     /// Blocks until the header has been read.
     fn read(&mut self) -> Result<Request, ReadError> {
-        let (method, path, version, headers) = {
-            // reading the request line
-            let (method, path, version) = {
-                let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
-
-                parse_request_line(
-                    line.as_str().trim(), // TODO: remove this conversion
-                )?
-            };
-
-            // getting all headers
-            let headers = {
-                let mut headers = Vec::new();
-                loop {
-                    let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
-
-                    if line.is_empty() {
-                        break;
-                    };
-                    headers.push(match FromStr::from_str(line.as_str().trim()) {
-                        // TODO: remove this conversion
-                        Ok(h) => h,
-                        _ => return Err(ReadError::WrongHeader(version)),
-                    });
-                }
-
-                headers
-            };
-
-            (method, path, version, headers)
+        let mut head = Head {
+            started: None,
+            remaining: self.limits.max_header_bytes,
         };
+        // reading the request line
+        let line = self.read_next_line(&mut head, true)?;
+        let line = AsciiString::from_ascii(line).map_err(|_| ReadError::NotAscii)?;
+        let (method, path, version) = parse_request_line(line.as_str().trim())?;
+
+        // getting all headers
+        let mut headers = Vec::new();
+        loop {
+            let line = self.read_next_line(&mut head, false)?;
+            if line.is_empty() {
+                break;
+            }
+            let line = AsciiString::from_ascii(line).map_err(|_| ReadError::NotAscii)?;
+            headers
+                .push(Header::from_str(line.as_str().trim()).map_err(|_| ReadError::WrongHeader)?);
+        }
 
         // building the writer for the request
         let writer = self.sink.next().unwrap();
@@ -156,25 +249,65 @@ impl ClientConnection {
             self.secure,
             method,
             path,
-            version.clone(),
+            version,
             headers,
-            *self.remote_addr.as_ref().unwrap(),
+            // openbb-files patch: upstream unwrapped this, and panicked when the client had
+            // already gone (ENOTCONN from peer_addr).
+            self.remote_addr.as_ref().ok().copied().flatten(),
             data_source,
             writer,
+            self.limits.max_body_bytes,
         )
         .map(|request| request.with_upgrade_socket(upgrade_socket))
         .map_err(|e| {
-            use crate::request;
+            use crate::request::RequestCreationError;
             match e {
-                request::RequestCreationError::CreationIoError(e) => ReadError::ReadIoError(e),
-                request::RequestCreationError::ExpectationFailed => {
-                    ReadError::ExpectationFailed(version)
-                }
+                RequestCreationError::CreationIoError(e) => ReadError::ReadIoError(e),
+                RequestCreationError::ExpectationFailed => ReadError::ExpectationFailed,
+                RequestCreationError::PayloadTooLarge => ReadError::PayloadTooLarge,
+                RequestCreationError::InvalidContentLength => ReadError::InvalidContentLength,
             }
         })?;
 
         // return the request
         Ok(request)
+    }
+
+    /// openbb-files patch: answers a refused request with `{"detail": ...}` and
+    /// `Connection: close` (upstream sent empty bodies, and nothing at all for a non-ASCII
+    /// header), shuts the sending side, then reads what the client is still sending for a
+    /// bounded time and amount.
+    fn refuse(&mut self, status: u16, detail: &str) {
+        let body = format!("{{\"detail\":\"{}\"}}", detail);
+        let mut writer = self.sink.next().unwrap();
+        let sent = write!(
+            writer,
+            "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{}",
+            status,
+            StatusCode(status).default_reason_phrase(),
+            body.len(),
+            body
+        )
+        .and_then(|()| writer.flush());
+        drop(writer);
+        if sent.is_err()
+            || self
+                .sink
+                .with_inner(|w| w.get_mut().shutdown_write())
+                .is_err()
+        {
+            return;
+        }
+        let started = Instant::now();
+        let mut buf = [0; 8192];
+        let mut drained = 0;
+        while drained < LINGER_BYTES && started.elapsed() < LINGER_TIME {
+            match self.next_header_source.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(read) => drained += read,
+            }
+        }
     }
 }
 
@@ -184,7 +317,7 @@ impl Iterator for ClientConnection {
     /// Blocks until the next Request is available.
     /// Returns None when no new Requests will come from the client.
     fn next(&mut self) -> Option<Request> {
-        use crate::{Response, StatusCode};
+        use crate::Response;
 
         // the client sent a "connection: close" header in this previous request
         //  or is using HTTP 1.0, meaning that no new request will come
@@ -193,45 +326,15 @@ impl Iterator for ClientConnection {
         }
 
         loop {
+            // after a refusal we do not know where the next request would start: close
             let rq = match self.read() {
-                Err(ReadError::WrongRequestLine) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(400));
-                    response
-                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                        .ok();
-                    return None; // we don't know where the next request would start,
-                                 // se we have to close
-                }
-
-                Err(ReadError::WrongHeader(ver)) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(400));
-                    response.raw_print(writer, ver, &[], false, None).ok();
-                    return None; // we don't know where the next request would start,
-                                 // se we have to close
-                }
-
-                Err(ReadError::ReadIoError(ref err)) if err.kind() == ErrorKind::TimedOut => {
-                    // request timeout
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(408));
-                    response
-                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                        .ok();
-                    return None; // closing the connection
-                }
-
-                Err(ReadError::ExpectationFailed(ver)) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(417));
-                    response.raw_print(writer, ver, &[], true, None).ok();
-                    return None; // TODO: should be recoverable, but needs handling in case of body
-                }
-
-                Err(ReadError::ReadIoError(_)) => return None,
-
                 Ok(rq) => rq,
+                Err(err) => {
+                    if let Some((status, detail)) = err.answer() {
+                        self.refuse(status, detail);
+                    }
+                    return None;
+                }
             };
 
             // checking HTTP version

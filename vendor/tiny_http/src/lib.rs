@@ -107,6 +107,7 @@ use std::thread;
 use std::time::Duration;
 
 use client::ClientConnection;
+pub use client::ConnectionLimits;
 use connection::Connection;
 use util::MessagesQueue;
 
@@ -140,6 +141,50 @@ pub struct Server {
 
     // result of TcpListener::local_addr()
     listening_addr: ListenAddr,
+}
+
+/// openbb-files patch: how long the accept loop waits after a transient error, at first and at
+/// most (doubling in between).
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_millis(500);
+
+/// openbb-files patch: the answer to a connection accepted while no file descriptor is left to
+/// serve it.
+const SERVICE_UNAVAILABLE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
+Content-Type: application/json\r\nContent-Length: 50\r\nConnection: close\r\n\r\n\
+{\"detail\":\"the server is out of file descriptors\"}";
+
+/// openbb-files patch: accept errors after which the listener still works. EMFILE and ENFILE
+/// (23 and 24 on Linux, the BSDs and macOS; std has no stable kind for them), no memory,
+/// and a connection aborted or interrupted before it was accepted.
+fn accept_error_is_transient(e: &IoError) -> bool {
+    matches!(e.raw_os_error(), Some(23) | Some(24))
+        || matches!(
+            e.kind(),
+            IoErrorKind::ConnectionAborted
+                | IoErrorKind::ConnectionReset
+                | IoErrorKind::Interrupted
+                | IoErrorKind::WouldBlock
+                | IoErrorKind::OutOfMemory
+        )
+}
+
+/// Hands the requests of one connection to the server's queue until the connection ends.
+fn serve_client(client: ClientConnection, messages: &MessagesQueue<Message>) {
+    // Synchronization is needed for HTTPS requests to avoid a deadlock
+    if client.secure() {
+        let (sender, receiver) = mpsc::channel();
+        for rq in client {
+            messages.push(rq.with_notify_sender(sender.clone()).into());
+            if receiver.recv().is_err() {
+                return;
+            }
+        }
+    } else {
+        for rq in client {
+            messages.push(rq.into());
+        }
+    }
 }
 
 enum Message {
@@ -243,6 +288,16 @@ impl Server {
         listener: L,
         ssl_config: Option<SslConfig>,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
+        Self::from_listener_with_limits(listener, ssl_config, ConnectionLimits::default())
+    }
+
+    /// openbb-files patch: like [`Server::from_listener`], with every connection bounded by
+    /// `limits` (see [`ConnectionLimits`]).
+    pub fn from_listener_with_limits<L: Into<Listener>>(
+        listener: L,
+        ssl_config: Option<SslConfig>,
+        limits: ConnectionLimits,
+    ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let listener = listener.into();
         // building the "close" variable
         let close_trigger = Arc::new(AtomicBool::new(false));
@@ -263,13 +318,13 @@ impl Server {
         type SslContext = ();
         #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
         type SslContext = crate::ssl::SslContextImpl;
-        let ssl: Option<SslContext> = {
+        let ssl: Option<Arc<SslContext>> = {
             match ssl_config {
                 #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-                Some(config) => Some(SslContext::from_pem(
+                Some(config) => Some(Arc::new(SslContext::from_pem(
                     config.certificate,
                     Zeroizing::new(config.private_key),
-                )?),
+                )?)),
                 #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
                 Some(_) => return Err(
                     "Building a server with SSL requires enabling the `ssl` feature in tiny-http"
@@ -290,59 +345,86 @@ impl Server {
             let tasks_pool = util::TaskPool::new();
 
             log::debug!("Running accept thread");
+            let mut backoff = ACCEPT_BACKOFF_MIN;
             while !inside_close_trigger.load(Relaxed) {
-                let new_client = match server.accept() {
+                let sock = match server.accept() {
                     Ok((sock, _)) => {
-                        use util::RefinedTcpStream;
-                        let (read_closable, write_closable) = match ssl {
-                            None => RefinedTcpStream::new(sock),
-                            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-                            Some(ref ssl) => {
-                                // trying to apply SSL over the connection
-                                // if an error occurs, we just close the socket and resume listening
-                                let sock = match ssl.accept(sock) {
-                                    Ok(s) => s,
-                                    Err(_) => continue,
-                                };
-
-                                RefinedTcpStream::new(sock)
-                            }
-                            #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
-                            Some(ref _ssl) => unreachable!(),
-                        };
-
-                        Ok(ClientConnection::new(write_closable, read_closable))
+                        backoff = ACCEPT_BACKOFF_MIN;
+                        sock
                     }
-                    Err(e) => Err(e),
-                };
-
-                match new_client {
-                    Ok(client) => {
-                        let messages = inside_messages.clone();
-                        let mut client = Some(client);
-                        tasks_pool.spawn(Box::new(move || {
-                            if let Some(client) = client.take() {
-                                // Synchronization is needed for HTTPS requests to avoid a deadlock
-                                if client.secure() {
-                                    let (sender, receiver) = mpsc::channel();
-                                    for rq in client {
-                                        messages.push(rq.with_notify_sender(sender.clone()).into());
-                                        receiver.recv().unwrap();
-                                    }
-                                } else {
-                                    for rq in client {
-                                        messages.push(rq.into());
-                                    }
-                                }
-                            }
-                        }));
+                    // openbb-files patch: upstream ended the accept loop on any error. Running
+                    // out of file descriptors, memory or buffers passes, and a connection
+                    // aborted before it was accepted concerns only that client: wait and
+                    // accept again (connections meanwhile wait in the listen backlog).
+                    Err(e) if accept_error_is_transient(&e) => {
+                        log::warn!("Error accepting new client, retrying: {}", e);
+                        thread::sleep(backoff);
+                        backoff = (backoff * 2).min(ACCEPT_BACKOFF_MAX);
+                        continue;
                     }
-
                     Err(e) => {
                         log::error!("Error accepting new client: {}", e);
                         inside_messages.push(e.into());
                         break;
                     }
+                };
+                // openbb-files patch: socket timeouts (upstream set none).
+                if let Err(e) = sock.set_timeouts(limits.timeout) {
+                    log::warn!("Cannot set the timeouts of a new client: {}", e);
+                    continue;
+                }
+
+                use util::RefinedTcpStream;
+                let messages = inside_messages.clone();
+                match ssl {
+                    None => {
+                        // openbb-files patch: upstream panicked here when no file descriptor
+                        // was left to clone the socket; answer 503 on the one we have and
+                        // close it instead.
+                        let (read_closable, write_closable) = match RefinedTcpStream::new(sock) {
+                            Ok(streams) => streams,
+                            Err((e, mut stream)) => {
+                                log::warn!("Cannot serve a new client: {}", e);
+                                use std::io::Write;
+                                let _ = stream.write_all(SERVICE_UNAVAILABLE);
+                                continue;
+                            }
+                        };
+                        let client =
+                            ClientConnection::with_limits(write_closable, read_closable, limits);
+                        let mut client = Some(client);
+                        tasks_pool.spawn(Box::new(move || {
+                            if let Some(client) = client.take() {
+                                serve_client(client, &messages);
+                            }
+                        }));
+                    }
+                    // openbb-files patch: the TLS handshake runs on the connection's own
+                    // thread; upstream ran it here, so one slow client stalled every new
+                    // connection. A failed handshake just closes the socket.
+                    #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+                    Some(ref ssl) => {
+                        let ssl = Arc::clone(ssl);
+                        let mut sock = Some(sock);
+                        tasks_pool.spawn(Box::new(move || {
+                            let secured = match sock.take().map(|sock| ssl.accept(sock)) {
+                                Some(Ok(secured)) => secured,
+                                _ => return,
+                            };
+                            if let Ok((read_closable, write_closable)) =
+                                RefinedTcpStream::new(secured)
+                            {
+                                let client = ClientConnection::with_limits(
+                                    write_closable,
+                                    read_closable,
+                                    limits,
+                                );
+                                serve_client(client, &messages);
+                            }
+                        }));
+                    }
+                    #[cfg(not(any(feature = "ssl-openssl", feature = "ssl-rustls")))]
+                    Some(ref _ssl) => unreachable!(),
                 }
             }
             log::debug!("Terminating accept thread");
@@ -440,6 +522,32 @@ impl Drop for Server {
             if let Some(path) = addr.as_pathname() {
                 let _ = std::fs::remove_file(path);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod accept_tests {
+    use super::accept_error_is_transient;
+    use std::io::{Error, ErrorKind};
+
+    /// openbb-files patch: only errors that pass keep the accept loop going.
+    #[test]
+    fn transient_accept_errors() {
+        for transient in [
+            Error::from_raw_os_error(24), // EMFILE
+            Error::from_raw_os_error(23), // ENFILE
+            Error::from(ErrorKind::ConnectionAborted),
+            Error::from(ErrorKind::Interrupted),
+        ] {
+            assert!(accept_error_is_transient(&transient), "{}", transient);
+        }
+        for fatal in [
+            Error::from_raw_os_error(9), // EBADF
+            Error::from(ErrorKind::InvalidInput),
+            Error::from(ErrorKind::Other),
+        ] {
+            assert!(!accept_error_is_transient(&fatal), "{}", fatal);
         }
     }
 }

@@ -111,6 +111,12 @@ pub enum RequestCreationError {
 
     /// Error while reading data from the socket during the creation of the `Request`.
     CreationIoError(IoError),
+
+    /// openbb-files patch: the `Content-Length` is larger than the server accepts.
+    PayloadTooLarge,
+
+    /// openbb-files patch: the `Content-Length` is not a number.
+    InvalidContentLength,
 }
 
 impl From<IoError> for RequestCreationError {
@@ -150,6 +156,7 @@ pub fn new_request<R, W>(
     remote_addr: Option<SocketAddr>,
     mut source_data: R,
     writer: W,
+    max_body_bytes: usize,
 ) -> Result<Request, RequestCreationError>
 where
     R: Read + Send + 'static,
@@ -167,11 +174,24 @@ where
         // header must be ignored (RFC2616 #4.4)
         None
     } else {
-        headers
+        // openbb-files patch: upstream ignored a Content-Length that did not parse, and then
+        // read the body as the next request.
+        match headers
             .iter()
             .find(|h: &&Header| h.field.equiv("Content-Length"))
-            .and_then(|h| FromStr::from_str(h.value.as_str()).ok())
+        {
+            None => None,
+            Some(h) => match usize::from_str(h.value.as_str().trim()) {
+                Ok(length) => Some(length),
+                Err(_) => return Err(RequestCreationError::InvalidContentLength),
+            },
+        }
     };
+    // openbb-files patch: refuse a body too large before reading it (and before answering an
+    // `Expect: 100-continue`).
+    if content_length.is_some_and(|length| length > max_body_bytes) {
+        return Err(RequestCreationError::PayloadTooLarge);
+    }
 
     // true if the client sent a `Expect: 100-continue` header
     let expects_continue = {

@@ -74,6 +74,8 @@ impl OpenSslContext {
         use openssl::x509::X509;
 
         let mut ctx = openssl::ssl::SslContext::builder(ssl::SslMethod::tls())?;
+        // openbb-files patch: no TLS 1.0 or 1.1.
+        ctx.set_min_proto_version(Some(ssl::SslVersion::TLS1_2))?;
         ctx.set_cipher_list("DEFAULT")?;
         let certificate_chain = X509::stack_from_pem(&certificates)?;
         if certificate_chain.is_empty() {
@@ -97,7 +99,8 @@ impl OpenSslContext {
         stream: Connection,
     ) -> Result<OpenSslStream, Box<dyn Error + Send + Sync + 'static>> {
         use openssl::ssl::Ssl;
-        let session = Ssl::new(&self.0).expect("Failed to create new OpenSSL session");
+        // openbb-files patch: an error, not a panic, when no session can be made.
+        let session = Ssl::new(&self.0)?;
         let stream = session.accept(stream)?;
         Ok(OpenSslStream { inner: stream })
     }

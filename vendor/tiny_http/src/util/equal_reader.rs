@@ -66,10 +66,12 @@ where
     fn drop(&mut self) {
         let mut remaining_to_read = self.size;
 
+        // openbb-files patch: upstream allocated the whole remainder at once
+        // (`vec![0; remaining_to_read]`), as large as any Content-Length a client sends.
+        let mut buf = [0; 8192];
         while remaining_to_read > 0 {
-            let mut buf = vec![0; remaining_to_read];
-
-            match self.reader.read(&mut buf) {
+            let len = remaining_to_read.min(buf.len());
+            match self.reader.read(&mut buf[..len]) {
                 Err(e) => {
                     self.last_read_signal.send(Err(e)).ok();
                     break;
@@ -127,5 +129,18 @@ mod tests {
         let mut string = String::new();
         org_reader.read_to_string(&mut string).unwrap();
         assert_eq!(string, " world");
+    }
+
+    /// openbb-files patch: dropping a reader whose announced size is huge drains what there is
+    /// without allocating the announced size (upstream aborted on the allocation).
+    #[test]
+    fn drop_with_a_huge_announced_size() {
+        use std::io::Cursor;
+
+        let mut org_reader = Cursor::new(vec![b'x'; 100_000]);
+        let (equal_reader, rx) = EqualReader::new(org_reader.by_ref(), usize::MAX / 2);
+        drop(equal_reader);
+        assert!(rx.recv().unwrap().is_ok());
+        assert_eq!(org_reader.position(), 100_000);
     }
 }

@@ -1,3 +1,4 @@
+use std::io::Error as IoError;
 use std::io::Result as IoResult;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
@@ -12,12 +13,14 @@ pub(crate) enum Stream {
     Https(SslStream),
 }
 
-impl Clone for Stream {
-    fn clone(&self) -> Self {
+impl Stream {
+    /// openbb-files patch: upstream's `Clone` unwrapped `TcpStream::try_clone`, which fails
+    /// (and so panicked the accept thread) when the process has no file descriptor left.
+    fn try_clone(&self) -> IoResult<Self> {
         match self {
-            Stream::Http(tcp_stream) => Stream::Http(tcp_stream.try_clone().unwrap()),
+            Stream::Http(tcp_stream) => tcp_stream.try_clone().map(Stream::Http),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
-            Stream::Https(ssl_stream) => Stream::Https(ssl_stream.clone()),
+            Stream::Https(ssl_stream) => Ok(Stream::Https(ssl_stream.clone())),
         }
     }
 }
@@ -89,13 +92,21 @@ pub struct RefinedTcpStream {
 }
 
 impl RefinedTcpStream {
-    pub(crate) fn new<S>(stream: S) -> (RefinedTcpStream, RefinedTcpStream)
+    /// The reading and the writing half of `stream`; on failure (no file descriptor left to
+    /// clone a socket) the stream comes back with the error, so the caller can still answer.
+    pub(crate) fn new<S>(
+        stream: S,
+    ) -> Result<(RefinedTcpStream, RefinedTcpStream), (IoError, Stream)>
     where
         S: Into<Stream>,
     {
         let stream: Stream = stream.into();
 
-        let (read, write) = (stream.clone(), stream);
+        let read = match stream.try_clone() {
+            Ok(read) => read,
+            Err(err) => return Err((err, stream)),
+        };
+        let write = stream;
 
         let read = RefinedTcpStream {
             stream: read,
@@ -109,7 +120,7 @@ impl RefinedTcpStream {
             close_write: true,
         };
 
-        (read, write)
+        Ok((read, write))
     }
 
     /// Returns true if this struct wraps around a secure connection.
@@ -129,6 +140,11 @@ impl RefinedTcpStream {
             Stream::Http(Connection::Tcp(socket)) => socket.try_clone().ok(),
             _ => None,
         }
+    }
+
+    /// openbb-files patch: tells the client no more data is coming (the read half still reads).
+    pub(crate) fn shutdown_write(&mut self) -> IoResult<()> {
+        self.stream.shutdown(Shutdown::Write)
     }
 }
 

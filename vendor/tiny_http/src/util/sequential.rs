@@ -71,6 +71,12 @@ impl<W: Write + Send> SequentialWriterBuilder<W> {
             next_trigger: None,
         }
     }
+
+    /// openbb-files patch: runs `f` on the underlying writer (to shut a socket down).
+    pub fn with_inner<T>(&self, f: impl FnOnce(&mut W) -> T) -> T {
+        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut writer)
+    }
 }
 
 impl<R: Read + Send> Iterator for SequentialReaderBuilder<R> {

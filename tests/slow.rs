@@ -1,0 +1,132 @@
+//! Slow and idle clients over real sockets: hundreds of idle or trickling connections do not
+//! keep a normal client waiting and are closed after the idle timeout, and a client that stops
+//! reading a large answer does not hold a worker.
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use openbb_files::http::{Body, Request, Response};
+
+use crate::process::start_with_fd_limit;
+use crate::support::{TestServer, prices_fixture};
+
+/// Reads until the server closes `stream`; `Err` with what was read when it is still open
+/// at `deadline`.
+fn wait_closed(stream: &mut TcpStream, deadline: Instant) -> Result<Vec<u8>, Vec<u8>> {
+    let mut seen = Vec::new();
+    let mut buf = [0; 1024];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(seen);
+        }
+        stream.set_read_timeout(Some(left)).unwrap();
+        match stream.read(&mut buf) {
+            Ok(0) => return Ok(seen),
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+            Err(err) if matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            // A reset closes the connection too.
+            Err(_) => return Ok(seen),
+        }
+    }
+}
+
+#[test]
+fn five_hundred_idle_and_slowloris_connections_neither_block_nor_linger() {
+    let fixture = prices_fixture();
+    // 500 connections cost the server about 1,000 descriptors.
+    let server = start_with_fd_limit(&fixture, 4096, "--idle-timeout-secs 2 --threads 4");
+    let addr = ("127.0.0.1", server.port);
+    let mut idle = Vec::new();
+    let mut slow = Vec::new();
+    for n in 0..250 {
+        idle.push(TcpStream::connect(addr).unwrap());
+        let mut trickling = TcpStream::connect(addr).unwrap();
+        trickling
+            .write_all(format!("GET /prices?n={n} HTTP/1.1\r\nHost: x\r\nX-Slow: ").as_bytes())
+            .unwrap();
+        slow.push(trickling);
+    }
+    let opened = Instant::now();
+    // Keep the slow ones trickling (one byte each every 200 ms) while a normal client asks.
+    let mut slowest = Duration::ZERO;
+    for _ in 0..5 {
+        let started = Instant::now();
+        assert_eq!(server.get("/prices"), 200);
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_secs(1),
+            "a normal request took {took:?}"
+        );
+        slowest = slowest.max(took);
+        for stream in &mut slow {
+            let _ = stream.write_all(b"z");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The head of a request may take at most the idle timeout (2 s) from its first byte, and
+    // an idle connection is closed after 2 s: all are gone well within 10 s.
+    let deadline = opened + Duration::from_secs(10);
+    for (n, stream) in idle.iter_mut().enumerate() {
+        let seen = wait_closed(stream, deadline)
+            .unwrap_or_else(|_| panic!("idle connection {n} still open after 10 s"));
+        assert!(seen.is_empty(), "an idle connection got {seen:?}");
+    }
+    let mut timed_out = 0;
+    for (n, stream) in slow.iter_mut().enumerate() {
+        let seen = wait_closed(stream, deadline)
+            .unwrap_or_else(|_| panic!("slow connection {n} still open after 10 s"));
+        timed_out += usize::from(seen.starts_with(b"HTTP/1.1 408 "));
+    }
+    assert!(timed_out > 0, "no slow connection was answered 408");
+    eprintln!(
+        "500 idle/slow connections: slowest normal request {slowest:?}; all closed {:?} after \
+         opening ({timed_out} of 250 slow ones answered 408)",
+        opened.elapsed()
+    );
+    assert_eq!(server.get("/prices"), 200);
+    server.signal("TERM");
+    assert_eq!(server.finish(Duration::from_secs(10)).0, Some(0));
+}
+
+/// Answers every request with 64 MiB, far more than the socket buffers hold.
+struct Large;
+
+impl openbb_files::Handler for Large {
+    fn handle(&self, request: &Request) -> Response {
+        match request.path.as_str() {
+            "/large" => Response::new(
+                200,
+                "application/octet-stream",
+                Body::Owned(vec![b'x'; 64 * 1024 * 1024]),
+            ),
+            _ => Response::error(404, "no such thing"),
+        }
+    }
+}
+
+#[test]
+fn a_client_that_stops_reading_does_not_hold_the_only_worker() {
+    let server = TestServer::start_handler_with(Large, |config| {
+        config.threads = 1;
+        config.idle_timeout = Duration::from_secs(1);
+    });
+    let mut stalled = TcpStream::connect(server.addr).unwrap();
+    stalled
+        .write_all(b"GET /large HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    // Let the worker fill the socket buffers and block on the write.
+    std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
+    assert_eq!(server.get("/small").status, 404);
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(4),
+        "the next request took {took:?}"
+    );
+    eprintln!(
+        "with the only worker stalled on a client that does not read: next answer in {took:?}"
+    );
+    drop(stalled);
+}
