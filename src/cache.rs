@@ -164,7 +164,16 @@ impl<T> FileCache<T> {
         path: &Path,
         load: impl Fn(&mut (dyn Read + Send)) -> T,
     ) -> io::Result<(FileVersion, Arc<T>)> {
-        let version = FileVersion::of(path)?;
+        self.get_at(path, FileVersion::of(path)?, load)
+    }
+
+    /// [`FileCache::get`] when the caller has just read the file's `version` itself.
+    pub fn get_at(
+        &self,
+        path: &Path,
+        version: FileVersion,
+        load: impl Fn(&mut (dyn Read + Send)) -> T,
+    ) -> io::Result<(FileVersion, Arc<T>)> {
         let last = self
             .read_entries()
             .get(path)

@@ -208,10 +208,14 @@ impl Files {
             return Ok((PathBuf::from(relative), version, data));
         }
         let shown = self.dir.display(relative);
-        let path = self.resolve(relative)?;
+        let (path, meta) = self
+            .dir
+            .resolve(relative)
+            .ok_or_else(|| self.not_found(relative))?;
+        let seen = FileVersion::from_metadata(&meta);
         let (version, parsed) = self
             .data
-            .get(&path, |input| Data::load(&shown, input).map(Arc::new))
+            .get_at(&path, seen, |input| Data::load(&shown, input).map(Arc::new))
             .map_err(|err| unreadable(&shown, &err))?;
         let data = self.checked(&shown, parsed.as_ref().clone())?;
         Ok((path, version, data))
