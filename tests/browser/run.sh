@@ -29,16 +29,6 @@ fi
 # The server's settings are the ones below, whatever the caller's environment holds.
 for name in "${!OPENBB_FILES_@}"; do unset "$name"; done
 KEY="browser-test-key"
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 fail() {
     echo "browser test FAILED: $*" >&2
@@ -50,8 +40,9 @@ fail() {
     exit 1
 }
 
-# shellcheck source=../first_line.sh
-source tests/first_line.sh
+# shellcheck source=../lib.sh
+source tests/lib.sh
+
 
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=pro.openbb.co \
     -addext "subjectAltName=DNS:pro.openbb.co,DNS:evil.example" \

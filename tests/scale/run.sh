@@ -21,16 +21,6 @@ for name in "${!OPENBB_FILES_@}"; do unset "$name"; done
 DURATION="${DURATION:-6}"
 KILL_AFTER=$((DURATION / 3))
 TARGET="/prices?ticker=AAPL"
-WORK="$(mktemp -d)"
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
 
 fail() {
     echo "scale test FAILED: $*" >&2
@@ -42,8 +32,9 @@ fail() {
     exit 1
 }
 
-# shellcheck source=../first_line.sh
-source tests/first_line.sh
+# shellcheck source=../lib.sh
+source tests/lib.sh
+
 
 # Starts a replica on a free loopback port; sets REPLICA_PID and REPLICA_PORT.
 start_replica() {
