@@ -74,6 +74,12 @@ impl Running {
         assert!(status.success());
     }
 
+    /// Sends SIGTERM and waits (at most 10 s) for the exit; returns its code and stderr.
+    pub fn terminate(self) -> (Option<i32>, String) {
+        self.signal("TERM");
+        self.finish(Duration::from_secs(10))
+    }
+
     /// Waits (bounded) for the process to exit; returns its code and its stderr.
     pub fn finish(mut self, within: Duration) -> (Option<i32>, String) {
         let deadline = Instant::now() + within;
@@ -102,8 +108,7 @@ fn first_line_then_sigterm_exits_zero() {
     let fixture = prices_fixture();
     let server = Running::start(&fixture, &[]);
     assert_eq!(server.get("/prices"), 200);
-    server.signal("TERM");
-    let (code, stderr) = server.finish(Duration::from_secs(10));
+    let (code, stderr) = server.terminate();
     assert_eq!(code, Some(0), "{stderr}");
 }
 
@@ -121,8 +126,7 @@ fn access_log_has_one_line_per_request_with_the_key_redacted() {
     let server = Running::start(&fixture, &["--api-key", "hunter2-key"]);
     assert_eq!(server.get("/prices?api_key=hunter2-key&ticker=AAPL"), 200);
     assert_eq!(server.get("/nope?api_key=wrong"), 401);
-    server.signal("TERM");
-    let (_, stderr) = server.finish(Duration::from_secs(10));
+    let (_, stderr) = server.terminate();
     assert!(
         !stderr.contains("hunter2"),
         "the key leaked into the log:\n{stderr}"
@@ -191,8 +195,7 @@ fn environment_variables_configure_the_server() {
     let server = Running::spawn(command);
     assert_eq!(server.get("/prices"), 401);
     assert_eq!(server.get("/prices?api_key=env-key"), 200);
-    server.signal("TERM");
-    assert_eq!(server.finish(Duration::from_secs(10)).0, Some(0));
+    assert_eq!(server.terminate().0, Some(0));
 }
 
 #[test]
@@ -275,8 +278,7 @@ fn running_out_of_file_descriptors_refuses_then_recovers() {
         server.child.try_wait().unwrap().is_none(),
         "the server exited"
     );
-    server.signal("TERM");
-    let (code, stderr) = server.finish(Duration::from_secs(10));
+    let (code, stderr) = server.terminate();
     assert_eq!(code, Some(0), "{stderr}");
 }
 
@@ -289,8 +291,7 @@ fn json_access_log_has_one_object_per_request_with_the_key_redacted() {
     );
     assert_eq!(server.get("/prices?api_key=hunter2-key&ticker=AAPL"), 200);
     assert_eq!(server.get("/nope"), 401);
-    server.signal("TERM");
-    let (_, stderr) = server.finish(Duration::from_secs(10));
+    let (_, stderr) = server.terminate();
     assert!(
         !stderr.contains("hunter2"),
         "the key leaked into the log:\n{stderr}"
@@ -320,13 +321,11 @@ fn startup_banner_on_stderr_names_the_url_and_the_token_rule() {
     let fixture = prices_fixture();
     let open = Running::start(&fixture, &["--quiet"]);
     let url = format!("URL http://127.0.0.1:{}\n", open.port);
-    open.signal("TERM");
-    let (_, stderr) = open.finish(Duration::from_secs(10));
+    let (_, stderr) = open.terminate();
     assert!(stderr.contains(&url), "{stderr}");
     assert!(stderr.contains("Token: not required"), "{stderr}");
     let keyed = Running::start(&fixture, &["--api-key", "k", "--auth-header", "X-Desk"]);
-    keyed.signal("TERM");
-    let (_, stderr) = keyed.finish(Duration::from_secs(10));
+    let (_, stderr) = keyed.terminate();
     assert!(
         stderr.contains("Token: required, as header X-Desk (or query parameter api_key)"),
         "{stderr}"

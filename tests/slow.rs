@@ -86,8 +86,7 @@ fn five_hundred_idle_and_slowloris_connections_neither_block_nor_linger() {
         opened.elapsed()
     );
     assert_eq!(server.get("/prices"), 200);
-    server.signal("TERM");
-    assert_eq!(server.finish(Duration::from_secs(10)).0, Some(0));
+    assert_eq!(server.terminate().0, Some(0));
 }
 
 /// Answers every request with 64 MiB, far more than the socket buffers hold.

@@ -168,8 +168,7 @@ fn rsa_and_ec_keys_in_pkcs8_and_sec1_serve_https() {
         // TLS 1.1 and older are refused.
         let (status, _) = curl(&cert, server.port, "/", &["--tlsv1.1", "--tls-max", "1.1"]);
         assert_eq!(status, 0, "{kind}: TLS 1.1 was accepted");
-        server.signal("TERM");
-        assert_eq!(server.finish(Duration::from_secs(10)).0, Some(0));
+        assert_eq!(server.terminate().0, Some(0));
     }
 }
 
@@ -193,8 +192,7 @@ fn a_client_that_never_finishes_its_handshake_holds_up_nobody() {
         started.elapsed()
     );
     drop(silent);
-    server.signal("TERM");
-    assert_eq!(server.finish(Duration::from_secs(10)).0, Some(0));
+    assert_eq!(server.terminate().0, Some(0));
 }
 
 #[cfg(feature = "tls")]
