@@ -394,15 +394,20 @@ fn unreadable(shown: &str, err: &std::io::Error) -> Response {
 fn cache_key(relative: &str, widget: &str, params: &[(String, String)]) -> String {
     let mut sorted: Vec<&(String, String)> = params.iter().collect();
     sorted.sort();
-    sorted
-        .iter()
-        .fold(format!("{widget}\0{relative}"), |mut key, (name, value)| {
-            key.extend(['\0', '?']);
-            key.push_str(name);
-            key.push('\0');
-            key.push_str(value);
-            key
-        })
+    let length = widget.len() + 1 + relative.len();
+    let length = sorted.iter().fold(length, |sum, (name, value)| {
+        sum + 3 + name.len() + value.len()
+    });
+    let mut key = String::with_capacity(length);
+    for part in [widget, "\0", relative] {
+        key.push_str(part);
+    }
+    for (name, value) in sorted {
+        for part in ["\0?", name, "\0", value] {
+            key.push_str(part);
+        }
+    }
+    key
 }
 
 /// The media type for a file name, by extension.

@@ -631,7 +631,7 @@ impl Widget {
         self.kind
             .extensions()
             .iter()
-            .map(|extension| format!("{}.{extension}", self.endpoint))
+            .map(|extension| [self.endpoint.as_str(), ".", extension].concat())
             .collect()
     }
 }

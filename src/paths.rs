@@ -14,18 +14,27 @@ use crate::http::percent_decode;
 /// `/reports/%71uarterly` → `reports/quarterly`. Empty and `.` segments are dropped; `None` when
 /// any segment is unsafe (see [`is_safe_segment`]) or not UTF-8.
 pub fn clean_request_path(raw: &str) -> Option<String> {
-    let mut segments = Vec::new();
+    let mut clean = String::with_capacity(raw.len());
     for raw_segment in raw.split('/') {
-        let segment = String::from_utf8(percent_decode(raw_segment)).ok()?;
+        let decoded;
+        let segment = if raw_segment.contains('%') {
+            decoded = String::from_utf8(percent_decode(raw_segment)).ok()?;
+            decoded.as_str()
+        } else {
+            raw_segment
+        };
         if segment.is_empty() || segment == "." {
             continue;
         }
-        if !is_safe_segment(&segment) {
+        if !is_safe_segment(segment) {
             return None;
         }
-        segments.push(segment);
+        if !clean.is_empty() {
+            clean.push('/');
+        }
+        clean.push_str(segment);
     }
-    Some(segments.join("/"))
+    Some(clean)
 }
 
 /// A segment is safe when it is not a dotfile (which also excludes `..`), holds no separator or
@@ -42,8 +51,8 @@ pub fn is_safe_segment(segment: &str) -> bool {
 /// The `data/` directory, canonicalized once at start-up.
 #[derive(Debug, Clone)]
 pub struct DataDir {
-    /// The directory as the user named it (for messages).
-    shown: PathBuf,
+    /// The directory's own name followed by `/` (for messages), e.g. `data/`.
+    shown_prefix: String,
     /// Canonical form, or `None` when the directory does not exist (then nothing resolves).
     canonical: Option<PathBuf>,
 }
@@ -51,20 +60,19 @@ pub struct DataDir {
 impl DataDir {
     pub fn new(dir: PathBuf) -> DataDir {
         let canonical = dir.canonicalize().ok();
+        let name = dir
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "data".to_string());
         DataDir {
-            shown: dir,
+            shown_prefix: format!("{name}/"),
             canonical,
         }
     }
 
     /// How to name `relative` in a message, e.g. `data/prices.csv`.
     pub fn display(&self, relative: &str) -> String {
-        let name = self
-            .shown
-            .file_name()
-            .map(|name| name.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "data".to_string());
-        format!("{name}/{relative}")
+        [self.shown_prefix.as_str(), relative].concat()
     }
 
     /// Resolves a `/`-separated path relative to `data/` to a readable regular file and its
