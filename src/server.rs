@@ -5,7 +5,7 @@
 //! - every request tiny_http hands over is answered exactly once, even when the handler panics
 //!   (the panic becomes a JSON 500 and the worker carries on);
 //! - responses always carry `Content-Length` (HEAD included), are never chunked, and leave in
-//!   one write when they are small (see [`encode`]);
+//!   one vectored write, head and body together (see [`head`] and [`write_parts`]);
 //! - the listening socket has `TCP_NODELAY`, inherited by accepted connections, so small
 //!   responses on keep-alive connections are not held back by Nagle's algorithm;
 //! - a WebSocket handshake (`Upgrade: websocket`) goes to [`Handler::upgrade`]: refused with its
@@ -24,13 +24,14 @@
 //!   means nobody is listening any more. Either way the process must not live on accepting
 //!   nothing.
 
-use std::io::{ErrorKind, Read, Write};
+use std::cell::RefCell;
+use std::io::{ErrorKind, IoSlice, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::app::App;
 use crate::config::{Config, LogFormat, Tls};
@@ -176,6 +177,9 @@ pub fn start_with(config: &Config, handler: impl Handler) -> Result<ServerHandle
                 None => format!("cannot start the HTTP server: {err}"),
             }
         })?;
+    // Keep about one worker per core running under load; the others wake for requests
+    // that would otherwise wait behind slow ones (see vendor/tiny_http/PATCHES.md).
+    server.set_concurrency(std::thread::available_parallelism().map_or(1, |n| n.get()));
     let handler = Arc::new(handler);
     let stopper = Stopper {
         server: Arc::new(server),
@@ -330,8 +334,9 @@ struct Settings {
 
 /// Answers requests until the server stops.
 fn work(handler: &dyn Handler, stopper: &Stopper, settings: Settings) {
+    let mut worker = stopper.server.worker();
     loop {
-        match stopper.server.recv() {
+        match worker.recv() {
             Ok(request) => answer(handler, request, settings),
             Err(_) if stopper.stopping.load(Ordering::SeqCst) => break,
             Err(err) => {
@@ -470,20 +475,35 @@ fn respond(
     });
     let with_body =
         *incoming.method() != tiny_http::Method::Head && !matches!(status, 100..=199 | 204 | 304);
-    let inline_body = with_body && length <= SMALL_MESSAGE_BYTES;
-    let message = encode(incoming.http_version(), &response, inline_body);
+    let head = head(incoming.http_version(), &response);
+    let body = if with_body {
+        response.body.as_ref()
+    } else {
+        &[]
+    };
     let mut writer = incoming.into_writer();
     // A client that went away is not an error worth more than the log line below.
-    let _ = writer
-        .write_all(&message)
-        .and_then(|()| match with_body && !inline_body {
-            true => writer.write_all(response.body.as_ref()),
-            false => Ok(()),
-        })
-        .and_then(|()| writer.flush());
+    let _ = write_parts(&mut *writer, &head, body).and_then(|()| writer.flush());
     if let Some((format, method, path)) = logged {
         log_access(format, &method, &path, status, length, started);
     }
+}
+
+/// Writes `head` and then `body` with vectored writes: one system call (and, with
+/// `TCP_NODELAY`, one packet train) for a whole response, without copying the body.
+fn write_parts(writer: &mut dyn Write, head: &[u8], body: &[u8]) -> std::io::Result<()> {
+    let mut parts = [IoSlice::new(head), IoSlice::new(body)];
+    let mut left = &mut parts[..];
+    IoSlice::advance_slices(&mut left, 0);
+    while !left.is_empty() {
+        match writer.write_vectored(left) {
+            Ok(0) => return Err(ErrorKind::WriteZero.into()),
+            Ok(written) => IoSlice::advance_slices(&mut left, written),
+            Err(err) if err.kind() == ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(())
 }
 
 fn log_access(
@@ -523,47 +543,110 @@ fn access_line(
     }
 }
 
-/// Bodies up to this size are copied behind the header so the whole response leaves in one
-/// write (one packet train, with TCP_NODELAY); larger ones are written after the header.
-const SMALL_MESSAGE_BYTES: usize = 256 * 1024;
-
-/// The status line and headers, followed by the body when `inline_body`.
-/// Responses are written by hand rather than through `tiny_http::Response`, whose boxed
-/// reader is copied out in 8 KiB writes. `Content-Length` is always the body's length (HEAD
-/// included), and header values that could break the framing are dropped.
-fn encode(version: &tiny_http::HTTPVersion, response: &Response, inline_body: bool) -> Vec<u8> {
-    let body = response.body.as_ref();
-    let mut message = Vec::with_capacity(256 + if inline_body { body.len() } else { 0 });
+/// The status line and headers of `response`, ending with the blank line. Responses are
+/// written by hand rather than through `tiny_http::Response`, whose boxed reader is copied out
+/// in 8 KiB writes. `Content-Length` is always the body's length (HEAD included), and header
+/// values that could break the framing are dropped.
+fn head(version: &tiny_http::HTTPVersion, response: &Response) -> Vec<u8> {
+    let mut head = Vec::with_capacity(256);
+    head.extend_from_slice(b"HTTP/");
+    push_number(&mut head, version.0.into());
+    head.push(b'.');
+    push_number(&mut head, version.1.into());
+    head.push(b' ');
+    push_number(&mut head, response.status.into());
+    head.push(b' ');
     let reason = tiny_http::StatusCode(response.status).default_reason_phrase();
-    let date = httpdate::fmt_http_date(std::time::SystemTime::now());
-    let _ = write!(
-        message,
-        "HTTP/{}.{} {} {reason}\r\nDate: {date}\r\nServer: {}\r\n",
-        version.0,
-        version.1,
-        response.status,
-        env!("CARGO_PKG_NAME"),
-    );
+    head.extend_from_slice(reason.as_bytes());
+    head.extend_from_slice(b"\r\nDate: ");
+    push_date(&mut head);
+    head.extend_from_slice(concat!("\r\nServer: ", env!("CARGO_PKG_NAME"), "\r\n").as_bytes());
     for (name, value) in &response.headers {
         if value
             .bytes()
             .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
         {
-            let _ = write!(message, "{name}: {value}\r\n");
+            for part in [name.as_bytes(), b": ", value.as_bytes(), b"\r\n"] {
+                head.extend_from_slice(part);
+            }
         } else {
             eprintln!("openbb-files: dropped response header {name}: not printable ASCII");
         }
     }
-    let _ = write!(message, "Content-Length: {}\r\n\r\n", body.len());
-    if inline_body {
-        message.extend_from_slice(body);
+    head.extend_from_slice(b"Content-Length: ");
+    push_number(&mut head, response.body.as_ref().len() as u64);
+    head.extend_from_slice(b"\r\n\r\n");
+    head
+}
+
+/// Appends `number` in decimal.
+fn push_number(out: &mut Vec<u8>, mut number: u64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (number % 10) as u8;
+        number /= 10;
+        if number == 0 {
+            break;
+        }
     }
-    message
+    out.extend_from_slice(&digits[start..]);
+}
+
+/// Appends the current time as an HTTP date, formatted once per second per worker.
+fn push_date(out: &mut Vec<u8>) {
+    thread_local! {
+        static DATE: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+    }
+    let now = SystemTime::now();
+    let second = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    DATE.with_borrow_mut(|(formatted_at, date)| {
+        if *formatted_at != second {
+            *formatted_at = second;
+            *date = httpdate::fmt_http_date(now);
+        }
+        out.extend_from_slice(date.as_bytes());
+    });
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_in_decimal() {
+        for number in [0, 7, 404, 1_000_000, u64::MAX] {
+            let mut out = b"x".to_vec();
+            push_number(&mut out, number);
+            assert_eq!(out, format!("x{number}").into_bytes());
+        }
+    }
+
+    #[test]
+    fn a_head_has_the_status_line_headers_and_length() {
+        let response = Response::error(404, "gone")
+            .with_header("ETag", "\"v1\"")
+            .with_header("X-Broken", "a\r\nInjected: yes");
+        let head = String::from_utf8(head(&tiny_http::HTTPVersion(1, 0), &response)).unwrap();
+        let lines: Vec<&str> = head.split("\r\n").collect();
+        assert_eq!(lines[0], "HTTP/1.0 404 Not Found");
+        let date = lines[1].strip_prefix("Date: ").unwrap();
+        assert!(httpdate::parse_http_date(date).is_ok(), "{date}");
+        assert_eq!(lines[2], "Server: openbb-files");
+        assert_eq!(
+            lines[3..],
+            [
+                "Content-Type: application/json",
+                "ETag: \"v1\"",
+                &format!("Content-Length: {}", response.body.as_ref().len()),
+                "",
+                ""
+            ]
+        );
+    }
 
     #[test]
     fn access_lines_in_both_formats() {

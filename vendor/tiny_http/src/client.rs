@@ -2,7 +2,7 @@ use ascii::AsciiString;
 
 use std::io::Error as IoError;
 use std::io::Result as IoResult;
-use std::io::{BufReader, BufWriter, ErrorKind, Read, Write};
+use std::io::{BufRead, BufReader, BufWriter, ErrorKind, Read, Write};
 
 use std::net::SocketAddr;
 use std::str::FromStr;
@@ -154,29 +154,32 @@ impl ClientConnection {
 
     /// Reads the next line from self.next_header_source, without its `CRLF`, within the
     /// byte budget and the time limit of `head`. The next read will start at the first byte
-    /// of the new line.
+    /// of the new line. A lone `LF` does not end a line.
+    ///
+    /// openbb-files patch: reads what the buffer holds at once (upstream read byte by byte,
+    /// and the time limit was checked per byte); the time limit is checked whenever the
+    /// buffer is looked at, which includes after every read from the socket.
     fn read_next_line(
         &mut self,
         head: &mut Head,
         request_line: bool,
     ) -> Result<Vec<u8>, ReadError> {
-        let mut buf = Vec::new();
-        let mut prev_byte_was_cr = false;
-
+        let mut line = Vec::new();
         loop {
-            let byte = match self.next_header_source.by_ref().bytes().next() {
-                Some(Ok(byte)) => byte,
-                Some(Err(err))
+            let reader = self.next_header_source.turn();
+            let buffered = match reader.fill_buf() {
+                Ok([]) => {
+                    let err = IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF");
+                    return Err(ReadError::ReadIoError(err));
+                }
+                Ok(buffered) => buffered,
+                Err(err)
                     if head.started.is_some()
                         && matches!(err.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) =>
                 {
                     return Err(ReadError::TimedOut)
                 }
-                Some(Err(err)) => return Err(ReadError::ReadIoError(err)),
-                None => {
-                    let err = IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF");
-                    return Err(ReadError::ReadIoError(err));
-                }
+                Err(err) => return Err(ReadError::ReadIoError(err)),
             };
             let started = *head.started.get_or_insert_with(Instant::now);
             if self
@@ -186,22 +189,21 @@ impl ClientConnection {
             {
                 return Err(ReadError::TimedOut);
             }
-            if head.remaining == 0 {
+            let newline = buffered.iter().position(|&byte| byte == b'\n');
+            let taken = newline.map_or(buffered.len(), |at| at + 1);
+            if taken > head.remaining {
                 return Err(match request_line {
                     true => ReadError::RequestLineTooLong,
                     false => ReadError::HeadersTooLarge,
                 });
             }
-            head.remaining -= 1;
-
-            if byte == b'\n' && prev_byte_was_cr {
-                buf.pop(); // removing the '\r'
-                return Ok(buf);
+            head.remaining -= taken;
+            line.extend_from_slice(&buffered[..taken]);
+            reader.consume(taken);
+            if newline.is_some() && line.ends_with(b"\r\n") {
+                line.truncate(line.len() - 2);
+                return Ok(line);
             }
-
-            prev_byte_was_cr = byte == b'\r';
-
-            buf.push(byte);
         }
     }
 

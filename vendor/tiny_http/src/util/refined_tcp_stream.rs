@@ -1,6 +1,6 @@
 use std::io::Error as IoError;
 use std::io::Result as IoResult;
-use std::io::{Read, Write};
+use std::io::{IoSlice, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 
 use crate::connection::Connection;
@@ -73,6 +73,15 @@ impl Write for Stream {
             Stream::Http(tcp_stream) => tcp_stream.write(buf),
             #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
             Stream::Https(ssl_stream) => ssl_stream.write(buf),
+        }
+    }
+
+    /// openbb-files patch: one `writev` for a plain socket (upstream wrote the first slice).
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> IoResult<usize> {
+        match self {
+            Stream::Http(tcp_stream) => tcp_stream.write_vectored(bufs),
+            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+            Stream::Https(ssl_stream) => ssl_stream.write_vectored(bufs),
         }
     }
 
@@ -169,6 +178,11 @@ impl Read for RefinedTcpStream {
 impl Write for RefinedTcpStream {
     fn write(&mut self, buf: &[u8]) -> IoResult<usize> {
         self.stream.write(buf)
+    }
+
+    // openbb-files patch: see `Stream::write_vectored`
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> IoResult<usize> {
+        self.stream.write_vectored(bufs)
     }
 
     fn flush(&mut self) -> IoResult<()> {

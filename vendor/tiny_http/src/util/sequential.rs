@@ -1,8 +1,8 @@
 use std::io::Result as IoResult;
-use std::io::{Read, Write};
+use std::io::{BufWriter, IoSlice, Read, Write};
 
-use std::sync::mpsc::channel;
-use std::sync::mpsc::{Receiver, Sender};
+// openbb-files patch: one-value channels (see oneshot.rs) instead of std::sync::mpsc
+use super::oneshot::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
 use std::mem;
@@ -116,17 +116,23 @@ impl<W: Write + Send> Iterator for SequentialWriterBuilder<W> {
     }
 }
 
+impl<R: Read + Send> SequentialReader<R> {
+    /// openbb-files patch: the reader itself, once the previous request is done with it (so
+    /// that a caller can read through `BufRead` rather than byte by byte).
+    pub fn turn(&mut self) -> &mut R {
+        if let SequentialReaderInner::Waiting(ref mut recv) = self.inner {
+            self.inner = SequentialReaderInner::MyTurn(recv.recv().unwrap());
+        }
+        match self.inner {
+            SequentialReaderInner::MyTurn(ref mut reader) => reader,
+            SequentialReaderInner::Waiting(_) | SequentialReaderInner::Empty => unreachable!(),
+        }
+    }
+}
+
 impl<R: Read + Send> Read for SequentialReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> IoResult<usize> {
-        let mut reader = match self.inner {
-            SequentialReaderInner::MyTurn(ref mut reader) => return reader.read(buf),
-            SequentialReaderInner::Waiting(ref mut recv) => recv.recv().unwrap(),
-            SequentialReaderInner::Empty => unreachable!(),
-        };
-
-        let result = reader.read(buf);
-        self.inner = SequentialReaderInner::MyTurn(reader);
-        result
+        self.turn().read(buf)
     }
 }
 
@@ -140,7 +146,7 @@ impl<W: Write + Send> SequentialWriter<W> {
     }
 }
 
-impl<W: Write + Send> Write for SequentialWriter<W> {
+impl<W: Write + Send> Write for SequentialWriter<BufWriter<W>> {
     fn write(&mut self, buf: &[u8]) -> IoResult<usize> {
         if let Some(v) = self.trigger.as_mut() {
             v.recv().unwrap()
@@ -148,6 +154,21 @@ impl<W: Write + Send> Write for SequentialWriter<W> {
         self.trigger = None;
 
         self.writer.lock().unwrap().write(buf)
+    }
+
+    /// openbb-files patch: what is buffered goes first, then `bufs` in one vectored write to
+    /// the stream itself, so a head and a large body leave in one system call. (`BufWriter`
+    /// on stable Rust cannot tell that the stream takes vectored writes, and would have made
+    /// two writes of them.)
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> IoResult<usize> {
+        if let Some(v) = self.trigger.as_mut() {
+            v.recv().unwrap()
+        }
+        self.trigger = None;
+
+        let mut writer = self.writer.lock().unwrap();
+        writer.flush()?;
+        writer.get_mut().write_vectored(bufs)
     }
 
     fn flush(&mut self) -> IoResult<()> {
