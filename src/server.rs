@@ -177,9 +177,6 @@ pub fn start_with(config: &Config, handler: impl Handler) -> Result<ServerHandle
                 None => format!("cannot start the HTTP server: {err}"),
             }
         })?;
-    // Keep about one worker per core running under load; the others wake for requests
-    // that would otherwise wait behind slow ones (see vendor/tiny_http/PATCHES.md).
-    server.set_concurrency(std::thread::available_parallelism().map_or(1, |n| n.get()));
     let handler = Arc::new(handler);
     let stopper = Stopper {
         server: Arc::new(server),
@@ -334,9 +331,8 @@ struct Settings {
 
 /// Answers requests until the server stops.
 fn work(handler: &dyn Handler, stopper: &Stopper, settings: Settings) {
-    let mut worker = stopper.server.worker();
     loop {
-        match worker.recv() {
+        match stopper.server.recv() {
             Ok(request) => answer(handler, request, settings),
             Err(_) if stopper.stopping.load(Ordering::SeqCst) => break,
             Err(err) => {
@@ -494,7 +490,6 @@ fn respond(
 fn write_parts(writer: &mut dyn Write, head: &[u8], body: &[u8]) -> std::io::Result<()> {
     let mut parts = [IoSlice::new(head), IoSlice::new(body)];
     let mut left = &mut parts[..];
-    IoSlice::advance_slices(&mut left, 0);
     while !left.is_empty() {
         match writer.write_vectored(left) {
             Ok(0) => return Err(ErrorKind::WriteZero.into()),

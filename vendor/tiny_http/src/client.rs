@@ -173,6 +173,7 @@ impl ClientConnection {
                     return Err(ReadError::ReadIoError(err));
                 }
                 Ok(buffered) => buffered,
+                Err(err) if err.kind() == ErrorKind::Interrupted => continue,
                 Err(err)
                     if head.started.is_some()
                         && matches!(err.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) =>

@@ -192,15 +192,6 @@ enum Message {
     NewRequest(Request),
 }
 
-/// What `recv` returns for a message popped from the queue (`None`: unblocked).
-fn received(message: Option<Message>) -> IoResult<Request> {
-    match message {
-        Some(Message::Error(err)) => Err(err),
-        Some(Message::NewRequest(rq)) => Ok(rq),
-        None => Err(IoError::new(IoErrorKind::Other, "thread unblocked")),
-    }
-}
-
 impl From<IoError> for Message {
     fn from(e: IoError) -> Message {
         Message::Error(e)
@@ -469,25 +460,11 @@ impl Server {
 
     /// Blocks until an HTTP request has been submitted and returns it.
     pub fn recv(&self) -> IoResult<Request> {
-        received(self.messages.pop())
-    }
-
-    /// openbb-files patch: a handle for one thread that answers requests in a loop; see
-    /// [`Worker`] and [`Server::set_concurrency`].
-    pub fn worker(&self) -> Worker<'_> {
-        Worker {
-            server: self,
-            number: self.messages.register(),
+        match self.messages.pop() {
+            Some(Message::Error(err)) => Err(err),
+            Some(Message::NewRequest(rq)) => Ok(rq),
+            None => Err(IoError::new(IoErrorKind::Other, "thread unblocked")),
         }
-    }
-
-    /// openbb-files patch: while this many [`Worker`]s are busy (each for at most 2 ms so far),
-    /// a new request waits for one of them instead of waking another; a request that waits
-    /// behind workers busy for longer is taken within about 2 ms by a sleeping one. Fewer
-    /// threads switching per request; set it to the number of cores. Unset, every request
-    /// wakes a thread, as upstream.
-    pub fn set_concurrency(&self, workers: usize) {
-        self.messages.set_concurrency(workers);
     }
 
     /// Same as `recv()` but doesn't block longer than timeout
@@ -513,28 +490,6 @@ impl Server {
     /// This method allows graceful shutdown of server.
     pub fn unblock(&self) {
         self.messages.unblock();
-    }
-}
-
-/// openbb-files patch: one thread answering requests. It counts as busy from one `recv` to
-/// the next (or until dropped), which lets the server wake no more threads than it has cores
-/// (see [`Server::set_concurrency`]).
-pub struct Worker<'a> {
-    server: &'a Server,
-    number: usize,
-}
-
-impl Worker<'_> {
-    /// Blocks until an HTTP request has been submitted and returns it; the previous request
-    /// this worker received counts as answered.
-    pub fn recv(&mut self) -> IoResult<Request> {
-        received(self.server.messages.pop_as(self.number))
-    }
-}
-
-impl Drop for Worker<'_> {
-    fn drop(&mut self) {
-        self.server.messages.release(self.number);
     }
 }
 

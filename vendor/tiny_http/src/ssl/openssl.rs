@@ -36,9 +36,29 @@ impl Read for SplitOpenSslStream {
     }
 }
 
+/// openbb-files patch: slices written together up to this many bytes go out in one
+/// `SSL_write`, as one buffer did before the server wrote its responses vectored.
+const JOINED_WRITE_BYTES: usize = 256 * 1024;
+
 impl Write for SplitOpenSslStream {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.0.lock().unwrap().write(buf)
+    }
+
+    /// openbb-files patch: a response's head and body in one `SSL_write` (one train of
+    /// records and packets, not a packet for the head alone); OpenSSL copies the bytes to
+    /// encrypt them anyway. Larger writes go slice by slice.
+    fn write_vectored(&mut self, bufs: &[std::io::IoSlice<'_>]) -> std::io::Result<usize> {
+        let total: usize = bufs.iter().map(|buf| buf.len()).sum();
+        if total > JOINED_WRITE_BYTES {
+            let first = bufs.iter().find(|buf| !buf.is_empty());
+            return first.map_or(Ok(0), |buf| self.write(buf));
+        }
+        let mut joined = Vec::with_capacity(total);
+        for buf in bufs {
+            joined.extend_from_slice(buf);
+        }
+        self.write(&joined)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
