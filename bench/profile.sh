@@ -36,8 +36,8 @@ python3 "$REPO/../shared/peers/make_prices.py" "$WORK/root/data/prices.csv" 2>/d
 start() {
     "$@" "$BIN" --root "$WORK/root" --port 0 --quiet >"$WORK/out" 2>"$WORK/err" &
     SERVER=$!
-    for _ in $(seq 200); do [ -s "$WORK/out" ] && break; sleep 0.05; done
-    PORT=$(head -n 1 "$WORK/out" | sed 's/.*://')
+    for _ in $(seq 400); do grep -q '^listening on' "$WORK/out" && break; sleep 0.05; done
+    PORT=$(sed -n 's/^listening on http:.*:\([0-9]*\)$/\1/p' "$WORK/out")
     [ -n "$PORT" ] || { echo "the server did not start: $(cat "$WORK/err")" >&2; exit 1; }
 }
 stop() {

@@ -610,7 +610,8 @@ mod tests {
         let err = stream.read(&mut buf).unwrap_err();
         assert!(
             matches!(err.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
-            "{err:?}"
+            "{:?}",
+            err
         );
         assert!(started.elapsed() < Duration::from_secs(3));
 
@@ -628,7 +629,7 @@ mod tests {
             seen.extend_from_slice(&chunk[..n]);
         }
         let seen = String::from_utf8_lossy(&seen);
-        assert!(seen.starts_with("HTTP/1.1 204"), "{seen}");
-        assert!(seen.contains("HTTP/1.1 101"), "{seen}");
+        assert!(seen.starts_with("HTTP/1.1 204"), "{}", seen);
+        assert!(seen.contains("HTTP/1.1 101"), "{}", seen);
     }
 }

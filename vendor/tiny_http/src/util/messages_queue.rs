@@ -11,8 +11,15 @@ pub struct MessagesQueue<T>
 where
     T: Send,
 {
-    queue: Mutex<VecDeque<Control<T>>>,
+    queue: Mutex<Queue<T>>,
     condvar: Condvar,
+}
+
+/// openbb-files patch: the queue with the number of threads waiting on the condvar, so that a
+/// push when nobody waits (every worker busy, as under load) makes no futex call.
+struct Queue<T> {
+    elements: VecDeque<Control<T>>,
+    waiting: usize,
 }
 
 impl<T> MessagesQueue<T>
@@ -21,7 +28,10 @@ where
 {
     pub fn with_capacity(capacity: usize) -> Arc<MessagesQueue<T>> {
         Arc::new(MessagesQueue {
-            queue: Mutex::new(VecDeque::with_capacity(capacity)),
+            queue: Mutex::new(Queue {
+                elements: VecDeque::with_capacity(capacity),
+                waiting: 0,
+            }),
             condvar: Condvar::new(),
         })
     }
@@ -29,14 +39,16 @@ where
     /// Pushes an element to the queue.
     pub fn push(&self, value: T) {
         let mut queue = self.queue.lock().unwrap();
-        queue.push_back(Control::Elem(value));
-        self.condvar.notify_one();
+        queue.elements.push_back(Control::Elem(value));
+        if queue.waiting > 0 {
+            self.condvar.notify_one();
+        }
     }
 
     /// Unblock one thread stuck in pop loop.
     pub fn unblock(&self) {
         let mut queue = self.queue.lock().unwrap();
-        queue.push_back(Control::Unblock);
+        queue.elements.push_back(Control::Unblock);
         self.condvar.notify_one();
     }
 
@@ -46,20 +58,22 @@ where
         let mut queue = self.queue.lock().unwrap();
 
         loop {
-            match queue.pop_front() {
+            match queue.elements.pop_front() {
                 Some(Control::Elem(value)) => return Some(value),
                 Some(Control::Unblock) => return None,
                 None => (),
             }
 
+            queue.waiting += 1;
             queue = self.condvar.wait(queue).unwrap();
+            queue.waiting -= 1;
         }
     }
 
     /// Tries to pop an element without blocking.
     pub fn try_pop(&self) -> Option<T> {
         let mut queue = self.queue.lock().unwrap();
-        match queue.pop_front() {
+        match queue.elements.pop_front() {
             Some(Control::Elem(value)) => Some(value),
             Some(Control::Unblock) | None => None,
         }
@@ -72,14 +86,16 @@ where
         let mut queue = self.queue.lock().unwrap();
         let mut duration = timeout;
         loop {
-            match queue.pop_front() {
+            match queue.elements.pop_front() {
                 Some(Control::Elem(value)) => return Some(value),
                 Some(Control::Unblock) => return None,
                 None => (),
             }
             let now = Instant::now();
+            queue.waiting += 1;
             let (_queue, result) = self.condvar.wait_timeout(queue, timeout).unwrap();
             queue = _queue;
+            queue.waiting -= 1;
             let sleep_time = now.elapsed();
             duration = if duration > sleep_time {
                 duration - sleep_time
@@ -91,6 +107,51 @@ where
             {
                 return None;
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MessagesQueue;
+    use std::sync::{mpsc, Arc};
+    use std::thread;
+    use std::time::Duration;
+
+    /// Pushes skip the wake-up while nobody waits; no element may be left behind by that.
+    #[test]
+    fn every_element_reaches_a_waiting_or_busy_popper() {
+        let queue = MessagesQueue::with_capacity(8);
+        let (done, answers) = mpsc::channel();
+        for _ in 0..4 {
+            let (queue, done) = (Arc::clone(&queue), done.clone());
+            thread::spawn(move || {
+                while let Some(element) = queue.pop() {
+                    if element % 97 == 0 {
+                        thread::sleep(Duration::from_millis(1));
+                    }
+                    done.send(element).unwrap();
+                }
+            });
+        }
+        for pusher in 0..2u32 {
+            let queue = Arc::clone(&queue);
+            thread::spawn(move || {
+                for i in 0..5_000 {
+                    queue.push(pusher * 5_000 + i);
+                    if i % 500 == 0 {
+                        thread::sleep(Duration::from_millis(2));
+                    }
+                }
+            });
+        }
+        let mut seen: Vec<u32> = (0..10_000)
+            .map(|_| answers.recv_timeout(Duration::from_secs(10)).unwrap())
+            .collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..10_000).collect::<Vec<_>>());
+        for _ in 0..4 {
+            queue.unblock();
         }
     }
 }
