@@ -749,6 +749,7 @@ impl Kind {
 }
 
 /// A cell of a decimal column: a number, or NaN (null) for empty and non-finite spellings.
+#[inline(always)]
 fn number(cell: &str) -> Option<f64> {
     if cell.is_empty() {
         return Some(f64::NAN);
@@ -765,6 +766,7 @@ struct Plain {
     has_point: bool,
 }
 
+#[inline(always)]
 fn scan_plain(cell: &str) -> Option<Plain> {
     let bytes = cell.as_bytes();
     let (negative, digits) = match bytes.split_first() {
@@ -795,6 +797,7 @@ fn scan_plain(cell: &str) -> Option<Plain> {
 
 /// Adds the leading decimal digits of `bytes` to `mantissa` (times ten for each) and returns
 /// how many there were. Past 19 digits in all the mantissa wraps: callers reject that many.
+#[inline(always)]
 fn add_digits(bytes: &[u8], mantissa: &mut u64) -> usize {
     for (count, byte) in bytes.iter().enumerate() {
         let digit = byte.wrapping_sub(b'0');
@@ -807,6 +810,7 @@ fn add_digits(bytes: &[u8], mantissa: &mut u64) -> usize {
 }
 
 /// An integer without a sign other than `-`, without leading zeros, that fits an `i64`.
+#[inline(always)]
 fn parse_int(cell: &str) -> Option<i64> {
     let plain = scan_plain(cell).filter(|p| !p.has_point)?;
     if plain.negative {
@@ -816,7 +820,9 @@ fn parse_int(cell: &str) -> Option<i64> {
     }
 }
 
-/// A decimal in JSON's number grammar (`-1.5`, `2e-3`), finite.
+/// A decimal in JSON's number grammar (`-1.5`, `2e-3`), finite. Inlined into the loops over
+/// cells: the common plain decimal is read there; exponents and long mantissas are not.
+#[inline(always)]
 fn parse_decimal(cell: &str) -> Option<f64> {
     if let Some(plain) = scan_plain(cell)
         && plain.mantissa < 1 << 53
@@ -826,6 +832,12 @@ fn parse_decimal(cell: &str) -> Option<f64> {
         let value = plain.mantissa as f64 / POWERS_OF_TEN[plain.fraction_digits];
         return Some(if plain.negative { -value } else { value });
     }
+    parse_other_decimal(cell)
+}
+
+/// [`parse_decimal`] of what is not a plain decimal with at most 15 digits.
+#[inline(never)]
+fn parse_other_decimal(cell: &str) -> Option<f64> {
     let bytes = cell.strip_prefix('-').unwrap_or(cell).as_bytes();
     let int_len = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
     if int_len == 0 || (int_len > 1 && bytes[0] == b'0') {
@@ -873,6 +885,7 @@ fn parse_bool(cell: &str) -> Option<bool> {
 
 /// Spellings that mean "not a number" in a number column (pandas and spreadsheets write these),
 /// plus decimals too large for an `f64`.
+#[inline(never)]
 fn is_non_finite(cell: &str) -> bool {
     const SPELLINGS: [&str; 12] = [
         "nan",
