@@ -299,8 +299,16 @@ fn add_batch(columns: &mut [ColumnBuilder], text: &str, spans: &[(u32, u32)], ro
         column.extend(
             spans[..rows]
                 .iter()
-                .map(|&(start, end)| text[start as usize..end as usize].trim_ascii()),
+                .map(|&(start, end)| trim(&text[start as usize..end as usize])),
         );
+    }
+}
+
+/// `cell.trim_ascii()`, after a look at both ends: machine-written cells seldom need it.
+fn trim(cell: &str) -> &str {
+    match (cell.as_bytes().first(), cell.as_bytes().last()) {
+        (Some(&first), Some(&last)) if first > b' ' && last > b' ' => cell,
+        _ => cell.trim_ascii(),
     }
 }
 
@@ -711,6 +719,23 @@ mod tests {
             let general = parse_with_reader(block.as_bytes(), 5, builders(3, 0));
             assert_eq!(outcome(fast), outcome(general), "{block:?}");
         }
+    }
+
+    #[test]
+    fn trimming_looks_at_both_ends_like_trim_ascii() {
+        for byte in 0..128u8 {
+            let edge = char::from(byte);
+            for cell in [
+                format!("{edge}"),
+                format!("{edge}a"),
+                format!("a{edge}"),
+                format!("{edge}é {edge}"),
+                format!("{edge}{edge}"),
+            ] {
+                assert_eq!(trim(&cell), cell.trim_ascii(), "{cell:?}");
+            }
+        }
+        assert_eq!(trim(""), "");
     }
 
     #[test]
