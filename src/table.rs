@@ -59,7 +59,7 @@ enum Column {
         codes: Vec<u32>,
         values: Vec<Box<str>>,
         /// For each code, the rows holding it, built on first use by a filter.
-        index: OnceLock<Vec<Vec<u32>>>,
+        index: OnceLock<Postings>,
     },
     /// Cells back to back; a zero-length cell is null.
     Plain { text: String, ends: Vec<usize> },
@@ -148,7 +148,7 @@ impl Table {
         conditions: &[Condition],
         tests: &[Test<'_>],
     ) -> Option<Vec<usize>> {
-        let rows_u32 = u32::try_from(self.rows).ok()?;
+        u32::try_from(self.rows).ok()?;
         let (column, accepted) = conditions
             .iter()
             .zip(tests)
@@ -171,20 +171,12 @@ impl Table {
         else {
             return None;
         };
-        let index = index.get_or_init(|| {
-            let mut postings = vec![Vec::new(); values.len()];
-            for (row, code) in (0..rows_u32).zip(codes) {
-                if *code != NULL_CODE {
-                    postings[*code as usize].push(row);
-                }
-            }
-            postings
-        });
+        let index = index.get_or_init(|| Postings::new(codes, values.len()));
         let mut rows: Vec<usize> = accepted
             .iter()
             .enumerate()
             .filter(|(_, accepted)| **accepted)
-            .flat_map(|(code, _)| index[code].iter().map(|row| *row as usize))
+            .flat_map(|(code, _)| index.rows(code).iter().map(|row| *row as usize))
             .collect();
         rows.sort_unstable();
         Some(rows)
@@ -271,6 +263,43 @@ impl Table {
             out.push(b'}');
         }
         out.push(b']');
+    }
+}
+
+/// The rows of each code of a dictionary column (of fewer than 2^32 rows), back to back in one
+/// vector: those of code `c` are `rows[starts[c]..starts[c + 1]]`, in order. Built by a counting
+/// sort: a pass to count each code's rows, a pass to place them, no vector growing.
+#[derive(Debug)]
+struct Postings {
+    starts: Vec<usize>,
+    rows: Vec<u32>,
+}
+
+impl Postings {
+    fn new(codes: &[u32], values: usize) -> Postings {
+        let mut starts = vec![0; values + 1];
+        for &code in codes {
+            if code != NULL_CODE {
+                starts[code as usize + 1] += 1;
+            }
+        }
+        for code in 0..values {
+            starts[code + 1] += starts[code];
+        }
+        let mut next = starts.clone();
+        let mut rows = vec![0; starts[values]];
+        for (row, &code) in (0..).zip(codes) {
+            if code != NULL_CODE {
+                let slot = &mut next[code as usize];
+                rows[*slot] = row;
+                *slot += 1;
+            }
+        }
+        Postings { starts, rows }
+    }
+
+    fn rows(&self, code: usize) -> &[u32] {
+        &self.rows[self.starts[code]..self.starts[code + 1]]
     }
 }
 
@@ -1063,6 +1092,23 @@ mod tests {
         assert_eq!(table.cell(3, 2), Cell::Int(7));
         assert_eq!(table.cell(0, 2), Cell::Null);
         assert_eq!(table.cell(5, 2), Cell::Int(2));
+    }
+
+    #[test]
+    fn postings_list_each_codes_rows_in_order() {
+        let n = NULL_CODE;
+        let codes = [2, 0, n, 2, 2, 0, n, 3];
+        let postings = Postings::new(&codes, 5);
+        for code in 0..5 {
+            let expected: Vec<u32> = (0..)
+                .zip(codes)
+                .filter(|&(_, c)| c == code as u32)
+                .map(|(row, _)| row)
+                .collect();
+            assert_eq!(postings.rows(code), expected, "code {code}");
+        }
+        assert_eq!(postings.rows.len(), 6, "nulls are in no list");
+        assert!(Postings::new(&[], 0).rows.is_empty());
     }
 
     #[test]
