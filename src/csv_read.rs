@@ -253,7 +253,9 @@ fn parse_unquoted_block(
         message: "the file is not valid UTF-8".to_string(),
     })?;
     let width = columns.len();
-    let batch_rows = (BATCH_CELLS / width.max(1)).max(1);
+    // A row takes two bytes or more (with its line end) but the last: a small block gets a
+    // small batch.
+    let batch_rows = (BATCH_CELLS / width.max(1)).clamp(1, bytes.len() / 2 + 1);
     // The field of batch row `row` in column `column` is `spans[column * batch_rows + row]`,
     // as byte offsets into the block; a missing field is an empty span, a null.
     let mut spans = vec![(0u32, 0u32); batch_rows * width];
