@@ -59,7 +59,7 @@ enum Column {
         codes: Vec<u32>,
         values: Vec<Box<str>>,
         /// For each code, the rows holding it, built on first use by a filter.
-        index: OnceLock<Vec<Vec<u32>>>,
+        index: OnceLock<Postings>,
     },
     /// Cells back to back; a zero-length cell is null.
     Plain { text: String, ends: Vec<usize> },
@@ -148,7 +148,7 @@ impl Table {
         conditions: &[Condition],
         tests: &[Test<'_>],
     ) -> Option<Vec<usize>> {
-        let rows_u32 = u32::try_from(self.rows).ok()?;
+        u32::try_from(self.rows).ok()?;
         let (column, accepted) = conditions
             .iter()
             .zip(tests)
@@ -171,20 +171,12 @@ impl Table {
         else {
             return None;
         };
-        let index = index.get_or_init(|| {
-            let mut postings = vec![Vec::new(); values.len()];
-            for (row, code) in (0..rows_u32).zip(codes) {
-                if *code != NULL_CODE {
-                    postings[*code as usize].push(row);
-                }
-            }
-            postings
-        });
+        let index = index.get_or_init(|| Postings::new(codes, values.len()));
         let mut rows: Vec<usize> = accepted
             .iter()
             .enumerate()
             .filter(|(_, accepted)| **accepted)
-            .flat_map(|(code, _)| index[code].iter().map(|row| *row as usize))
+            .flat_map(|(code, _)| index.rows(code).iter().map(|row| *row as usize))
             .collect();
         rows.sort_unstable();
         Some(rows)
@@ -271,6 +263,43 @@ impl Table {
             out.push(b'}');
         }
         out.push(b']');
+    }
+}
+
+/// The rows of each code of a dictionary column (of fewer than 2^32 rows), back to back in one
+/// vector: those of code `c` are `rows[starts[c]..starts[c + 1]]`, in order. Built by a counting
+/// sort: a pass to count each code's rows, a pass to place them, no vector growing.
+#[derive(Debug)]
+struct Postings {
+    starts: Vec<usize>,
+    rows: Vec<u32>,
+}
+
+impl Postings {
+    fn new(codes: &[u32], values: usize) -> Postings {
+        let mut starts = vec![0; values + 1];
+        for &code in codes {
+            if code != NULL_CODE {
+                starts[code as usize + 1] += 1;
+            }
+        }
+        for code in 0..values {
+            starts[code + 1] += starts[code];
+        }
+        let mut next = starts.clone();
+        let mut rows = vec![0; starts[values]];
+        for (row, &code) in (0..).zip(codes) {
+            if code != NULL_CODE {
+                let slot = &mut next[code as usize];
+                rows[*slot] = row;
+                *slot += 1;
+            }
+        }
+        Postings { starts, rows }
+    }
+
+    fn rows(&self, code: usize) -> &[u32] {
+        &self.rows[self.starts[code]..self.starts[code + 1]]
     }
 }
 
@@ -380,96 +409,151 @@ pub struct ColumnBuilder {
     /// they read back as written if the column turns out to be text.
     null_spellings: Vec<(usize, Box<str>)>,
     len: usize,
+    /// The number of cells expected: storage is allocated for that many at once.
+    capacity: usize,
 }
 
 impl Default for ColumnBuilder {
     fn default() -> Self {
+        ColumnBuilder::with_capacity(0)
+    }
+}
+
+impl ColumnBuilder {
+    /// A builder that allocates room for `capacity` cells when it first stores a typed one, so
+    /// that a known number of rows never reallocates (nor copies) while it grows.
+    pub fn with_capacity(capacity: usize) -> ColumnBuilder {
         ColumnBuilder {
             column: Column::Empty,
             lookup: HashMap::default(),
             null_spellings: Vec::new(),
             len: 0,
+            capacity,
         }
     }
-}
 
-impl ColumnBuilder {
     /// Adds one cell, already trimmed.
     pub fn push(&mut self, cell: &str) {
+        self.extend([cell]);
+    }
+
+    /// Adds cells, already trimmed, in order. The column's kind is decided once per run of
+    /// cells that fit it, not once per cell: a loop specialised to the kind stores cells until
+    /// one does not fit, the column widens for that cell, and a new run starts with it.
+    pub fn extend<'a>(&mut self, cells: impl IntoIterator<Item = &'a str>) {
+        let mut cells = cells.into_iter();
+        let mut misfit = None;
         loop {
-            let stored = match &mut self.column {
-                Column::Empty => cell.is_empty(),
-                Column::Int { values, nulls } => {
-                    if cell.is_empty() {
-                        values.push(0);
-                        nulls
-                            .get_or_insert_with(|| vec![false; self.len])
-                            .push(true);
-                        true
-                    } else if let Some(value) = parse_int(cell) {
+            let mut run = misfit.take().into_iter().chain(&mut cells);
+            match self.store_run(&mut run) {
+                Stop::End => return,
+                Stop::Misfit(cell) => {
+                    self.widen(Kind::of(cell).join(self.kind()));
+                    misfit = Some(cell);
+                }
+                Stop::TooManyValues => self.widen(Kind::Plain),
+            }
+        }
+    }
+
+    /// Stores cells while they fit the column's kind.
+    fn store_run<'a>(&mut self, cells: &mut impl Iterator<Item = &'a str>) -> Stop<'a> {
+        let ColumnBuilder {
+            column,
+            lookup,
+            null_spellings,
+            len,
+            capacity,
+        } = self;
+        match column {
+            Column::Empty => {
+                for cell in cells {
+                    if !cell.is_empty() {
+                        return Stop::Misfit(cell);
+                    }
+                    *len += 1;
+                }
+            }
+            Column::Int { values, nulls } => {
+                for cell in cells {
+                    if let Some(value) = parse_int(cell) {
                         values.push(value);
                         if let Some(nulls) = nulls {
                             nulls.push(false);
                         }
-                        true
+                    } else if cell.is_empty() {
+                        values.push(0);
+                        nulls
+                            .get_or_insert_with(|| filled(false, *len, *capacity))
+                            .push(true);
                     } else {
-                        false
+                        return Stop::Misfit(cell);
+                    }
+                    *len += 1;
+                }
+            }
+            Column::Float(values) => {
+                for cell in cells {
+                    let Some(value) = number(cell) else {
+                        return Stop::Misfit(cell);
+                    };
+                    if value.is_nan() && !cell.is_empty() {
+                        null_spellings.push((*len, cell.into()));
+                    }
+                    values.push(value);
+                    *len += 1;
+                }
+            }
+            Column::Bool(values) => {
+                for cell in cells {
+                    values.push(match cell {
+                        "" => NULL_BOOL,
+                        _ => match parse_bool(cell) {
+                            Some(value) => u8::from(value),
+                            None => return Stop::Misfit(cell),
+                        },
+                    });
+                    *len += 1;
+                }
+            }
+            Column::Dict { codes, values, .. } => {
+                // Values often repeat in runs (a date on every row of a day), so the last value
+                // is compared before the dictionary is searched.
+                let mut last: Option<(&str, u32)> = None;
+                for cell in cells {
+                    *len += 1;
+                    match last {
+                        Some((value, code)) if value == cell => codes.push(code),
+                        _ if cell.is_empty() => codes.push(NULL_CODE),
+                        _ => {
+                            let code = match lookup.get(cell) {
+                                Some(code) => *code,
+                                None => {
+                                    let code = values.len() as u32;
+                                    values.push(cell.into());
+                                    lookup.insert(cell.into(), code);
+                                    code
+                                }
+                            };
+                            codes.push(code);
+                            last = Some((cell, code));
+                            // Only a new value can make the dictionary too big for its cells.
+                            if values.len() > DICTIONARY_LIMIT && values.len() * 2 > *len {
+                                return Stop::TooManyValues;
+                            }
+                        }
                     }
                 }
-                Column::Float(values) => match number(cell) {
-                    Some(value) => {
-                        if value.is_nan() && !cell.is_empty() {
-                            self.null_spellings.push((self.len, cell.into()));
-                        }
-                        values.push(value);
-                        true
-                    }
-                    None => false,
-                },
-                Column::Bool(values) => match cell {
-                    "" => {
-                        values.push(NULL_BOOL);
-                        true
-                    }
-                    _ => match parse_bool(cell) {
-                        Some(value) => {
-                            values.push(u8::from(value));
-                            true
-                        }
-                        None => false,
-                    },
-                },
-                Column::Dict { codes, values, .. } => {
-                    if cell.is_empty() {
-                        codes.push(NULL_CODE);
-                    } else if let Some(code) = self.lookup.get(cell) {
-                        codes.push(*code);
-                    } else {
-                        let code = values.len() as u32;
-                        values.push(cell.into());
-                        self.lookup.insert(cell.into(), code);
-                        codes.push(code);
-                    }
-                    true
-                }
-                Column::Plain { text, ends } => {
+            }
+            Column::Plain { text, ends } => {
+                for cell in cells {
                     text.push_str(cell);
                     ends.push(text.len());
-                    true
+                    *len += 1;
                 }
-            };
-            if stored {
-                self.len += 1;
-                if let Column::Dict { values, .. } = &self.column
-                    && values.len() > DICTIONARY_LIMIT
-                    && values.len() * 2 > self.len
-                {
-                    self.widen(Kind::Plain);
-                }
-                return;
             }
-            self.widen(Kind::of(cell).join(self.kind()));
         }
+        Stop::End
     }
 
     pub fn len(&self) -> usize {
@@ -573,44 +657,42 @@ impl ColumnBuilder {
                 cells[row] = Some(spelling.into());
             }
         }
+        let (len, capacity) = (self.len, self.capacity);
         let numbers: Option<Vec<f64>> = match &self.column {
-            Column::Int { values, nulls } if kind == Kind::Float => Some(
-                values
-                    .iter()
-                    .enumerate()
-                    .map(|(row, v)| match nulls {
-                        Some(nulls) if nulls[row] => f64::NAN,
-                        _ => *v as f64,
-                    })
-                    .collect(),
-            ),
+            Column::Int { values, nulls } if kind == Kind::Float => {
+                let mut numbers = Vec::with_capacity(capacity.max(len));
+                numbers.extend(values.iter().enumerate().map(|(row, v)| match nulls {
+                    Some(nulls) if nulls[row] => f64::NAN,
+                    _ => *v as f64,
+                }));
+                Some(numbers)
+            }
             _ => None,
         };
         self.lookup.clear();
         self.column = match kind {
             Kind::Empty => Column::Empty,
             Kind::Int => Column::Int {
-                values: vec![0; self.len],
-                nulls: (self.len > 0).then(|| vec![true; self.len]),
+                values: filled(0, len, capacity),
+                nulls: (len > 0).then(|| filled(true, len, capacity)),
             },
-            Kind::Float => Column::Float(numbers.unwrap_or_else(|| vec![f64::NAN; self.len])),
-            Kind::Bool => Column::Bool(vec![NULL_BOOL; self.len]),
+            Kind::Float => {
+                Column::Float(numbers.unwrap_or_else(|| filled(f64::NAN, len, capacity)))
+            }
+            Kind::Bool => Column::Bool(filled(NULL_BOOL, len, capacity)),
             Kind::Dict => Column::Dict {
-                codes: Vec::with_capacity(self.len),
+                codes: Vec::with_capacity(capacity.max(len)),
                 values: Vec::new(),
                 index: OnceLock::new(),
             },
             Kind::Plain => Column::Plain {
                 text: String::new(),
-                ends: Vec::with_capacity(self.len),
+                ends: Vec::with_capacity(capacity.max(len)),
             },
         };
         if matches!(kind, Kind::Dict | Kind::Plain) {
-            let len = self.len;
             self.len = 0;
-            for cell in &cells {
-                self.push(cell.as_deref().unwrap_or(""));
-            }
+            self.extend(cells.iter().map(|cell| cell.as_deref().unwrap_or("")));
             debug_assert_eq!(self.len, len);
         }
     }
@@ -637,6 +719,23 @@ impl ColumnBuilder {
         }
         column
     }
+}
+
+/// `len` copies of `value`, with room for `capacity` values in all.
+fn filled<T: Clone>(value: T, len: usize, capacity: usize) -> Vec<T> {
+    let mut values = Vec::with_capacity(capacity.max(len));
+    values.resize(len, value);
+    values
+}
+
+/// Why [`ColumnBuilder::store_run`] stopped.
+enum Stop<'a> {
+    /// The cells ran out.
+    End,
+    /// This cell, not stored, does not fit the column's kind.
+    Misfit(&'a str),
+    /// The last cell stored made the dictionary too big: the column should be plain text.
+    TooManyValues,
 }
 
 /// The storage kinds, ordered so that [`Kind::join`] of two kinds can hold both.
@@ -679,6 +778,7 @@ impl Kind {
 }
 
 /// A cell of a decimal column: a number, or NaN (null) for empty and non-finite spellings.
+#[inline(always)]
 fn number(cell: &str) -> Option<f64> {
     if cell.is_empty() {
         return Some(f64::NAN);
@@ -695,40 +795,51 @@ struct Plain {
     has_point: bool,
 }
 
+#[inline(always)]
 fn scan_plain(cell: &str) -> Option<Plain> {
     let bytes = cell.as_bytes();
-    let (negative, digits) = match bytes.first() {
-        Some(b'-') => (true, &bytes[1..]),
+    let (negative, digits) = match bytes.split_first() {
+        Some((b'-', rest)) => (true, rest),
         _ => (false, bytes),
     };
-    let mut mantissa = 0u64;
-    let mut count = 0;
-    let mut point = None;
-    for (position, byte) in digits.iter().enumerate() {
-        match byte {
-            b'0'..=b'9' if count < 19 => {
-                mantissa = mantissa * 10 + u64::from(byte - b'0');
-                count += 1;
-            }
-            b'.' if point.is_none() && position > 0 => point = Some(position),
+    let mut mantissa = 0;
+    let int_digits = add_digits(digits, &mut mantissa);
+    let fraction_digits = match &digits[int_digits..] {
+        [] => None,
+        [b'.', fraction @ ..] => match add_digits(fraction, &mut mantissa) {
+            count if count > 0 && count == fraction.len() => Some(count),
             _ => return None,
-        }
-    }
-    let int_digits = point.unwrap_or(count);
-    let fraction_digits = count - int_digits;
+        },
+        _ => return None,
+    };
     let leading_zero = int_digits > 1 && digits[0] == b'0';
-    if count == 0 || leading_zero || (point.is_some() && fraction_digits == 0) {
+    if int_digits == 0 || leading_zero || int_digits + fraction_digits.unwrap_or(0) > 19 {
         return None;
     }
     Some(Plain {
         negative,
         mantissa,
-        fraction_digits,
-        has_point: point.is_some(),
+        fraction_digits: fraction_digits.unwrap_or(0),
+        has_point: fraction_digits.is_some(),
     })
 }
 
+/// Adds the leading decimal digits of `bytes` to `mantissa` (times ten for each) and returns
+/// how many there were. Past 19 digits in all the mantissa wraps: callers reject that many.
+#[inline(always)]
+fn add_digits(bytes: &[u8], mantissa: &mut u64) -> usize {
+    for (count, byte) in bytes.iter().enumerate() {
+        let digit = byte.wrapping_sub(b'0');
+        if digit > 9 {
+            return count;
+        }
+        *mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(digit));
+    }
+    bytes.len()
+}
+
 /// An integer without a sign other than `-`, without leading zeros, that fits an `i64`.
+#[inline(always)]
 fn parse_int(cell: &str) -> Option<i64> {
     let plain = scan_plain(cell).filter(|p| !p.has_point)?;
     if plain.negative {
@@ -738,7 +849,9 @@ fn parse_int(cell: &str) -> Option<i64> {
     }
 }
 
-/// A decimal in JSON's number grammar (`-1.5`, `2e-3`), finite.
+/// A decimal in JSON's number grammar (`-1.5`, `2e-3`), finite. Inlined into the loops over
+/// cells: the common plain decimal is read there; exponents and long mantissas are not.
+#[inline(always)]
 fn parse_decimal(cell: &str) -> Option<f64> {
     if let Some(plain) = scan_plain(cell)
         && plain.mantissa < 1 << 53
@@ -748,6 +861,12 @@ fn parse_decimal(cell: &str) -> Option<f64> {
         let value = plain.mantissa as f64 / POWERS_OF_TEN[plain.fraction_digits];
         return Some(if plain.negative { -value } else { value });
     }
+    parse_other_decimal(cell)
+}
+
+/// [`parse_decimal`] of what is not a plain decimal with at most 15 digits.
+#[inline(never)]
+fn parse_other_decimal(cell: &str) -> Option<f64> {
     let bytes = cell.strip_prefix('-').unwrap_or(cell).as_bytes();
     let int_len = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
     if int_len == 0 || (int_len > 1 && bytes[0] == b'0') {
@@ -795,6 +914,7 @@ fn parse_bool(cell: &str) -> Option<bool> {
 
 /// Spellings that mean "not a number" in a number column (pandas and spreadsheets write these),
 /// plus decimals too large for an `f64`.
+#[inline(never)]
 fn is_non_finite(cell: &str) -> bool {
     const SPELLINGS: [&str; 12] = [
         "nan",
@@ -972,6 +1092,70 @@ mod tests {
         assert_eq!(table.cell(3, 2), Cell::Int(7));
         assert_eq!(table.cell(0, 2), Cell::Null);
         assert_eq!(table.cell(5, 2), Cell::Int(2));
+    }
+
+    #[test]
+    fn postings_list_each_codes_rows_in_order() {
+        let n = NULL_CODE;
+        let codes = [2, 0, n, 2, 2, 0, n, 3];
+        let postings = Postings::new(&codes, 5);
+        for code in 0..5 {
+            let expected: Vec<u32> = (0..)
+                .zip(codes)
+                .filter(|&(_, c)| c == code as u32)
+                .map(|(row, _)| row)
+                .collect();
+            assert_eq!(postings.rows(code), expected, "code {code}");
+        }
+        assert_eq!(postings.rows.len(), 6, "nulls are in no list");
+        assert!(Postings::new(&[], 0).rows.is_empty());
+    }
+
+    #[test]
+    fn runs_of_a_value_share_its_code() {
+        let cells = ["x", "x", "y", "y", "x", "", "", "x", "z", "y", "y", ""];
+        let mut column = ColumnBuilder::default();
+        column.extend(cells[..5].iter().copied());
+        column.extend(cells[5..].iter().copied());
+        column.push("z");
+        let Column::Dict { codes, values, .. } = &column.column else {
+            panic!("{:?}", column.kind());
+        };
+        assert_eq!(values, &["x", "y", "z"].map(Box::from));
+        let n = NULL_CODE;
+        assert_eq!(codes, &[0, 0, 1, 1, 0, n, n, 0, 2, 1, 1, n, 2]);
+    }
+
+    #[test]
+    fn a_builder_with_capacity_fills_its_storage_without_growing() {
+        let filled_in_place = |cells: &[&str]| {
+            let mut column = ColumnBuilder::with_capacity(cells.len());
+            column.push(cells[0]);
+            let capacity = |column: &ColumnBuilder| match &column.column {
+                Column::Int { values, nulls } => values
+                    .capacity()
+                    .min(nulls.as_ref().map_or(usize::MAX, Vec::capacity)),
+                Column::Float(values) => values.capacity(),
+                Column::Bool(values) => values.capacity(),
+                Column::Dict { codes, .. } => codes.capacity(),
+                Column::Plain { ends, .. } => ends.capacity(),
+                Column::Empty => 0,
+            };
+            let before = capacity(&column);
+            column.extend(cells[1..].iter().copied());
+            (before, capacity(&column))
+        };
+        let numbers: Vec<String> = (0..1000).map(|i| format!("{i}.5")).collect();
+        let numbers: Vec<&str> = numbers.iter().map(String::as_str).collect();
+        assert_eq!(filled_in_place(&numbers), (1000, 1000));
+        let ints = ["7", ""].repeat(500);
+        assert_eq!(filled_in_place(&ints), (1000, 1000));
+        assert_eq!(filled_in_place(&["a"; 1000]), (1000, 1000));
+        assert_eq!(filled_in_place(&["true"; 1000]), (1000, 1000));
+        // Widening keeps the room: integers then a decimal.
+        let mut widened = vec!["1"; 999];
+        widened.push("1.5");
+        assert_eq!(filled_in_place(&widened), (1000, 1000));
     }
 
     #[test]
