@@ -152,11 +152,14 @@ class RssSampler:
         self._thread.join()
 
 
-def busy_ticks() -> int:
-    """Non-idle CPU time of the whole machine, in clock ticks (/proc/stat)."""
+def cpu_ticks() -> tuple[int, int]:
+    """CPU time of the whole machine in clock ticks (/proc/stat): (busy, steal). Busy is what
+    processes and the kernel used (not idle, iowait or steal); steal is time the hypervisor gave
+    this VM's CPUs to others, which no process here can account for."""
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
-    return sum(v) - v[3] - v[4]  # minus idle and iowait
+    steal = v[7] if len(v) > 7 else 0
+    return sum(v) - v[3] - v[4] - steal, steal
 
 
 def group_ticks(pgids: set[int]) -> int:
@@ -179,19 +182,22 @@ class OtherLoad:
     Ours = the given process groups plus the children this process waited for (wrk)."""
 
     def __init__(self, pgids: set[int]):
-        self.pgids, self.percent = pgids, 0.0
+        self.pgids, self.percent, self.steal = pgids, 0.0, 0.0
 
     def __enter__(self):
-        self.t, self.busy, self.ours = time.monotonic(), busy_ticks(), group_ticks(self.pgids)
+        self.t, self.ours = time.monotonic(), group_ticks(self.pgids)
+        self.busy, self.stolen = cpu_ticks()
         self.kids = os.times().children_user + os.times().children_system
         return self
 
     def __exit__(self, *exc):
         hz = os.sysconf("SC_CLK_TCK")
-        wall = time.monotonic() - self.t
+        machine = hz * (time.monotonic() - self.t) * (os.cpu_count() or 1)
         kids = (os.times().children_user + os.times().children_system - self.kids) * hz
-        other = (busy_ticks() - self.busy) - (group_ticks(self.pgids) - self.ours) - kids
-        self.percent = max(0.0, 100.0 * other / hz / wall / (os.cpu_count() or 1))
+        busy, stolen = cpu_ticks()
+        other = (busy - self.busy) - (group_ticks(self.pgids) - self.ours) - kids
+        self.percent = max(0.0, 100.0 * other / machine)
+        self.steal = 100.0 * (stolen - self.stolen) / machine
 
 
 def wait_quiet(limit_s: float, below: float = 10.0) -> float:
@@ -476,7 +482,7 @@ def print_table(results: dict, servers: list[str]) -> None:
     """results[path][server] = list of wrk dicts (one per rep)."""
     print()
     print(f"{'path':<22} {'server':<8} {'req/s':>10} {'p50 ms':>9} {'p99 ms':>9} {'non2xx':>7} {'errors':>7} "
-          f"{'other%':>7}  per-rep req/s")
+          f"{'other%':>7} {'steal%':>7}  per-rep req/s")
     for path in PATHS:
         for s in servers:
             runs = results[path].get(s)
@@ -484,9 +490,10 @@ def print_table(results: dict, servers: list[str]) -> None:
                 continue
             print(f"{path:<22} {s:<8} {med(runs, 'rps'):>10.0f} {med(runs, 'p50_ms'):>9.3f} "
                   f"{med(runs, 'p99_ms'):>9.3f} {sum(r['non2xx'] for r in runs):>7} "
-                  f"{sum(r['errors'] for r in runs):>7} {med(runs, 'other_pct'):>7.0f}  {[round(r['rps']) for r in runs]}")
+                  f"{sum(r['errors'] for r in runs):>7} {med(runs, 'other_pct'):>7.0f} {med(runs, 'steal_pct'):>7.0f}  "
+                  f"{[round(r['rps']) for r in runs]}")
     print("(medians over reps; other% = CPU used by processes outside this benchmark during the run, "
-          "as % of all CPUs)")
+          "steal% = CPU time the hypervisor gave to other VMs; both as % of all CPUs)")
 
 
 def med(runs: list, key: str) -> float:
@@ -558,7 +565,7 @@ def run_full_or_quick(args, procs: Procs) -> int:
                 wrk(live[s][1], path, args.warmup)
             with OtherLoad({v[0].pid for v in live.values()}) as other:
                 r = wrk(live[s][1], path, args.duration, rss_pid=proc.pid if s == "ours" else 0)
-            r["other_pct"], r["quiet_pct"] = other.percent, quiet
+            r["other_pct"], r["steal_pct"], r["quiet_pct"] = other.percent, other.steal, quiet
             if r["errors"]:
                 time.sleep(0.5)  # a server stopped by a signal answers what it has, then exits
             if proc.poll() is None and r["requests"] > 0:
@@ -576,7 +583,7 @@ def run_full_or_quick(args, procs: Procs) -> int:
                 print(f"   rep {rep + 1} {path:<20} {s:<6} {r['rps']:>9.0f} req/s  p50 {r['p50_ms']:.3f} ms  "
                       f"p99 {r['p99_ms']:.3f} ms" + (f"  our RSS peak {mib(r['rss_peak_kb']):.1f} MiB" if s == "ours" else "")
                       + (f"  non2xx {r['non2xx']}" if r["non2xx"] else "") + (f"  socket errors: {r.get('errors_detail')}" if r["errors"] else "")
-                      + f"  [other processes: {r['other_pct']:.0f}% CPU]", flush=True)
+                      + f"  [other processes: {r['other_pct']:.0f}% CPU, steal {r['steal_pct']:.0f}%]", flush=True)
     ours = live["ours"][0]
     rss_after = rss_kb(ours.pid)
     rss_load = max(r["rss_peak_kb"] for path in PATHS for r in results[path]["ours"])

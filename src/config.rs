@@ -80,11 +80,13 @@ impl Default for Config {
     }
 }
 
-/// Workers block while writing a response to a slow client, so there are more of them than
-/// cores: twice the cores, at least 8.
+/// Workers block while writing a response to a slow client or reading a file for the first
+/// time, so there are a few more of them than cores; not many more, because each idle worker
+/// is a thread to wake per request under load (on 2 cores, 4 workers answered ~10% more
+/// requests a second than 8; BENCHMARKS.md): the cores plus 2, at least 4.
 fn default_threads() -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (cores * 2).max(8)
+    (cores + 2).max(4)
 }
 
 #[derive(Debug, PartialEq)]
@@ -125,7 +127,7 @@ const FLAGS: [Flag; 16] = [
     Flag {
         name: "threads",
         value: Some("N"),
-        help: "worker threads answering requests [default: twice the cores, at least 8]",
+        help: "worker threads answering requests [default: the cores plus 2, at least 4]",
     },
     Flag {
         name: "api-key",
@@ -413,7 +415,8 @@ mod tests {
         assert_eq!(config.host, "127.0.0.1");
         assert_eq!(config.port, 7779);
         assert_eq!(config.root, PathBuf::from("."));
-        assert!(config.threads >= 8);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(config.threads, (cores + 2).max(4));
         assert_eq!(config.cors_origins.len(), 4);
         assert_eq!(config.api_key, None);
         assert!(config.access_log);
