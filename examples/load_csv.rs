@@ -1,7 +1,7 @@
 //! Measures loading a CSV the way the server does for its first filtered request: the file is
 //! streamed through `Data::load`, then one query is rendered (which builds the index the filter
-//! needs). For instruction counts: `perf stat -e instructions:u,task-clock target/release/
-//! examples/load_csv FILE`; a prices file comes from `bench/make_big_csv.py FILE --size-mb 150`.
+//! needs). For instruction counts: `valgrind --tool=callgrind target/release/examples/load_csv
+//! FILE`; a prices file comes from `bench/make_big_csv.py FILE --size-mb 150`.
 //!
 //! Usage: load_csv FILE [QUERY] (QUERY like `ticker=T001&start_date=2022-06-01`; the default
 //! is the first query of `bench/run.sh --big`).
@@ -24,7 +24,7 @@ fn main() {
     let size = std::fs::metadata(&path).expect("the file").len();
     let start = Instant::now();
     let mut file = std::fs::File::open(&path).expect("the file");
-    let data = Data::load("data/prices.csv", &mut file).expect("a table");
+    let data = Data::load(&path, &mut file).expect("a table");
     let loaded = start.elapsed();
     let body = data.render(&params, &[]).expect("a response");
     let total = start.elapsed();

@@ -4,8 +4,9 @@
 //! fields (an even number of quotes before them), so every block holds whole records. Blocks are
 //! parsed on worker threads into column builders and joined in file order as they finish, so
 //! memory holds the typed columns plus a few blocks, never the whole file as text; a parsed
-//! block's buffer is read into again. Most blocks take the fast path (no quotes): their rows are
-//! split in batches, then each column takes a batch of cells at once.
+//! block's buffer is read into again. Most blocks take the fast path (no quotes, and no carriage
+//! return but before a line end): their rows are split in batches, then each column takes a
+//! batch of cells at once.
 //!
 //! Accepted: a UTF-8 BOM, CRLF or LF line ends, quoted fields holding commas, quotes and
 //! newlines, and spaces around fields (trimmed). Blank lines are skipped; short rows are padded
@@ -109,7 +110,12 @@ pub fn read_csv(input: impl Read + Send) -> Result<Table, CsvError> {
                     return Ok(());
                 }
                 index += 1;
-                let buffer = spare_receiver.try_recv().unwrap_or_default();
+                // A buffer that grew for one record longer than a block is not kept.
+                let buffer = spare_receiver
+                    .try_recv()
+                    .ok()
+                    .filter(|spare| spare.capacity() <= 2 * BLOCK_BYTES)
+                    .unwrap_or_default();
                 block = blocks.next_block(buffer).map_err(CsvError::io)?;
             }
             Ok(())
@@ -187,11 +193,19 @@ fn csv_error(err: &csv::Error, first_line: u64) -> CsvError {
 
 /// Parses a block's records into column builders.
 fn parse_block(block: &Block, width: usize) -> Result<Vec<ColumnBuilder>, CsvError> {
-    let columns = || builders(width, block.line_ends + 1);
+    let columns = || builders(width, row_room(block, width));
     match parse_unquoted_block(block.records(), block.line, columns())? {
         Some(columns) => Ok(columns),
         None => parse_with_reader(block.records(), block.line, columns()),
     }
+}
+
+/// How many rows a block's builders make room for: a line end per row at most, and a whole row
+/// has `width` bytes at least (its separators), so that blank lines or newlines in quotes
+/// cannot make a wide table reserve far more than the block holds (shorter rows just grow the
+/// builders).
+fn row_room(block: &Block, width: usize) -> usize {
+    (block.line_ends + 1).min(block.records().len() / width.max(1) + 1)
 }
 
 /// Builders for `width` columns with room for `rows` cells each.
@@ -464,6 +478,8 @@ impl<R: Read> Blocks<R> {
     fn next_block(&mut self, mut buffer: Vec<u8>) -> io::Result<Option<Block>> {
         buffer.clear();
         buffer.append(&mut self.carry);
+        // Emptied; after a record longer than a block it need not stay that large.
+        self.carry.shrink_to(BLOCK_BYTES);
         let mut want = BLOCK_BYTES;
         loop {
             if !self.at_end && buffer.len() < want {
@@ -518,6 +534,21 @@ fn last_record_end(block: &[u8]) -> Option<usize> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn room_for_rows_is_bounded_by_the_bytes_a_row_needs() {
+        let block = |bytes: &[u8]| Block {
+            bytes: bytes.to_vec(),
+            start: 0,
+            line: 1,
+            line_ends: memchr::memchr_iter(b'\n', bytes).count(),
+        };
+        let blank_lines = block(&[b'\n'; 10_000]);
+        assert_eq!(row_room(&blank_lines, 1), 10_001);
+        assert_eq!(row_room(&blank_lines, 1_000), 11);
+        let rows = block(b"1,2,3\n4,5,6\n");
+        assert_eq!(row_room(&rows, 3), 3);
+    }
     use super::*;
     use crate::table::Cell;
 

@@ -537,8 +537,12 @@ impl ColumnBuilder {
                             };
                             codes.push(code);
                             last = Some((cell, code));
-                            // Only a new value can make the dictionary too big for its cells.
-                            if values.len() > DICTIONARY_LIMIT && values.len() * 2 > *len {
+                            // Only a new value (the last code) can make the dictionary too
+                            // big for its cells.
+                            if code as usize + 1 == values.len()
+                                && values.len() > DICTIONARY_LIMIT
+                                && values.len() * 2 > *len
+                            {
                                 return Stop::TooManyValues;
                             }
                         }
