@@ -699,10 +699,11 @@ def run_big(args, procs: Procs) -> int:
         line = read_line(p.stdout, 10)
         port = int(re.match(r"listening on http://127\.0\.0\.1:(\d+)", line).group(1))
         t_req = time.monotonic()
-        try:
-            status, body = get(port, first_q, timeout=args.first_timeout)
-        except OSError as e:
-            status, body = 0, str(e).encode()
+        with OtherLoad({p.pid}) as during_load:
+            try:
+                status, body = get(port, first_q, timeout=args.first_timeout)
+            except OSError as e:
+                status, body = 0, str(e).encode()
         t_first = time.monotonic() - t0
         t_req = time.monotonic() - t_req
         if status != 200:
@@ -714,7 +715,8 @@ def run_big(args, procs: Procs) -> int:
         rows = json.loads(body)
         mbps = size / 1e6 / t_first
         print(f"   first response ({first_q}): {len(rows)} rows after {t_first:.2f} s from spawn "
-              f"({t_req:.2f} s for the request) -> {mbps:.0f} MB/s")
+              f"({t_req:.2f} s for the request) -> {mbps:.0f} MB/s  [during it: other processes "
+              f"{during_load.percent:.0f}% CPU, steal {during_load.steal:.0f}%]")
         rss_after_first = rss_kb(p.pid)
         for q, label in queries:
             status, body = get(port, q, timeout=args.first_timeout)
