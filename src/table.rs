@@ -526,23 +526,11 @@ impl ColumnBuilder {
                         Some((value, code)) if value == cell => codes.push(code),
                         _ if cell.is_empty() => codes.push(NULL_CODE),
                         _ => {
-                            let code = match lookup.get(cell) {
-                                Some(code) => *code,
-                                None => {
-                                    let code = values.len() as u32;
-                                    values.push(cell.into());
-                                    lookup.insert(cell.into(), code);
-                                    code
-                                }
-                            };
+                            let (code, new) = dictionary_code(lookup, values, cell);
                             codes.push(code);
                             last = Some((cell, code));
-                            // Only a new value (the last code) can make the dictionary too
-                            // big for its cells.
-                            if code as usize + 1 == values.len()
-                                && values.len() > DICTIONARY_LIMIT
-                                && values.len() * 2 > *len
-                            {
+                            // Only a new value can make the dictionary too big for its cells.
+                            if new && values.len() > DICTIONARY_LIMIT && values.len() * 2 > *len {
                                 return Stop::TooManyValues;
                             }
                         }
@@ -625,10 +613,7 @@ impl ColumnBuilder {
         let Column::Dict { values, .. } = &mut self.column else {
             unreachable!("only dictionary columns have codes")
         };
-        *self.lookup.entry(value.into()).or_insert_with(|| {
-            values.push(value.into());
-            (values.len() - 1) as u32
-        })
+        dictionary_code(&mut self.lookup, values, value).0
     }
 
     fn kind(&self) -> Kind {
@@ -726,6 +711,22 @@ impl ColumnBuilder {
 }
 
 /// `len` copies of `value`, with room for `capacity` values in all.
+/// The code of `value` in a dictionary column, added as a new code when it is not there yet;
+/// with whether it was new. (No key is allocated for a value already there.)
+fn dictionary_code(
+    lookup: &mut HashMap<Box<str>, u32, foldhash::fast::RandomState>,
+    values: &mut Vec<Box<str>>,
+    value: &str,
+) -> (u32, bool) {
+    if let Some(code) = lookup.get(value) {
+        return (*code, false);
+    }
+    let code = values.len() as u32;
+    values.push(value.into());
+    lookup.insert(value.into(), code);
+    (code, true)
+}
+
 fn filled<T: Clone>(value: T, len: usize, capacity: usize) -> Vec<T> {
     let mut values = Vec::with_capacity(capacity.max(len));
     values.resize(len, value);
