@@ -464,11 +464,6 @@ fn respond(
     log: Option<LogFormat>,
 ) {
     let status = response.status;
-    let length = response.body.as_ref().len();
-    let logged = log.map(|format| {
-        let method = incoming.method().as_str().to_string();
-        (format, method, handler.redact(incoming.url()))
-    });
     let with_body =
         *incoming.method() != tiny_http::Method::Head && !matches!(status, 100..=199 | 204 | 304);
     let head = head(incoming.http_version(), &response);
@@ -477,12 +472,23 @@ fn respond(
     } else {
         &[]
     };
-    let mut writer = incoming.into_writer();
-    // A client that went away is not an error worth more than the log line below.
-    let _ = write_parts(&mut *writer, &head, body).and_then(|()| writer.flush());
-    if let Some((format, method, path)) = logged {
-        log_access(format, &method, &path, status, length, started);
+    // Logged before the answer leaves, so that a client holding its answer finds the line
+    // (in the order it made its requests, and before a shutdown it then asks for).
+    if let Some(format) = log {
+        let method = incoming.method().as_str();
+        let path = handler.redact(incoming.url());
+        log_access(
+            format,
+            method,
+            &path,
+            status,
+            response.body.as_ref().len(),
+            started,
+        );
     }
+    let mut writer = incoming.into_writer();
+    // A client that went away is not an error worth more than the log line above.
+    let _ = write_parts(&mut *writer, &head, body).and_then(|()| writer.flush());
 }
 
 /// Writes `head` and then `body` with vectored writes: one system call (and, with
