@@ -314,6 +314,64 @@ impl ClientConnection {
     }
 }
 
+impl ClientConnection {
+    /// openbb-files patch: the next request, with what it says of the connection (whether
+    /// more requests may follow), or why it was refused. `next` answers the refusal at once;
+    /// the idle-connection thread (`util/idle_connections.rs`), which must not wait on a
+    /// client, leaves that to a pool thread.
+    pub(crate) fn read_request(&mut self) -> Result<Request, Refusal> {
+        let rq = self.read().map_err(Refusal)?;
+
+        // updating the status of the connection
+        let connection_header = rq
+            .headers()
+            .iter()
+            .find(|h| h.field.equiv("Connection"))
+            .map(|h| h.value.as_str());
+
+        let lowercase = connection_header.map(|h| h.to_ascii_lowercase());
+
+        match lowercase {
+            Some(ref val) if val.contains("close") => self.no_more_requests = true,
+            Some(ref val) if val.contains("upgrade") => self.no_more_requests = true,
+            Some(ref val)
+                if !val.contains("keep-alive") && *rq.http_version() == HTTPVersion(1, 0) =>
+            {
+                self.no_more_requests = true
+            }
+            None if *rq.http_version() == HTTPVersion(1, 0) => self.no_more_requests = true,
+            _ => (),
+        };
+        Ok(rq)
+    }
+
+    /// openbb-files patch: answers a refused request (if it gets an answer) and reads what the
+    /// client still sends for a while; the connection is done with afterwards.
+    pub(crate) fn answer_refusal(&mut self, refusal: Refusal) {
+        if let Some((status, detail)) = refusal.0.answer() {
+            self.refuse(status, detail);
+        }
+    }
+
+    /// openbb-files patch: the socket, while this connection is between requests and can wait
+    /// in an epoll set: plain (not TLS), more requests may follow, the previous request is done
+    /// with the reader (its body read), and no byte of the next request is buffered yet.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub(crate) fn idle_socket(&mut self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        if self.no_more_requests {
+            return None;
+        }
+        let reader = self.next_header_source.try_turn()?;
+        if !reader.buffer().is_empty() {
+            return None;
+        }
+        reader.get_ref().plain_fd()
+    }
+}
+
+/// Why a request was refused (see `ClientConnection::read_request`).
+pub(crate) struct Refusal(ReadError);
+
 impl Iterator for ClientConnection {
     type Item = Request;
 
@@ -324,18 +382,12 @@ impl Iterator for ClientConnection {
 
         // the client sent a "connection: close" header in this previous request
         //  or is using HTTP 1.0, meaning that no new request will come
-        if self.no_more_requests {
-            return None;
-        }
-
-        loop {
+        while !self.no_more_requests {
             // after a refusal we do not know where the next request would start: close
-            let rq = match self.read() {
+            let rq = match self.read_request() {
                 Ok(rq) => rq,
-                Err(err) => {
-                    if let Some((status, detail)) = err.answer() {
-                        self.refuse(status, detail);
-                    }
+                Err(refusal) => {
+                    self.answer_refusal(refusal);
                     return None;
                 }
             };
@@ -353,30 +405,10 @@ impl Iterator for ClientConnection {
                 continue;
             }
 
-            // updating the status of the connection
-            let connection_header = rq
-                .headers()
-                .iter()
-                .find(|h| h.field.equiv("Connection"))
-                .map(|h| h.value.as_str());
-
-            let lowercase = connection_header.map(|h| h.to_ascii_lowercase());
-
-            match lowercase {
-                Some(ref val) if val.contains("close") => self.no_more_requests = true,
-                Some(ref val) if val.contains("upgrade") => self.no_more_requests = true,
-                Some(ref val)
-                    if !val.contains("keep-alive") && *rq.http_version() == HTTPVersion(1, 0) =>
-                {
-                    self.no_more_requests = true
-                }
-                None if *rq.http_version() == HTTPVersion(1, 0) => self.no_more_requests = true,
-                _ => (),
-            };
-
             // returning the request
             return Some(rq);
         }
+        None
     }
 }
 

@@ -109,7 +109,7 @@ use std::time::Duration;
 use client::ClientConnection;
 pub use client::ConnectionLimits;
 use connection::Connection;
-use util::MessagesQueue;
+use util::{IdleConnections, MessagesQueue};
 
 pub use common::{HTTPVersion, Header, HeaderField, Method, StatusCode};
 pub use connection::{ConfigListenAddr, ListenAddr, Listener};
@@ -141,6 +141,9 @@ pub struct Server {
 
     // result of TcpListener::local_addr()
     listening_addr: ListenAddr,
+
+    // openbb-files patch: where idle plain connections wait (`None` without epoll, or with TLS)
+    idle: Option<Arc<IdleConnections>>,
 }
 
 /// openbb-files patch: how long the accept loop waits after a transient error, at first and at
@@ -169,8 +172,14 @@ fn accept_error_is_transient(e: &IoError) -> bool {
         )
 }
 
-/// Hands the requests of one connection to the server's queue until the connection ends.
-fn serve_client(client: ClientConnection, messages: &MessagesQueue<Message>) {
+/// Hands the requests of one connection to the server's queue until the connection ends, or
+/// (openbb-files patch) until it is between requests and `idle` takes it to wait without a
+/// thread (see `util/idle_connections.rs`).
+pub(crate) fn serve_client(
+    mut client: ClientConnection,
+    messages: &MessagesQueue<Message>,
+    idle: Option<&IdleConnections>,
+) {
     // Synchronization is needed for HTTPS requests to avoid a deadlock
     if client.secure() {
         let (sender, receiver) = mpsc::channel();
@@ -181,13 +190,19 @@ fn serve_client(client: ClientConnection, messages: &MessagesQueue<Message>) {
             }
         }
     } else {
-        for rq in client {
+        while let Some(rq) = client.next() {
             messages.push(rq.into());
+            if let Some(idle) = idle {
+                match idle.park(client) {
+                    Ok(()) => return,
+                    Err(unparked) => client = unparked,
+                }
+            }
         }
     }
 }
 
-enum Message {
+pub(crate) enum Message {
     Error(IoError),
     NewRequest(Request),
 }
@@ -338,12 +353,22 @@ impl Server {
         // and ClientConnection objects are pushed in the messages queue
         let messages = MessagesQueue::with_capacity(8);
 
+        // a tasks pool is used to dispatch the connections into threads
+        let tasks_pool = Arc::new(util::TaskPool::new());
+
+        // openbb-files patch: plain connections wait between requests in an epoll set rather
+        // than on a thread each (Linux; `util/idle_connections.rs`).
+        let idle = match ssl {
+            Some(_) => None,
+            None => IdleConnections::start(messages.clone(), tasks_pool.clone(), limits.timeout)
+                .map_err(|e| log::debug!("Every connection gets a thread: {}", e))
+                .ok(),
+        };
+
         let inside_close_trigger = close_trigger.clone();
         let inside_messages = messages.clone();
+        let inside_idle = idle.clone();
         thread::spawn(move || {
-            // a tasks pool is used to dispatch the connections into threads
-            let tasks_pool = util::TaskPool::new();
-
             log::debug!("Running accept thread");
             let mut backoff = ACCEPT_BACKOFF_MIN;
             while !inside_close_trigger.load(Relaxed) {
@@ -392,10 +417,18 @@ impl Server {
                         };
                         let client =
                             ClientConnection::with_limits(write_closable, read_closable, limits);
+                        let client = match &inside_idle {
+                            Some(idle) => match idle.park(client) {
+                                Ok(()) => continue,
+                                Err(client) => client,
+                            },
+                            None => client,
+                        };
+                        let idle = inside_idle.clone();
                         let mut client = Some(client);
                         tasks_pool.spawn(Box::new(move || {
                             if let Some(client) = client.take() {
-                                serve_client(client, &messages);
+                                serve_client(client, &messages, idle.as_deref());
                             }
                         }));
                     }
@@ -419,7 +452,7 @@ impl Server {
                                     read_closable,
                                     limits,
                                 );
-                                serve_client(client, &messages);
+                                serve_client(client, &messages, None);
                             }
                         }));
                     }
@@ -435,6 +468,7 @@ impl Server {
             messages,
             close: close_trigger,
             listening_addr: local_addr,
+            idle,
         })
     }
 
@@ -503,6 +537,9 @@ impl Iterator for IncomingRequests<'_> {
 impl Drop for Server {
     fn drop(&mut self) {
         self.close.store(true, Relaxed);
+        if let Some(idle) = &self.idle {
+            idle.close();
+        }
         // Connect briefly to ourselves to unblock the accept thread
         let maybe_stream = match &self.listening_addr {
             ListenAddr::IP(addr) => TcpStream::connect(addr).map(Connection::from),

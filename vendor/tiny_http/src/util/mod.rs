@@ -7,16 +7,48 @@ pub use self::sequential::{SequentialReader, SequentialReaderBuilder};
 pub use self::sequential::{SequentialWriter, SequentialWriterBuilder};
 pub use self::task_pool::TaskPool;
 
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) use self::idle_connections::IdleConnections;
+
 use std::str::FromStr;
 
 mod custom_stream;
 mod equal_reader;
 mod fused_reader;
+#[cfg(any(target_os = "linux", target_os = "android"))]
+mod idle_connections;
 mod messages_queue;
 mod oneshot;
 pub(crate) mod refined_tcp_stream;
 mod sequential;
 mod task_pool;
+
+/// openbb-files patch: without epoll every connection keeps a thread of its own, as upstream:
+/// a set of idle connections that never starts.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) enum IdleConnections {}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+impl IdleConnections {
+    pub(crate) fn start(
+        _: std::sync::Arc<MessagesQueue<crate::Message>>,
+        _: std::sync::Arc<TaskPool>,
+        _: Option<std::time::Duration>,
+    ) -> std::io::Result<std::sync::Arc<IdleConnections>> {
+        Err(std::io::ErrorKind::Unsupported.into())
+    }
+
+    pub(crate) fn park(
+        &self,
+        _: crate::client::ClientConnection,
+    ) -> Result<(), crate::client::ClientConnection> {
+        match *self {}
+    }
+
+    pub(crate) fn close(&self) {
+        match *self {}
+    }
+}
 
 /// Parses a the value of a header.
 /// Suitable for `Accept-*`, `TE`, etc.

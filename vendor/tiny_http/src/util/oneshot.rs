@@ -23,7 +23,9 @@ struct Shared<T> {
 
 impl<T> Shared<T> {
     fn lock(&self) -> MutexGuard<'_, State<T>> {
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -95,6 +97,21 @@ impl<T> Receiver<T> {
     }
 }
 
+impl<T> Receiver<T> {
+    /// The value if it has been sent, without waiting; `Ok(None)` while it has not.
+    pub fn try_recv(&self) -> Result<Option<T>, RecvError> {
+        let mut state = self.0.lock();
+        match std::mem::replace(&mut *state, State::Closed) {
+            State::Sent(value) => Ok(Some(value)),
+            State::Closed => Err(RecvError),
+            waiting @ State::Waiting(_) => {
+                *state = waiting;
+                Ok(None)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +143,15 @@ mod tests {
         thread::sleep(Duration::from_millis(20));
         drop(sender);
         assert!(waiting.join().unwrap().is_err());
+    }
+
+    #[test]
+    fn try_recv_does_not_wait() {
+        let (sender, receiver) = channel();
+        assert!(matches!(receiver.try_recv(), Ok(None)));
+        sender.send(5).unwrap();
+        assert!(matches!(receiver.try_recv(), Ok(Some(5))));
+        assert!(receiver.try_recv().is_err());
     }
 
     #[test]

@@ -151,6 +151,17 @@ impl RefinedTcpStream {
         }
     }
 
+    /// openbb-files patch: the descriptor of a plain (not TLS) socket, which can wait in an
+    /// epoll set (`idle_connections.rs`); a TLS stream may hold decrypted bytes of its own.
+    #[cfg(unix)]
+    pub(crate) fn plain_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        match &self.stream {
+            Stream::Http(connection) => Some(connection.as_fd()),
+            #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
+            Stream::Https(_) => None,
+        }
+    }
+
     /// openbb-files patch: tells the client no more data is coming (the read half still reads).
     pub(crate) fn shutdown_write(&mut self) -> IoResult<()> {
         self.stream.shutdown(Shutdown::Write)

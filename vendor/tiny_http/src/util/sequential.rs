@@ -130,6 +130,20 @@ impl<R: Read + Send> SequentialReader<R> {
     }
 }
 
+impl<R: Read + Send> SequentialReader<R> {
+    /// openbb-files patch: the reader if the previous request is already done with it, without
+    /// waiting (for parking idle connections, `idle_connections.rs`).
+    pub fn try_turn(&mut self) -> Option<&mut R> {
+        if let SequentialReaderInner::Waiting(ref recv) = self.inner {
+            self.inner = SequentialReaderInner::MyTurn(recv.try_recv().ok()??);
+        }
+        match self.inner {
+            SequentialReaderInner::MyTurn(ref mut reader) => Some(reader),
+            SequentialReaderInner::Waiting(_) | SequentialReaderInner::Empty => None,
+        }
+    }
+}
+
 impl<R: Read + Send> Read for SequentialReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> IoResult<usize> {
         self.turn().read(buf)

@@ -1,0 +1,549 @@
+//! openbb-files patch: idle keep-alive connections wait in one epoll set (Linux, Android)
+//! instead of each on a thread of its own. Upstream gave every connection a pool thread that
+//! sat in `recv` between requests, so each request cost a wake-up of that thread and then of a
+//! worker; under load a third of the server's CPU went to switching threads.
+//!
+//! A connection is parked here while it is between requests (`ClientConnection::idle_socket`:
+//! plain socket, reader free, nothing buffered, more requests may follow). One thread waits on
+//! the set. When a parked connection becomes readable and the whole head of a body-less
+//! HTTP/1.0 or 1.1 request is already in the socket (seen with `MSG_PEEK`), that thread reads
+//! the request itself, which cannot block, pushes it to the workers' queue and parks the
+//! connection again. Everything else (a partial head, a body, pipelined bytes, a refusal to
+//! answer) goes to a pool thread, which serves the connection as upstream did and parks it
+//! again after a request: no client can make this thread wait.
+//!
+//! Invariants: a parked connection is registered with `EPOLLONESHOT` and is in `parked` under
+//! the key its registration carries, so each readiness reaches exactly one owner; it is added
+//! to `parked` before it is armed. A connection parked longer than the idle timeout is closed,
+//! as the socket's read timeout closed it upstream. Once closed (the server dropped, or the
+//! set failed) nothing is parked any more: parked connections are closed, and a connection
+//! offered afterwards is closed too when the server is gone, or else served on its thread.
+
+use std::collections::HashMap;
+use std::io::Result as IoResult;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use rustix::buffer::spare_capacity;
+use rustix::event::epoll::{self, CreateFlags, EventData, EventFlags};
+use rustix::event::{eventfd, EventfdFlags, Timespec};
+use rustix::io::Errno;
+use rustix::net::{recv, RecvFlags};
+
+use crate::client::ClientConnection;
+use crate::util::{MessagesQueue, TaskPool};
+use crate::Message;
+
+/// The epoll key of the wake-up descriptor; connections get keys from 1 on.
+const WAKE_KEY: u64 = 0;
+/// How much of a parked connection's first bytes are looked at for a whole request head.
+/// A longer head is read on a pool thread.
+const PEEK_BYTES: usize = 8192;
+/// Readiness events taken per wait.
+const EVENTS_PER_WAIT: usize = 64;
+
+pub(crate) struct IdleConnections {
+    epoll: OwnedFd,
+    /// Written to wake the waiting thread when the server closes.
+    wake: OwnedFd,
+    parked: Mutex<Parked>,
+    /// Set when the server is dropped: parked connections are closed, new ones are not kept.
+    server_gone: AtomicBool,
+    idle_timeout: Option<Duration>,
+}
+
+struct Parked {
+    /// `None` once the set is closed.
+    clients: Option<HashMap<u64, (ClientConnection, Instant)>>,
+    next_key: u64,
+}
+
+/// What the first bytes waiting on a readable connection are.
+#[derive(Debug, PartialEq)]
+enum Waiting {
+    /// The whole head of an HTTP/1.x request without a body.
+    SimpleRequest,
+    /// Something a pool thread has to read (it may have to wait for the rest).
+    Other,
+    /// The client closed the connection, or it failed.
+    Gone,
+}
+
+impl IdleConnections {
+    /// The epoll set and the thread waiting on it, which hands requests to `messages` and
+    /// connections that need a thread to `pool`.
+    pub(crate) fn start(
+        messages: Arc<MessagesQueue<Message>>,
+        pool: Arc<TaskPool>,
+        idle_timeout: Option<Duration>,
+    ) -> IoResult<Arc<IdleConnections>> {
+        let epoll = epoll::create(CreateFlags::CLOEXEC)?;
+        let wake = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
+        epoll::add(&epoll, &wake, EventData::new_u64(WAKE_KEY), EventFlags::IN)?;
+        let idle = Arc::new(IdleConnections {
+            epoll,
+            wake,
+            parked: Mutex::new(Parked {
+                clients: Some(HashMap::new()),
+                next_key: WAKE_KEY + 1,
+            }),
+            server_gone: AtomicBool::new(false),
+            idle_timeout,
+        });
+        let waiting = Arc::clone(&idle);
+        thread::Builder::new()
+            .name("tiny_http idle".into())
+            .spawn(move || waiting.run(&messages, &pool))?;
+        Ok(idle)
+    }
+
+    /// Parks `client` if it is between requests. Gives it back if it is not, or if the set
+    /// failed while the server runs, for the caller to go on serving it; closes it if the
+    /// server is gone.
+    #[allow(clippy::result_large_err)] // the connection itself comes back, moved not copied
+    pub(crate) fn park(&self, mut client: ClientConnection) -> Result<(), ClientConnection> {
+        if client.idle_socket().is_none() {
+            return Err(client);
+        }
+        let mut parked = self.lock();
+        let Parked { clients, next_key } = &mut *parked;
+        let Some(clients) = clients else {
+            return match self.server_gone.load(Ordering::Acquire) {
+                true => Ok(()),
+                false => Err(client),
+            };
+        };
+        let key = *next_key;
+        *next_key += 1;
+        let (client, _) = clients.entry(key).or_insert((client, Instant::now()));
+        let socket = client.idle_socket().expect("checked above");
+        if let Err(err) = arm(&self.epoll, socket, key) {
+            log::warn!("Cannot wait for a connection in epoll: {}", err);
+            let (client, _) = clients.remove(&key).expect("just inserted");
+            return Err(client);
+        }
+        Ok(())
+    }
+
+    /// Closes the parked connections and stops the waiting thread (the server is dropped).
+    pub(crate) fn close(&self) {
+        self.server_gone.store(true, Ordering::Release);
+        let _ = rustix::io::write(&self.wake, &1u64.to_ne_bytes());
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Parked> {
+        self.parked
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn run(self: Arc<Self>, messages: &Arc<MessagesQueue<Message>>, pool: &Arc<TaskPool>) {
+        let mut events = Vec::with_capacity(EVENTS_PER_WAIT);
+        let mut peeked = vec![0; PEEK_BYTES];
+        // expired connections are looked for a few times per idle timeout
+        let sweep_every = self
+            .idle_timeout
+            .map(|timeout| (timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(1)));
+        let wait_at_most = sweep_every.map(|every| Timespec {
+            tv_sec: every.as_secs() as _,
+            tv_nsec: every.subsec_nanos() as _,
+        });
+        let mut next_sweep = sweep_every.map(|every| Instant::now() + every);
+        while !self.server_gone.load(Ordering::Acquire) {
+            events.clear();
+            match epoll::wait(
+                &self.epoll,
+                spare_capacity(&mut events),
+                wait_at_most.as_ref(),
+            ) {
+                Ok(_) | Err(Errno::INTR) => {}
+                Err(err) => {
+                    log::error!("Waiting for idle connections failed: {}", err);
+                    break;
+                }
+            }
+            for event in &events {
+                let key = event.data.u64();
+                let taken = match key {
+                    WAKE_KEY => None,
+                    key => self.lock().clients.as_mut().and_then(|c| c.remove(&key)),
+                };
+                if let Some((client, _)) = taken {
+                    self.serve(client, messages, pool, &mut peeked);
+                }
+            }
+            if let (Some(at), Some(every), Some(timeout)) =
+                (next_sweep, sweep_every, self.idle_timeout)
+            {
+                let now = Instant::now();
+                if now >= at {
+                    self.close_expired(now, timeout);
+                    next_sweep = Some(now + every);
+                }
+            }
+        }
+        // Nothing is parked from now on. With the server gone its connections close; after a
+        // failure of the set they are served on pool threads, as upstream served them.
+        let parked = self.lock().clients.take().unwrap_or_default();
+        if !self.server_gone.load(Ordering::Acquire) {
+            for (client, _) in parked.into_values() {
+                self.serve_on_pool(client, messages, pool);
+            }
+        }
+    }
+
+    /// A parked connection became readable.
+    fn serve(
+        self: &Arc<Self>,
+        mut client: ClientConnection,
+        messages: &Arc<MessagesQueue<Message>>,
+        pool: &TaskPool,
+        peeked: &mut [u8],
+    ) {
+        let waiting = match client.idle_socket() {
+            Some(socket) => look(socket, peeked),
+            None => Waiting::Other, // cannot happen: only idle connections are parked
+        };
+        match waiting {
+            Waiting::Gone => {}
+            Waiting::SimpleRequest => match client.read_request() {
+                Ok(request) => {
+                    messages.push(request.into());
+                    // Not parked (the last request, or pipelined bytes): a pool thread goes
+                    // on, or drops it. Dropping waits until the request is done with the
+                    // reader, which after an upgrade lasts as long as the new protocol.
+                    if let Err(client) = self.park(client) {
+                        self.serve_on_pool(client, messages, pool);
+                    }
+                }
+                Err(refusal) => {
+                    let mut refused = Some((client, refusal));
+                    pool.spawn(Box::new(move || {
+                        if let Some((mut client, refusal)) = refused.take() {
+                            client.answer_refusal(refusal);
+                        }
+                    }));
+                }
+            },
+            Waiting::Other => self.serve_on_pool(client, messages, pool),
+        }
+    }
+
+    /// Hands a connection that needs a thread to the pool, which serves it as upstream did
+    /// and parks it again after a request.
+    fn serve_on_pool(
+        self: &Arc<Self>,
+        client: ClientConnection,
+        messages: &Arc<MessagesQueue<Message>>,
+        pool: &TaskPool,
+    ) {
+        let idle = Arc::clone(self);
+        let messages = Arc::clone(messages);
+        let mut client = Some(client);
+        pool.spawn(Box::new(move || {
+            if let Some(client) = client.take() {
+                crate::serve_client(client, &messages, Some(&idle));
+            }
+        }));
+    }
+
+    /// Closes the connections parked for longer than `timeout`.
+    fn close_expired(&self, now: Instant, timeout: Duration) {
+        let expired: Vec<ClientConnection> = {
+            let mut parked = self.lock();
+            let Some(clients) = parked.clients.as_mut() else {
+                return;
+            };
+            let keys: Vec<u64> = clients
+                .iter()
+                .filter(|(_, (_, since))| now.duration_since(*since) > timeout)
+                .map(|(key, _)| *key)
+                .collect();
+            keys.iter()
+                .filter_map(|key| clients.remove(key))
+                .map(|(client, _)| client)
+                .collect()
+        };
+        for mut client in expired {
+            if let Some(socket) = client.idle_socket() {
+                let _ = epoll::delete(&self.epoll, socket);
+            }
+        }
+    }
+}
+
+/// Arms `socket` for one readiness event carrying `key`: modifies its registration, or adds
+/// one if it has none yet (a new connection).
+fn arm(epoll: &OwnedFd, socket: BorrowedFd<'_>, key: u64) -> IoResult<()> {
+    let flags = EventFlags::IN | EventFlags::RDHUP | EventFlags::ONESHOT;
+    match epoll::modify(epoll, socket, EventData::new_u64(key), flags) {
+        Err(Errno::NOENT) => Ok(epoll::add(epoll, socket, EventData::new_u64(key), flags)?),
+        other => Ok(other?),
+    }
+}
+
+/// Looks at the bytes waiting on a readable socket without taking them.
+fn look(socket: BorrowedFd<'_>, buffer: &mut [u8]) -> Waiting {
+    match recv(socket, &mut *buffer, RecvFlags::PEEK | RecvFlags::DONTWAIT) {
+        Ok((0, _)) => Waiting::Gone,
+        Ok((read, _)) if is_simple_request(&buffer[..read]) => Waiting::SimpleRequest,
+        Ok(_) | Err(Errno::AGAIN) | Err(Errno::INTR) => Waiting::Other,
+        Err(_) => Waiting::Gone,
+    }
+}
+
+/// true if `bytes` start with the whole head of an HTTP/1.0 or 1.1 request that reading cannot
+/// make wait: no body (`Content-Length`, `Transfer-Encoding`, `Expect`), and no `Connection:
+/// upgrade` (whose socket is cloned under the lock of the connection's writer, which a worker
+/// may hold while a client that does not read keeps it waiting).
+fn is_simple_request(bytes: &[u8]) -> bool {
+    let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let mut lines = bytes[..end]
+        .split(|&b| b == b'\n')
+        .map(|line| line.strip_suffix(b"\r").unwrap_or(line));
+    let request_line = lines.next().unwrap_or_default();
+    if !(request_line.ends_with(b" HTTP/1.1") || request_line.ends_with(b" HTTP/1.0")) {
+        return false;
+    }
+    lines.all(|line| {
+        let (name, value) = match line.iter().position(|&b| b == b':') {
+            Some(colon) => (&line[..colon], &line[colon + 1..]),
+            None => (line, &[][..]),
+        };
+        let upgrade = value
+            .windows(7)
+            .any(|word| word.eq_ignore_ascii_case(b"upgrade"));
+        !(name.eq_ignore_ascii_case(b"content-length")
+            || name.eq_ignore_ascii_case(b"transfer-encoding")
+            || name.eq_ignore_ascii_case(b"expect")
+            || (name.eq_ignore_ascii_case(b"connection") && upgrade))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_simple_request;
+    use crate::{ConnectionLimits, Response, Server};
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::sync::Arc;
+    use std::thread;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn simple_requests_are_whole_heads_without_a_body() {
+        for simple in [
+            &b"GET / HTTP/1.1\r\n\r\n"[..],
+            b"GET /a?b=c HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n",
+            b"HEAD / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET / HTTP/1.1\r\n",
+            b"OPTIONS /x HTTP/1.1\r\nContent-Type: text/plain\r\n\r\n",
+            b"GET / HTTP/1.1\r\nConnection: close\r\nX-Note: upgrade\r\n\r\n",
+        ] {
+            assert!(
+                is_simple_request(simple),
+                "{:?}",
+                String::from_utf8_lossy(simple)
+            );
+        }
+        for other in [
+            &b""[..],
+            b"GET / HTTP/1.1\r\nHost: x\r\n",
+            b"GET / HTTP/2.0\r\n\r\n",
+            b"GET /\r\n\r\n",
+            b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+            b"POST / HTTP/1.1\r\ncontent-length: 0\r\n\r\n",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"PUT / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n",
+            b"GET /ws HTTP/1.1\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n",
+        ] {
+            assert!(
+                !is_simple_request(other),
+                "{:?}",
+                String::from_utf8_lossy(other)
+            );
+        }
+    }
+
+    /// A server whose two workers answer each request with its method, URL and body.
+    fn echo_server(timeout: Duration) -> (Arc<Server>, u16) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let limits = ConnectionLimits {
+            timeout: Some(timeout),
+            ..ConnectionLimits::default()
+        };
+        let server = Arc::new(Server::from_listener_with_limits(listener, None, limits).unwrap());
+        assert!(server.idle.is_some(), "no epoll set on Linux");
+        for _ in 0..2 {
+            let server = Arc::clone(&server);
+            thread::spawn(move || {
+                while let Ok(mut request) = server.recv() {
+                    let mut body = String::new();
+                    let _ = request.as_reader().read_to_string(&mut body);
+                    let answer = format!("{} {} {}", request.method(), request.url(), body);
+                    let _ = request.respond(Response::from_string(answer));
+                }
+            });
+        }
+        (server, port)
+    }
+
+    fn connect(port: u16) -> TcpStream {
+        let stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        stream
+    }
+
+    /// Reads one response with a `Content-Length` and returns its body.
+    fn read_answer(stream: &mut TcpStream) -> String {
+        let mut received = Vec::new();
+        let mut byte = [0];
+        while !received.ends_with(b"\r\n\r\n") {
+            assert_eq!(
+                stream.read(&mut byte).unwrap(),
+                1,
+                "connection closed mid-head"
+            );
+            received.push(byte[0]);
+        }
+        let head = String::from_utf8(received).unwrap();
+        let length: usize = head
+            .lines()
+            .find_map(|line| line.strip_prefix("Content-Length: "))
+            .expect("a Content-Length")
+            .parse()
+            .unwrap();
+        let mut body = vec![0; length];
+        stream.read_exact(&mut body).unwrap();
+        String::from_utf8(body).unwrap()
+    }
+
+    fn parked(server: &Server) -> usize {
+        let idle = server.idle.as_ref().unwrap();
+        idle.lock()
+            .clients
+            .as_ref()
+            .map_or(0, |clients| clients.len())
+    }
+
+    fn eventually(what: &str, condition: impl Fn() -> bool) {
+        let started = Instant::now();
+        while !condition() {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "never: {}",
+                what
+            );
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    #[test]
+    fn keep_alive_connections_wait_parked_between_requests() {
+        let (server, port) = echo_server(Duration::from_secs(30));
+        let mut streams: Vec<TcpStream> = (0..20).map(|_| connect(port)).collect();
+        for round in 0..3 {
+            for (n, stream) in streams.iter_mut().enumerate() {
+                write!(stream, "GET /{}/{} HTTP/1.1\r\nHost: x\r\n\r\n", round, n).unwrap();
+            }
+            for (n, stream) in streams.iter_mut().enumerate() {
+                assert_eq!(read_answer(stream), format!("GET /{}/{} ", round, n));
+            }
+            eventually("all 20 connections parked", || parked(&server) == 20);
+        }
+    }
+
+    #[test]
+    fn partial_heads_bodies_and_pipelined_requests_are_served_on_a_thread_and_parked_again() {
+        let (server, port) = echo_server(Duration::from_secs(30));
+        let mut stream = connect(port);
+        eventually("the new connection parked", || parked(&server) == 1);
+
+        stream.write_all(b"GET /slow HTTP/1.1\r\nHo").unwrap();
+        thread::sleep(Duration::from_millis(100));
+        stream.write_all(b"st: x\r\n\r\n").unwrap();
+        assert_eq!(read_answer(&mut stream), "GET /slow ");
+
+        stream
+            .write_all(b"POST /body HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello")
+            .unwrap();
+        assert_eq!(read_answer(&mut stream), "POST /body hello");
+
+        stream
+            .write_all(b"GET /one HTTP/1.1\r\n\r\nGET /two HTTP/1.1\r\n\r\n")
+            .unwrap();
+        assert_eq!(read_answer(&mut stream), "GET /one ");
+        assert_eq!(read_answer(&mut stream), "GET /two ");
+        eventually("the connection parked again", || parked(&server) == 1);
+
+        stream.write_all(b"GET /last HTTP/1.1\r\n\r\n").unwrap();
+        assert_eq!(read_answer(&mut stream), "GET /last ");
+    }
+
+    #[test]
+    fn a_partial_head_does_not_hold_up_other_connections() {
+        let (_server, port) = echo_server(Duration::from_secs(30));
+        let mut slow = connect(port);
+        slow.write_all(b"GET /slow HTTP/1.1\r\n").unwrap();
+        let mut other = connect(port);
+        for n in 0..10 {
+            write!(other, "GET /{} HTTP/1.1\r\n\r\n", n).unwrap();
+            assert_eq!(read_answer(&mut other), format!("GET /{} ", n));
+        }
+        slow.write_all(b"\r\n").unwrap();
+        assert_eq!(read_answer(&mut slow), "GET /slow ");
+    }
+
+    #[test]
+    fn malformed_requests_are_refused_and_the_connection_closed() {
+        let (_server, port) = echo_server(Duration::from_secs(30));
+        let mut stream = connect(port);
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nno colon\r\n\r\n")
+            .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 400 "), "{}", answer);
+        assert!(
+            answer.ends_with(r#"{"detail":"malformed request header"}"#),
+            "{}",
+            answer
+        );
+    }
+
+    #[test]
+    fn parked_connections_close_after_the_idle_timeout() {
+        let (_server, port) = echo_server(Duration::from_millis(300));
+        let mut stream = connect(port);
+        stream.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
+        assert_eq!(read_answer(&mut stream), "GET / ");
+        let started = Instant::now();
+        assert_eq!(stream.read(&mut [0; 16]).unwrap(), 0, "still open");
+        let waited = started.elapsed();
+        assert!(
+            waited < Duration::from_millis(1500),
+            "closed after {:?}",
+            waited
+        );
+    }
+
+    #[test]
+    fn parked_connections_close_with_the_server() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = Server::from_listener(listener, None).unwrap();
+        let mut stream = connect(port);
+        eventually("the connection parked", || parked(&server) == 1);
+        let started = Instant::now();
+        drop(server);
+        assert_eq!(stream.read(&mut [0; 16]).unwrap(), 0, "still open");
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+}
