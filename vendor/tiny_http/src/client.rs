@@ -70,6 +70,32 @@ pub struct ClientConnection {
     secure: bool,
 
     limits: ConnectionLimits,
+
+    // openbb-files patch: a request head already read, whose request is still to be built
+    // (see `read_ready_head`)
+    pending_head: Option<RequestHead>,
+}
+
+/// openbb-files patch: a request's line and headers, read; its body not yet.
+struct RequestHead {
+    method: Method,
+    path: String,
+    version: HTTPVersion,
+    headers: Vec<Header>,
+}
+
+impl RequestHead {
+    /// true if building the request can wait on the client or on another request: a body to
+    /// read (`new_request` reads small ones at once), an `Expect` to answer, an upgrade (its
+    /// socket is cloned under the writer's lock), or a version answered 505.
+    fn may_wait(&self) -> bool {
+        let header = |name: &'static str| self.headers.iter().find(|h| h.field.equiv(name));
+        self.version > (1, 1)
+            || header("Content-Length").is_some_and(|h| h.value.as_str().trim() != "0")
+            || header("Transfer-Encoding").is_some()
+            || header("Expect").is_some()
+            || crate::request::connection_upgrade(&self.headers)
+    }
 }
 
 /// Error that can happen when reading a request.
@@ -144,6 +170,7 @@ impl ClientConnection {
             no_more_requests: false,
             secure,
             limits,
+            pending_head: None,
         }
     }
 
@@ -208,9 +235,9 @@ impl ClientConnection {
         }
     }
 
-    /// Reads a request from the stream.
+    /// Reads a request's line and headers from the stream.
     /// Blocks until the header has been read.
-    fn read(&mut self) -> Result<Request, ReadError> {
+    fn read_head(&mut self) -> Result<RequestHead, ReadError> {
         let mut head = Head {
             started: None,
             remaining: self.limits.max_header_bytes,
@@ -231,6 +258,22 @@ impl ClientConnection {
             headers
                 .push(Header::from_str(line.as_str().trim()).map_err(|_| ReadError::WrongHeader)?);
         }
+        Ok(RequestHead {
+            method,
+            path,
+            version,
+            headers,
+        })
+    }
+
+    /// Builds the request of `head`, reading a small body at once.
+    fn build_request(&mut self, head: RequestHead) -> Result<Request, ReadError> {
+        let RequestHead {
+            method,
+            path,
+            version,
+            headers,
+        } = head;
 
         // building the writer for the request
         let writer = self.sink.next().unwrap();
@@ -320,7 +363,11 @@ impl ClientConnection {
     /// the idle-connection thread (`util/idle_connections.rs`), which must not wait on a
     /// client, leaves that to a pool thread.
     pub(crate) fn read_request(&mut self) -> Result<Request, Refusal> {
-        let rq = self.read().map_err(Refusal)?;
+        let head = match self.pending_head.take() {
+            Some(head) => head,
+            None => self.read_head().map_err(Refusal)?,
+        };
+        let rq = self.build_request(head).map_err(Refusal)?;
 
         // updating the status of the connection
         let connection_header = rq
@@ -345,6 +392,16 @@ impl ClientConnection {
         Ok(rq)
     }
 
+    /// openbb-files patch: for the idle-connection thread, once the whole head of the next
+    /// request is in the socket: reads it, and tells whether `read_request` can then build the
+    /// request without waiting. If not, the head is kept for the thread that goes on.
+    pub(crate) fn read_ready_head(&mut self) -> Result<bool, Refusal> {
+        let head = self.read_head().map_err(Refusal)?;
+        let ready = !head.may_wait();
+        self.pending_head = Some(head);
+        Ok(ready)
+    }
+
     /// openbb-files patch: answers a refused request (if it gets an answer) and reads what the
     /// client still sends for a while; the connection is done with afterwards.
     pub(crate) fn answer_refusal(&mut self, refusal: Refusal) {
@@ -366,6 +423,15 @@ impl ClientConnection {
             return None;
         }
         reader.get_ref().plain_fd()
+    }
+}
+
+impl ClientConnection {
+    /// openbb-files patch: true if dropping the connection now cannot wait on the client (see
+    /// `SequentialWriterBuilder::drops_without_writing`; the reader is free when it is idle).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub(crate) fn closes_without_waiting(&mut self) -> bool {
+        self.sink.drops_without_writing()
     }
 }
 
@@ -394,14 +460,10 @@ impl Iterator for ClientConnection {
 
             // checking HTTP version
             if *rq.http_version() > (1, 1) {
-                let writer = self.sink.next().unwrap();
-                let response = Response::from_string(
-                    "This server only supports HTTP versions 1.0 and 1.1".to_owned(),
-                )
-                .with_status_code(StatusCode(505));
-                response
-                    .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                    .ok();
+                // openbb-files patch: answered through the request's own writer. Upstream
+                // wrote it with the next one, which waits for the request's writer to be
+                // done: with the request still alive, it waited forever.
+                rq.answer_unsupported_version();
                 continue;
             }
 

@@ -488,6 +488,14 @@ impl Request {
         res
     }
 
+    /// openbb-files patch: answers 505 to a request of an HTTP version above 1.1, in HTTP/1.1.
+    pub(crate) fn answer_unsupported_version(mut self) {
+        self.http_version = HTTPVersion(1, 1);
+        let response = Response::from_string("This server only supports HTTP versions 1.0 and 1.1")
+            .with_status_code(StatusCode(505));
+        let _ = self.respond(response);
+    }
+
     fn respond_impl<R>(&mut self, response: Response<R>) -> Result<(), IoError>
     where
         R: Read,

@@ -5,19 +5,21 @@
 //!
 //! A connection is parked here while it is between requests (`ClientConnection::idle_socket`:
 //! plain socket, reader free, nothing buffered, more requests may follow). One thread waits on
-//! the set. When a parked connection becomes readable and the whole head of a body-less
-//! HTTP/1.0 or 1.1 request is already in the socket (seen with `MSG_PEEK`), that thread reads
-//! the request itself, which cannot block, pushes it to the workers' queue and parks the
-//! connection again. Everything else (a partial head, a body, pipelined bytes, a refusal to
-//! answer) goes to a pool thread, which serves the connection as upstream did and parks it
-//! again after a request: no client can make this thread wait.
+//! the set. When a parked connection becomes readable and `MSG_PEEK` shows the whole head of a
+//! request, that thread reads the head with the connection's own parser (the bytes are there,
+//! so this cannot wait). If building the request cannot wait either (no body, no `Expect`, no
+//! upgrade, HTTP/1.x: `RequestHead::may_wait`), it builds it, pushes it to the workers' queue
+//! and parks the connection again. Everything else (a partial head, a body, pipelined bytes, a
+//! refusal to answer, the last request, a close that would flush to the client) goes to a pool
+//! thread, which serves the connection as upstream did and parks it again after a request: no
+//! client can make this thread wait.
 //!
 //! Invariants: a parked connection is registered with `EPOLLONESHOT` and is in `parked` under
 //! the key its registration carries, so each readiness reaches exactly one owner; it is added
-//! to `parked` before it is armed. A connection parked longer than the idle timeout is closed,
-//! as the socket's read timeout closed it upstream. Once closed (the server dropped, or the
-//! set failed) nothing is parked any more: parked connections are closed, and a connection
-//! offered afterwards is closed too when the server is gone, or else served on its thread.
+//! to `parked` before it is armed. A connection parked longer than the idle timeout with
+//! nothing arrived is closed, as the socket's read timeout closed it upstream. Once the thread
+//! ends (the server dropped, the set failed, a panic) nothing is parked any more: parked
+//! connections are closed if the server is gone, or else served on pool threads.
 
 use std::collections::HashMap;
 use std::io::Result as IoResult;
@@ -33,7 +35,7 @@ use rustix::event::{eventfd, EventfdFlags, Timespec};
 use rustix::io::Errno;
 use rustix::net::{recv, RecvFlags};
 
-use crate::client::ClientConnection;
+use crate::client::{ClientConnection, Refusal};
 use crate::util::{MessagesQueue, TaskPool};
 use crate::Message;
 
@@ -61,13 +63,16 @@ struct Parked {
     next_key: u64,
 }
 
-/// What the first bytes waiting on a readable connection are.
+/// What is waiting on a parked connection.
 #[derive(Debug, PartialEq)]
 enum Waiting {
-    /// The whole head of an HTTP/1.x request without a body.
-    SimpleRequest,
-    /// Something a pool thread has to read (it may have to wait for the rest).
-    Other,
+    /// Nothing yet (a readiness that passed).
+    Nothing,
+    /// The whole head of a request: the line and headers up to the empty line. A request
+    /// head ends at the first CRLF CRLF, so reading it takes only bytes already here.
+    WholeHead,
+    /// Part of a head (or more than `PEEK_BYTES` of one): a pool thread waits for the rest.
+    Partial,
     /// The client closed the connection, or it failed.
     Gone,
 }
@@ -141,6 +146,11 @@ impl IdleConnections {
     }
 
     fn run(self: Arc<Self>, messages: &Arc<MessagesQueue<Message>>, pool: &Arc<TaskPool>) {
+        let _stop_parking = StopParking {
+            idle: &self,
+            messages,
+            pool,
+        };
         let mut events = Vec::with_capacity(EVENTS_PER_WAIT);
         let mut peeked = vec![0; PEEK_BYTES];
         // expired connections are looked for a few times per idle timeout
@@ -162,7 +172,7 @@ impl IdleConnections {
                 Ok(_) | Err(Errno::INTR) => {}
                 Err(err) => {
                     log::error!("Waiting for idle connections failed: {}", err);
-                    break;
+                    return;
                 }
             }
             for event in &events {
@@ -180,17 +190,9 @@ impl IdleConnections {
             {
                 let now = Instant::now();
                 if now >= at {
-                    self.close_expired(now, timeout);
+                    self.close_expired(now, timeout, pool);
                     next_sweep = Some(now + every);
                 }
-            }
-        }
-        // Nothing is parked from now on. With the server gone its connections close; after a
-        // failure of the set they are served on pool threads, as upstream served them.
-        let parked = self.lock().clients.take().unwrap_or_default();
-        if !self.server_gone.load(Ordering::Acquire) {
-            for (client, _) in parked.into_values() {
-                self.serve_on_pool(client, messages, pool);
             }
         }
     }
@@ -205,30 +207,41 @@ impl IdleConnections {
     ) {
         let waiting = match client.idle_socket() {
             Some(socket) => look(socket, peeked),
-            None => Waiting::Other, // cannot happen: only idle connections are parked
+            None => Waiting::Partial, // cannot happen: only idle connections are parked
         };
-        match waiting {
-            Waiting::Gone => {}
-            Waiting::SimpleRequest => match client.read_request() {
+        let head = match waiting {
+            Waiting::Nothing => return self.park_or_serve_on_pool(client, messages, pool),
+            Waiting::Gone => return close(client, pool),
+            Waiting::Partial => return self.serve_on_pool(client, messages, pool),
+            // the whole head is in the socket: reading it cannot wait
+            Waiting::WholeHead => client.read_ready_head(),
+        };
+        match head {
+            Ok(true) => match client.read_request() {
                 Ok(request) => {
                     messages.push(request.into());
-                    // Not parked (the last request, or pipelined bytes): a pool thread goes
-                    // on, or drops it. Dropping waits until the request is done with the
-                    // reader, which after an upgrade lasts as long as the new protocol.
-                    if let Err(client) = self.park(client) {
-                        self.serve_on_pool(client, messages, pool);
-                    }
+                    self.park_or_serve_on_pool(client, messages, pool);
                 }
-                Err(refusal) => {
-                    let mut refused = Some((client, refusal));
-                    pool.spawn(Box::new(move || {
-                        if let Some((mut client, refusal)) = refused.take() {
-                            client.answer_refusal(refusal);
-                        }
-                    }));
-                }
+                Err(refusal) => refuse_on_pool(client, refusal, pool),
             },
-            Waiting::Other => self.serve_on_pool(client, messages, pool),
+            // building this request may wait (a body, an upgrade...): a pool thread does it
+            Ok(false) => self.serve_on_pool(client, messages, pool),
+            Err(refusal) => refuse_on_pool(client, refusal, pool),
+        }
+    }
+
+    /// Parks a connection again, or if it is not idle (its last request, or pipelined bytes
+    /// buffered) hands it to a pool thread, which goes on serving or drops it. (Dropping
+    /// waits until the last request is done with the reader, which after an upgrade lasts as
+    /// long as the new protocol.)
+    fn park_or_serve_on_pool(
+        self: &Arc<Self>,
+        client: ClientConnection,
+        messages: &Arc<MessagesQueue<Message>>,
+        pool: &TaskPool,
+    ) {
+        if let Err(client) = self.park(client) {
+            self.serve_on_pool(client, messages, pool);
         }
     }
 
@@ -250,17 +263,23 @@ impl IdleConnections {
         }));
     }
 
-    /// Closes the connections parked for longer than `timeout`.
-    fn close_expired(&self, now: Instant, timeout: Duration) {
+    /// Closes the connections parked for longer than `timeout`, unless bytes arrived on them
+    /// since (their readiness is then waiting to be taken, after a long batch).
+    fn close_expired(&self, now: Instant, timeout: Duration, pool: &TaskPool) {
         let expired: Vec<ClientConnection> = {
             let mut parked = self.lock();
             let Some(clients) = parked.clients.as_mut() else {
                 return;
             };
             let keys: Vec<u64> = clients
-                .iter()
-                .filter(|(_, (_, since))| now.duration_since(*since) > timeout)
-                .map(|(key, _)| *key)
+                .iter_mut()
+                .filter_map(|(key, (client, since))| {
+                    let expired = now.duration_since(*since) > timeout
+                        && client.idle_socket().is_some_and(|socket| {
+                            matches!(look(socket, &mut [0]), Waiting::Nothing | Waiting::Gone)
+                        });
+                    expired.then_some(*key)
+                })
                 .collect();
             keys.iter()
                 .filter_map(|key| clients.remove(key))
@@ -271,8 +290,50 @@ impl IdleConnections {
             if let Some(socket) = client.idle_socket() {
                 let _ = epoll::delete(&self.epoll, socket);
             }
+            close(client, pool);
         }
     }
+}
+
+/// Ends parking when the waiting thread ends, however it ends (the server dropped, the set
+/// failed, a panic): `park` refuses from then on, and the parked connections are closed if
+/// the server is gone (or the thread is unwinding), or else served on pool threads.
+struct StopParking<'a> {
+    idle: &'a Arc<IdleConnections>,
+    messages: &'a Arc<MessagesQueue<Message>>,
+    pool: &'a Arc<TaskPool>,
+}
+
+impl Drop for StopParking<'_> {
+    fn drop(&mut self) {
+        let parked = self.idle.lock().clients.take().unwrap_or_default();
+        let serve_on = !self.idle.server_gone.load(Ordering::Acquire) && !thread::panicking();
+        for (client, _) in parked.into_values() {
+            if serve_on {
+                self.idle.serve_on_pool(client, self.messages, self.pool);
+            }
+        }
+    }
+}
+
+/// Closes a connection here if that cannot wait on the client, else on a pool thread.
+fn close(mut client: ClientConnection, pool: &TaskPool) {
+    if client.closes_without_waiting() {
+        return;
+    }
+    let mut client = Some(client);
+    pool.spawn(Box::new(move || drop(client.take())));
+}
+
+/// Answers a refused request on a pool thread (the answer and the linger after it wait on the
+/// client).
+fn refuse_on_pool(client: ClientConnection, refusal: Refusal, pool: &TaskPool) {
+    let mut refused = Some((client, refusal));
+    pool.spawn(Box::new(move || {
+        if let Some((mut client, refusal)) = refused.take() {
+            client.answer_refusal(refusal);
+        }
+    }));
 }
 
 /// Arms `socket` for one readiness event carrying `key`: modifies its registration, or adds
@@ -285,89 +346,25 @@ fn arm(epoll: &OwnedFd, socket: BorrowedFd<'_>, key: u64) -> IoResult<()> {
     }
 }
 
-/// Looks at the bytes waiting on a readable socket without taking them.
+/// Looks at the bytes waiting on a socket, without taking them or waiting for any.
 fn look(socket: BorrowedFd<'_>, buffer: &mut [u8]) -> Waiting {
     match recv(socket, &mut *buffer, RecvFlags::PEEK | RecvFlags::DONTWAIT) {
         Ok((0, _)) => Waiting::Gone,
-        Ok((read, _)) if is_simple_request(&buffer[..read]) => Waiting::SimpleRequest,
-        Ok(_) | Err(Errno::AGAIN) | Err(Errno::INTR) => Waiting::Other,
+        Ok((read, _)) if buffer[..read].windows(4).any(|w| w == b"\r\n\r\n") => Waiting::WholeHead,
+        Ok(_) => Waiting::Partial,
+        Err(Errno::AGAIN) | Err(Errno::INTR) => Waiting::Nothing,
         Err(_) => Waiting::Gone,
     }
 }
 
-/// true if `bytes` start with the whole head of an HTTP/1.0 or 1.1 request that reading cannot
-/// make wait: no body (`Content-Length`, `Transfer-Encoding`, `Expect`), and no `Connection:
-/// upgrade` (whose socket is cloned under the lock of the connection's writer, which a worker
-/// may hold while a client that does not read keeps it waiting).
-fn is_simple_request(bytes: &[u8]) -> bool {
-    let Some(end) = bytes.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return false;
-    };
-    let mut lines = bytes[..end]
-        .split(|&b| b == b'\n')
-        .map(|line| line.strip_suffix(b"\r").unwrap_or(line));
-    let request_line = lines.next().unwrap_or_default();
-    if !(request_line.ends_with(b" HTTP/1.1") || request_line.ends_with(b" HTTP/1.0")) {
-        return false;
-    }
-    lines.all(|line| {
-        let (name, value) = match line.iter().position(|&b| b == b':') {
-            Some(colon) => (&line[..colon], &line[colon + 1..]),
-            None => (line, &[][..]),
-        };
-        let upgrade = value
-            .windows(7)
-            .any(|word| word.eq_ignore_ascii_case(b"upgrade"));
-        !(name.eq_ignore_ascii_case(b"content-length")
-            || name.eq_ignore_ascii_case(b"transfer-encoding")
-            || name.eq_ignore_ascii_case(b"expect")
-            || (name.eq_ignore_ascii_case(b"connection") && upgrade))
-    })
-}
-
 #[cfg(test)]
 mod tests {
-    use super::is_simple_request;
     use crate::{ConnectionLimits, Response, Server};
     use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream};
     use std::sync::Arc;
     use std::thread;
     use std::time::{Duration, Instant};
-
-    #[test]
-    fn simple_requests_are_whole_heads_without_a_body() {
-        for simple in [
-            &b"GET / HTTP/1.1\r\n\r\n"[..],
-            b"GET /a?b=c HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n",
-            b"HEAD / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET / HTTP/1.1\r\n",
-            b"OPTIONS /x HTTP/1.1\r\nContent-Type: text/plain\r\n\r\n",
-            b"GET / HTTP/1.1\r\nConnection: close\r\nX-Note: upgrade\r\n\r\n",
-        ] {
-            assert!(
-                is_simple_request(simple),
-                "{:?}",
-                String::from_utf8_lossy(simple)
-            );
-        }
-        for other in [
-            &b""[..],
-            b"GET / HTTP/1.1\r\nHost: x\r\n",
-            b"GET / HTTP/2.0\r\n\r\n",
-            b"GET /\r\n\r\n",
-            b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
-            b"POST / HTTP/1.1\r\ncontent-length: 0\r\n\r\n",
-            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
-            b"PUT / HTTP/1.1\r\nExpect: 100-continue\r\n\r\n",
-            b"GET /ws HTTP/1.1\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n\r\n",
-        ] {
-            assert!(
-                !is_simple_request(other),
-                "{:?}",
-                String::from_utf8_lossy(other)
-            );
-        }
-    }
 
     /// A server whose two workers answer each request with its method, URL and body.
     fn echo_server(timeout: Duration) -> (Arc<Server>, u16) {
@@ -499,6 +496,50 @@ mod tests {
         }
         slow.write_all(b"\r\n").unwrap();
         assert_eq!(read_answer(&mut slow), "GET /slow ");
+    }
+
+    #[test]
+    fn requests_whose_building_may_wait_do_not_hold_up_other_connections() {
+        let (_server, port) = echo_server(Duration::from_secs(30));
+        // bodies that have not arrived (header names as the parser reads them: trimmed, any
+        // case) and an upgrade, whose socket is cloned under the writer's lock
+        for head in [
+            "POST /a HTTP/1.1\r\nContent-Length: 5\r\n\r\n",
+            "POST /b HTTP/1.1\r\n content-length: 5\r\n\r\n",
+            "POST /c HTTP/1.1\r\n\tContent-Length: 5\r\n\r\n",
+            "POST /d HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "POST /e HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+        ] {
+            let mut waiting = connect(port);
+            waiting.write_all(head.as_bytes()).unwrap();
+            thread::sleep(Duration::from_millis(50));
+            let mut other = connect(port);
+            let started = Instant::now();
+            other.write_all(b"GET /other HTTP/1.1\r\n\r\n").unwrap();
+            assert_eq!(read_answer(&mut other), "GET /other ");
+            assert!(started.elapsed() < Duration::from_secs(2), "{:?}", head);
+        }
+        let mut upgrading = connect(port);
+        upgrading
+            .write_all(b"GET /ws HTTP/1.1\r\n Connection: Upgrade\r\nUpgrade: x\r\n\r\n")
+            .unwrap();
+        let mut other = connect(port);
+        other.write_all(b"GET /other HTTP/1.1\r\n\r\n").unwrap();
+        assert_eq!(read_answer(&mut other), "GET /other ");
+    }
+
+    #[test]
+    fn versions_above_1_1_are_answered_505_and_the_connection_goes_on() {
+        let (_server, port) = echo_server(Duration::from_secs(30));
+        let mut stream = connect(port);
+        stream
+            .write_all(b"GET /v HTTP/2.0 HTTP/1.1\r\n\r\nGET /w HTTP/1.1\r\n\r\n")
+            .unwrap();
+        let mut head = [0; 13];
+        stream.read_exact(&mut head).unwrap();
+        assert_eq!(&head, b"HTTP/1.1 505 ");
+        let _ = read_answer(&mut stream);
+        assert_eq!(read_answer(&mut stream), "GET /w ");
     }
 
     #[test]

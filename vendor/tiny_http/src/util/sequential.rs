@@ -79,6 +79,16 @@ impl<W: Write + Send> SequentialWriterBuilder<W> {
     }
 }
 
+impl<W: Write + Send> SequentialWriterBuilder<BufWriter<W>> {
+    /// openbb-files patch: true if dropping this cannot write to the client: no request holds
+    /// a writer any more and nothing is buffered. (The last owner of a `BufWriter` flushes it,
+    /// which waits as long as the socket's write timeout for a client that does not read.)
+    pub fn drops_without_writing(&mut self) -> bool {
+        Arc::get_mut(&mut self.writer)
+            .is_some_and(|writer| writer.get_mut().is_ok_and(|w| w.buffer().is_empty()))
+    }
+}
+
 impl<R: Read + Send> Iterator for SequentialReaderBuilder<R> {
     type Item = SequentialReader<R>;
 
