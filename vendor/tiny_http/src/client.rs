@@ -412,10 +412,10 @@ impl ClientConnection {
 
     /// openbb-files patch: the socket, while this connection is between requests and can wait
     /// in an epoll set: plain (not TLS), more requests may follow, the previous request is done
-    /// with the reader (its body read), and no byte of the next request is buffered yet.
+    /// with the reader (its body read), and no byte or head of the next request is held yet.
     #[cfg(any(target_os = "linux", target_os = "android"))]
     pub(crate) fn idle_socket(&mut self) -> Option<std::os::fd::BorrowedFd<'_>> {
-        if self.no_more_requests {
+        if self.no_more_requests || self.pending_head.is_some() {
             return None;
         }
         let reader = self.next_header_source.try_turn()?;

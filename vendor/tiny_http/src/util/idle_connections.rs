@@ -307,9 +307,13 @@ struct StopParking<'a> {
 impl Drop for StopParking<'_> {
     fn drop(&mut self) {
         let parked = self.idle.lock().clients.take().unwrap_or_default();
-        let serve_on = !self.idle.server_gone.load(Ordering::Acquire) && !thread::panicking();
+        let server_gone = self.idle.server_gone.load(Ordering::Acquire);
         for (client, _) in parked.into_values() {
-            if serve_on {
+            if thread::panicking() {
+                drop(client); // the pool may be what failed
+            } else if server_gone {
+                close(client, self.pool);
+            } else {
                 self.idle.serve_on_pool(client, self.messages, self.pool);
             }
         }
@@ -353,7 +357,11 @@ fn look(socket: BorrowedFd<'_>, buffer: &mut [u8]) -> Waiting {
         Ok((read, _)) if buffer[..read].windows(4).any(|w| w == b"\r\n\r\n") => Waiting::WholeHead,
         Ok(_) => Waiting::Partial,
         Err(Errno::AGAIN) | Err(Errno::INTR) => Waiting::Nothing,
-        Err(_) => Waiting::Gone,
+        Err(Errno::CONNRESET) | Err(Errno::TIMEDOUT) | Err(Errno::PIPE) | Err(Errno::NOTCONN) => {
+            Waiting::Gone
+        }
+        // anything else (no memory, no buffers) may pass: a pool thread reads as upstream did
+        Err(_) => Waiting::Partial,
     }
 }
 
