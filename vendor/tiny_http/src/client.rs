@@ -424,9 +424,7 @@ impl ClientConnection {
         }
         reader.get_ref().plain_fd()
     }
-}
 
-impl ClientConnection {
     /// openbb-files patch: true if dropping the connection now cannot wait on the client (see
     /// `SequentialWriterBuilder::drops_without_writing`; the reader is free when it is idle).
     #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -444,8 +442,6 @@ impl Iterator for ClientConnection {
     /// Blocks until the next Request is available.
     /// Returns None when no new Requests will come from the client.
     fn next(&mut self) -> Option<Request> {
-        use crate::Response;
-
         // the client sent a "connection: close" header in this previous request
         //  or is using HTTP 1.0, meaning that no new request will come
         while !self.no_more_requests {

@@ -323,7 +323,7 @@ impl Drop for StopParking<'_> {
 /// Closes a connection here if that cannot wait on the client, else on a pool thread.
 fn close(mut client: ClientConnection, pool: &TaskPool) {
     if client.closes_without_waiting() {
-        return;
+        return; // dropped, that is closed, here
     }
     let mut client = Some(client);
     pool.spawn(Box::new(move || drop(client.take())));
