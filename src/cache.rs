@@ -153,22 +153,14 @@ impl<T> Default for FileCache<T> {
 }
 
 impl<T> FileCache<T> {
-    /// The value for `path` at its current version, and that version, loading the file's bytes
-    /// with `load` if needed. `load` may run again when the file changes while it reads.
+    /// The value for `path` at `version` (the file's metadata as the caller just read it), and
+    /// the version it was read at, loading the file's bytes with `load` if needed. `load` may
+    /// run again when the file changes while it reads.
     ///
     /// While the file is being rewritten (just emptied, or changing during every read) the
     /// last whole version read is served, if there is one: an answer is always one whole
     /// version, the old or the new.
     pub fn get(
-        &self,
-        path: &Path,
-        load: impl Fn(&mut (dyn Read + Send)) -> T,
-    ) -> io::Result<(FileVersion, Arc<T>)> {
-        self.get_at(path, FileVersion::of(path)?, load)
-    }
-
-    /// [`FileCache::get`] when the caller has just read the file's `version` itself.
-    pub fn get_at(
         &self,
         path: &Path,
         version: FileVersion,
@@ -347,6 +339,7 @@ mod tests {
         let path = std::env::temp_dir().join(format!("obf-cache-{}.txt", std::process::id()));
         fs::write(&path, "one").unwrap();
         let cache = FileCache::default();
+        let get = |load| FileVersion::of(&path).and_then(|version| cache.get(&path, version, load));
         let parses = Cell::new(0);
         let parse = |input: &mut (dyn Read + Send)| {
             parses.set(parses.get() + 1);
@@ -354,16 +347,16 @@ mod tests {
             input.read_to_string(&mut text).unwrap();
             text
         };
-        assert_eq!(*cache.get(&path, parse).unwrap().1, "one");
-        assert_eq!(*cache.get(&path, parse).unwrap().1, "one");
+        assert_eq!(*get(&parse).unwrap().1, "one");
+        assert_eq!(*get(&parse).unwrap().1, "one");
         assert_eq!(parses.get(), 1);
         fs::write(&path, "three").unwrap();
-        let (version, value) = cache.get(&path, parse).unwrap();
+        let (version, value) = get(&parse).unwrap();
         assert_eq!(*value, "three");
         assert_eq!(version, FileVersion::of(&path).unwrap());
         assert_eq!(parses.get(), 2);
         fs::remove_file(&path).unwrap();
-        assert!(cache.get(&path, parse).is_err());
+        assert!(get(&parse).is_err());
     }
 
     #[test]
@@ -371,12 +364,13 @@ mod tests {
         let path = std::env::temp_dir().join(format!("obf-early-{}.txt", std::process::id()));
         fs::write(&path, "first line\nsecond line\n").unwrap();
         let cache = FileCache::default();
+        let version = FileVersion::of(&path).unwrap();
         let first_byte = |input: &mut (dyn Read + Send)| {
             let mut byte = [0];
             input.read_exact(&mut byte).unwrap();
             byte[0]
         };
-        assert_eq!(*cache.get(&path, first_byte).unwrap().1, b'f');
+        assert_eq!(*cache.get(&path, version, first_byte).unwrap().1, b'f');
         fs::remove_file(&path).unwrap();
     }
 

@@ -208,14 +208,10 @@ impl Files {
             return Ok((PathBuf::from(relative), version, data));
         }
         let shown = self.dir.display(relative);
-        let (path, meta) = self
-            .dir
-            .resolve(relative)
-            .ok_or_else(|| self.not_found(relative))?;
-        let seen = FileVersion::from_metadata(&meta);
+        let (path, seen) = self.resolve(relative)?;
         let (version, parsed) = self
             .data
-            .get_at(&path, seen, |input| Data::load(&shown, input).map(Arc::new))
+            .get(&path, seen, |input| Data::load(&shown, input).map(Arc::new))
             .map_err(|err| unreadable(&shown, &err))?;
         let data = self.checked(&shown, parsed.as_ref().clone())?;
         Ok((path, version, data))
@@ -280,7 +276,7 @@ impl Files {
             return Ok(None);
         }
         let shown = self.dir.display(relative);
-        let path = self
+        let (path, _) = self
             .resolve(relative)
             .map_err(|_| format!("not found: {shown}"))?;
         if !crate::data::is_json(relative) {
@@ -303,11 +299,11 @@ impl Files {
         if is_remote(relative) {
             return Ok(self.fetch(relative)?.bytes);
         }
-        let path = self.resolve(relative)?;
+        let (path, version) = self.resolve(relative)?;
         let shown = self.dir.display(relative);
         let (_, cached) = self
             .bytes
-            .get(&path, |input| {
+            .get(&path, version, |input| {
                 let mut bytes = Vec::new();
                 input
                     .read_to_end(&mut bytes)
@@ -331,10 +327,11 @@ impl Files {
         self.checked(&shown, text)
     }
 
-    fn resolve(&self, relative: &str) -> Result<PathBuf, Response> {
+    /// The file under `data/` and its version, from the one `lstat` that resolving it takes.
+    fn resolve(&self, relative: &str) -> Result<(PathBuf, FileVersion), Response> {
         self.dir
             .resolve(relative)
-            .map(|(path, _)| path)
+            .map(|(path, meta)| (path, FileVersion::from_metadata(&meta)))
             .ok_or_else(|| self.not_found(relative))
     }
 
