@@ -138,9 +138,7 @@ impl<R: Read + Send> SequentialReader<R> {
             SequentialReaderInner::Waiting(_) | SequentialReaderInner::Empty => unreachable!(),
         }
     }
-}
 
-impl<R: Read + Send> SequentialReader<R> {
     /// openbb-files patch: the reader if the previous request is already done with it, without
     /// waiting (for parking idle connections, `idle_connections.rs`).
     pub fn try_turn(&mut self) -> Option<&mut R> {
@@ -170,13 +168,19 @@ impl<W: Write + Send> SequentialWriter<W> {
     }
 }
 
-impl<W: Write + Send> Write for SequentialWriter<BufWriter<W>> {
-    fn write(&mut self, buf: &[u8]) -> IoResult<usize> {
-        if let Some(v) = self.trigger.as_mut() {
+impl<W: Write + Send> SequentialWriter<W> {
+    /// Waits until the previous response on this connection is written. (openbb-files patch:
+    /// one function for what upstream repeated in each write method.)
+    fn wait_for_previous(&mut self) {
+        if let Some(v) = self.trigger.take() {
             v.recv().unwrap()
         }
-        self.trigger = None;
+    }
+}
 
+impl<W: Write + Send> Write for SequentialWriter<BufWriter<W>> {
+    fn write(&mut self, buf: &[u8]) -> IoResult<usize> {
+        self.wait_for_previous();
         self.writer.lock().unwrap().write(buf)
     }
 
@@ -185,22 +189,14 @@ impl<W: Write + Send> Write for SequentialWriter<BufWriter<W>> {
     /// on stable Rust cannot tell that the stream takes vectored writes, and would have made
     /// two writes of them.)
     fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> IoResult<usize> {
-        if let Some(v) = self.trigger.as_mut() {
-            v.recv().unwrap()
-        }
-        self.trigger = None;
-
+        self.wait_for_previous();
         let mut writer = self.writer.lock().unwrap();
         writer.flush()?;
         writer.get_mut().write_vectored(bufs)
     }
 
     fn flush(&mut self) -> IoResult<()> {
-        if let Some(v) = self.trigger.as_mut() {
-            v.recv().unwrap()
-        }
-        self.trigger = None;
-
+        self.wait_for_previous();
         self.writer.lock().unwrap().flush()
     }
 }
