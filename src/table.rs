@@ -7,11 +7,11 @@
 //! non-finite values never reach JSON.
 //!
 //! Storage is compact so big files fit in memory: numbers in plain vectors (a decimal null is
-//! NaN), text with few distinct values as dictionary codes, other text back to back in one
-//! string. A dictionary column gets an index (rows per value) the first time a filter on it
-//! needs one. Rows are sorted by index ([`Table::sort_rows`]), never moved. Invariants: every
-//! column holds exactly `rows` values; column names are unique.
-//! Columns are built by [`ColumnBuilder`], which `csv_read.rs` feeds.
+//! NaN), decimals written with few digits (prices, rates) as 32-bit integers and a scale, text
+//! with few distinct values as dictionary codes, other text back to back in one string. A
+//! dictionary column gets an index (rows per value) the first time a filter on it needs one.
+//! Rows are sorted by index ([`Table::sort_rows`]), never moved. Invariants: every column holds
+//! exactly `rows` values; column names are unique. Columns are built by [`ColumnBuilder`], which `csv_read.rs` feeds.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -41,6 +41,8 @@ pub struct Table {
 const NULL_CODE: u32 = u32::MAX;
 /// Marks a null in a boolean column.
 const NULL_BOOL: u8 = 2;
+/// Marks a null in a scaled decimal column.
+const NULL_MANTISSA: i32 = i32::MIN;
 
 #[derive(Debug)]
 enum Column {
@@ -53,6 +55,11 @@ enum Column {
     },
     /// NaN marks null.
     Float(Vec<f64>),
+    /// Decimals as `mantissa / 10^scale`, when every one fits a 32-bit mantissa at the scale of
+    /// the longest fraction: half the memory of `Float`, and each reads back as the very `f64`
+    /// its text parses to (both are the correctly rounded value of the same decimal).
+    /// [`NULL_MANTISSA`] marks null. A cell that does not fit turns the column into `Float`.
+    Scaled { mantissas: Vec<i32>, scale: u32 },
     /// 0, 1, or [`NULL_BOOL`].
     Bool(Vec<u8>),
     Dict {
@@ -75,6 +82,10 @@ impl Column {
             },
             Column::Float(values) if values[row].is_nan() => Cell::Null,
             Column::Float(values) => Cell::Float(values[row]),
+            Column::Scaled { mantissas, scale } => match mantissas[row] {
+                NULL_MANTISSA => Cell::Null,
+                mantissa => Cell::Float(f64::from(mantissa) / POWERS_OF_TEN[*scale as usize]),
+            },
             Column::Bool(values) => match values[row] {
                 NULL_BOOL => Cell::Null,
                 value => Cell::Bool(value == 1),
@@ -452,6 +463,10 @@ impl ColumnBuilder {
                     misfit = Some(cell);
                 }
                 Stop::TooManyValues => self.widen(Kind::Plain),
+                Stop::Unscaled(cell) => {
+                    self.make_room_for(cell);
+                    misfit = Some(cell);
+                }
             }
         }
     }
@@ -501,6 +516,27 @@ impl ColumnBuilder {
                         null_spellings.push((*len, cell.into()));
                     }
                     values.push(value);
+                    *len += 1;
+                }
+            }
+            Column::Scaled { mantissas, scale } => {
+                for cell in cells {
+                    let mantissa = match scan_plain(cell) {
+                        Some(plain) => match plain.mantissa_at(*scale) {
+                            Some(mantissa) => mantissa,
+                            None => return Stop::Unscaled(cell),
+                        },
+                        None if cell.is_empty() => NULL_MANTISSA,
+                        None => match number(cell) {
+                            Some(value) if value.is_nan() => {
+                                null_spellings.push((*len, cell.into()));
+                                NULL_MANTISSA
+                            }
+                            Some(_) => return Stop::Unscaled(cell),
+                            None => return Stop::Misfit(cell),
+                        },
+                    };
+                    mantissas.push(mantissa);
                     *len += 1;
                 }
             }
@@ -561,6 +597,7 @@ impl ColumnBuilder {
         let kind = self.kind().join(next.kind());
         self.widen(kind);
         next.widen(kind);
+        self.share_decimal_storage(&mut next);
         let offset = self.len;
         self.null_spellings.extend(
             next.null_spellings
@@ -583,6 +620,12 @@ impl ColumnBuilder {
                 values.extend(more);
             }
             (Column::Float(values), Column::Float(more)) => values.extend(more),
+            (
+                Column::Scaled { mantissas, .. },
+                Column::Scaled {
+                    mantissas: more, ..
+                },
+            ) => mantissas.extend(more),
             (Column::Bool(values), Column::Bool(more)) => values.extend(more),
             (
                 Column::Plain { text, ends },
@@ -609,6 +652,80 @@ impl ColumnBuilder {
         self.len += next.len;
     }
 
+    /// Gives two decimal columns one storage: both scaled at the larger scale when every
+    /// mantissa fits it, both `f64`s otherwise.
+    fn share_decimal_storage(&mut self, other: &mut ColumnBuilder) {
+        match (&self.column, &other.column) {
+            (
+                Column::Scaled { scale, .. },
+                Column::Scaled {
+                    scale: other_scale, ..
+                },
+            ) => {
+                let scale = (*scale).max(*other_scale);
+                if !(self.rescale(scale) && other.rescale(scale)) {
+                    self.unscale();
+                    other.unscale();
+                }
+            }
+            (Column::Scaled { .. }, Column::Float(_)) => self.unscale(),
+            (Column::Float(_), Column::Scaled { .. }) => other.unscale(),
+            _ => {}
+        }
+    }
+
+    /// Makes a scaled column able to hold `cell`, a number it could not: a larger scale when
+    /// the cell has more decimals and every stored mantissa still fits, `f64`s otherwise.
+    fn make_room_for(&mut self, cell: &str) {
+        let Column::Scaled { scale, .. } = self.column else {
+            unreachable!("only scaled columns refuse a number")
+        };
+        let wanted = scan_plain(cell).map_or(scale, |plain| plain.fraction_digits as u32);
+        if wanted <= scale || !self.rescale(wanted) {
+            self.unscale();
+        }
+    }
+
+    /// Raises a scaled column's scale to `to` when every mantissa still fits 32 bits; `false`,
+    /// with nothing changed, otherwise.
+    fn rescale(&mut self, to: u32) -> bool {
+        let Column::Scaled { mantissas, scale } = &mut self.column else {
+            return false;
+        };
+        let Some(factor) = to.checked_sub(*scale).and_then(|up| 10i64.checked_pow(up)) else {
+            return false;
+        };
+        // Never the null, -2^31: that is no multiple of ten.
+        let scaled = |mantissa: i32| {
+            i64::from(mantissa)
+                .checked_mul(factor)
+                .and_then(|value| i32::try_from(value).ok())
+        };
+        if factor > 1 {
+            let fits = |&mantissa: &i32| mantissa == NULL_MANTISSA || scaled(mantissa).is_some();
+            if !mantissas.iter().all(fits) {
+                return false;
+            }
+            for mantissa in mantissas.iter_mut().filter(|m| **m != NULL_MANTISSA) {
+                *mantissa = scaled(*mantissa).unwrap_or(NULL_MANTISSA);
+            }
+        }
+        *scale = to;
+        true
+    }
+
+    /// Turns a scaled column into `f64`s, with the same room.
+    fn unscale(&mut self) {
+        if let Column::Scaled { mantissas, .. } = &self.column {
+            let mut values = Vec::with_capacity(mantissas.capacity().max(self.len));
+            values.extend((0..self.len).map(|row| match self.column.cell(row) {
+                Cell::Float(value) => value,
+                _ => f64::NAN,
+            }));
+            self.column = Column::Float(values);
+        }
+    }
+
     fn code_for(&mut self, value: &str) -> u32 {
         let Column::Dict { values, .. } = &mut self.column else {
             unreachable!("only dictionary columns have codes")
@@ -620,7 +737,7 @@ impl ColumnBuilder {
         match self.column {
             Column::Empty => Kind::Empty,
             Column::Int { .. } => Kind::Int,
-            Column::Float(_) => Kind::Float,
+            Column::Float(_) | Column::Scaled { .. } => Kind::Float,
             Column::Bool(_) => Kind::Bool,
             Column::Dict { .. } => Kind::Dict,
             Column::Plain { .. } => Kind::Plain,
@@ -647,14 +764,9 @@ impl ColumnBuilder {
             }
         }
         let (len, capacity) = (self.len, self.capacity);
-        let numbers: Option<Vec<f64>> = match &self.column {
+        let decimals = match &self.column {
             Column::Int { values, nulls } if kind == Kind::Float => {
-                let mut numbers = Vec::with_capacity(capacity.max(len));
-                numbers.extend(values.iter().enumerate().map(|(row, v)| match nulls {
-                    Some(nulls) if nulls[row] => f64::NAN,
-                    _ => *v as f64,
-                }));
-                Some(numbers)
+                Some(decimals_of_ints(values, nulls.as_deref(), capacity))
             }
             _ => None,
         };
@@ -665,9 +777,10 @@ impl ColumnBuilder {
                 values: filled(0, len, capacity),
                 nulls: (len > 0).then(|| filled(true, len, capacity)),
             },
-            Kind::Float => {
-                Column::Float(numbers.unwrap_or_else(|| filled(f64::NAN, len, capacity)))
-            }
+            Kind::Float => decimals.unwrap_or_else(|| Column::Scaled {
+                mantissas: filled(NULL_MANTISSA, len, capacity),
+                scale: 0,
+            }),
             Kind::Bool => Column::Bool(filled(NULL_BOOL, len, capacity)),
             Kind::Dict => Column::Dict {
                 codes: Vec::with_capacity(capacity.max(len)),
@@ -696,6 +809,7 @@ impl ColumnBuilder {
                 nulls.iter_mut().for_each(Vec::shrink_to_fit);
             }
             Column::Float(values) => values.shrink_to_fit(),
+            Column::Scaled { mantissas, .. } => mantissas.shrink_to_fit(),
             Column::Bool(values) => values.shrink_to_fit(),
             Column::Dict { codes, values, .. } => {
                 codes.shrink_to_fit();
@@ -727,6 +841,37 @@ fn dictionary_code(
     (code, true)
 }
 
+/// Integers as a decimal column, with room for `capacity` cells: scaled when each fits a
+/// mantissa, `f64`s otherwise.
+fn decimals_of_ints(values: &[i64], nulls: Option<&[bool]>, capacity: usize) -> Column {
+    let is_null = |row: usize| nulls.is_some_and(|nulls| nulls[row]);
+    let room = capacity.max(values.len());
+    let mut mantissas = Vec::with_capacity(room);
+    for (row, &value) in values.iter().enumerate() {
+        match i32::try_from(value) {
+            _ if is_null(row) => mantissas.push(NULL_MANTISSA),
+            Ok(mantissa) if mantissa != NULL_MANTISSA => mantissas.push(mantissa),
+            _ => {
+                let mut floats = Vec::with_capacity(room);
+                floats.extend(
+                    values
+                        .iter()
+                        .enumerate()
+                        .map(|(row, &value)| match is_null(row) {
+                            true => f64::NAN,
+                            false => value as f64,
+                        }),
+                );
+                return Column::Float(floats);
+            }
+        }
+    }
+    Column::Scaled {
+        mantissas,
+        scale: 0,
+    }
+}
+
 fn filled<T: Clone>(value: T, len: usize, capacity: usize) -> Vec<T> {
     let mut values = Vec::with_capacity(capacity.max(len));
     values.resize(len, value);
@@ -741,6 +886,8 @@ enum Stop<'a> {
     Misfit(&'a str),
     /// The last cell stored made the dictionary too big: the column should be plain text.
     TooManyValues,
+    /// This number, not stored, does not fit the column's scaled decimals.
+    Unscaled(&'a str),
 }
 
 /// The storage kinds, ordered so that [`Kind::join`] of two kinds can hold both.
@@ -798,6 +945,23 @@ struct Plain {
     mantissa: u64,
     fraction_digits: usize,
     has_point: bool,
+}
+
+impl Plain {
+    /// This number's mantissa at `scale` decimals, when it has no more decimals than that, the
+    /// mantissa fits 32 bits, and it is not a negative zero (which reads back as `-0.0`).
+    #[inline(always)]
+    fn mantissa_at(&self, scale: u32) -> Option<i32> {
+        let magnitude = match scale.checked_sub(self.fraction_digits as u32)? {
+            0 => self.mantissa,
+            up => self.mantissa.checked_mul(10u64.checked_pow(up)?)?,
+        };
+        match (self.negative, i32::try_from(magnitude).ok()?) {
+            (true, 0) => None,
+            (true, magnitude) => Some(-magnitude),
+            (false, magnitude) => Some(magnitude),
+        }
+    }
 }
 
 #[inline(always)]
@@ -1100,6 +1264,88 @@ mod tests {
     }
 
     #[test]
+    fn scaled_decimals_read_back_as_their_text_parses() {
+        let pieces = [
+            "",
+            "NaN",
+            "0",
+            "7",
+            "-3",
+            "0.5",
+            "-0.25",
+            "326.92",
+            "326.9",
+            "1.000001",
+            "-0.0",
+            "2147483647",
+            "214748364.8",
+            "21474836.48",
+            "3000000000",
+            "1e3",
+            "12345.6789",
+            "0.000000001",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |bound: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as usize % bound
+        };
+        for _ in 0..500 {
+            let cells: Vec<&str> = (0..next(12)).map(|_| pieces[next(pieces.len())]).collect();
+            // The cells arrive in parts, as blocks of a file do, joined in order.
+            let mut column = ColumnBuilder::default();
+            let mut rest = &cells[..];
+            while !rest.is_empty() {
+                let (part, after) = rest.split_at(1 + next(rest.len()));
+                let mut builder = ColumnBuilder::with_capacity(part.len());
+                builder.extend(part.iter().copied());
+                column.append(builder);
+                rest = after;
+            }
+            let table = Table::new(vec!["x".into()], vec![column]);
+            for (row, cell) in cells.iter().enumerate() {
+                let read = match table.cell(row, 0) {
+                    Cell::Float(value) => Some(value.to_bits()),
+                    Cell::Int(value) => Some((value as f64).to_bits()),
+                    Cell::Null => None,
+                    other => panic!("{other:?} for {cell:?} in {cells:?}"),
+                };
+                let parsed = cell.parse::<f64>().ok().filter(|value| !value.is_nan());
+                assert_eq!(read, parsed.map(f64::to_bits), "{cell:?} in {cells:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn prices_are_scaled_and_what_does_not_fit_is_stored_as_f64() {
+        let storage = |cells: &[&str]| {
+            let mut column = ColumnBuilder::default();
+            column.extend(cells.iter().copied());
+            match column.column {
+                Column::Scaled { scale, .. } => format!("scaled {scale}"),
+                Column::Float(_) => "f64".to_string(),
+                _ => format!("{:?}", column.kind()),
+            }
+        };
+        assert_eq!(storage(&["326.92", "326.9", "", "NaN", "327"]), "scaled 2");
+        assert_eq!(storage(&["1", "2", "0.125"]), "scaled 3");
+        assert_eq!(
+            storage(&["21474836.47", "0.001"]),
+            "f64",
+            "no room for a third decimal"
+        );
+        assert_eq!(storage(&["1.5", "1e3"]), "f64");
+        assert_eq!(
+            storage(&["1.5", "-0.0"]),
+            "f64",
+            "negative zero keeps its sign"
+        );
+        assert_eq!(storage(&["4000000000", "0.5"]), "f64");
+    }
+
+    #[test]
     fn postings_list_each_codes_rows_in_order() {
         let n = NULL_CODE;
         let codes = [2, 0, n, 2, 2, 0, n, 3];
@@ -1141,6 +1387,7 @@ mod tests {
                     .capacity()
                     .min(nulls.as_ref().map_or(usize::MAX, Vec::capacity)),
                 Column::Float(values) => values.capacity(),
+                Column::Scaled { mantissas, .. } => mantissas.capacity(),
                 Column::Bool(values) => values.capacity(),
                 Column::Dict { codes, .. } => codes.capacity(),
                 Column::Plain { ends, .. } => ends.capacity(),
