@@ -832,8 +832,9 @@ def main() -> int:
     ap.add_argument("--work", required=True, help="temporary directory (removed by run.sh)")
     ap.add_argument("--pidfile", required=True, help="where each started process is recorded")
     ap.add_argument("--reps", type=int, help="load rounds, medians reported (full 3, quick 1)")
-    ap.add_argument("--duration", type=float, help="seconds per wrk run (full 10, quick 3)")
-    ap.add_argument("--warmup", type=float, help="seconds of wrk before each measured run (full 1, quick 0)")
+    # wrk takes whole seconds only: "-d3.0s" is no duration to it.
+    ap.add_argument("--duration", type=int, help="seconds per wrk run (full 10, quick 3)")
+    ap.add_argument("--warmup", type=int, help="seconds of wrk before each measured run (full 1, quick 0)")
     ap.add_argument("--quiet-wait", type=float, help="seconds to wait, before each run, for other processes "
                     "to use < 10%% CPU (full 30, quick 0)")
     ap.add_argument("--startups", type=int, default=5, help="spawns timed for the startup figure")
@@ -844,7 +845,7 @@ def main() -> int:
                     "server starts, so that it sits in the page cache like a freshly written one)")
     ap.add_argument("--ssrm-size-mb", type=float, default=280, help="ssrm: CSV size (about 5 million rows)")
     ap.add_argument("--ssrm-pages", type=int, default=200, help="ssrm: later pages timed per request shape")
-    ap.add_argument("--big-duration", type=float, default=10, help="big: seconds of sequential queries")
+    ap.add_argument("--big-duration", type=int, default=10, help="big: seconds of sequential queries")
     ap.add_argument("--first-timeout", type=float, default=900, help="big: seconds allowed for a request")
     args = ap.parse_args()
     if not args.bin:
