@@ -7,9 +7,9 @@
 //! non-finite values never reach JSON.
 //!
 //! Storage is compact so big files fit in memory: numbers in plain vectors (a decimal null is
-//! NaN), decimals written with few digits (prices, rates) as 32-bit integers and a scale, text
-//! with few distinct values as dictionary codes, other text back to back in one string. A
-//! dictionary column gets an index (rows per value) the first time a filter on it needs one.
+//! NaN; in 32 bits when they fit, decimals as an integer and a scale), text with few distinct
+//! values as dictionary codes, other text back to back in one string. A dictionary column gets
+//! an index (rows per value) the first time a filter on it needs one.
 //! Rows are sorted by index ([`Table::sort_rows`]), never moved. Invariants: every column holds
 //! exactly `rows` values; column names are unique. Columns are built by [`ColumnBuilder`], which `csv_read.rs` feeds.
 
@@ -41,13 +41,16 @@ pub struct Table {
 const NULL_CODE: u32 = u32::MAX;
 /// Marks a null in a boolean column.
 const NULL_BOOL: u8 = 2;
-/// Marks a null in a scaled decimal column.
-const NULL_MANTISSA: i32 = i32::MIN;
+/// Marks a null in a 32-bit integer or scaled decimal column.
+const NULL_I32: i32 = i32::MIN;
 
 #[derive(Debug)]
 enum Column {
     /// Every cell is null.
     Empty,
+    /// Integers that all fit 32 bits (but -2^31): half the memory of `Int`. [`NULL_I32`] marks
+    /// null. A cell that does not fit turns the column into `Int`.
+    Int32(Vec<i32>),
     /// `nulls` is only present when some cell is null.
     Int {
         values: Vec<i64>,
@@ -58,7 +61,7 @@ enum Column {
     /// Decimals as `mantissa / 10^scale`, when every one fits a 32-bit mantissa at the scale of
     /// the longest fraction: half the memory of `Float`, and each reads back as the very `f64`
     /// its text parses to (both are the correctly rounded value of the same decimal).
-    /// [`NULL_MANTISSA`] marks null. A cell that does not fit turns the column into `Float`.
+    /// [`NULL_I32`] marks null. A cell that does not fit turns the column into `Float`.
     Scaled { mantissas: Vec<i32>, scale: u32 },
     /// 0, 1, or [`NULL_BOOL`].
     Bool(Vec<u8>),
@@ -80,10 +83,14 @@ impl Column {
                 Some(nulls) if nulls[row] => Cell::Null,
                 _ => Cell::Int(values[row]),
             },
+            Column::Int32(values) => match values[row] {
+                NULL_I32 => Cell::Null,
+                value => Cell::Int(i64::from(value)),
+            },
             Column::Float(values) if values[row].is_nan() => Cell::Null,
             Column::Float(values) => Cell::Float(values[row]),
             Column::Scaled { mantissas, scale } => match mantissas[row] {
-                NULL_MANTISSA => Cell::Null,
+                NULL_I32 => Cell::Null,
                 mantissa => Cell::Float(f64::from(mantissa) / POWERS_OF_TEN[*scale as usize]),
             },
             Column::Bool(values) => match values[row] {
@@ -463,7 +470,7 @@ impl ColumnBuilder {
                     misfit = Some(cell);
                 }
                 Stop::TooManyValues => self.widen(Kind::Plain),
-                Stop::Unscaled(cell) => {
+                Stop::Unfit(cell) => {
                     self.make_room_for(cell);
                     misfit = Some(cell);
                 }
@@ -486,6 +493,19 @@ impl ColumnBuilder {
                     if !cell.is_empty() {
                         return Stop::Misfit(cell);
                     }
+                    *len += 1;
+                }
+            }
+            Column::Int32(values) => {
+                for cell in cells {
+                    values.push(match parse_int(cell) {
+                        Some(value) => match i32::try_from(value) {
+                            Ok(value) if value != NULL_I32 => value,
+                            _ => return Stop::Unfit(cell),
+                        },
+                        None if cell.is_empty() => NULL_I32,
+                        None => return Stop::Misfit(cell),
+                    });
                     *len += 1;
                 }
             }
@@ -524,15 +544,15 @@ impl ColumnBuilder {
                     let mantissa = match scan_plain(cell) {
                         Some(plain) => match plain.mantissa_at(*scale) {
                             Some(mantissa) => mantissa,
-                            None => return Stop::Unscaled(cell),
+                            None => return Stop::Unfit(cell),
                         },
-                        None if cell.is_empty() => NULL_MANTISSA,
+                        None if cell.is_empty() => NULL_I32,
                         None => match number(cell) {
                             Some(value) if value.is_nan() => {
                                 null_spellings.push((*len, cell.into()));
-                                NULL_MANTISSA
+                                NULL_I32
                             }
-                            Some(_) => return Stop::Unscaled(cell),
+                            Some(_) => return Stop::Unfit(cell),
                             None => return Stop::Misfit(cell),
                         },
                     };
@@ -597,7 +617,7 @@ impl ColumnBuilder {
         let kind = self.kind().join(next.kind());
         self.widen(kind);
         next.widen(kind);
-        self.share_decimal_storage(&mut next);
+        self.share_storage(&mut next);
         let offset = self.len;
         self.null_spellings.extend(
             next.null_spellings
@@ -619,6 +639,7 @@ impl ColumnBuilder {
                 }
                 values.extend(more);
             }
+            (Column::Int32(values), Column::Int32(more)) => values.extend(more),
             (Column::Float(values), Column::Float(more)) => values.extend(more),
             (
                 Column::Scaled { mantissas, .. },
@@ -652,10 +673,12 @@ impl ColumnBuilder {
         self.len += next.len;
     }
 
-    /// Gives two decimal columns one storage: both scaled at the larger scale when every
-    /// mantissa fits it, both `f64`s otherwise.
-    fn share_decimal_storage(&mut self, other: &mut ColumnBuilder) {
+    /// Gives two columns of one kind one storage: 64-bit integers when either needs them;
+    /// decimals scaled at the larger scale when every mantissa fits it, `f64`s otherwise.
+    fn share_storage(&mut self, other: &mut ColumnBuilder) {
         match (&self.column, &other.column) {
+            (Column::Int32(_), Column::Int { .. }) => self.widen_ints(),
+            (Column::Int { .. }, Column::Int32(_)) => other.widen_ints(),
             (
                 Column::Scaled { scale, .. },
                 Column::Scaled {
@@ -674,15 +697,40 @@ impl ColumnBuilder {
         }
     }
 
-    /// Makes a scaled column able to hold `cell`, a number it could not: a larger scale when
-    /// the cell has more decimals and every stored mantissa still fits, `f64`s otherwise.
+    /// Makes a compact column able to hold `cell`, a number it could not: 64-bit integers for
+    /// an integer; for a decimal a larger scale when the cell has more decimals and every
+    /// stored mantissa still fits, `f64`s otherwise.
     fn make_room_for(&mut self, cell: &str) {
-        let Column::Scaled { scale, .. } = self.column else {
-            unreachable!("only scaled columns refuse a number")
-        };
-        let wanted = scan_plain(cell).map_or(scale, |plain| plain.fraction_digits as u32);
-        if wanted <= scale || !self.rescale(wanted) {
-            self.unscale();
+        match self.column {
+            Column::Int32(_) => self.widen_ints(),
+            Column::Scaled { scale, .. } => {
+                let wanted = scan_plain(cell).map_or(scale, |plain| plain.fraction_digits as u32);
+                if wanted <= scale || !self.rescale(wanted) {
+                    self.unscale();
+                }
+            }
+            _ => unreachable!("only compact columns refuse a cell of their kind"),
+        }
+    }
+
+    /// Turns a 32-bit integer column into 64-bit integers, with the same room.
+    fn widen_ints(&mut self) {
+        if let Column::Int32(values) = &self.column {
+            let room = values.capacity().max(self.len);
+            let nulls = values.contains(&NULL_I32).then(|| {
+                let mut nulls = Vec::with_capacity(room);
+                nulls.extend(values.iter().map(|&value| value == NULL_I32));
+                nulls
+            });
+            let mut wide = Vec::with_capacity(room);
+            wide.extend(values.iter().map(|&value| match value {
+                NULL_I32 => 0,
+                value => i64::from(value),
+            }));
+            self.column = Column::Int {
+                values: wide,
+                nulls,
+            };
         }
     }
 
@@ -702,12 +750,12 @@ impl ColumnBuilder {
                 .and_then(|value| i32::try_from(value).ok())
         };
         if factor > 1 {
-            let fits = |&mantissa: &i32| mantissa == NULL_MANTISSA || scaled(mantissa).is_some();
+            let fits = |&mantissa: &i32| mantissa == NULL_I32 || scaled(mantissa).is_some();
             if !mantissas.iter().all(fits) {
                 return false;
             }
-            for mantissa in mantissas.iter_mut().filter(|m| **m != NULL_MANTISSA) {
-                *mantissa = scaled(*mantissa).unwrap_or(NULL_MANTISSA);
+            for mantissa in mantissas.iter_mut().filter(|m| **m != NULL_I32) {
+                *mantissa = scaled(*mantissa).unwrap_or(NULL_I32);
             }
         }
         *scale = to;
@@ -736,7 +784,7 @@ impl ColumnBuilder {
     fn kind(&self) -> Kind {
         match self.column {
             Column::Empty => Kind::Empty,
-            Column::Int { .. } => Kind::Int,
+            Column::Int32(_) | Column::Int { .. } => Kind::Int,
             Column::Float(_) | Column::Scaled { .. } => Kind::Float,
             Column::Bool(_) => Kind::Bool,
             Column::Dict { .. } => Kind::Dict,
@@ -764,7 +812,11 @@ impl ColumnBuilder {
             }
         }
         let (len, capacity) = (self.len, self.capacity);
-        let decimals = match &self.column {
+        let decimals = match &mut self.column {
+            Column::Int32(values) if kind == Kind::Float => Some(Column::Scaled {
+                mantissas: std::mem::take(values),
+                scale: 0,
+            }),
             Column::Int { values, nulls } if kind == Kind::Float => {
                 Some(decimals_of_ints(values, nulls.as_deref(), capacity))
             }
@@ -773,12 +825,9 @@ impl ColumnBuilder {
         self.lookup.clear();
         self.column = match kind {
             Kind::Empty => Column::Empty,
-            Kind::Int => Column::Int {
-                values: filled(0, len, capacity),
-                nulls: (len > 0).then(|| filled(true, len, capacity)),
-            },
+            Kind::Int => Column::Int32(filled(NULL_I32, len, capacity)),
             Kind::Float => decimals.unwrap_or_else(|| Column::Scaled {
-                mantissas: filled(NULL_MANTISSA, len, capacity),
+                mantissas: filled(NULL_I32, len, capacity),
                 scale: 0,
             }),
             Kind::Bool => Column::Bool(filled(NULL_BOOL, len, capacity)),
@@ -808,6 +857,7 @@ impl ColumnBuilder {
                 values.shrink_to_fit();
                 nulls.iter_mut().for_each(Vec::shrink_to_fit);
             }
+            Column::Int32(values) => values.shrink_to_fit(),
             Column::Float(values) => values.shrink_to_fit(),
             Column::Scaled { mantissas, .. } => mantissas.shrink_to_fit(),
             Column::Bool(values) => values.shrink_to_fit(),
@@ -849,8 +899,8 @@ fn decimals_of_ints(values: &[i64], nulls: Option<&[bool]>, capacity: usize) -> 
     let mut mantissas = Vec::with_capacity(room);
     for (row, &value) in values.iter().enumerate() {
         match i32::try_from(value) {
-            _ if is_null(row) => mantissas.push(NULL_MANTISSA),
-            Ok(mantissa) if mantissa != NULL_MANTISSA => mantissas.push(mantissa),
+            _ if is_null(row) => mantissas.push(NULL_I32),
+            Ok(mantissa) if mantissa != NULL_I32 => mantissas.push(mantissa),
             _ => {
                 let mut floats = Vec::with_capacity(room);
                 floats.extend(
@@ -886,8 +936,8 @@ enum Stop<'a> {
     Misfit(&'a str),
     /// The last cell stored made the dictionary too big: the column should be plain text.
     TooManyValues,
-    /// This number, not stored, does not fit the column's scaled decimals.
-    Unscaled(&'a str),
+    /// This cell, not stored, is of the column's kind but does not fit its compact storage.
+    Unfit(&'a str),
 }
 
 /// The storage kinds, ordered so that [`Kind::join`] of two kinds can hold both.
@@ -1264,8 +1314,8 @@ mod tests {
     }
 
     #[test]
-    fn scaled_decimals_read_back_as_their_text_parses() {
-        let pieces = [
+    fn compact_numbers_read_back_as_their_text_parses() {
+        let decimals = [
             "",
             "NaN",
             "0",
@@ -1285,6 +1335,18 @@ mod tests {
             "12345.6789",
             "0.000000001",
         ];
+        let integers = [
+            "",
+            "0",
+            "7",
+            "-3",
+            "2147483647",
+            "-2147483647",
+            "-2147483648",
+            "2147483648",
+            "-9223372036854775808",
+            "9223372036854775807",
+        ];
         let mut state = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = |bound: usize| {
             state ^= state << 13;
@@ -1292,34 +1354,44 @@ mod tests {
             state ^= state << 17;
             state as usize % bound
         };
-        for _ in 0..500 {
-            let cells: Vec<&str> = (0..next(12)).map(|_| pieces[next(pieces.len())]).collect();
-            // The cells arrive in parts, as blocks of a file do, joined in order.
-            let mut column = ColumnBuilder::default();
-            let mut rest = &cells[..];
-            while !rest.is_empty() {
-                let (part, after) = rest.split_at(1 + next(rest.len()));
-                let mut builder = ColumnBuilder::with_capacity(part.len());
-                builder.extend(part.iter().copied());
-                column.append(builder);
-                rest = after;
-            }
-            let table = Table::new(vec!["x".into()], vec![column]);
-            for (row, cell) in cells.iter().enumerate() {
-                let read = match table.cell(row, 0) {
-                    Cell::Float(value) => Some(value.to_bits()),
-                    Cell::Int(value) => Some((value as f64).to_bits()),
-                    Cell::Null => None,
-                    other => panic!("{other:?} for {cell:?} in {cells:?}"),
-                };
-                let parsed = cell.parse::<f64>().ok().filter(|value| !value.is_nan());
-                assert_eq!(read, parsed.map(f64::to_bits), "{cell:?} in {cells:?}");
+        for pieces in [&decimals[..], &integers[..]] {
+            for _ in 0..500 {
+                let cells: Vec<&str> = (0..next(12)).map(|_| pieces[next(pieces.len())]).collect();
+                // The cells arrive in parts, as blocks of a file do, joined in order.
+                let mut column = ColumnBuilder::default();
+                let mut rest = &cells[..];
+                while !rest.is_empty() {
+                    let (part, after) = rest.split_at(1 + next(rest.len()));
+                    let mut builder = ColumnBuilder::with_capacity(part.len());
+                    builder.extend(part.iter().copied());
+                    column.append(builder);
+                    rest = after;
+                }
+                let table = Table::new(vec!["x".into()], vec![column]);
+                for (row, cell) in cells.iter().enumerate() {
+                    // Debug output tells -0.0 from 0.0, which `==` does not.
+                    let read = table.cell(row, 0);
+                    let expected = match read {
+                        Cell::Int(_) => cell.parse().map_or(Cell::Null, Cell::Int),
+                        _ => cell
+                            .parse()
+                            .map_or(Cell::Null, |value: f64| match value.is_nan() {
+                                true => Cell::Null,
+                                false => Cell::Float(value),
+                            }),
+                    };
+                    assert_eq!(
+                        format!("{read:?}"),
+                        format!("{expected:?}"),
+                        "{cell:?} in {cells:?}"
+                    );
+                }
             }
         }
     }
 
     #[test]
-    fn prices_are_scaled_and_what_does_not_fit_is_stored_as_f64() {
+    fn what_fits_is_stored_in_32_bits_and_the_rest_in_64() {
         let storage = |cells: &[&str]| {
             let mut column = ColumnBuilder::default();
             column.extend(cells.iter().copied());
@@ -1343,6 +1415,17 @@ mod tests {
             "negative zero keeps its sign"
         );
         assert_eq!(storage(&["4000000000", "0.5"]), "f64");
+        assert_eq!(storage(&["5", "", "2.5"]), "scaled 1");
+        let ints = |column: &ColumnBuilder| match column.column {
+            Column::Int32(_) => "32 bits",
+            Column::Int { .. } => "64 bits",
+            _ => "not integers",
+        };
+        let mut column = ColumnBuilder::default();
+        column.extend(["1", "", "2147483647", "-2147483647"]);
+        assert_eq!(ints(&column), "32 bits");
+        column.push("-2147483648");
+        assert_eq!(ints(&column), "64 bits", "-2^31 marks a null in 32 bits");
     }
 
     #[test]
@@ -1386,6 +1469,7 @@ mod tests {
                 Column::Int { values, nulls } => values
                     .capacity()
                     .min(nulls.as_ref().map_or(usize::MAX, Vec::capacity)),
+                Column::Int32(values) => values.capacity(),
                 Column::Float(values) => values.capacity(),
                 Column::Scaled { mantissas, .. } => mantissas.capacity(),
                 Column::Bool(values) => values.capacity(),
