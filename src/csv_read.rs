@@ -78,6 +78,9 @@ pub fn read_csv(input: impl Read + Send) -> Result<Table, CsvError> {
     let task_receiver = &Mutex::new(task_receiver);
     // Parsed blocks' buffers go back to the feeder, which reads the next blocks into them.
     let (spare_sender, spare_receiver) = mpsc::channel::<Vec<u8>>();
+    // Blocks' column builders, emptied into the table's columns, go back to the workers, which
+    // parse the next blocks into them: only the table's columns take fresh memory.
+    let spare_columns = &Mutex::new(Vec::<Vec<ColumnBuilder>>::new());
 
     std::thread::scope(|scope| {
         let (result_sender, result_receiver) = mpsc::channel();
@@ -90,7 +93,11 @@ pub fn read_csv(input: impl Read + Send) -> Result<Table, CsvError> {
                     let Ok((index, block)) = task else {
                         return;
                     };
-                    let parsed = parse_block(&block, width);
+                    let reused = spare_columns
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .pop();
+                    let parsed = parse_block(&block, width, reused);
                     if parsed.is_err() {
                         failed.store(true, Ordering::SeqCst);
                     }
@@ -130,10 +137,14 @@ pub fn read_csv(input: impl Read + Send) -> Result<Table, CsvError> {
             while let Some(parsed) = waiting.remove(&next) {
                 next += 1;
                 match parsed {
-                    Ok(block) if first_error.is_none() => {
-                        for (column, part) in columns.iter_mut().zip(block) {
+                    Ok(mut block) if first_error.is_none() => {
+                        for (column, part) in columns.iter_mut().zip(&mut block) {
                             column.append(part);
                         }
+                        spare_columns
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push(block);
                     }
                     Ok(_) => {}
                     Err(err) => {
@@ -191,12 +202,16 @@ fn csv_error(err: &csv::Error, first_line: u64) -> CsvError {
     }
 }
 
-/// Parses a block's records into column builders.
-fn parse_block(block: &Block, width: usize) -> Result<Vec<ColumnBuilder>, CsvError> {
-    let columns = || builders(width, row_room(block, width));
-    match parse_unquoted_block(block.records(), block.line, columns())? {
+/// Parses a block's records into column builders: `reused` (empty ones) when given.
+fn parse_block(
+    block: &Block,
+    width: usize,
+    reused: Option<Vec<ColumnBuilder>>,
+) -> Result<Vec<ColumnBuilder>, CsvError> {
+    let fresh = || builders(width, row_room(block, width));
+    match parse_unquoted_block(block.records(), block.line, reused.unwrap_or_else(fresh))? {
         Some(columns) => Ok(columns),
-        None => parse_with_reader(block.records(), block.line, columns()),
+        None => parse_with_reader(block.records(), block.line, fresh()),
     }
 }
 

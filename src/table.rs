@@ -612,19 +612,23 @@ impl ColumnBuilder {
         self.len == 0
     }
 
-    /// Appends the cells of `next` (the following rows of the same column).
-    pub fn append(&mut self, mut next: ColumnBuilder) {
+    /// Appends the cells of `next` (the following rows of the same column), leaving `next`
+    /// empty but keeping its kind and the room of its storage, to be filled again: a file's
+    /// blocks are parsed into reused builders, so that only the joined columns take fresh
+    /// memory. (Its kind is no narrower than this column's was, so reusing it changes no
+    /// column's type.)
+    pub fn append(&mut self, next: &mut ColumnBuilder) {
         let kind = self.kind().join(next.kind());
         self.widen(kind);
         next.widen(kind);
-        self.share_storage(&mut next);
+        self.share_storage(next);
         let offset = self.len;
         self.null_spellings.extend(
             next.null_spellings
                 .drain(..)
                 .map(|(row, spelling)| (row + offset, spelling)),
         );
-        match (&mut self.column, next.column) {
+        match (&mut self.column, &mut next.column) {
             (Column::Empty, Column::Empty) => {}
             (
                 Column::Int { values, nulls },
@@ -635,19 +639,22 @@ impl ColumnBuilder {
             ) => {
                 if nulls.is_some() || more_nulls.is_some() {
                     let nulls = nulls.get_or_insert_with(|| vec![false; self.len]);
-                    nulls.extend(more_nulls.unwrap_or_else(|| vec![false; more.len()]));
+                    match more_nulls.take() {
+                        Some(mut more_nulls) => nulls.append(&mut more_nulls),
+                        None => nulls.resize(nulls.len() + more.len(), false),
+                    }
                 }
-                values.extend(more);
+                values.append(more);
             }
-            (Column::Int32(values), Column::Int32(more)) => values.extend(more),
-            (Column::Float(values), Column::Float(more)) => values.extend(more),
+            (Column::Int32(values), Column::Int32(more)) => values.append(more),
+            (Column::Float(values), Column::Float(more)) => values.append(more),
             (
                 Column::Scaled { mantissas, .. },
                 Column::Scaled {
                     mantissas: more, ..
                 },
-            ) => mantissas.extend(more),
-            (Column::Bool(values), Column::Bool(more)) => values.extend(more),
+            ) => mantissas.append(more),
+            (Column::Bool(values), Column::Bool(more)) => values.append(more),
             (
                 Column::Plain { text, ends },
                 Column::Plain {
@@ -656,21 +663,25 @@ impl ColumnBuilder {
                 },
             ) => {
                 let offset = text.len();
-                text.push_str(&more);
-                ends.extend(more_ends.into_iter().map(|end| end + offset));
+                text.push_str(more);
+                more.clear();
+                ends.extend(more_ends.drain(..).map(|end| end + offset));
             }
             (Column::Dict { .. }, Column::Dict { codes, values, .. }) => {
                 let remap: Vec<u32> = values.iter().map(|value| self.code_for(value)).collect();
                 if let Column::Dict { codes: mine, .. } = &mut self.column {
-                    mine.extend(codes.into_iter().map(|code| match code {
+                    mine.extend(codes.drain(..).map(|code| match code {
                         NULL_CODE => NULL_CODE,
                         code => remap[code as usize],
                     }));
                 }
+                values.clear();
             }
             _ => unreachable!("both builders were widened to the same kind"),
         }
         self.len += next.len;
+        next.len = 0;
+        next.lookup.clear();
     }
 
     /// Gives two columns of one kind one storage: 64-bit integers when either needs them;
@@ -1271,23 +1282,23 @@ mod tests {
             column
         };
         let mut ints = part(&["1", ""]);
-        ints.append(part(&["2.5"]));
+        ints.append(&mut part(&["2.5"]));
         let mut words = part(&["a", "b", ""]);
-        words.append(part(&["b", "c", "a"]));
+        words.append(&mut part(&["b", "c", "a"]));
         let mut empty = part(&["", ""]);
-        empty.append(part(&["", "7"]));
+        empty.append(&mut part(&["", "7"]));
         let table = Table::new(
             vec!["n".into(), "w".into(), "e".into()],
             vec![
                 {
                     let mut n = ints;
-                    n.append(part(&["", "", ""]));
+                    n.append(&mut part(&["", "", ""]));
                     n
                 },
                 words,
                 {
                     let mut e = empty;
-                    e.append(part(&["1", "2"]));
+                    e.append(&mut part(&["1", "2"]));
                     e
                 },
             ],
@@ -1357,14 +1368,16 @@ mod tests {
         for pieces in [&decimals[..], &integers[..]] {
             for _ in 0..500 {
                 let cells: Vec<&str> = (0..next(12)).map(|_| pieces[next(pieces.len())]).collect();
-                // The cells arrive in parts, as blocks of a file do, joined in order.
+                // The cells arrive in parts, as blocks of a file do, joined in order, each
+                // part in the builder the last one left.
                 let mut column = ColumnBuilder::default();
+                let mut builder = ColumnBuilder::with_capacity(cells.len());
                 let mut rest = &cells[..];
                 while !rest.is_empty() {
                     let (part, after) = rest.split_at(1 + next(rest.len()));
-                    let mut builder = ColumnBuilder::with_capacity(part.len());
                     builder.extend(part.iter().copied());
-                    column.append(builder);
+                    column.append(&mut builder);
+                    assert!(builder.is_empty());
                     rest = after;
                 }
                 let table = Table::new(vec!["x".into()], vec![column]);
@@ -1426,6 +1439,46 @@ mod tests {
         assert_eq!(ints(&column), "32 bits");
         column.push("-2147483648");
         assert_eq!(ints(&column), "64 bits", "-2^31 marks a null in 32 bits");
+    }
+
+    #[test]
+    fn a_reused_part_keeps_no_cell_of_its_last_use() {
+        let notes: Vec<String> = (0..5_000).map(|i| format!("note {i}")).collect();
+        let parts: [Vec<&str>; 5] = [
+            vec!["a", "b", ""],
+            vec!["c", "a"],
+            notes.iter().map(String::as_str).collect(),
+            vec!["", "z"],
+            vec!["1"],
+        ];
+        let mut column = ColumnBuilder::default();
+        let mut part = ColumnBuilder::default();
+        for cells in &parts {
+            part.extend(cells.iter().copied());
+            column.append(&mut part);
+        }
+        let table = Table::new(vec!["w".into()], vec![column]);
+        let expected: Vec<&str> = parts.concat();
+        assert_eq!(table.rows(), expected.len());
+        for (row, cell) in expected.iter().enumerate() {
+            let read = match table.cell(row, 0) {
+                Cell::Text(text) => text,
+                Cell::Null => "",
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(read, *cell, "row {row}");
+        }
+        // 64-bit integers, whose nulls are kept apart.
+        let mut ints = ColumnBuilder::default();
+        let mut part = ColumnBuilder::default();
+        for cells in [&["3000000000", ""][..], &["5"], &["", "2"], &["4"]] {
+            part.extend(cells.iter().copied());
+            ints.append(&mut part);
+        }
+        let table = Table::new(vec!["n".into()], vec![ints]);
+        let cells: Vec<Cell<'_>> = (0..table.rows()).map(|row| table.cell(row, 0)).collect();
+        let (n, i) = (Cell::Null, Cell::Int);
+        assert_eq!(cells, [i(3_000_000_000), n, i(5), n, i(2), i(4)]);
     }
 
     #[test]
