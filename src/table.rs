@@ -429,6 +429,17 @@ pub struct ColumnBuilder {
     len: usize,
     /// The number of cells expected: storage is allocated for that many at once.
     capacity: usize,
+    /// Storage left by the builder's last use, emptied, taken when it makes its column's.
+    room: Room,
+}
+
+/// The emptied 32-bit storage of a builder whose cells went into another column (see
+/// [`ColumnBuilder::append`]): most columns of a big file are integers, scaled decimals or
+/// dictionary codes, so a builder given part after part takes fresh memory once.
+#[derive(Debug, Default)]
+struct Room {
+    integers: Vec<i32>,
+    codes: Vec<u32>,
 }
 
 impl Default for ColumnBuilder {
@@ -447,6 +458,7 @@ impl ColumnBuilder {
             null_spellings: Vec::new(),
             len: 0,
             capacity,
+            room: Room::default(),
         }
     }
 
@@ -486,6 +498,7 @@ impl ColumnBuilder {
             null_spellings,
             len,
             capacity,
+            room: _,
         } = self;
         match column {
             Column::Empty => {
@@ -519,7 +532,7 @@ impl ColumnBuilder {
                     } else if cell.is_empty() {
                         values.push(0);
                         nulls
-                            .get_or_insert_with(|| filled(false, *len, *capacity))
+                            .get_or_insert_with(|| filled(Vec::new(), false, *len, *capacity))
                             .push(true);
                     } else {
                         return Stop::Misfit(cell);
@@ -613,10 +626,10 @@ impl ColumnBuilder {
     }
 
     /// Appends the cells of `next` (the following rows of the same column), leaving `next`
-    /// empty but keeping its kind and the room of its storage, to be filled again: a file's
-    /// blocks are parsed into reused builders, so that only the joined columns take fresh
-    /// memory. (Its kind is no narrower than this column's was, so reusing it changes no
-    /// column's type.)
+    /// as empty as a new builder, with the room of its storage kept for the next part it is
+    /// given: a file's blocks are parsed into reused builders, so that only the joined
+    /// columns take fresh memory. (`next` starts again with no kind, as a new builder does:
+    /// what it makes of the next part cannot depend on what it held.)
     pub fn append(&mut self, next: &mut ColumnBuilder) {
         let kind = self.kind().join(next.kind());
         self.widen(kind);
@@ -680,8 +693,23 @@ impl ColumnBuilder {
             _ => unreachable!("both builders were widened to the same kind"),
         }
         self.len += next.len;
-        next.len = 0;
-        next.lookup.clear();
+        next.clear();
+    }
+
+    /// Empties the builder, keeping the room of its 32-bit storage.
+    fn clear(&mut self) {
+        match std::mem::replace(&mut self.column, Column::Empty) {
+            Column::Int32(integers)
+            | Column::Scaled {
+                mantissas: integers,
+                ..
+            } => self.room.integers = integers,
+            Column::Dict { codes, .. } => self.room.codes = codes,
+            _ => {}
+        }
+        self.len = 0;
+        self.lookup.clear();
+        self.null_spellings.clear();
     }
 
     /// Gives two columns of one kind one storage: 64-bit integers when either needs them;
@@ -834,16 +862,22 @@ impl ColumnBuilder {
             _ => None,
         };
         self.lookup.clear();
+        let integers = &mut self.room.integers;
         self.column = match kind {
             Kind::Empty => Column::Empty,
-            Kind::Int => Column::Int32(filled(NULL_I32, len, capacity)),
+            Kind::Int => Column::Int32(filled(std::mem::take(integers), NULL_I32, len, capacity)),
             Kind::Float => decimals.unwrap_or_else(|| Column::Scaled {
-                mantissas: filled(NULL_I32, len, capacity),
+                mantissas: filled(std::mem::take(integers), NULL_I32, len, capacity),
                 scale: 0,
             }),
-            Kind::Bool => Column::Bool(filled(NULL_BOOL, len, capacity)),
+            Kind::Bool => Column::Bool(filled(Vec::new(), NULL_BOOL, len, capacity)),
             Kind::Dict => Column::Dict {
-                codes: Vec::with_capacity(capacity.max(len)),
+                codes: filled(
+                    std::mem::take(&mut self.room.codes),
+                    0,
+                    0,
+                    capacity.max(len),
+                ),
                 values: Vec::new(),
                 index: OnceLock::new(),
             },
@@ -885,7 +919,6 @@ impl ColumnBuilder {
     }
 }
 
-/// `len` copies of `value`, with room for `capacity` values in all.
 /// The code of `value` in a dictionary column, added as a new code when it is not there yet;
 /// with whether it was new. (No key is allocated for a value already there.)
 fn dictionary_code(
@@ -933,10 +966,12 @@ fn decimals_of_ints(values: &[i64], nulls: Option<&[bool]>, capacity: usize) -> 
     }
 }
 
-fn filled<T: Clone>(value: T, len: usize, capacity: usize) -> Vec<T> {
-    let mut values = Vec::with_capacity(capacity.max(len));
-    values.resize(len, value);
-    values
+/// `storage`, emptied, holding `len` copies of `value`, with room for `capacity` values in all.
+fn filled<T: Clone>(mut storage: Vec<T>, value: T, len: usize, capacity: usize) -> Vec<T> {
+    storage.clear();
+    storage.reserve(capacity.max(len));
+    storage.resize(len, value);
+    storage
 }
 
 /// Why [`ColumnBuilder::store_run`] stopped.
@@ -1439,6 +1474,55 @@ mod tests {
         assert_eq!(ints(&column), "32 bits");
         column.push("-2147483648");
         assert_eq!(ints(&column), "64 bits", "-2^31 marks a null in 32 bits");
+    }
+
+    #[test]
+    fn a_reused_builder_reads_a_part_as_a_new_one_does() {
+        // Cells that read differently once their column has turned to text or decimal.
+        let pieces = [
+            "a",
+            "1.50",
+            "True",
+            "-0",
+            "1e3",
+            "0.10",
+            "",
+            "NaN",
+            "7",
+            "2.5",
+            "3000000000",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |bound: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as usize % bound
+        };
+        for _ in 0..500 {
+            let cells: Vec<&str> = (0..next(12)).map(|_| pieces[next(pieces.len())]).collect();
+            let (mut fresh, mut reused) = (ColumnBuilder::default(), ColumnBuilder::default());
+            let mut builder = ColumnBuilder::default();
+            let mut rest = &cells[..];
+            while !rest.is_empty() {
+                let (part, after) = rest.split_at(1 + next(rest.len()));
+                let mut new = ColumnBuilder::default();
+                new.extend(part.iter().copied());
+                fresh.append(&mut new);
+                builder.extend(part.iter().copied());
+                reused.append(&mut builder);
+                rest = after;
+            }
+            assert_eq!(fresh.kind(), reused.kind(), "{cells:?}");
+            let render = |column: ColumnBuilder| {
+                let table = Table::new(vec!["x".into()], vec![column]);
+                let cells: Vec<String> = (0..table.rows())
+                    .map(|row| format!("{:?}", table.cell(row, 0)))
+                    .collect();
+                cells
+            };
+            assert_eq!(render(fresh), render(reused), "{cells:?}");
+        }
     }
 
     #[test]
