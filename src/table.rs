@@ -1215,6 +1215,16 @@ mod tests {
         Table::new(names.iter().map(|s| s.to_string()).collect(), columns)
     }
 
+    /// A deterministic stream of numbers below a bound (xorshift).
+    fn numbers_below(mut state: u64) -> impl FnMut(usize) -> usize {
+        move |bound| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as usize % bound
+        }
+    }
+
     fn json(table: &Table) -> serde_json::Value {
         let mut out = Vec::new();
         table.write_json(0..table.rows(), &mut out);
@@ -1393,13 +1403,7 @@ mod tests {
             "-9223372036854775808",
             "9223372036854775807",
         ];
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = |bound: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as usize % bound
-        };
+        let mut next = numbers_below(0x9e37_79b9_7f4a_7c15u64);
         for pieces in [&decimals[..], &integers[..]] {
             for _ in 0..500 {
                 let cells: Vec<&str> = (0..next(12)).map(|_| pieces[next(pieces.len())]).collect();
@@ -1492,13 +1496,7 @@ mod tests {
             "2.5",
             "3000000000",
         ];
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |bound: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as usize % bound
-        };
+        let mut next = numbers_below(0x2545_f491_4f6c_dd1du64);
         for _ in 0..500 {
             let cells: Vec<&str> = (0..next(12)).map(|_| pieces[next(pieces.len())]).collect();
             let (mut fresh, mut reused) = (ColumnBuilder::default(), ColumnBuilder::default());
