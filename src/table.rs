@@ -6,12 +6,12 @@
 //! Empty cells are null. In number columns the spellings of NaN and infinity are null too, so
 //! non-finite values never reach JSON.
 //!
-//! Storage is compact so big files fit in memory: numbers in plain vectors (a decimal null is
-//! NaN; in 32 bits when they fit, decimals as an integer and a scale), text with few distinct
-//! values as dictionary codes, other text back to back in one string. A dictionary column gets
-//! an index (rows per value) the first time a filter on it needs one.
-//! Rows are sorted by index ([`Table::sort_rows`]), never moved. Invariants: every column holds
-//! exactly `rows` values; column names are unique. Columns are built by [`ColumnBuilder`], which `csv_read.rs` feeds.
+//! Storage is compact so big files fit in memory: numbers in plain vectors, in 32 bits when
+//! they fit (decimals then as an integer and a scale), text with few distinct values as
+//! dictionary codes, other text back to back in one string. A dictionary column gets an index
+//! (rows per value) the first time a filter on it needs one. Rows are sorted by index
+//! ([`Table::sort_rows`]), never moved. Invariants: every column holds exactly `rows` values;
+//! column names are unique. Columns are built by [`ColumnBuilder`], which `csv_read.rs` feeds.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -677,18 +677,16 @@ impl ColumnBuilder {
             ) => {
                 let offset = text.len();
                 text.push_str(more);
-                more.clear();
-                ends.extend(more_ends.drain(..).map(|end| end + offset));
+                ends.extend(more_ends.iter().map(|end| end + offset));
             }
             (Column::Dict { .. }, Column::Dict { codes, values, .. }) => {
                 let remap: Vec<u32> = values.iter().map(|value| self.code_for(value)).collect();
                 if let Column::Dict { codes: mine, .. } = &mut self.column {
-                    mine.extend(codes.drain(..).map(|code| match code {
+                    mine.extend(codes.iter().map(|&code| match code {
                         NULL_CODE => NULL_CODE,
                         code => remap[code as usize],
                     }));
                 }
-                values.clear();
             }
             _ => unreachable!("both builders were widened to the same kind"),
         }
@@ -856,8 +854,14 @@ impl ColumnBuilder {
                 mantissas: std::mem::take(values),
                 scale: 0,
             }),
+            // A 64-bit column holds an integer that fits no mantissa.
             Column::Int { values, nulls } if kind == Kind::Float => {
-                Some(decimals_of_ints(values, nulls.as_deref(), capacity))
+                let mut numbers = Vec::with_capacity(capacity.max(len));
+                numbers.extend(values.iter().enumerate().map(|(row, v)| match nulls {
+                    Some(nulls) if nulls[row] => f64::NAN,
+                    _ => *v as f64,
+                }));
+                Some(Column::Float(numbers))
             }
             _ => None,
         };
@@ -933,37 +937,6 @@ fn dictionary_code(
     values.push(value.into());
     lookup.insert(value.into(), code);
     (code, true)
-}
-
-/// Integers as a decimal column, with room for `capacity` cells: scaled when each fits a
-/// mantissa, `f64`s otherwise.
-fn decimals_of_ints(values: &[i64], nulls: Option<&[bool]>, capacity: usize) -> Column {
-    let is_null = |row: usize| nulls.is_some_and(|nulls| nulls[row]);
-    let room = capacity.max(values.len());
-    let mut mantissas = Vec::with_capacity(room);
-    for (row, &value) in values.iter().enumerate() {
-        match i32::try_from(value) {
-            _ if is_null(row) => mantissas.push(NULL_I32),
-            Ok(mantissa) if mantissa != NULL_I32 => mantissas.push(mantissa),
-            _ => {
-                let mut floats = Vec::with_capacity(room);
-                floats.extend(
-                    values
-                        .iter()
-                        .enumerate()
-                        .map(|(row, &value)| match is_null(row) {
-                            true => f64::NAN,
-                            false => value as f64,
-                        }),
-                );
-                return Column::Float(floats);
-            }
-        }
-    }
-    Column::Scaled {
-        mantissas,
-        scale: 0,
-    }
 }
 
 /// `storage`, emptied, holding `len` copies of `value`, with room for `capacity` values in all.
