@@ -631,9 +631,13 @@ impl ColumnBuilder {
     /// columns take fresh memory. (`next` starts again with no kind, as a new builder does:
     /// what it makes of the next part cannot depend on what it held.)
     pub fn append(&mut self, next: &mut ColumnBuilder) {
-        let kind = self.kind().join(next.kind());
-        self.widen(kind);
-        next.widen(kind);
+        // Widening to a dictionary can end in plain text (too many distinct values), so the
+        // kinds are joined until they agree: plain text is the widest and stays put.
+        while self.kind() != next.kind() {
+            let kind = self.kind().join(next.kind());
+            self.widen(kind);
+            next.widen(kind);
+        }
         self.share_storage(next);
         let offset = self.len;
         self.null_spellings.extend(
@@ -1493,6 +1497,25 @@ mod tests {
                 cells
             };
             assert_eq!(render(fresh), render(reused), "{cells:?}");
+        }
+    }
+
+    #[test]
+    fn parts_joined_as_text_agree_when_one_has_too_many_values_for_a_dictionary() {
+        let numbers: Vec<String> = (0..5_000).map(|i| format!("{i}.5")).collect();
+        let numbers: Vec<&str> = numbers.iter().map(String::as_str).collect();
+        for (first, second) in [(&numbers[..], &["x"][..]), (&["x"][..], &numbers[..])] {
+            let mut column = ColumnBuilder::default();
+            column.extend(first.iter().copied());
+            let mut part = ColumnBuilder::default();
+            part.extend(second.iter().copied());
+            column.append(&mut part);
+            assert_eq!(column.kind(), Kind::Plain);
+            let table = Table::new(vec!["c".into()], vec![column]);
+            let cells: Vec<Cell<'_>> = (0..table.rows()).map(|row| table.cell(row, 0)).collect();
+            let expected: Vec<Cell<'_>> =
+                first.iter().chain(second).map(|c| Cell::Text(c)).collect();
+            assert_eq!(cells, expected);
         }
     }
 
