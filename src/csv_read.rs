@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, mpsc};
+use std::sync::{Arc, Mutex, mpsc};
 
 use crate::table::{ColumnBuilder, Table};
 
@@ -75,7 +75,9 @@ pub fn read_csv(input: impl Read + Send) -> Result<Table, CsvError> {
     let failed = &AtomicBool::new(false);
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     let (task_sender, task_receiver) = mpsc::sync_channel::<(usize, Block)>(workers);
-    let task_receiver = &Mutex::new(task_receiver);
+    // Only the workers hold the task receiver: once the last of them ends (a panic, or the
+    // collector gone), it is dropped and the feeder's send fails instead of waiting for ever.
+    let task_receiver = Arc::new(Mutex::new(task_receiver));
     // Parsed blocks' buffers go back to the feeder, which reads the next blocks into them.
     let (spare_sender, spare_receiver) = mpsc::channel::<Vec<u8>>();
     // Blocks' column builders, emptied into the table's columns, go back to the workers, which
@@ -85,7 +87,7 @@ pub fn read_csv(input: impl Read + Send) -> Result<Table, CsvError> {
     std::thread::scope(|scope| {
         let (result_sender, result_receiver) = mpsc::channel();
         for _ in 0..workers {
-            let (tasks, results) = (task_receiver, result_sender.clone());
+            let (tasks, results) = (Arc::clone(&task_receiver), result_sender.clone());
             let spares = spare_sender.clone();
             scope.spawn(move || {
                 loop {
@@ -108,7 +110,7 @@ pub fn read_csv(input: impl Read + Send) -> Result<Table, CsvError> {
                 }
             });
         }
-        drop((result_sender, spare_sender));
+        drop((task_receiver, result_sender, spare_sender));
         let feeder = scope.spawn(move || -> Result<(), CsvError> {
             let mut block = Some(first);
             let mut index = 0;
@@ -843,6 +845,27 @@ mod tests {
         assert_eq!(last_record_end(b"a,b\n1,2\n3,4"), Some(7));
         assert_eq!(last_record_end(b"a\n\"x\ny\"\n\"open\n"), Some(7));
         assert_eq!(last_record_end(b"\"a\nb"), None);
+    }
+
+    #[test]
+    fn a_block_of_many_distinct_numbers_joins_a_block_of_text_as_text() {
+        // Lines of equal length fill a block exactly: one block of distinct numbers (too many
+        // for a dictionary) and then one of a single word, or the other way round. Joining
+        // them makes a dictionary of the numbers, which has to become plain text.
+        let lines = |width: usize| (BLOCK_BYTES - "id\n".len()) / width;
+        let numbers: Vec<String> = (0..lines(7)).map(|i| (100_000 + i).to_string()).collect();
+        let words = vec!["x".to_string(); lines(2)];
+        assert!(numbers.len() > 2 * 4096, "more than a dictionary keeps");
+        for cells in [
+            [&numbers[..], &words].concat(),
+            [&words[..], &numbers].concat(),
+        ] {
+            let csv = format!("id\n{}\n", cells.join("\n"));
+            let table = read(csv.as_bytes());
+            let read: Vec<Cell<'_>> = (0..table.rows()).map(|row| table.cell(row, 0)).collect();
+            let expected: Vec<Cell<'_>> = cells.iter().map(|cell| Cell::Text(cell)).collect();
+            assert!(read == expected, "{} rows", table.rows());
+        }
     }
 
     #[test]
