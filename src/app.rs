@@ -12,6 +12,7 @@
 //! a plain GET on a `wsEndpoint` is a 426. Invariant: every error body is `{"detail": "..."}`, and only files
 //! that `paths::DataDir` resolves are ever read besides the two manifests.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -211,14 +212,14 @@ impl App {
         }
     }
 
-    /// The query parameters, without the API key's.
-    fn params(&self, request: &Request) -> Vec<(String, String)> {
-        request
-            .query
-            .iter()
-            .filter(|(name, _)| !(self.auth.required() && name == self.auth.query_name()))
-            .cloned()
-            .collect()
+    /// The query parameters, without the API key's (copied only when it is among them).
+    fn params<'r>(&self, request: &'r Request) -> Cow<'r, [(String, String)]> {
+        let is_key = |name: &str| self.auth.required() && name == self.auth.query_name();
+        if !request.query.iter().any(|(name, _)| is_key(name)) {
+            return Cow::Borrowed(&request.query);
+        }
+        let without_key = request.query.iter().filter(|(name, _)| !is_key(name));
+        Cow::Owned(without_key.cloned().collect())
     }
 
     /// A request to open a live_grid's WebSocket: the handshake's answer and the subscription
@@ -251,7 +252,7 @@ impl App {
             .and_then(|path| manifest.live_for(&path))
             .ok_or_else(|| Response::error(404, &format!("no WebSocket at {}", request.path)))?;
         let accept = websocket::handshake(request)?;
-        let params = self.params(request);
+        let params = self.params(request).into_owned();
         let call = Call {
             files: &self.files,
             widget,

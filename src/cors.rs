@@ -5,7 +5,9 @@
 //! allowed; any other origin gets no `Access-Control-*` header at all. Preflights (`OPTIONS`)
 //! are answered before any token check, because browsers never send credentials on them.
 
-use crate::http::{Request, Response};
+use std::sync::Arc;
+
+use crate::http::{HeaderValue, Request, Response};
 
 /// The origins Workspace is served from: the web app, the Excel add-in, OpenBB's development
 /// build, and the desktop app's local origin.
@@ -24,7 +26,8 @@ const MAX_AGE_SECONDS: &str = "7200";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cors {
     AnyOrigin,
-    Only(Vec<String>),
+    /// Shared, so that echoing an allowed origin copies no text.
+    Only(Vec<Arc<str>>),
 }
 
 impl Cors {
@@ -36,7 +39,7 @@ impl Cors {
             Cors::Only(
                 origins
                     .iter()
-                    .map(|origin| origin.trim_end_matches('/').to_string())
+                    .map(|origin| Arc::from(origin.trim_end_matches('/')))
                     .collect(),
             )
         }
@@ -46,33 +49,40 @@ impl Cors {
     pub fn allows(&self, origin: &str) -> bool {
         match self {
             Cors::AnyOrigin => true,
-            Cors::Only(allowed) => allowed.iter().any(|a| a == origin),
+            Cors::Only(allowed) => allowed.iter().any(|a| **a == *origin),
         }
     }
 
     /// The CORS headers a response to a request from `origin` carries.
-    pub fn headers(&self, origin: Option<&str>) -> Vec<(&'static str, String)> {
-        match self {
-            Cors::AnyOrigin => vec![("Access-Control-Allow-Origin", "*".to_string())],
-            Cors::Only(_) => {
-                let mut headers = vec![("Vary", "Origin".to_string())];
-                if let Some(origin) = origin.filter(|o| self.allows(o)) {
-                    headers.push(("Access-Control-Allow-Origin", origin.to_string()));
-                    headers.push(("Access-Control-Allow-Credentials", "true".to_string()));
-                }
-                headers
+    pub fn headers(
+        &self,
+        origin: Option<&str>,
+    ) -> impl Iterator<Item = (&'static str, HeaderValue)> + use<> {
+        let headers = match self {
+            Cors::AnyOrigin => [
+                Some(("Access-Control-Allow-Origin", "*".into())),
+                None,
+                None,
+            ],
+            Cors::Only(allowed) => {
+                let echoed = origin.and_then(|origin| allowed.iter().find(|a| ***a == *origin));
+                [
+                    Some(("Vary", "Origin".into())),
+                    echoed.map(|origin| ("Access-Control-Allow-Origin", Arc::clone(origin).into())),
+                    echoed.map(|_| ("Access-Control-Allow-Credentials", "true".into())),
+                ]
             }
-        }
+        };
+        headers.into_iter().flatten()
     }
 
     /// Answers an `OPTIONS` request: 204, and when the origin is allowed the preflight grants.
     pub fn preflight(&self, request: &Request) -> Response {
         let mut response = Response::empty(204).with_header("Allow", ALLOWED_METHODS);
-        let cors = self.headers(request.header("origin"));
-        let allowed = cors
-            .iter()
-            .any(|(name, _)| *name == "Access-Control-Allow-Origin");
-        response.headers.extend(cors);
+        response
+            .headers
+            .extend(self.headers(request.header("origin")));
+        let allowed = response.header("Access-Control-Allow-Origin").is_some();
         if !allowed {
             return response;
         }
@@ -80,7 +90,7 @@ impl Cors {
             .with_header("Access-Control-Allow-Methods", ALLOWED_METHODS)
             .with_header("Access-Control-Max-Age", MAX_AGE_SECONDS);
         if let Some(asked) = request.header("access-control-request-headers") {
-            response = response.with_header("Access-Control-Allow-Headers", asked);
+            response = response.with_header("Access-Control-Allow-Headers", asked.to_string());
         }
         if request
             .header("access-control-request-private-network")
@@ -111,7 +121,7 @@ mod tests {
 
     #[test]
     fn allowed_origins_are_echoed_with_credentials() {
-        let headers = defaults().headers(Some("https://pro.openbb.co"));
+        let headers: Vec<_> = defaults().headers(Some("https://pro.openbb.co")).collect();
         assert!(headers.contains(&(
             "Access-Control-Allow-Origin",
             "https://pro.openbb.co".into()
@@ -128,7 +138,7 @@ mod tests {
             Some("null"),
             None,
         ] {
-            let headers = defaults().headers(origin);
+            let headers: Vec<_> = defaults().headers(origin).collect();
             assert!(
                 headers
                     .iter()
@@ -142,16 +152,16 @@ mod tests {
     fn wildcard_never_allows_credentials() {
         let cors = Cors::new(&["https://a.example".into(), "*".into()]);
         assert_eq!(
-            cors.headers(Some("https://b.example")),
-            [("Access-Control-Allow-Origin", "*".to_string())]
+            cors.headers(Some("https://b.example")).collect::<Vec<_>>(),
+            [("Access-Control-Allow-Origin", "*".into())]
         );
     }
 
     #[test]
     fn configured_list_replaces_the_default_and_ignores_trailing_slash() {
         let cors = Cors::new(&["http://localhost:3000/".into()]);
-        assert!(cors.headers(Some("http://localhost:3000")).len() > 1);
-        assert_eq!(cors.headers(Some("https://pro.openbb.co")).len(), 1);
+        assert!(cors.headers(Some("http://localhost:3000")).count() > 1);
+        assert_eq!(cors.headers(Some("https://pro.openbb.co")).count(), 1);
     }
 
     #[test]

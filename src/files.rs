@@ -174,22 +174,20 @@ impl Files {
         Ok(filled)
     }
 
-    /// The first candidate (relative to `data/`) that exists, or a 404 naming all of them.
-    pub fn locate(&self, what: &str, candidates: &[String]) -> Result<String, Response> {
-        candidates
-            .iter()
-            .find(|relative| self.exists(relative))
-            .cloned()
-            .ok_or_else(|| {
-                let shown: Vec<String> = candidates.iter().map(|c| self.dir.display(c)).collect();
-                Response::error(
-                    404,
-                    &format!(
-                        "{what} has no data file: looked for {}",
-                        shown.join(" and ")
-                    ),
-                )
-            })
+    /// The first candidate (relative to `data/`) for `widget` that exists, or a 404 naming all
+    /// of them.
+    pub fn locate(&self, widget: &str, mut candidates: Vec<String>) -> Result<String, Response> {
+        if let Some(found) = candidates.iter().position(|relative| self.exists(relative)) {
+            return Ok(candidates.swap_remove(found));
+        }
+        let shown: Vec<String> = candidates.iter().map(|c| self.dir.display(c)).collect();
+        Err(Response::error(
+            404,
+            &format!(
+                "widget '{widget}' has no data file: looked for {}",
+                shown.join(" and ")
+            ),
+        ))
     }
 
     /// A table or JSON document, parsed once per file version.

@@ -65,7 +65,10 @@ impl Request {
         let path = if path.is_empty() { "/" } else { path };
         let headers = headers
             .into_iter()
-            .map(|(name, value)| (name.to_ascii_lowercase(), value))
+            .map(|(mut name, value)| {
+                name.make_ascii_lowercase();
+                (name, value)
+            })
             .collect();
         Request {
             method,
@@ -122,8 +125,13 @@ pub fn parse_query(query: &str) -> Vec<(String, String)> {
 }
 
 fn decode_query_part(part: &str) -> String {
-    let bytes = percent_decode(&part.replace('+', " "));
-    String::from_utf8_lossy(&bytes).into_owned()
+    if !part.contains(['+', '%']) {
+        return part.to_string();
+    }
+    match String::from_utf8(percent_decode(&part.replace('+', " "))) {
+        Ok(text) => text,
+        Err(not_utf8) => String::from_utf8_lossy(not_utf8.as_bytes()).into_owned(),
+    }
 }
 
 /// Decodes `%XX` escapes. A `%` not followed by two hex digits is kept as it is.
@@ -217,20 +225,74 @@ impl From<Body> for Arc<[u8]> {
     }
 }
 
+/// A response header's value: fixed in the code, built for one response, or shared with a
+/// cache (an `ETag`). Most answers then build no header text at all. Values are equal when
+/// their text is.
+#[derive(Debug, Clone)]
+pub enum HeaderValue {
+    Static(&'static str),
+    Owned(String),
+    Shared(Arc<str>),
+}
+
+impl std::ops::Deref for HeaderValue {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match self {
+            HeaderValue::Static(text) => text,
+            HeaderValue::Owned(text) => text,
+            HeaderValue::Shared(text) => text,
+        }
+    }
+}
+
+impl PartialEq for HeaderValue {
+    fn eq(&self, other: &HeaderValue) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for HeaderValue {}
+
+impl From<&'static str> for HeaderValue {
+    fn from(text: &'static str) -> HeaderValue {
+        HeaderValue::Static(text)
+    }
+}
+
+impl From<String> for HeaderValue {
+    fn from(text: String) -> HeaderValue {
+        HeaderValue::Owned(text)
+    }
+}
+
+impl From<Arc<str>> for HeaderValue {
+    fn from(text: Arc<str>) -> HeaderValue {
+        HeaderValue::Shared(text)
+    }
+}
+
+/// Room for the headers a response usually carries (type, `ETag`, caching, CORS), so that
+/// adding them does not grow the vector.
+const USUAL_HEADERS: usize = 6;
+
 #[derive(Debug, Clone)]
 pub struct Response {
     pub status: u16,
-    pub headers: Vec<(&'static str, String)>,
+    pub headers: Vec<(&'static str, HeaderValue)>,
     pub body: Body,
 }
 
 pub const JSON: &str = "application/json";
 
 impl Response {
-    pub fn new(status: u16, content_type: &str, body: Body) -> Response {
+    pub fn new(status: u16, content_type: &'static str, body: Body) -> Response {
+        let mut headers = Vec::with_capacity(USUAL_HEADERS);
+        headers.push(("Content-Type", HeaderValue::Static(content_type)));
         Response {
             status,
-            headers: vec![("Content-Type", content_type.to_string())],
+            headers,
             body,
         }
     }
@@ -252,9 +314,9 @@ impl Response {
 
     /// A 200 carrying a cached payload and its `ETag`. `Cache-Control: no-cache` makes browsers
     /// revalidate every time, which costs them a 304 when nothing changed.
-    pub fn payload(content_type: &str, payload: &Payload) -> Response {
+    pub fn payload(content_type: &'static str, payload: &Payload) -> Response {
         Response::new(200, content_type, Body::Shared(Arc::clone(&payload.bytes)))
-            .with_header("ETag", payload.etag.to_string())
+            .with_header("ETag", Arc::clone(&payload.etag))
             .with_header("Cache-Control", "no-cache")
     }
 
@@ -290,7 +352,7 @@ impl Response {
         }
     }
 
-    pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Response {
+    pub fn with_header(mut self, name: &'static str, value: impl Into<HeaderValue>) -> Response {
         self.headers.push((name, value.into()));
         self
     }
@@ -299,7 +361,7 @@ impl Response {
         self.headers
             .iter()
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
+            .map(|(_, value)| &**value)
     }
 }
 
@@ -326,6 +388,10 @@ mod tests {
                 ("flag".to_string(), String::new()),
                 ("empty".to_string(), String::new()),
             ]
+        );
+        assert_eq!(
+            parse_query("bad=%FF%41"),
+            vec![("bad".to_string(), "\u{FFFD}A".to_string())]
         );
     }
 

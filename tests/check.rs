@@ -173,7 +173,7 @@ impl Handler for BrokenButReadable {
         let mut response = Broken.handle(request);
         response
             .headers
-            .push(("Access-Control-Allow-Origin", "*".to_string()));
+            .push(("Access-Control-Allow-Origin", "*".into()));
         response
     }
 }

@@ -64,8 +64,7 @@ impl Call<'_> {
         if let (Some(ttl), Some(url)) = (self.widget.ttl, candidates.first()) {
             self.files.remote.set_ttl(url, ttl);
         }
-        self.files
-            .locate(&format!("widget '{}'", self.widget.id), &candidates)
+        self.files.locate(&self.widget.id, candidates)
     }
 
     /// The value of a query parameter.
