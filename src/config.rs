@@ -81,9 +81,10 @@ impl Default for Config {
 }
 
 /// Workers block while writing a response to a slow client or reading a file for the first
-/// time, so there are a few more of them than cores; not many more, because each idle worker
-/// is a thread to wake per request under load (on 2 cores, 4 workers answered ~10% more
-/// requests a second than 8; BENCHMARKS.md): the cores plus 2, at least 4.
+/// time, so there are a few more of them than cores: the cores plus 2, at least 4. Those
+/// beyond the cores are spares, woken only when a queued request has waited 2 ms for a running
+/// one (vendored tiny_http, PATCHES.md change 14); waking idle workers per request had cost a
+/// third of the requests a second on 2 cores (BENCHMARKS.md).
 fn default_threads() -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     (cores + 2).max(4)

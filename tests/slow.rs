@@ -1,6 +1,7 @@
 //! Slow and idle clients over real sockets: hundreds of idle or trickling connections do not
-//! keep a normal client waiting and are closed after the idle timeout, and a client that stops
-//! reading a large answer does not hold a worker.
+//! keep a normal client waiting and are closed after the idle timeout, a client that stops
+//! reading a large answer does not hold a worker, and workers busy on slow requests (one per
+//! core, the most that are woken at once) do not hold back the next request.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -128,4 +129,42 @@ fn a_client_that_stops_reading_does_not_hold_the_only_worker() {
         "with the only worker stalled on a client that does not read: next answer in {took:?}"
     );
     drop(stalled);
+}
+
+/// Answers `/slow` after 3 s (a stand-in for a first load of a big file), anything else at once.
+struct SlowPath;
+
+impl openbb_files::Handler for SlowPath {
+    fn handle(&self, request: &Request) -> Response {
+        if request.path == "/slow" {
+            std::thread::sleep(Duration::from_secs(3));
+        }
+        Response::new(200, "text/plain", Body::Owned(b"ok".to_vec()))
+    }
+}
+
+#[test]
+fn workers_busy_on_slow_requests_do_not_hold_back_the_next_one() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let server = TestServer::start_handler_with(SlowPath, |config| config.threads = cores + 2);
+    // One slow request per core: that many running workers is the most a request wakes.
+    let slow: Vec<TcpStream> = (0..cores)
+        .map(|_| {
+            let mut stream = TcpStream::connect(server.addr).unwrap();
+            stream
+                .write_all(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            stream
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500)); // every slow request is being answered
+    let started = Instant::now();
+    assert_eq!(server.get("/fast").status, 200);
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(1),
+        "the next request waited {took:?} for a worker busy on a slow one"
+    );
+    eprintln!("with {cores} workers busy on slow requests: next answer in {took:?}");
+    drop(slow);
 }

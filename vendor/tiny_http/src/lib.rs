@@ -351,7 +351,9 @@ impl Server {
 
         // creating a task where server.accept() is continuously called
         // and ClientConnection objects are pushed in the messages queue
-        let messages = MessagesQueue::with_capacity(8);
+        // openbb-files patch: workers beyond the cores are spares (see messages_queue.rs)
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let messages = MessagesQueue::with_capacity(8, cores);
 
         // a tasks pool is used to dispatch the connections into threads
         let tasks_pool = Arc::new(util::TaskPool::new());

@@ -1,6 +1,28 @@
+//! The queue between the threads that read requests and the workers that answer them.
+//!
+//! openbb-files patches (PATCHES.md, changes 12 and 14): a push wakes a waiting worker only
+//! when one is needed. A condvar notification is a futex call even with no waiter, so a push
+//! when nobody waits makes none. And workers beyond the machine's cores are spares: a push
+//! wakes a worker only while fewer than `wake_limit` (the cores) are running or being woken.
+//! Otherwise the element waits for a running worker to come back for it, which under load is
+//! soon and costs no wake-up at all; waking every idle worker in turn instead cost a third of
+//! the requests a second on 2 cores. Should the element at the head wait longer than
+//! [`STALL`] (the running workers are blocked: a slow client, a first load of a big file), a
+//! spare takes it.
+//!
+//! Invariants: a thread coming back to `pop` takes a queued element at once, whatever the
+//! limit; a woken one takes it while the running workers are below the limit, or once the
+//! head has waited `STALL`; while elements wait for the limit, a spare sleeps with the head's
+//! deadline (`watching`), and a push that finds none wakes one to do so. So no element waits
+//! longer than `STALL` while a worker waits, and `unblock` is always answered.
+
+use std::cell::Cell;
 use std::collections::VecDeque;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+/// How long the head of the queue may wait for a running worker before a spare takes it.
+pub const STALL: Duration = Duration::from_millis(2);
 
 enum Control<T> {
     Elem(T),
@@ -13,69 +35,107 @@ where
 {
     queue: Mutex<Queue<T>>,
     condvar: Condvar,
+    /// Running or waking workers beyond which a push wakes no other (see the module comment).
+    wake_limit: usize,
 }
 
-/// openbb-files patch: the queue with the number of threads waiting on the condvar, so that a
-/// push when nobody waits (every worker busy, as under load) makes no futex call.
 struct Queue<T> {
-    elements: VecDeque<Control<T>>,
+    /// Each element with the time it was pushed.
+    elements: VecDeque<(Control<T>, Instant)>,
+    /// Threads waiting in `pop` or `pop_timeout`.
     waiting: usize,
+    /// Of those, threads notified and not yet awake.
+    waking: usize,
+    /// Of those, threads waiting with the deadline of a held-back head.
+    watching: usize,
+    /// Threads that took an element in `pop` and have not come back for the next one.
+    running: usize,
+}
+
+thread_local! {
+    /// The queue (its address) whose element this thread took in `pop` and is working on.
+    static RUNNING_FOR: Cell<usize> = const { Cell::new(0) };
 }
 
 impl<T> MessagesQueue<T>
 where
     T: Send,
 {
-    pub fn with_capacity(capacity: usize) -> Arc<MessagesQueue<T>> {
+    /// A queue whose pushes wake a waiting thread only while fewer than `wake_limit` threads
+    /// are running or waking.
+    pub fn with_capacity(capacity: usize, wake_limit: usize) -> Arc<MessagesQueue<T>> {
         Arc::new(MessagesQueue {
             queue: Mutex::new(Queue {
                 elements: VecDeque::with_capacity(capacity),
                 waiting: 0,
+                waking: 0,
+                watching: 0,
+                running: 0,
             }),
             condvar: Condvar::new(),
+            wake_limit: wake_limit.max(1),
         })
     }
 
     /// Pushes an element to the queue.
     pub fn push(&self, value: T) {
-        let mut queue = self.queue.lock().unwrap();
-        queue.elements.push_back(Control::Elem(value));
-        if queue.waiting > 0 {
-            self.condvar.notify_one();
-        }
+        let mut queue = self.lock();
+        queue
+            .elements
+            .push_back((Control::Elem(value), Instant::now()));
+        self.wake_if_needed(&mut queue);
     }
 
     /// Unblock one thread stuck in pop loop.
     pub fn unblock(&self) {
-        let mut queue = self.queue.lock().unwrap();
-        queue.elements.push_back(Control::Unblock);
+        let mut queue = self.lock();
+        queue.elements.push_back((Control::Unblock, Instant::now()));
+        if queue.waiting > queue.waking {
+            queue.waking += 1;
+        }
         self.condvar.notify_one();
     }
 
     /// Pops an element. Blocks until one is available.
     /// Returns None in case unblock() was issued.
     pub fn pop(&self) -> Option<T> {
-        let mut queue = self.queue.lock().unwrap();
-
+        let mut queue = self.lock();
+        if RUNNING_FOR.with(|held| held.replace(0)) == self.address() {
+            queue.running = queue.running.saturating_sub(1);
+        }
+        let mut woken = false;
         loop {
-            match queue.elements.pop_front() {
-                Some(Control::Elem(value)) => return Some(value),
-                Some(Control::Unblock) => return None,
-                None => (),
+            let take = match queue.elements.front() {
+                None => false,
+                Some((Control::Unblock, _)) => true,
+                Some((Control::Elem(_), pushed)) => {
+                    !woken || queue.running < self.wake_limit || pushed.elapsed() >= STALL
+                }
+            };
+            if take {
+                let taken = match queue.elements.pop_front().map(|(control, _)| control) {
+                    Some(Control::Elem(value)) => {
+                        queue.running += 1;
+                        RUNNING_FOR.with(|held| held.set(self.address()));
+                        Some(value)
+                    }
+                    _ => None,
+                };
+                self.wake_if_needed(&mut queue);
+                return taken;
             }
-
-            queue.waiting += 1;
-            queue = self.condvar.wait(queue).unwrap();
-            queue.waiting -= 1;
+            let deadline = queue.elements.front().map(|(_, pushed)| *pushed + STALL);
+            queue = self.wait(queue, deadline);
+            woken = true;
         }
     }
 
     /// Tries to pop an element without blocking.
     pub fn try_pop(&self) -> Option<T> {
-        let mut queue = self.queue.lock().unwrap();
+        let mut queue = self.lock();
         match queue.elements.pop_front() {
-            Some(Control::Elem(value)) => Some(value),
-            Some(Control::Unblock) | None => None,
+            Some((Control::Elem(value), _)) => Some(value),
+            Some((Control::Unblock, _)) | None => None,
         }
     }
 
@@ -83,75 +143,221 @@ where
     /// more than the specified timeout duration
     /// or unblock() was issued
     pub fn pop_timeout(&self, timeout: Duration) -> Option<T> {
-        let mut queue = self.queue.lock().unwrap();
-        let mut duration = timeout;
+        let deadline = Instant::now() + timeout;
+        let mut queue = self.lock();
         loop {
             match queue.elements.pop_front() {
-                Some(Control::Elem(value)) => return Some(value),
-                Some(Control::Unblock) => return None,
+                Some((Control::Elem(value), _)) => return Some(value),
+                Some((Control::Unblock, _)) => return None,
                 None => (),
             }
-            let now = Instant::now();
-            queue.waiting += 1;
-            let (_queue, result) = self.condvar.wait_timeout(queue, timeout).unwrap();
-            queue = _queue;
-            queue.waiting -= 1;
-            let sleep_time = now.elapsed();
-            duration = if duration > sleep_time {
-                duration - sleep_time
-            } else {
-                Duration::from_millis(0)
-            };
-            if result.timed_out()
-                || (duration.as_secs() == 0 && duration.subsec_nanos() < 1_000_000)
-            {
+            if Instant::now() >= deadline {
                 return None;
             }
+            queue = self.wait(queue, Some(deadline));
         }
+    }
+
+    /// Wakes a sleeping thread if a queued element needs one: to take it while the running
+    /// threads are below the limit, or else to watch the held-back head's deadline.
+    fn wake_if_needed(&self, queue: &mut Queue<T>) {
+        let sleeping = queue.waiting.saturating_sub(queue.waking);
+        let wanted = queue.running + queue.waking < self.wake_limit;
+        let unwatched = queue.watching == 0 && queue.waking == 0;
+        if !queue.elements.is_empty() && sleeping > 0 && (wanted || unwatched) {
+            queue.waking += 1;
+            self.condvar.notify_one();
+        }
+    }
+
+    /// Waits for a notification, or until `deadline` when there is one (a spare watching a
+    /// held-back head, or `pop_timeout`), keeping the counts of waiting threads.
+    fn wait<'a>(
+        &self,
+        mut queue: MutexGuard<'a, Queue<T>>,
+        deadline: Option<Instant>,
+    ) -> MutexGuard<'a, Queue<T>> {
+        queue.waiting += 1;
+        let notified;
+        (queue, notified) = match deadline {
+            Some(deadline) => {
+                queue.watching += 1;
+                let left = deadline.saturating_duration_since(Instant::now());
+                let (mut queue, waited) = self
+                    .condvar
+                    .wait_timeout(queue, left)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                queue.watching -= 1;
+                (queue, !waited.timed_out())
+            }
+            None => {
+                let queue = self
+                    .condvar
+                    .wait(queue)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                (queue, true)
+            }
+        };
+        queue.waiting -= 1;
+        if notified {
+            queue.waking = queue.waking.saturating_sub(1);
+        }
+        // (a spurious wake-up counts as the notification: at worst one wake-up too many later)
+        queue.waking = queue.waking.min(queue.waiting);
+        queue
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Queue<T>> {
+        self.queue
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn address(&self) -> usize {
+        self as *const Self as usize
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::MessagesQueue;
+    use super::{MessagesQueue, STALL};
     use std::sync::{mpsc, Arc};
     use std::thread;
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
-    /// Pushes skip the wake-up while nobody waits; no element may be left behind by that.
+    /// Pushes skip the wake-up while nobody waits or while the running threads are at the
+    /// limit; no element may be left behind by that.
     #[test]
     fn every_element_reaches_a_waiting_or_busy_popper() {
-        let queue = MessagesQueue::with_capacity(8);
-        let (done, answers) = mpsc::channel();
-        for _ in 0..4 {
-            let (queue, done) = (Arc::clone(&queue), done.clone());
-            thread::spawn(move || {
-                while let Some(element) = queue.pop() {
-                    if element % 97 == 0 {
-                        thread::sleep(Duration::from_millis(1));
+        for wake_limit in [1, 2, 8] {
+            let queue = MessagesQueue::with_capacity(8, wake_limit);
+            let (done, answers) = mpsc::channel();
+            for _ in 0..4 {
+                let (queue, done) = (Arc::clone(&queue), done.clone());
+                thread::spawn(move || {
+                    while let Some(element) = queue.pop() {
+                        if element % 97 == 0 {
+                            thread::sleep(Duration::from_millis(1));
+                        }
+                        done.send(element).unwrap();
                     }
-                    done.send(element).unwrap();
-                }
-            });
+                });
+            }
+            for pusher in 0..2u32 {
+                let queue = Arc::clone(&queue);
+                thread::spawn(move || {
+                    for i in 0..5_000 {
+                        queue.push(pusher * 5_000 + i);
+                        if i % 500 == 0 {
+                            thread::sleep(Duration::from_millis(2));
+                        }
+                    }
+                });
+            }
+            let mut seen: Vec<u32> = (0..10_000)
+                .map(|_| answers.recv_timeout(Duration::from_secs(10)).unwrap())
+                .collect();
+            seen.sort_unstable();
+            assert_eq!(seen, (0..10_000).collect::<Vec<_>>(), "limit {wake_limit}");
+            for _ in 0..4 {
+                queue.unblock();
+            }
         }
-        for pusher in 0..2u32 {
+    }
+
+    /// Two elements held back behind a blocked thread: each is taken by a spare, the second
+    /// too (the spare that took the first wakes another to watch it).
+    #[test]
+    fn every_held_back_element_is_taken_by_a_spare() {
+        let queue = MessagesQueue::with_capacity(8, 1);
+        let (release, blocked) = mpsc::channel::<()>();
+        let (took, taken) = mpsc::channel();
+        let busy = {
+            let (queue, took) = (Arc::clone(&queue), took.clone());
+            thread::spawn(move || {
+                took.send(queue.pop()).unwrap();
+                let _ = blocked.recv_timeout(Duration::from_secs(10)); // blocked on it
+            })
+        };
+        queue.push(1);
+        assert_eq!(taken.recv_timeout(Duration::from_secs(10)).unwrap(), Some(1));
+        for _ in 0..2 {
+            let (queue, took) = (Arc::clone(&queue), took.clone());
+            thread::spawn(move || took.send(queue.pop()).unwrap());
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while queue.lock().waiting < 2 && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(1)); // until both spares wait
+        }
+        queue.push(2);
+        queue.push(3);
+        let mut next: Vec<_> = (0..2)
+            .map(|_| taken.recv_timeout(Duration::from_secs(10)).unwrap())
+            .collect();
+        next.sort();
+        assert_eq!(next, [Some(2), Some(3)]);
+        release.send(()).unwrap();
+        busy.join().unwrap();
+    }
+
+    /// With the one running thread blocked on its element, a waiting spare is not woken for
+    /// the next one at once, but takes it once it has waited `STALL`.
+    #[test]
+    fn a_spare_takes_what_a_blocked_worker_holds_back() {
+        let queue = MessagesQueue::with_capacity(8, 1);
+        let (took, taken) = mpsc::channel();
+        let (release, blocked) = mpsc::channel::<()>();
+        let busy = {
+            let (queue, took) = (Arc::clone(&queue), took.clone());
+            thread::spawn(move || {
+                let first = queue.pop();
+                took.send((first, Instant::now())).unwrap();
+                let _ = blocked.recv_timeout(Duration::from_secs(10)); // blocked on its element
+                queue.pop()
+            })
+        };
+        queue.push(1);
+        assert_eq!(taken.recv_timeout(Duration::from_secs(10)).unwrap().0, Some(1));
+        let spare = {
             let queue = Arc::clone(&queue);
             thread::spawn(move || {
-                for i in 0..5_000 {
-                    queue.push(pusher * 5_000 + i);
-                    if i % 500 == 0 {
-                        thread::sleep(Duration::from_millis(2));
-                    }
-                }
-            });
+                let next = queue.pop();
+                took.send((next, Instant::now())).unwrap();
+            })
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while queue.lock().waiting == 0 && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(1)); // until the spare waits
         }
-        let mut seen: Vec<u32> = (0..10_000)
-            .map(|_| answers.recv_timeout(Duration::from_secs(10)).unwrap())
-            .collect();
-        seen.sort_unstable();
-        assert_eq!(seen, (0..10_000).collect::<Vec<_>>());
-        for _ in 0..4 {
-            queue.unblock();
-        }
+        let pushed = Instant::now();
+        queue.push(2);
+        let (next, at) = taken.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(next, Some(2));
+        assert!(at - pushed >= STALL, "taken after {:?}", at - pushed);
+        spare.join().unwrap();
+        // the blocked thread comes back: the next element is its own at once
+        queue.push(3);
+        release.send(()).unwrap();
+        assert_eq!(busy.join().unwrap(), Some(3));
+    }
+
+    /// A thread coming back for the next element takes it whatever the limit, and `unblock`
+    /// reaches a waiting thread even while elements are held back.
+    #[test]
+    fn returning_threads_take_at_once_and_unblock_is_answered() {
+        let queue = MessagesQueue::with_capacity(8, 1);
+        queue.push(1);
+        queue.push(2);
+        assert_eq!(queue.pop(), Some(1));
+        let started = Instant::now();
+        assert_eq!(queue.pop(), Some(2)); // running, and coming back: no wait
+        assert!(started.elapsed() < Duration::from_secs(1));
+        let waiter = {
+            let queue = Arc::clone(&queue);
+            thread::spawn(move || queue.pop())
+        };
+        thread::sleep(Duration::from_millis(20));
+        queue.unblock();
+        assert_eq!(waiter.join().unwrap(), None);
     }
 }
