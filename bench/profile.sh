@@ -33,8 +33,11 @@ python3 "$REPO/../shared/peers/make_prices.py" "$WORK/root/data/prices.csv" 2>/d
     echo "(peer's make_prices.py not found: the bundled data/prices.csv, the same 1,000 rows)"
 
 # start [WRAPPER...]: runs the server (under WRAPPER) on a free port; sets SERVER and PORT.
+# The server gets a session of its own, as bench.py gives every server it measures: with the
+# kernel's autogroup scheduling a session is one scheduling group, so the server then shares
+# the CPUs with wrk as a whole, not thread by thread (BENCHMARKS.md, fifth round).
 start() {
-    "$@" "$BIN" --root "$WORK/root" --port 0 --quiet >"$WORK/out" 2>"$WORK/err" &
+    setsid "$@" "$BIN" --root "$WORK/root" --port 0 --quiet >"$WORK/out" 2>"$WORK/err" &
     SERVER=$!
     for _ in $(seq 400); do grep -q '^listening on' "$WORK/out" && break; sleep 0.05; done
     PORT=$(sed -n 's/^listening on http:.*:\([0-9]*\)$/\1/p' "$WORK/out")

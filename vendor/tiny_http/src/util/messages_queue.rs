@@ -12,17 +12,25 @@
 //!
 //! Invariants: a thread coming back to `pop` takes a queued element at once, whatever the
 //! limit; a woken one takes it while the running workers are below the limit, or once the
-//! head has waited `STALL`; while elements wait for the limit, a spare sleeps with the head's
-//! deadline (`watching`), and a push that finds none wakes one to do so. So no element waits
-//! longer than `STALL` while a worker waits, and `unblock` is always answered.
+//! head has waited `STALL`; while elements wait for the limit, a spare sleeps in `pop` with
+//! the head's deadline (`watching`), and a push or a take that finds none wakes one to do so.
+//! So no element waits longer than `STALL` while a thread waits in `pop`, and `unblock` is
+//! always answered. The price: while every running worker is blocked, a request waits up to
+//! `STALL` longer than it would for an idle worker woken at once. `try_pop` and `pop_timeout`
+//! (not used by openbb-files) take any element at once and do not count as running. A thread
+//! is expected to pop from one queue: the queue it is running for is known by its address.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// How long the head of the queue may wait for a running worker before a spare takes it.
+/// How long the head of the queue may wait for a running worker before a spare takes it
+/// (longer in the unit tests, so that what happens before it is easy to observe).
+#[cfg(not(test))]
 pub const STALL: Duration = Duration::from_millis(2);
+#[cfg(test)]
+pub const STALL: Duration = Duration::from_millis(300);
 
 enum Control<T> {
     Elem(T),
@@ -46,10 +54,15 @@ struct Queue<T> {
     waiting: usize,
     /// Of those, threads notified and not yet awake.
     waking: usize,
-    /// Of those, threads waiting with the deadline of a held-back head.
+    /// Of those, threads waiting in `pop` with the deadline of a held-back head.
     watching: usize,
     /// Threads that took an element in `pop` and have not come back for the next one.
     running: usize,
+    /// Notifications sent and waits begun, for the tests to tell wake-ups apart.
+    #[cfg(test)]
+    notified: usize,
+    #[cfg(test)]
+    waits: usize,
 }
 
 thread_local! {
@@ -71,6 +84,10 @@ where
                 waking: 0,
                 watching: 0,
                 running: 0,
+                #[cfg(test)]
+                notified: 0,
+                #[cfg(test)]
+                waits: 0,
             }),
             condvar: Condvar::new(),
             wake_limit: wake_limit.max(1),
@@ -93,7 +110,7 @@ where
         if queue.waiting > queue.waking {
             queue.waking += 1;
         }
-        self.condvar.notify_one();
+        self.notify_one(&mut queue);
     }
 
     /// Pops an element. Blocks until one is available.
@@ -124,8 +141,8 @@ where
                 self.wake_if_needed(&mut queue);
                 return taken;
             }
-            let deadline = queue.elements.front().map(|(_, pushed)| *pushed + STALL);
-            queue = self.wait(queue, deadline);
+            let held_back = queue.elements.front().map(|(_, pushed)| *pushed + STALL);
+            queue = self.wait(queue, held_back, held_back.is_some());
             woken = true;
         }
     }
@@ -133,7 +150,9 @@ where
     /// Tries to pop an element without blocking.
     pub fn try_pop(&self) -> Option<T> {
         let mut queue = self.lock();
-        match queue.elements.pop_front() {
+        let taken = queue.elements.pop_front();
+        self.wake_if_needed(&mut queue);
+        match taken {
             Some((Control::Elem(value), _)) => Some(value),
             Some((Control::Unblock, _)) | None => None,
         }
@@ -146,15 +165,17 @@ where
         let deadline = Instant::now() + timeout;
         let mut queue = self.lock();
         loop {
-            match queue.elements.pop_front() {
-                Some((Control::Elem(value), _)) => return Some(value),
-                Some((Control::Unblock, _)) => return None,
-                None => (),
+            if let Some((control, _)) = queue.elements.pop_front() {
+                self.wake_if_needed(&mut queue);
+                return match control {
+                    Control::Elem(value) => Some(value),
+                    Control::Unblock => None,
+                };
             }
             if Instant::now() >= deadline {
                 return None;
             }
-            queue = self.wait(queue, Some(deadline));
+            queue = self.wait(queue, Some(deadline), false);
         }
     }
 
@@ -166,28 +187,42 @@ where
         let unwatched = queue.watching == 0 && queue.waking == 0;
         if !queue.elements.is_empty() && sleeping > 0 && (wanted || unwatched) {
             queue.waking += 1;
-            self.condvar.notify_one();
+            self.notify_one(queue);
         }
     }
 
-    /// Waits for a notification, or until `deadline` when there is one (a spare watching a
-    /// held-back head, or `pop_timeout`), keeping the counts of waiting threads.
+    /// Wakes one waiting thread (counted for the tests).
+    fn notify_one(&self, _queue: &mut Queue<T>) {
+        #[cfg(test)]
+        {
+            _queue.notified += 1;
+        }
+        self.condvar.notify_one();
+    }
+
+    /// Waits for a notification, or until `deadline` when there is one, keeping the counts of
+    /// waiting threads; `watch`: the deadline is a held-back head's (a spare in `pop`).
     fn wait<'a>(
         &self,
         mut queue: MutexGuard<'a, Queue<T>>,
         deadline: Option<Instant>,
+        watch: bool,
     ) -> MutexGuard<'a, Queue<T>> {
         queue.waiting += 1;
+        #[cfg(test)]
+        {
+            queue.waits += 1;
+        }
         let notified;
         (queue, notified) = match deadline {
             Some(deadline) => {
-                queue.watching += 1;
+                queue.watching += usize::from(watch);
                 let left = deadline.saturating_duration_since(Instant::now());
                 let (mut queue, waited) = self
                     .condvar
                     .wait_timeout(queue, left)
                     .unwrap_or_else(|poisoned| poisoned.into_inner());
-                queue.watching -= 1;
+                queue.watching -= usize::from(watch);
                 (queue, !waited.timed_out())
             }
             None => {
@@ -199,11 +234,10 @@ where
             }
         };
         queue.waiting -= 1;
+        // (a spurious wake-up counts as a notification: at worst one wake-up too many later)
         if notified {
             queue.waking = queue.waking.saturating_sub(1);
         }
-        // (a spurious wake-up counts as the notification: at worst one wake-up too many later)
-        queue.waking = queue.waking.min(queue.waiting);
         queue
     }
 
@@ -289,8 +323,11 @@ mod tests {
         while queue.lock().waiting < 2 && Instant::now() < deadline {
             thread::sleep(Duration::from_millis(1)); // until both spares wait
         }
+        let before = queue.lock().notified;
         queue.push(2);
         queue.push(3);
+        // at the limit: one spare is woken to watch the head, not one per push
+        assert_eq!(queue.lock().notified - before, 1);
         let mut next: Vec<_> = (0..2)
             .map(|_| taken.recv_timeout(Duration::from_secs(10)).unwrap())
             .collect();
@@ -341,6 +378,34 @@ mod tests {
         assert_eq!(busy.join().unwrap(), Some(3));
     }
 
+    /// A `pop_timeout` waiter is no spare watching a held-back element: a spare in `pop` still
+    /// takes it after `STALL`, not after the other's timeout.
+    #[test]
+    fn a_pop_timeout_waiter_does_not_hide_a_held_back_element() {
+        let queue = MessagesQueue::with_capacity(8, 1);
+        queue.push(1);
+        assert_eq!(queue.pop(), Some(1)); // this thread is running, blocked on it
+        let (took, taken) = mpsc::channel();
+        let timed = {
+            let (queue, took) = (Arc::clone(&queue), took.clone());
+            thread::spawn(move || took.send(queue.pop_timeout(Duration::from_secs(30))).unwrap())
+        };
+        let spare = {
+            let queue = Arc::clone(&queue);
+            thread::spawn(move || took.send(queue.pop()).unwrap())
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while queue.lock().waiting < 2 && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(1)); // until both wait
+        }
+        queue.push(2);
+        assert_eq!(taken.recv_timeout(Duration::from_secs(10)).unwrap(), Some(2));
+        queue.push(3);
+        assert_eq!(taken.recv_timeout(Duration::from_secs(10)).unwrap(), Some(3));
+        timed.join().unwrap();
+        spare.join().unwrap();
+    }
+
     /// A thread coming back for the next element takes it whatever the limit, and `unblock`
     /// reaches a waiting thread even while elements are held back.
     #[test]
@@ -349,9 +414,33 @@ mod tests {
         queue.push(1);
         queue.push(2);
         assert_eq!(queue.pop(), Some(1));
-        let started = Instant::now();
         assert_eq!(queue.pop(), Some(2)); // running, and coming back: no wait
-        assert!(started.elapsed() < Duration::from_secs(1));
+        assert_eq!(queue.lock().waits, 0);
+        // a spare takes a held-back element and holds it: two running, over the limit of one
+        let (release, blocked) = mpsc::channel::<()>();
+        let spare = {
+            let queue = Arc::clone(&queue);
+            thread::spawn(move || {
+                let taken = queue.pop();
+                let _ = blocked.recv_timeout(Duration::from_secs(10));
+                taken
+            })
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while queue.lock().waiting == 0 && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(1)); // until the spare waits
+        }
+        queue.push(3);
+        while queue.lock().running < 2 && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(1)); // until the spare took it
+        }
+        // coming back while still over the limit: the next element is taken without a wait
+        queue.push(4);
+        let waits = queue.lock().waits;
+        assert_eq!(queue.pop(), Some(4));
+        assert_eq!(queue.lock().waits, waits);
+        release.send(()).unwrap();
+        assert_eq!(spare.join().unwrap(), Some(3));
         let waiter = {
             let queue = Arc::clone(&queue);
             thread::spawn(move || queue.pop())
