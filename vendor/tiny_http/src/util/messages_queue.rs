@@ -314,7 +314,10 @@ mod tests {
             })
         };
         queue.push(1);
-        assert_eq!(taken.recv_timeout(Duration::from_secs(10)).unwrap(), Some(1));
+        assert_eq!(
+            taken.recv_timeout(Duration::from_secs(10)).unwrap(),
+            Some(1)
+        );
         for _ in 0..2 {
             let (queue, took) = (Arc::clone(&queue), took.clone());
             thread::spawn(move || took.send(queue.pop()).unwrap());
@@ -354,7 +357,10 @@ mod tests {
             })
         };
         queue.push(1);
-        assert_eq!(taken.recv_timeout(Duration::from_secs(10)).unwrap().0, Some(1));
+        assert_eq!(
+            taken.recv_timeout(Duration::from_secs(10)).unwrap().0,
+            Some(1)
+        );
         let spare = {
             let queue = Arc::clone(&queue);
             thread::spawn(move || {
@@ -388,7 +394,10 @@ mod tests {
         let (took, taken) = mpsc::channel();
         let timed = {
             let (queue, took) = (Arc::clone(&queue), took.clone());
-            thread::spawn(move || took.send(queue.pop_timeout(Duration::from_secs(30))).unwrap())
+            thread::spawn(move || {
+                took.send(queue.pop_timeout(Duration::from_secs(30)))
+                    .unwrap()
+            })
         };
         let spare = {
             let queue = Arc::clone(&queue);
@@ -399,9 +408,15 @@ mod tests {
             thread::sleep(Duration::from_millis(1)); // until both wait
         }
         queue.push(2);
-        assert_eq!(taken.recv_timeout(Duration::from_secs(10)).unwrap(), Some(2));
+        assert_eq!(
+            taken.recv_timeout(Duration::from_secs(10)).unwrap(),
+            Some(2)
+        );
         queue.push(3);
-        assert_eq!(taken.recv_timeout(Duration::from_secs(10)).unwrap(), Some(3));
+        assert_eq!(
+            taken.recv_timeout(Duration::from_secs(10)).unwrap(),
+            Some(3)
+        );
         timed.join().unwrap();
         spare.join().unwrap();
     }
