@@ -266,7 +266,9 @@ impl App {
         let widget = widget.clone();
         Ok(Upgrade {
             accept,
-            start: Box::new(move |connection| hub.join(widget, relative, params, seen, connection)),
+            start: Box::new(move |connection| {
+                hub.join(widget, relative.relative, params, seen, connection)
+            }),
         })
     }
 

@@ -120,7 +120,7 @@ pub fn widgets(files: &Files) -> Map<String, Value> {
             && !notes.is_empty()
             && notes
                 .iter()
-                .all(|n| files.text(n).is_ok_and(|t| parse_note(&t).is_ok()));
+                .all(|n| files.text(*n).is_ok_and(|t| parse_note(&t).is_ok()));
         if is_feed {
             let widget = folder_widget(folder, "newsfeed", "Notes");
             widgets.insert(format!("{}_feed", id_of(folder)), widget);

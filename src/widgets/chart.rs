@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use crate::data::Data;
 use crate::http::{Body, JSON, Response};
+use crate::remote::is_remote;
 use crate::widgets::{Call, table};
 
 const THEMES: [(&str, &str); 2] = [("dark", "#151518"), ("light", "#FFFFFF")];
@@ -24,11 +25,11 @@ pub fn serve(call: &Call) -> Response {
             .iter()
             .find(|(name, _)| asked.eq_ignore_ascii_case(name))
     });
-    let themed = theme.map(|(name, _)| themed_name(&relative, name));
-    let file = match &themed {
-        Some(themed) if call.files.dir.resolve(themed).is_some() => themed,
-        _ => &relative,
-    };
+    let themed = theme
+        .map(|(name, _)| themed_name(&relative, name))
+        .filter(|name| !is_remote(name))
+        .and_then(|name| call.files.find(&name).ok());
+    let file = themed.as_ref().unwrap_or(&relative);
     let data = match call.files.data(file) {
         Ok(data) => data,
         Err(response) => return response,
@@ -46,7 +47,7 @@ pub fn serve(call: &Call) -> Response {
         }
     };
     match theme {
-        Some((_, background)) if file == &relative => match serde_json::from_slice(raw) {
+        Some((_, background)) if themed.is_none() => match serde_json::from_slice(raw) {
             Ok(figure) => Response::json(200, &with_background(figure, background)),
             Err(err) => Response::error(500, &err.to_string()),
         },

@@ -22,7 +22,7 @@ pub mod udf;
 use serde_json::{Map, Value};
 
 use crate::auth::Auth;
-use crate::files::Files;
+use crate::files::{Files, Found};
 use crate::http::{Request, Response};
 use crate::manifest::{Kind, Widget};
 
@@ -56,7 +56,7 @@ pub fn serve(call: &Call) -> Response {
 impl Call<'_> {
     /// The widget's file: `backend.file` with its placeholders filled, else the first of
     /// `<endpoint>.<extension>` that exists (extensions by the widget's type).
-    pub fn locate(&self) -> Result<String, Response> {
+    pub fn locate(&self) -> Result<Found, Response> {
         let candidates = match &self.widget.file {
             Some(template) => vec![Files::fill(template, self.params)?],
             None => self.widget.default_files(),

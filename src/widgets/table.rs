@@ -1,6 +1,7 @@
 //! table (and every type without a handler of its own): the rows of a CSV or JSON file after
 //! the widget's filters; a JSON document that is not an array is served as it is.
 
+use crate::files::DataFile;
 use crate::http::{JSON, Response};
 use crate::widgets::Call;
 
@@ -13,15 +14,15 @@ pub fn serve(call: &Call) -> Response {
 
 /// The rows of a table file after the widget's filters, as a JSON response with an `ETag`,
 /// rendered once per file version and parameters.
-pub fn rows(call: &Call, relative: &str) -> Response {
+pub fn rows(call: &Call, file: &(impl DataFile + ?Sized)) -> Response {
     let widget = call.widget;
-    let rendered =
-        call.files
-            .rendered(relative, &widget.id, call.params, &widget.filters, |data| {
-                data.render(call.params, &widget.filters).map_err(|detail| {
-                    Response::error(500, &format!("{}: filters: {detail}", widget.id))
-                })
-            });
+    let rendered = call
+        .files
+        .rendered(file, &widget.id, call.params, &widget.filters, |data| {
+            data.render(call.params, &widget.filters).map_err(|detail| {
+                Response::error(500, &format!("{}: filters: {detail}", widget.id))
+            })
+        });
     match rendered {
         Ok(payload) => Response::payload(JSON, &payload),
         Err(response) => response,
