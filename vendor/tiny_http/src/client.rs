@@ -415,14 +415,41 @@ impl ClientConnection {
     /// with the reader (its body read), and no byte or head of the next request is held yet.
     #[cfg(any(target_os = "linux", target_os = "android"))]
     pub(crate) fn idle_socket(&mut self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        self.idle_reader()?.get_ref().plain_fd()
+    }
+
+    /// openbb-files patch: for the idle-connection thread, once an idle connection's socket is
+    /// readable: receives what arrived (without waiting) into `scratch` and keeps it for the
+    /// reader, in front of the socket's bytes; the count received, or `None` if the
+    /// connection is not idle (see `idle_socket`).
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    pub(crate) fn receive_arrived(
+        &mut self,
+        scratch: &mut [u8],
+    ) -> Option<rustix::io::Result<usize>> {
+        use rustix::net::{recv, RecvFlags};
+        let reader = self.idle_reader()?;
+        let received = recv(
+            reader.get_ref().plain_fd()?,
+            &mut *scratch,
+            RecvFlags::DONTWAIT,
+        );
+        let received = received.map(|(count, _)| count);
+        if let Ok(count) = received {
+            reader.get_mut().push_arrived(&scratch[..count]);
+        }
+        Some(received)
+    }
+
+    /// The reader, if the connection is between requests and holds no byte of the next one.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    fn idle_reader(&mut self) -> Option<&mut BufReader<RefinedTcpStream>> {
         if self.no_more_requests || self.pending_head.is_some() {
             return None;
         }
         let reader = self.next_header_source.try_turn()?;
-        if !reader.buffer().is_empty() {
-            return None;
-        }
-        reader.get_ref().plain_fd()
+        let holds_bytes = !reader.buffer().is_empty() || reader.get_ref().has_arrived();
+        (!holds_bytes).then_some(reader)
     }
 
     /// openbb-files patch: true if dropping the connection now cannot wait on the client (see

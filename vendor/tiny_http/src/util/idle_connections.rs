@@ -5,9 +5,10 @@
 //!
 //! A connection is parked here while it is between requests (`ClientConnection::idle_socket`:
 //! plain socket, reader free, nothing buffered, more requests may follow). One thread waits on
-//! the set. When a parked connection becomes readable and `MSG_PEEK` shows the whole head of a
-//! request, that thread reads the head with the connection's own parser (the bytes are there,
-//! so this cannot wait). If building the request cannot wait either (no body, no `Expect`, no
+//! the set. When a parked connection becomes readable, that thread receives what arrived
+//! without waiting (`ClientConnection::receive_arrived`; the bytes go to the connection's
+//! reader, ahead of the socket's). If they hold the whole head of a request, it reads the head
+//! with the connection's own parser (the bytes are there, so this cannot wait). If building the request cannot wait either (no body, no `Expect`, no
 //! upgrade, HTTP/1.x: `RequestHead::may_wait`), it builds it, pushes it to the workers' queue
 //! and parks the connection again. Everything else (a partial head, a body, pipelined bytes, a
 //! refusal to answer, the last request, a close that would flush to the client) goes to a pool
@@ -41,9 +42,9 @@ use crate::Message;
 
 /// The epoll key of the wake-up descriptor; connections get keys from 1 on.
 const WAKE_KEY: u64 = 0;
-/// How much of a parked connection's first bytes are looked at for a whole request head.
-/// A longer head is read on a pool thread.
-const PEEK_BYTES: usize = 8192;
+/// How many of a parked connection's bytes are received at once, to find a whole request head
+/// in them. A longer head is read on a pool thread.
+const RECEIVE_BYTES: usize = 8192;
 /// Readiness events taken per wait.
 const EVENTS_PER_WAIT: usize = 64;
 
@@ -71,7 +72,7 @@ enum Waiting {
     /// The whole head of a request: the line and headers up to the empty line. A request
     /// head ends at the first CRLF CRLF, so reading it takes only bytes already here.
     WholeHead,
-    /// Part of a head (or more than `PEEK_BYTES` of one): a pool thread waits for the rest.
+    /// Part of a head (or more than `RECEIVE_BYTES` of one): a pool thread waits for the rest.
     Partial,
     /// The client closed the connection, or it failed.
     Gone,
@@ -152,7 +153,7 @@ impl IdleConnections {
             pool,
         };
         let mut events = Vec::with_capacity(EVENTS_PER_WAIT);
-        let mut peeked = vec![0; PEEK_BYTES];
+        let mut received = vec![0; RECEIVE_BYTES];
         // expired connections are looked for a few times per idle timeout
         let sweep_every = self
             .idle_timeout
@@ -182,7 +183,7 @@ impl IdleConnections {
                     key => self.lock().clients.as_mut().and_then(|c| c.remove(&key)),
                 };
                 if let Some((client, _)) = taken {
-                    self.serve(client, messages, pool, &mut peeked);
+                    self.serve(client, messages, pool, &mut received);
                 }
             }
             if let (Some(at), Some(every), Some(timeout)) =
@@ -203,10 +204,10 @@ impl IdleConnections {
         mut client: ClientConnection,
         messages: &Arc<MessagesQueue<Message>>,
         pool: &TaskPool,
-        peeked: &mut [u8],
+        scratch: &mut [u8],
     ) {
-        let waiting = match client.idle_socket() {
-            Some(socket) => look(socket, peeked),
+        let waiting = match client.receive_arrived(scratch) {
+            Some(received) => waiting(received, scratch),
             None => Waiting::Partial, // cannot happen: only idle connections are parked
         };
         let head = match waiting {
@@ -352,9 +353,15 @@ fn arm(epoll: &OwnedFd, socket: BorrowedFd<'_>, key: u64) -> IoResult<()> {
 
 /// Looks at the bytes waiting on a socket, without taking them or waiting for any.
 fn look(socket: BorrowedFd<'_>, buffer: &mut [u8]) -> Waiting {
-    match recv(socket, &mut *buffer, RecvFlags::PEEK | RecvFlags::DONTWAIT) {
-        Ok((0, _)) => Waiting::Gone,
-        Ok((read, _)) if buffer[..read].windows(4).any(|w| w == b"\r\n\r\n") => Waiting::WholeHead,
+    let peeked = recv(socket, &mut *buffer, RecvFlags::PEEK | RecvFlags::DONTWAIT);
+    waiting(peeked.map(|(count, _)| count), buffer)
+}
+
+/// What waits on a connection, from what a receive (or a peek) into `buffer` gave.
+fn waiting(received: rustix::io::Result<usize>, buffer: &[u8]) -> Waiting {
+    match received {
+        Ok(0) => Waiting::Gone,
+        Ok(read) if buffer[..read].windows(4).any(|w| w == b"\r\n\r\n") => Waiting::WholeHead,
         Ok(_) => Waiting::Partial,
         Err(Errno::AGAIN) | Err(Errno::INTR) => Waiting::Nothing,
         Err(Errno::CONNRESET) | Err(Errno::TIMEDOUT) | Err(Errno::PIPE) | Err(Errno::NOTCONN) => {
@@ -488,6 +495,27 @@ mod tests {
         assert_eq!(read_answer(&mut stream), "GET /two ");
         eventually("the connection parked again", || parked(&server) == 1);
 
+        stream.write_all(b"GET /last HTTP/1.1\r\n\r\n").unwrap();
+        assert_eq!(read_answer(&mut stream), "GET /last ");
+    }
+
+    /// Requests received together, more than the reader's buffer holds, the first head ending
+    /// right where a buffer-full ends: what is left of the received bytes is served, not parked.
+    #[test]
+    fn pipelined_requests_beyond_the_readers_buffer_are_all_served() {
+        let (server, port) = echo_server(Duration::from_secs(30));
+        let mut stream = connect(port);
+        eventually("the new connection parked", || parked(&server) == 1);
+        let start = "GET /one HTTP/1.1\r\nX-Pad: ";
+        let pad = "x".repeat(1024 - start.len() - 4);
+        let first = format!("{start}{pad}\r\n\r\n");
+        assert_eq!(first.len(), 1024); // the reader's buffer (client.rs)
+        let all = format!("{first}GET /two HTTP/1.1\r\n\r\nGET /three HTTP/1.1\r\n\r\n");
+        stream.write_all(all.as_bytes()).unwrap();
+        for path in ["/one", "/two", "/three"] {
+            assert_eq!(read_answer(&mut stream), format!("GET {path} "));
+        }
+        eventually("the connection parked again", || parked(&server) == 1);
         stream.write_all(b"GET /last HTTP/1.1\r\n\r\n").unwrap();
         assert_eq!(read_answer(&mut stream), "GET /last ");
     }

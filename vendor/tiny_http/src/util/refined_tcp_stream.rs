@@ -98,6 +98,10 @@ pub struct RefinedTcpStream {
     stream: Stream,
     close_read: bool,
     close_write: bool,
+    /// openbb-files patch: bytes the idle-connection thread already received from this socket
+    /// (`idle_connections.rs`), read before the socket's own; `arrived_read` of them are read.
+    arrived: Vec<u8>,
+    arrived_read: usize,
 }
 
 impl RefinedTcpStream {
@@ -121,12 +125,16 @@ impl RefinedTcpStream {
             stream: read,
             close_read: true,
             close_write: false,
+            arrived: Vec::new(),
+            arrived_read: 0,
         };
 
         let write = RefinedTcpStream {
             stream: write,
             close_read: false,
             close_write: true,
+            arrived: Vec::new(),
+            arrived_read: 0,
         };
 
         Ok((read, write))
@@ -162,6 +170,17 @@ impl RefinedTcpStream {
         }
     }
 
+    /// openbb-files patch: bytes received from this socket by the idle-connection thread, to be
+    /// read before any more of the socket's.
+    pub(crate) fn push_arrived(&mut self, bytes: &[u8]) {
+        self.arrived.extend_from_slice(bytes);
+    }
+
+    /// openbb-files patch: whether bytes from `push_arrived` are still unread.
+    pub(crate) fn has_arrived(&self) -> bool {
+        self.arrived_read < self.arrived.len()
+    }
+
     /// openbb-files patch: tells the client no more data is coming (the read half still reads).
     pub(crate) fn shutdown_write(&mut self) -> IoResult<()> {
         self.stream.shutdown(Shutdown::Write)
@@ -182,7 +201,19 @@ impl Drop for RefinedTcpStream {
 
 impl Read for RefinedTcpStream {
     fn read(&mut self, buf: &mut [u8]) -> IoResult<usize> {
-        self.stream.read(buf)
+        // openbb-files patch: the bytes the idle-connection thread received come first
+        let arrived = &self.arrived[self.arrived_read..];
+        if arrived.is_empty() {
+            return self.stream.read(buf);
+        }
+        let taken = arrived.len().min(buf.len());
+        buf[..taken].copy_from_slice(&arrived[..taken]);
+        self.arrived_read += taken;
+        if self.arrived_read == self.arrived.len() {
+            self.arrived.clear(); // the capacity stays, for the next request's bytes
+            self.arrived_read = 0;
+        }
+        Ok(taken)
     }
 }
 
