@@ -267,7 +267,7 @@ impl App {
         Ok(Upgrade {
             accept,
             start: Box::new(move |connection| {
-                hub.join(widget, relative.relative, params, seen, connection)
+                hub.join(widget, relative.into_name(), params, seen, connection)
             }),
         })
     }

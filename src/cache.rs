@@ -77,6 +77,23 @@ pub fn is_changing(err: &io::Error) -> bool {
     err.get_ref().is_some_and(|inner| inner.is::<Changing>())
 }
 
+/// Whether `err` says that the path no longer leads to the file the caller found there (it
+/// was replaced, or a link put in its place): the caller looks it up again.
+pub fn is_replaced(err: &io::Error) -> bool {
+    err.get_ref().is_some_and(|inner| inner.is::<Replaced>())
+}
+
+#[derive(Debug)]
+struct Replaced;
+
+impl std::fmt::Display for Replaced {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the file was replaced since it was found")
+    }
+}
+
+impl std::error::Error for Replaced {}
+
 #[derive(Debug)]
 struct Changing;
 
@@ -90,9 +107,12 @@ impl std::error::Error for Changing {}
 
 /// Runs `load` over the file's bytes until they are all from one version: the version is the
 /// same before and after, and `load` (then a drain, should it stop early) saw exactly as many
-/// bytes as that version's length.
+/// bytes as that version's length. With `found`, the file must be that one (the caller's
+/// lookup saw it at `path`: same inode) and the file opened must be the one looked at, or
+/// nothing is read ([`is_replaced`]): a link swapped in after the lookup is never followed.
 fn load_stable<T>(
     path: &Path,
+    found: Option<FileVersion>,
     load: &dyn Fn(&mut (dyn Read + Send)) -> T,
 ) -> io::Result<(FileVersion, T)> {
     for attempt in 0..READ_ATTEMPTS {
@@ -100,11 +120,19 @@ fn load_stable<T>(
             std::thread::sleep(Duration::from_millis(1 << (attempt - 1)));
         }
         let before = FileVersion::of(path)?;
+        if found.is_some_and(|found| found.inode != before.inode) {
+            return Err(io::Error::other(Replaced));
+        }
         if before.maybe_mid_rewrite() {
             continue;
         }
+        let file = fs::File::open(path)?;
+        let opened = FileVersion::from_metadata(&file.metadata()?);
+        if opened.inode != before.inode {
+            continue; // replaced between the look and the open
+        }
         let mut reader = Counting {
-            inner: fs::File::open(path)?,
+            inner: file,
             count: 0,
         };
         let value = load(&mut reader);
@@ -132,7 +160,7 @@ impl<R: Read> Read for Counting<R> {
 
 /// Reads a whole file and the version those bytes belong to.
 pub fn read_versioned(path: &Path) -> io::Result<(FileVersion, Vec<u8>)> {
-    let (version, bytes) = load_stable(path, &|reader| {
+    let (version, bytes) = load_stable(path, None, &|reader| {
         let mut bytes = Vec::new();
         reader.read_to_end(&mut bytes).map(|_| bytes)
     })?;
@@ -153,9 +181,11 @@ impl<T> Default for FileCache<T> {
 }
 
 impl<T> FileCache<T> {
-    /// The value for `path` at `version` (the file's metadata as the caller just read it), and
-    /// the version it was read at, loading the file's bytes with `load` if needed. `load` may
-    /// run again when the file changes while it reads.
+    /// The value for `path` at `version` (the file's metadata as the caller's lookup found it),
+    /// and the version it was read at, loading the file's bytes with `load` if needed. `load`
+    /// may run again when the file changes while it reads. Only that file is read: if the path
+    /// leads elsewhere by now, the last version read is served, or the error says so
+    /// ([`is_replaced`]).
     ///
     /// While the file is being rewritten (just emptied, or changing during every read) the
     /// last whole version read is served, if there is one: an answer is always one whole
@@ -175,9 +205,10 @@ impl<T> FileCache<T> {
         {
             return Ok(last.clone());
         }
-        let (version, value) = match load_stable(path, &load) {
+        let (version, value) = match load_stable(path, Some(version), &load) {
             Ok(loaded) => loaded,
-            Err(err) if is_changing(&err) => return last.ok_or(err),
+            // the last whole version read is still one this path led to inside `data/`
+            Err(err) if is_changing(&err) || is_replaced(&err) => return last.ok_or(err),
             Err(err) => return Err(err),
         };
         let value = Arc::new(value);

@@ -8,11 +8,12 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
 use std::ops::Deref;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, Weak};
 
-use crate::cache::{FileCache, FileVersion, ResponseCache, Weigh};
+use crate::cache::{FileCache, FileVersion, ResponseCache, Weigh, is_replaced};
 use crate::data::Data;
 use crate::filter::Rule;
 use crate::http::{Body, Payload, Response};
@@ -46,13 +47,20 @@ pub struct Files {
 type Parsed = Result<Arc<Data>, String>;
 
 /// A data file as one lookup found it: its name relative to `data/` (or a remote URL), and for
-/// a local file its path and version then. Reading through it takes no second lookup (each is
-/// a `statx` of the whole path, a tenth of a small request's time). It reads as its name.
+/// a local file its path and version then. Reading through it takes no second lookup (an
+/// `lstat` a path segment; the `statx` of a short path is a tenth of a small request's time),
+/// and reads only that file (see [`Files::read_local`]). It reads as its name.
 #[derive(Debug, Clone)]
 pub struct Found {
-    pub relative: String,
+    relative: String,
     /// `None` for a remote file.
     local: Option<(PathBuf, FileVersion)>,
+}
+
+impl Found {
+    pub fn into_name(self) -> String {
+        self.relative
+    }
 }
 
 impl Deref for Found {
@@ -244,8 +252,13 @@ impl Files {
     /// The file `relative` names under `data/` (a remote URL is always found: it is fetched
     /// when read), or a 404.
     pub fn find(&self, relative: &str) -> Result<Found, Response> {
-        self.look_up(relative.to_string())
-            .map_err(|relative| self.not_found(&relative))
+        self.try_find(relative)
+            .ok_or_else(|| self.not_found(relative))
+    }
+
+    /// [`Files::find`] without the 404.
+    pub fn try_find(&self, relative: &str) -> Option<Found> {
+        self.look_up(relative.to_string()).ok()
     }
 
     /// [`Files::find`], giving the name back when nothing is there.
@@ -279,12 +292,38 @@ impl Files {
             return Ok((PathBuf::from(&file.relative), version, data));
         };
         let shown = self.dir.display(file);
-        let (version, parsed) = self
-            .data
-            .get(path, *seen, |input| Data::load(&shown, input).map(Arc::new))
-            .map_err(|err| unreadable(&shown, &err))?;
+        let (path, version, parsed) = self.read_local(&self.data, file, path, *seen, |input| {
+            Data::load(&shown, input).map(Arc::new)
+        })?;
         let data = self.checked(&shown, parsed.as_ref().clone())?;
-        Ok((path.clone(), version, data))
+        Ok((path, version, data))
+    }
+
+    /// A local file's value through `cache`. If the path no longer leads to the file the lookup
+    /// found (replaced, or a link put in its place), the name is looked up again, once: what is
+    /// read is always a file a lookup found inside `data/`.
+    fn read_local<T>(
+        &self,
+        cache: &FileCache<T>,
+        file: &Found,
+        path: &Path,
+        seen: FileVersion,
+        load: impl Fn(&mut (dyn Read + Send)) -> T,
+    ) -> Result<(PathBuf, FileVersion, Arc<T>), Response> {
+        let shown = self.dir.display(file);
+        let read = |path: &Path, seen| cache.get(path, seen, &load);
+        let (path, read) = match read(path, seen) {
+            Err(err) if is_replaced(&err) => match self.find(file)?.local {
+                Some((path, seen)) => {
+                    let again = read(&path, seen);
+                    (path, again)
+                }
+                None => return Err(self.not_found(file)),
+            },
+            read => (path.to_path_buf(), read),
+        };
+        let (version, value) = read.map_err(|err| unreadable(&shown, &err))?;
+        Ok((path, version, value))
     }
 
     /// Whether `relative` names a file under `data/` (a remote URL counts as there: it is
@@ -372,16 +411,13 @@ impl Files {
             return Ok(self.fetch(&file)?.bytes);
         };
         let shown = self.dir.display(&file);
-        let (_, cached) = self
-            .bytes
-            .get(path, *version, |input| {
-                let mut bytes = Vec::new();
-                input
-                    .read_to_end(&mut bytes)
-                    .map(|_| Arc::from(bytes))
-                    .map_err(|err| format!("{shown}: {err}"))
-            })
-            .map_err(|err| unreadable(&shown, &err))?;
+        let (_, _, cached) = self.read_local(&self.bytes, &file, path, *version, |input| {
+            let mut bytes = Vec::new();
+            input
+                .read_to_end(&mut bytes)
+                .map(|_| Arc::from(bytes))
+                .map_err(|err| format!("{shown}: {err}"))
+        })?;
         cached
             .as_ref()
             .clone()
@@ -442,10 +478,10 @@ impl Files {
 }
 
 /// The answer when a data file cannot be read: 503 (with `Retry-After`) while it keeps
-/// changing under the reader, which passes; 404 otherwise.
+/// changing or being replaced under the reader, which passes; 404 otherwise.
 fn unreadable(shown: &str, err: &std::io::Error) -> Response {
     let detail = format!("{shown}: {err}");
-    match crate::cache::is_changing(err) {
+    match crate::cache::is_changing(err) || is_replaced(err) {
         true => Response::error(503, &detail).with_header("Retry-After", "1"),
         false => Response::error(404, &detail),
     }
@@ -516,6 +552,37 @@ mod tests {
                 .status,
             400
         );
+    }
+
+    /// A file found, then replaced before it is read: by a link to a file outside `data/`
+    /// (never read), or by another file (read, after a new lookup).
+    #[cfg(unix)]
+    #[test]
+    fn a_found_file_replaced_before_it_is_read_is_looked_up_again() {
+        let root = std::env::temp_dir().join(format!("obf-found-{}", std::process::id()));
+        let data = root.join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::write(root.join("secret.csv"), "s\nSECRET\n").unwrap();
+        std::fs::write(data.join("a.csv"), "a\nfirst\n").unwrap();
+        let files = Files::new(DataDir::new(data.clone()));
+        let rows = |file: &Found| match &*files.data(file).map_err(|r| r.status)? {
+            Data::Table(table) => Ok(table.names().to_vec()),
+            Data::Json { .. } => Err(0),
+        };
+
+        let found = files.find("a.csv").unwrap();
+        std::fs::remove_file(data.join("a.csv")).unwrap();
+        std::os::unix::fs::symlink(root.join("secret.csv"), data.join("a.csv")).unwrap();
+        assert_eq!(rows(&found), Err(404));
+        assert!(files.bytes(&found).is_err_and(|r| r.status == 404));
+
+        std::fs::remove_file(data.join("a.csv")).unwrap();
+        std::fs::write(data.join("a.csv"), "a\nfirst\n").unwrap();
+        let found = files.find("a.csv").unwrap();
+        std::fs::write(data.join("b.csv"), "b\nsecond\n").unwrap();
+        std::fs::rename(data.join("b.csv"), data.join("a.csv")).unwrap();
+        assert_eq!(rows(&found), Ok(vec!["b".to_string()]));
+        std::fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

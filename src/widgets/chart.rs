@@ -28,7 +28,7 @@ pub fn serve(call: &Call) -> Response {
     let themed = theme
         .map(|(name, _)| themed_name(&relative, name))
         .filter(|name| !is_remote(name))
-        .and_then(|name| call.files.find(&name).ok());
+        .and_then(|name| call.files.try_find(&name));
     let file = themed.as_ref().unwrap_or(&relative);
     let data = match call.files.data(file) {
         Ok(data) => data,
