@@ -74,36 +74,36 @@ const JUST_EMPTIED: Duration = Duration::from_secs(1);
 
 /// Whether `err` says that a file changed during every attempt to read it (a passing state).
 pub fn is_changing(err: &io::Error) -> bool {
-    err.get_ref().is_some_and(|inner| inner.is::<Changing>())
+    matches!(unsettled(err), Some(Unsettled::Changing))
 }
 
 /// Whether `err` says that the path no longer leads to the file the caller found there (it
 /// was replaced, or a link put in its place): the caller looks it up again.
 pub fn is_replaced(err: &io::Error) -> bool {
-    err.get_ref().is_some_and(|inner| inner.is::<Replaced>())
+    matches!(unsettled(err), Some(Unsettled::Replaced))
 }
 
+/// Why no whole version of the file found could be read.
 #[derive(Debug)]
-struct Replaced;
+enum Unsettled {
+    Changing,
+    Replaced,
+}
 
-impl std::fmt::Display for Replaced {
+fn unsettled(err: &io::Error) -> Option<&Unsettled> {
+    err.get_ref()?.downcast_ref()
+}
+
+impl std::fmt::Display for Unsettled {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the file was replaced since it was found")
+        f.write_str(match self {
+            Unsettled::Changing => "the file kept changing while it was read; try again",
+            Unsettled::Replaced => "the file was replaced since it was found",
+        })
     }
 }
 
-impl std::error::Error for Replaced {}
-
-#[derive(Debug)]
-struct Changing;
-
-impl std::fmt::Display for Changing {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the file kept changing while it was read; try again")
-    }
-}
-
-impl std::error::Error for Changing {}
+impl std::error::Error for Unsettled {}
 
 /// Runs `load` over the file's bytes until they are all from one version: the version is the
 /// same before and after, and `load` (then a drain, should it stop early) saw exactly as many
@@ -121,7 +121,7 @@ fn load_stable<T>(
         }
         let before = FileVersion::of(path)?;
         if found.is_some_and(|found| found.inode != before.inode) {
-            return Err(io::Error::other(Replaced));
+            return Err(io::Error::other(Unsettled::Replaced));
         }
         if before.maybe_mid_rewrite() {
             continue;
@@ -141,7 +141,7 @@ fn load_stable<T>(
             return Ok((before, value));
         }
     }
-    Err(io::Error::other(Changing))
+    Err(io::Error::other(Unsettled::Changing))
 }
 
 /// Counts the bytes read through it.
