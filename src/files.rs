@@ -238,8 +238,7 @@ impl Files {
                 Err(relative) => tried.push(relative),
             }
         }
-        let candidates = tried;
-        let shown: Vec<String> = candidates.iter().map(|c| self.dir.display(c)).collect();
+        let shown: Vec<String> = tried.iter().map(|c| self.dir.display(c)).collect();
         Err(Response::error(
             404,
             &format!(
