@@ -26,6 +26,8 @@ use crate::http::Payload;
 pub struct FileVersion {
     len: u64,
     modified: Option<SystemTime>,
+    /// Which file: device and inode (0 and 0 where the platform has none).
+    device: u64,
     inode: u64,
 }
 
@@ -40,20 +42,30 @@ impl FileVersion {
         FileVersion {
             len,
             modified: Some(at),
+            device: 0,
             inode: generation,
         }
     }
 
     pub fn from_metadata(meta: &fs::Metadata) -> FileVersion {
         #[cfg(unix)]
-        let inode = std::os::unix::fs::MetadataExt::ino(meta);
+        let (device, inode) = {
+            use std::os::unix::fs::MetadataExt;
+            (meta.dev(), meta.ino())
+        };
         #[cfg(not(unix))]
-        let inode = 0;
+        let (device, inode) = (0, 0);
         FileVersion {
             len: meta.len(),
             modified: meta.modified().ok(),
+            device,
             inode,
         }
+    }
+
+    /// Whether both are versions of the same file (not necessarily the same version).
+    fn same_file(&self, other: &FileVersion) -> bool {
+        (self.device, self.inode) == (other.device, other.inode)
     }
 
     /// An empty file modified within [`JUST_EMPTIED`]: maybe an in-place rewrite between its
@@ -108,8 +120,9 @@ impl std::error::Error for Unsettled {}
 /// Runs `load` over the file's bytes until they are all from one version: the version is the
 /// same before and after, and `load` (then a drain, should it stop early) saw exactly as many
 /// bytes as that version's length. With `found`, the file must be that one (the caller's
-/// lookup saw it at `path`: same inode) and the file opened must be the one looked at, or
-/// nothing is read ([`is_replaced`]): a link swapped in after the lookup is never followed.
+/// lookup saw it at `path`: same device and inode) and the file opened must be the one looked
+/// at, or nothing is read ([`is_replaced`]): a link swapped in after the lookup is never
+/// followed.
 fn load_stable<T>(
     path: &Path,
     found: Option<FileVersion>,
@@ -120,7 +133,7 @@ fn load_stable<T>(
             std::thread::sleep(Duration::from_millis(1 << (attempt - 1)));
         }
         let before = FileVersion::of(path)?;
-        if found.is_some_and(|found| found.inode != before.inode) {
+        if found.is_some_and(|found| !found.same_file(&before)) {
             return Err(io::Error::other(Unsettled::Replaced));
         }
         if before.maybe_mid_rewrite() {
@@ -128,7 +141,7 @@ fn load_stable<T>(
         }
         let file = fs::File::open(path)?;
         let opened = FileVersion::from_metadata(&file.metadata()?);
-        if opened.inode != before.inode {
+        if !opened.same_file(&before) {
             continue; // replaced between the look and the open
         }
         let mut reader = Counting {
