@@ -13,7 +13,7 @@ use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock, Weak};
 
-use crate::cache::{FileCache, FileVersion, ResponseCache, Weigh, is_replaced};
+use crate::cache::{FileCache, FileVersion, ResponseCache, Weigh, is_changing, is_replaced};
 use crate::data::Data;
 use crate::filter::Rule;
 use crate::http::{Body, Payload, Response};
@@ -328,7 +328,7 @@ impl Files {
     /// Whether `relative` names a file under `data/` (a remote URL counts as there: it is
     /// fetched when a widget asks for it).
     pub fn exists(&self, relative: &str) -> bool {
-        is_remote(relative) || self.dir.resolve(relative).is_some()
+        self.try_find(relative).is_some()
     }
 
     /// A remote body; a failed fetch is a 502 and a problem, a stale copy a warning at `/`.
@@ -480,7 +480,7 @@ impl Files {
 /// changing or being replaced under the reader, which passes; 404 otherwise.
 fn unreadable(shown: &str, err: &std::io::Error) -> Response {
     let detail = format!("{shown}: {err}");
-    match crate::cache::is_changing(err) || is_replaced(err) {
+    match is_changing(err) || is_replaced(err) {
         true => Response::error(503, &detail).with_header("Retry-After", "1"),
         false => Response::error(404, &detail),
     }
