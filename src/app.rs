@@ -36,6 +36,8 @@ pub struct App {
     widgets: Watched<Option<Arc<Manifest>>>,
     generated: Generated,
     apps: Watched<Payload>,
+    /// `agents.json`: `[]` when the root has none.
+    agents: Watched<Payload>,
     cors: Cors,
     auth: Auth,
     started: Instant,
@@ -82,6 +84,11 @@ impl App {
                 Payload::new(&b"[]"[..]),
                 manifest::parse_apps,
             ),
+            agents: Watched::new(
+                config.root.join("agents.json"),
+                Payload::new(&b"[]"[..]),
+                manifest::parse_agents,
+            ),
             cors: Cors::new(&config.cors_origins),
             auth: Auth::new(
                 config.api_key.clone(),
@@ -112,14 +119,27 @@ impl App {
     pub fn problems(&self) -> Vec<String> {
         let (manifest, widgets_problem) = self.manifest();
         let (_, apps_problem) = self.apps.get();
+        let (_, agents_problem) = self.agents.get();
         widgets_problem
             .iter()
             .chain(apps_problem.iter())
+            .chain(agents_problem.iter())
             .map(|p| p.to_string())
             .chain(manifest.problems.iter().cloned())
+            .chain(manifest.warnings.iter().cloned())
             .chain(self.data_and_apps_problems(&manifest))
             .chain(self.files.problems())
             .collect()
+    }
+
+    /// Reads every data file a served widget reads, so that one that does not parse is among
+    /// the [`App::problems`] with its file and line. `check` does this; the server finds such a
+    /// file when it is first requested.
+    pub fn read_data_files(&self) {
+        let (manifest, _) = self.manifest();
+        for file in manifest.data_files(&|f| self.files.exists(f)) {
+            let _ = self.files.data(file.as_str());
+        }
     }
 
     /// The served widgets checked against `data/`, and `apps.json` against the served widgets.
@@ -154,6 +174,7 @@ impl App {
             "" => Target::Info,
             "widgets.json" => Target::Widgets,
             "apps.json" | "templates.json" => Target::Apps,
+            "agents.json" => Target::Agents,
             _ => match path.split_once('/') {
                 Some((FILES_PREFIX, relative)) => Target::File(relative),
                 _ => match (manifest.widget_for(&path), manifest.options_for(&path)) {
@@ -200,6 +221,7 @@ impl App {
             Target::Info => self.info(&manifest),
             Target::Widgets => Response::payload(JSON, &manifest.served),
             Target::Apps => Response::payload(JSON, &manifest.apps(&self.apps.get().0).0),
+            Target::Agents => Response::payload(JSON, &self.agents.get().0),
             Target::File(relative) => pdf::raw_file(&self.files, relative),
             Target::Options(route) => options::serve(&self.files, route, &params),
             Target::Widget(widget) => widgets::serve(&Call {
@@ -306,8 +328,13 @@ fn load(bytes: Option<&[u8]>) -> Result<Option<Arc<Manifest>>, String> {
 /// [`load`], logging each widget left out, on every load.
 fn load_and_log(bytes: Option<&[u8]>) -> Result<Option<Arc<Manifest>>, String> {
     let manifest = load(bytes)?;
-    for problem in manifest.iter().flat_map(|m| &m.problems) {
-        eprintln!("openbb-files: widget left out: {problem}");
+    for manifest in manifest.iter() {
+        for problem in &manifest.problems {
+            eprintln!("openbb-files: widget left out: {problem}");
+        }
+        for warning in &manifest.warnings {
+            eprintln!("openbb-files: {warning}");
+        }
     }
     Ok(manifest)
 }
@@ -317,6 +344,7 @@ enum Target<'m> {
     Info,
     Widgets,
     Apps,
+    Agents,
     /// The raw-file route: a path under `data/`.
     File(&'m str),
     Widget(&'m manifest::Widget),

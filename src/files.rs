@@ -216,7 +216,12 @@ impl Files {
                 .find(|(key, _)| key == name)
                 .map(|(_, value)| value.trim())
                 .filter(|value| !value.is_empty())
-                .ok_or_else(|| Response::error(400, &format!("parameter '{name}' is required")))?;
+                .ok_or_else(|| {
+                    Response::error(
+                        422,
+                        &format!("missing parameter '{name}': the file name is built from it"),
+                    )
+                })?;
             if !is_safe_segment(value) {
                 return Err(Response::error(
                     400,

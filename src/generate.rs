@@ -3,7 +3,7 @@
 //!
 //! | file | widget |
 //! |---|---|
-//! | `.csv`, `.json` array of objects | table; `columnsDefs` from the inferred column types; a text column with few distinct values becomes a dropdown param whose options come from the data; a `YYYY-MM-DD` column becomes `start_<col>`/`end_<col>` date params |
+//! | `.csv` that parses, `.json` array of objects | table; `columnsDefs` from the inferred column types; a text column with few distinct values becomes a dropdown param whose options come from the data; a `YYYY-MM-DD` column becomes `start_<col>`/`end_<col>` date params |
 //! | `.json` object with `data` and `layout` | Plotly chart (`x.dark.json`/`x.light.json` are its theme variants, not widgets) |
 //! | `.md` | markdown; a folder (below `data/`) whose notes all open with front matter is one newsfeed |
 //! | `.html`, `.htm` | html |
@@ -12,7 +12,8 @@
 //! Widget ids (also their endpoints) are derived from paths only (`charts/perf.json` →
 //! `charts_perf_json`, the notes folder `notes` → `notes_feed`), so they stay the same as files
 //! come and go. The output is ordinary widgets.json, parsed by [`Manifest::parse`] like a
-//! user's. Invariant: [`Generated`] regenerates when the listing of `data/` or a file's version
+//! user's, written in the front end's own spellings. A data file that does not parse gets no
+//! widget (its problem is listed at `/`) until it is fixed. Invariant: [`Generated`] regenerates when the listing of `data/` or a file's version
 //! changes, looking at most once per [`RECHECK`].
 
 use std::collections::{BTreeMap, HashSet};
@@ -135,7 +136,7 @@ pub fn widgets(files: &Files) -> Map<String, Value> {
                 "md" if !is_feed => "markdown",
                 "html" | "htm" => "html",
                 "pdf" if pdfs.len() < 2 => "pdf",
-                "csv" => "table",
+                "csv" if files.data(relative).is_ok() => "table",
                 "json" => match json_kind(files, relative) {
                     Some(kind) => kind,
                     None => continue,

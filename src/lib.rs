@@ -37,6 +37,7 @@ pub mod table;
 pub mod validate;
 pub mod websocket;
 pub mod widgets;
+pub mod workspace;
 
 pub use config::Config;
 pub use server::{Handler, ServerHandle, start, start_with};

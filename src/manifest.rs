@@ -35,7 +35,7 @@ use crate::filter::Rule;
 use crate::http::Payload;
 use crate::paths::{clean_request_path, is_safe_segment};
 use crate::remote::is_remote;
-use crate::validate::{self, Severity};
+use crate::validate;
 
 /// How a widget's endpoint is answered, from its `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,31 +50,59 @@ pub enum Kind {
     Pdf,
     MultiFileViewer,
     Omni,
-    /// `table_ssrm` (or `ssrm_table`): AG Grid's server-side row model over a CSV.
+    /// `ssrm_table` (written `table_ssrm` too): AG Grid's server-side row model over a CSV.
     Ssrm,
-    /// `advanced_charting` (or `advanced-chart`): a TradingView UDF feed from an OHLCV CSV,
-    /// answered on routes below the endpoint (`<endpoint>/history`, ...).
+    /// `advanced_charting` (written `advanced-chart` too): a TradingView UDF feed from an
+    /// OHLCV CSV, answered at the endpoint (its configuration) and on routes below it
+    /// (`<endpoint>/history`, ...).
     AdvancedChart,
     /// `live_grid`: a table's rows, and a WebSocket on `wsEndpoint` pushing changed rows.
     LiveGrid,
+    /// `iframe`, `note`/`rich_note`: Workspace needs nothing from the backend. The widget is
+    /// served as written; an endpoint on this server answers `{}` (Workspace's "Validate
+    /// widgets" calls it), one on another site is not ours.
+    PassThrough,
 }
 
 impl Kind {
-    fn of(type_name: Option<&str>) -> Kind {
-        match type_name {
-            Some("markdown") => Kind::Markdown,
-            Some("html") => Kind::Html,
-            Some("metric") => Kind::Metric,
-            Some("newsfeed") => Kind::Newsfeed,
-            Some("chart") => Kind::Chart,
-            Some("pdf") => Kind::Pdf,
-            Some("multi_file_viewer") => Kind::MultiFileViewer,
-            Some("omni") => Kind::Omni,
-            Some("table_ssrm" | "ssrm_table") => Kind::Ssrm,
-            Some("advanced_charting" | "advanced-chart") => Kind::AdvancedChart,
-            Some("live_grid") => Kind::LiveGrid,
-            _ => Kind::Table,
-        }
+    /// The handler for a widget type the front end accepts, or why openbb-files serves no
+    /// widget of that type (and what to use instead).
+    fn of(type_name: &str) -> Result<Kind, String> {
+        Ok(match type_name {
+            "markdown" => Kind::Markdown,
+            "html" => Kind::Html,
+            "metric" => Kind::Metric,
+            "newsfeed" => Kind::Newsfeed,
+            "chart" => Kind::Chart,
+            "pdf" => Kind::Pdf,
+            "multi_file_viewer" => Kind::MultiFileViewer,
+            "omni" => Kind::Omni,
+            "ssrm_table" => Kind::Ssrm,
+            "advanced_charting" => Kind::AdvancedChart,
+            "live_grid" => Kind::LiveGrid,
+            "iframe" | "note" | "rich_note" => Kind::PassThrough,
+            "table" | "chart-highcharts" | "chart-vegalite" | "youtube" => Kind::Table,
+            "live_feed" => return Err("Workspace has no live_feed type: use live_grid".into()),
+            "ssrm_advanced" => {
+                return Err(
+                    "openbb-files does not serve ssrm_advanced (SQL queries) yet: use ssrm_table"
+                        .into(),
+                );
+            }
+            "file_viewer" => {
+                return Err(
+                    "openbb-files does not serve file_viewer: use pdf (one file) or \
+                     multi_file_viewer (a folder)"
+                        .into(),
+                );
+            }
+            other => {
+                return Err(format!(
+                    "\"{other}\" is not a widget type Workspace knows ({})",
+                    validate::WIDGET_TYPES.join(", ")
+                ));
+            }
+        })
     }
 
     /// The `backend` keys that mean something for this type.
@@ -87,6 +115,7 @@ impl Kind {
             Kind::Newsfeed => &["file", "folder", "filters", "options"],
             Kind::Pdf => &["file", "mode", "options"],
             Kind::MultiFileViewer | Kind::Omni => &["folder", "options"],
+            Kind::PassThrough => &[],
         }
     }
 
@@ -108,7 +137,7 @@ impl Kind {
             Kind::Pdf => &["pdf"],
             Kind::Ssrm | Kind::AdvancedChart => &["csv"],
             Kind::LiveGrid => &["csv", "ndjson"],
-            Kind::MultiFileViewer | Kind::Omni => &[],
+            Kind::MultiFileViewer | Kind::Omni | Kind::PassThrough => &[],
         }
     }
 
@@ -195,10 +224,19 @@ pub struct Manifest {
     options: Vec<OptionsRoute>,
     /// Why widgets were left out, as `widget: field: message` lines.
     pub problems: Vec<String>,
+    /// What a user should hear of the served widgets (spellings served under the front end's
+    /// name, keys it does not know, ...), as `widget: field: warning: message` lines.
+    pub warnings: Vec<String>,
 }
 
 /// Paths the server answers itself; no widget may take them.
-const RESERVED_ENDPOINTS: [&str; 4] = ["", "widgets.json", "apps.json", "templates.json"];
+const RESERVED_ENDPOINTS: [&str; 5] = [
+    "",
+    "widgets.json",
+    "apps.json",
+    "templates.json",
+    "agents.json",
+];
 
 /// The raw-file route's prefix: `/files/<path under data/>`.
 pub const FILES_PREFIX: &str = "files";
@@ -236,6 +274,7 @@ impl Manifest {
             named: Vec::new(),
             options: Vec::new(),
             problems: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -243,14 +282,7 @@ impl Manifest {
     /// entry is left out and reported in `problems`.
     pub fn parse(bytes: Option<&[u8]>) -> Result<Manifest, String> {
         let bytes = bytes.ok_or("widgets.json: the file was not found in the root folder")?;
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let document: Value = serde_json::from_slice(bytes).map_err(|err| {
-            format!(
-                "widgets.json: line {}: column {}: {err}",
-                err.line(),
-                err.column()
-            )
-        })?;
+        let (document, _) = read_json("widgets.json", bytes)?;
         let Value::Object(entries) = document else {
             return Err(
                 "widgets.json: expected an object mapping widget ids to widgets".to_string(),
@@ -258,15 +290,23 @@ impl Manifest {
         };
         let mut manifest = Manifest::empty();
         let mut served = Map::new();
-        for (id, entry) in entries {
-            let issues = entry.as_object().map(validate::widget).unwrap_or_default();
-            if issues.iter().any(|i| i.severity == Severity::Error) {
-                let lines = issues.iter().map(|issue| issue.line(&id));
+        for (id, mut entry) in entries {
+            let Some(object) = entry.as_object_mut() else {
+                let issue = validate::Issue::error("widget", "expected an object");
+                manifest.problems.push(issue.line(&id));
+                continue;
+            };
+            let mut issues = canonical_spellings(object);
+            issues.extend(validate::widget(object));
+            let lines = issues.iter().map(|issue| issue.line(&id));
+            if validate::has_error(&issues) {
                 manifest.problems.extend(lines);
                 continue;
             }
+            let warnings: Vec<String> = lines.collect();
             match manifest.check_widget(&id, entry) {
                 Ok((widget, routes, entry)) => {
+                    manifest.warnings.extend(warnings);
                     manifest.named.push(named_columns(&widget, &entry));
                     served.insert(id, entry);
                     manifest.widgets.push(widget);
@@ -295,15 +335,17 @@ impl Manifest {
         self.widgets.iter().map(|w| w.id.as_str())
     }
 
-    /// `apps.json` as served beside this manifest: layout items naming a widget that is not
-    /// served are taken out (see [`validate::apps`]); with the problem lines for `apps.json`.
+    /// `apps.json` as served beside this manifest: apps that break the front end's rules and
+    /// layout items naming a widget that is not served are taken out (see [`validate::apps`]);
+    /// with the problem lines for `apps.json`.
     pub fn apps(&self, apps: &Payload) -> (Payload, Vec<String>) {
         let Ok(mut document) = serde_json::from_slice::<Value>(&apps.bytes) else {
             return (apps.clone(), Vec::new());
         };
+        let written = document.clone();
         let issues = validate::apps(&mut document, &self.ids().collect());
         let lines = issues.iter().map(|i| i.line("apps.json")).collect();
-        if issues.iter().all(|i| i.severity == Severity::Warning) {
+        if document == written {
             return (apps.clone(), lines);
         }
         let bytes = serde_json::to_vec(&document).unwrap_or_else(|_| apps.bytes.to_vec());
@@ -349,19 +391,12 @@ impl Manifest {
             let issues = match header(file) {
                 Ok(Some(columns)) => validate::data_columns(&shown, &columns, named),
                 Ok(None) => Vec::new(),
-                Err(message) => vec![validate::Issue::warning("backend.file", message)],
+                Err(message) => vec![validate::Issue::error("backend.file", message)],
             };
             problems.extend(issues.iter().map(|issue| issue.line(id)));
         };
         for (widget, named) in self.widgets.iter().zip(&self.named) {
-            let templated = |file: &str| placeholders(file).is_ok_and(|p| !p.is_empty());
-            let candidates = match &widget.file {
-                Some(file) if templated(file) => continue,
-                Some(file) => vec![file.clone()],
-                None if widget.kind == Kind::Newsfeed && widget.folder.is_some() => continue,
-                None => widget.default_files(),
-            };
-            if !candidates.is_empty() {
+            if let Some(candidates) = widget.known_files() {
                 check(&widget.id, candidates, named);
             }
         }
@@ -381,6 +416,43 @@ impl Manifest {
             }
         }
         problems
+    }
+
+    /// The files under `data/` that the served widgets read as data (tables and JSON
+    /// documents): the first existing candidate of each such widget, its `records`, and the
+    /// files of its options. Templated and remote names are left out.
+    pub fn data_files(&self, exists: &dyn Fn(&str) -> bool) -> Vec<String> {
+        let reads_data = |widget: &&Widget| {
+            !matches!(
+                widget.kind,
+                Kind::Markdown
+                    | Kind::Html
+                    | Kind::Pdf
+                    | Kind::MultiFileViewer
+                    | Kind::Omni
+                    | Kind::PassThrough
+            )
+        };
+        let widget_files = self
+            .widgets
+            .iter()
+            .filter(reads_data)
+            .filter_map(|w| w.known_files()?.into_iter().find(|f| exists(f)));
+        let records = self.widgets.iter().filter_map(|w| w.records.clone());
+        let options = self.options.iter().filter_map(|route| match &route.source {
+            OptionsSource::Column { file, .. } | OptionsSource::Static { file } => {
+                Some(file.clone())
+            }
+            OptionsSource::Folder { .. } => None,
+        });
+        let mut files: Vec<String> = widget_files
+            .chain(records)
+            .chain(options)
+            .filter(|file| !is_remote(file))
+            .collect();
+        files.sort();
+        files.dedup();
+        files
     }
 
     /// The live_grid whose `wsEndpoint` is `path`.
@@ -404,8 +476,10 @@ impl Manifest {
         let Value::Object(mut entry) = entry else {
             return Err(("widget", "expected an object".into()));
         };
-        let kind = Kind::of(entry.get("type").and_then(Value::as_str));
-        let spec = entry.remove("backend").unwrap_or(Value::Object(Map::new()));
+        let kind = Kind::of(validate::type_of(&entry)).map_err(|message| ("type", message))?;
+        let spec = entry
+            .remove(validate::BACKEND_KEY)
+            .unwrap_or(Value::Object(Map::new()));
         let spec_keys: Vec<String> = spec
             .as_object()
             .map(|o| o.keys().cloned().collect())
@@ -422,7 +496,14 @@ impl Manifest {
                 ),
             ));
         }
-        let endpoint = endpoint_path(entry.get("endpoint"), "endpoint")?;
+        let endpoint = match entry.get("endpoint").and_then(Value::as_str) {
+            Some(url) if kind == Kind::PassThrough && is_remote(url) => url.to_string(),
+            endpoint => endpoint_path(endpoint, "endpoint")?,
+        };
+        let params = params_of(&entry);
+        if let Some(template) = &spec.file {
+            declared_placeholders(template, &params)?;
+        }
         match spec.file.as_deref() {
             Some(url) if is_remote(url) => placeholders(url)
                 .map(|_| ())
@@ -459,7 +540,6 @@ impl Manifest {
             Kind::LiveGrid => Some(live_socket(&entry, spec.file.as_deref())?),
             _ => None,
         };
-        let params = params_of(&entry);
         let file_param = match kind {
             Kind::MultiFileViewer => Some(
                 params
@@ -515,10 +595,13 @@ impl Manifest {
                     "backend.options",
                     format!("'{param}' is not a param of this widget"),
                 ))?;
-            let endpoint = endpoint_path(declared.get("optionsEndpoint"), "optionsEndpoint")
-                .map_err(|(field, message)| {
-                    ("backend.options", format!("'{param}': {field}: {message}"))
-                })?;
+            let endpoint = endpoint_path(
+                declared.get("optionsEndpoint").and_then(Value::as_str),
+                "optionsEndpoint",
+            )
+            .map_err(|(field, message)| {
+                ("backend.options", format!("'{param}': {field}: {message}"))
+            })?;
             options.push(OptionsRoute {
                 endpoint,
                 source,
@@ -626,6 +709,20 @@ type Problem = (&'static str, String);
 pub type Header = Result<Option<Vec<String>>, String>;
 
 impl Widget {
+    /// The names the widget's file may have, when they do not depend on the request: its
+    /// `backend.file`, or `<endpoint>.<extension>` by type. `None` for a templated name, a
+    /// newsfeed of a folder, and the types that read no one file.
+    fn known_files(&self) -> Option<Vec<String>> {
+        let templated = |file: &str| placeholders(file).is_ok_and(|p| !p.is_empty());
+        let candidates = match &self.file {
+            Some(file) if templated(file) => return None,
+            Some(file) => vec![file.clone()],
+            None if self.kind == Kind::Newsfeed && self.folder.is_some() => return None,
+            None => self.default_files(),
+        };
+        (!candidates.is_empty()).then_some(candidates)
+    }
+
     /// `<endpoint>.<extension>` for each extension the widget's type reads, in the order tried.
     pub fn default_files(&self) -> Vec<String> {
         self.kind
@@ -663,7 +760,10 @@ fn named_columns(widget: &Widget, entry: &Value) -> Vec<(String, String)> {
 /// A live_grid's `wsEndpoint` and `data.wsRowIdColumn`, both required. Its file may not hold
 /// `{param}` placeholders: one file is watched for all of the widget's subscribers.
 fn live_socket(entry: &Map<String, Value>, file: Option<&str>) -> Result<LiveSocket, Problem> {
-    let endpoint = endpoint_path(entry.get("wsEndpoint"), "wsEndpoint")?;
+    let endpoint = endpoint_path(
+        entry.get("wsEndpoint").and_then(Value::as_str),
+        "wsEndpoint",
+    )?;
     let row_key = entry
         .get("data")
         .and_then(|data| data.get("wsRowIdColumn"))
@@ -686,10 +786,8 @@ fn live_socket(entry: &Map<String, Value>, file: Option<&str>) -> Result<LiveSoc
 }
 
 /// A cleaned endpoint path from a manifest value; refuses reserved paths and the files prefix.
-fn endpoint_path(value: Option<&Value>, field: &'static str) -> Result<String, Problem> {
-    let raw = value
-        .and_then(Value::as_str)
-        .ok_or((field, "required, as a string".to_string()))?;
+fn endpoint_path(value: Option<&str>, field: &'static str) -> Result<String, Problem> {
+    let raw = value.ok_or((field, "required, as a string".to_string()))?;
     let path = raw.split('?').next().unwrap_or_default();
     let path = clean_request_path(path).ok_or((field, format!("'{raw}' is not a safe path")))?;
     if RESERVED_ENDPOINTS.contains(&path.as_str()) || path.split('/').next() == Some(FILES_PREFIX) {
@@ -699,6 +797,49 @@ fn endpoint_path(value: Option<&Value>, field: &'static str) -> Result<String, P
         ));
     }
     Ok(path)
+}
+
+/// Rewrites a type (or `defaultViz`) written in a spelling the front end refuses to the one it
+/// accepts, with a warning naming it.
+fn canonical_spellings(entry: &mut Map<String, Value>) -> Vec<validate::Issue> {
+    let mut issues = Vec::new();
+    for key in ["type", "defaultViz"] {
+        let Some(Value::String(name)) = entry.get(key) else {
+            continue;
+        };
+        if let Some(canonical) = validate::canonical_type(name) {
+            issues.push(validate::Issue::warning(
+                key,
+                format!("\"{name}\" is served as \"{canonical}\", the spelling Workspace accepts"),
+            ));
+            entry.insert(key.to_string(), Value::from(canonical));
+        }
+    }
+    issues
+}
+
+/// Every `{name}` placeholder of a file template names one of the widget's params (otherwise
+/// every request would fail).
+fn declared_placeholders(template: &str, params: &[&Map<String, Value>]) -> Result<(), Problem> {
+    let names = placeholders(template).map_err(|message| ("backend.file", message))?;
+    let declared: Vec<&str> = params
+        .iter()
+        .filter_map(|p| p.get("paramName").and_then(Value::as_str))
+        .collect();
+    match names.iter().find(|name| !declared.contains(name)) {
+        Some(name) => Err((
+            "backend.file",
+            format!(
+                "'{{{name}}}' names no param of this widget (its params: {})",
+                if declared.is_empty() {
+                    "none".to_string()
+                } else {
+                    declared.join(", ")
+                }
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// A widget's params, whether written as one list or as rows of lists.
@@ -760,19 +901,38 @@ pub fn parse_apps(bytes: Option<&[u8]>) -> Result<Payload, String> {
     let Some(bytes) = bytes else {
         return Ok(Payload::new(&b"[]"[..]));
     };
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let document: Value = serde_json::from_slice(bytes).map_err(|err| {
-        format!(
-            "apps.json: line {}: column {}: {err}",
-            err.line(),
-            err.column()
-        )
-    })?;
+    let (document, bytes) = read_json("apps.json", bytes)?;
     match document {
         Value::Array(_) => Ok(Payload::new(bytes)),
         Value::Object(_) => Ok(Payload::new([b"[", bytes, b"]"].concat())),
         _ => Err("apps.json: expected an array of apps".to_string()),
     }
+}
+
+/// Parses `agents.json` into the bytes served at `/agents.json` (Workspace asks for it on every
+/// connect): an array, `[]` when there is no file.
+pub fn parse_agents(bytes: Option<&[u8]>) -> Result<Payload, String> {
+    let Some(bytes) = bytes else {
+        return Ok(Payload::new(&b"[]"[..]));
+    };
+    match read_json("agents.json", bytes)? {
+        (Value::Array(_), bytes) => Ok(Payload::new(bytes)),
+        _ => Err("agents.json: expected an array of agents".to_string()),
+    }
+}
+
+/// A manifest file's JSON document and its bytes without a byte-order mark, or an error naming
+/// the file, line and column.
+fn read_json<'b>(name: &str, bytes: &'b [u8]) -> Result<(Value, &'b [u8]), String> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let document = serde_json::from_slice(bytes).map_err(|err| {
+        format!(
+            "{name}: line {}: column {}: {err}",
+            err.line(),
+            err.column()
+        )
+    })?;
+    Ok((document, bytes))
 }
 
 #[cfg(test)]

@@ -39,16 +39,11 @@ pub fn serve(call: &Call) -> Response {
         }
     };
     let label = call.widget.label.as_deref().unwrap_or(column);
-    match latest(&values) {
-        Some(tile) => Response::json(200, &[with_label(tile, label)]),
-        None => Response::error(
-            404,
-            &format!(
-                "widget '{}': no value of '{column}' for these parameters",
-                call.widget.id
-            ),
-        ),
-    }
+    let tiles: Vec<Value> = latest(&values)
+        .map(|tile| with_label(tile, label))
+        .into_iter()
+        .collect();
+    Response::json(200, &tiles)
 }
 
 fn with_label(mut tile: Value, label: &str) -> Value {

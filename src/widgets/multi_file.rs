@@ -33,11 +33,9 @@ pub fn serve(call: &Call) -> Response {
             .filter(|n| !n.is_empty())
             .map(str::to_string)
             .collect(),
+        None | Some(Value::Null) => Vec::new(),
         _ => {
-            return Response::error(
-                400,
-                &format!("the request body must carry '{param}': an array of file names"),
-            );
+            return Response::error(400, &format!("'{param}' must be an array of file names"));
         }
     };
     let entries: Vec<Value> = names

@@ -24,9 +24,6 @@ pub fn serve(call: &Call) -> Response {
         .and_then(Value::as_str)
         .unwrap_or("")
         .trim();
-    if prompt.is_empty() {
-        return Response::error(400, "the request body needs a 'prompt' to search for");
-    }
     let as_table = match body.get("type").and_then(Value::as_str) {
         None | Some("table") => true,
         Some("text" | "markdown") => false,
@@ -37,6 +34,9 @@ pub fn serve(call: &Call) -> Response {
             );
         }
     };
+    if prompt.is_empty() {
+        return answer(Vec::new(), as_table, prompt);
+    }
     let folder = call.widget.folder.as_deref().unwrap_or("");
     let Some(files) = call.files.dir.list(folder, true) else {
         return Response::error(
@@ -66,10 +66,16 @@ pub fn serve(call: &Call) -> Response {
             }
         }
     }
-    let (content, parse_as) = if as_table {
-        (Value::Array(hits), "table")
-    } else {
-        (Value::from(markdown(prompt, &hits)), "text")
+    answer(hits, as_table, prompt)
+}
+
+/// The matching lines as a table, or as a Markdown list; no prompt (null, empty or absent, as
+/// Workspace's "Validate widgets" may send) is an empty answer of the same shape.
+fn answer(hits: Vec<Value>, as_table: bool, prompt: &str) -> Response {
+    let (content, parse_as) = match (as_table, prompt.is_empty()) {
+        (true, _) => (Value::Array(hits), "table"),
+        (false, true) => (Value::from(""), "text"),
+        (false, false) => (Value::from(markdown(prompt, &hits)), "text"),
     };
     Response::json(
         200,

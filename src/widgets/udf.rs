@@ -1,10 +1,11 @@
-//! advanced_charting (also spelled advanced-chart): a TradingView UDF feed from an OHLCV CSV.
+//! advanced_charting (written advanced-chart too): a TradingView UDF feed from an OHLCV CSV.
 //!
-//! The widget's endpoint is a base path; Workspace's chart calls the routes below it:
+//! The widget's endpoint is a base path; Workspace's chart calls the routes below it, and
+//! "Validate widgets" calls the base path itself, which answers as `config` does:
 //!
 //! | route | answer |
 //! |---|---|
-//! | `config` | the feed's features and resolutions |
+//! | `config` (and the base path) | the feed's features and resolutions |
 //! | `symbols?symbol=` | one symbol's description (404 for a symbol the file lacks) |
 //! | `search?query=&limit=` | symbols containing the query, ignoring case, prefix matches first |
 //! | `history?symbol=&resolution=&from=&to=[&countback=]` | bars `{"s": "ok", "t", "o", "h", "l", "c", "v"}`, or `{"s": "no_data"}` (with `nextTime`, the last bar before `from`, when there is one) |
@@ -35,9 +36,10 @@ const DEFAULT_LIMIT: usize = 30;
 
 pub fn serve(call: &Call) -> Response {
     let path = clean_request_path(&call.request.path).unwrap_or_default();
-    let route = path
-        .strip_prefix(call.widget.endpoint.as_str())
-        .and_then(|rest| rest.strip_prefix('/'));
+    let route = match path.strip_prefix(call.widget.endpoint.as_str()) {
+        Some("") => Some("config"),
+        rest => rest.and_then(|rest| rest.strip_prefix('/')),
+    };
     let route = match route {
         Some("time") => {
             let now = std::time::SystemTime::now()
@@ -456,7 +458,7 @@ fn parse_date_time(text: &str) -> Option<i64> {
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+pub(crate) fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let year = if month <= 2 { year - 1 } else { year };
     let era = year.div_euclid(400);
     let year_of_era = year - era * 400;
@@ -466,7 +468,7 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 }
 
 /// The date of a day number (the inverse of [`days_from_civil`]).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
+pub(crate) fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let days = days + 719_468;
     let era = days.div_euclid(146_097);
     let day_of_era = days - era * 146_097;
