@@ -549,12 +549,17 @@ mod tests {
             let err = Files::fill("reports/{t}.md", &params(&[("t", bad)])).unwrap_err();
             assert_eq!(err.status, 400, "{bad}");
         }
-        assert_eq!(Files::fill("r/{t}.md", &[]).unwrap_err().status, 400);
+        let missing = Files::fill("r/{t}.md", &[]).unwrap_err();
+        assert_eq!(
+            missing.status, 422,
+            "Workspace's convention for a missing parameter"
+        );
+        assert!(String::from_utf8_lossy(missing.body.as_ref()).contains("missing"));
         assert_eq!(
             Files::fill("r/{t}.md", &params(&[("t", " ")]))
                 .unwrap_err()
                 .status,
-            400
+            422
         );
     }
 

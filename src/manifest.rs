@@ -1014,7 +1014,7 @@ mod tests {
     fn widgets_breaking_workspace_rules_are_left_out_with_every_reason() {
         let manifest = Manifest::parse(Some(
             br#"{"good": {"name": "G", "description": "d", "endpoint": "g",
-                          "data": {"table": {"columnsDefs": [{"field": "a", "cellDataType": "number"}]}}},
+                          "data": {"table": {"columnsDefs": [{"field": "a", "headerName": "A", "cellDataType": "number"}]}}},
                  "broken": {"name": "B", "endpoint": "b", "type": "tabel", "gridData": {"w": 50, "h": 8},
                             "data": {"table": {"columnsDefs": [{"field": "a", "formatterFn": "money"}]}}}}"#,
         ))
@@ -1025,8 +1025,9 @@ mod tests {
             manifest.problems,
             [
                 "broken: description: required, as a string",
-                "broken: type: \"tabel\" is not a widget type Workspace knows",
-                "broken: gridData.w: 50 is not a whole number from 1 to 40",
+                "broken: type: \"tabel\" is not a widget type Workspace knows (advanced_charting, chart, chart-highcharts, chart-vegalite, file_viewer, html, iframe, live_grid, markdown, metric, multi_file_viewer, newsfeed, note, rich_note, omni, pdf, table, ssrm_table, ssrm_advanced, youtube)",
+                "broken: gridData.w: warning: 50 is outside 1 to 40",
+                "broken: data.table.columnsDefs[0].headerName: required, as a string",
                 "broken: data.table.columnsDefs[0].formatterFn: \"money\" is not one of int, none, percent, normalized, normalizedPercent, dateToYear"
             ]
         );
@@ -1065,7 +1066,8 @@ mod tests {
     #[test]
     fn types_take_their_own_backend_keys() {
         let manifest = parse(
-            br#"{"md": {"endpoint": "md", "type": "markdown", "backend": {"file": "r/{ticker}.md"}},
+            br#"{"md": {"endpoint": "md", "type": "markdown", "backend": {"file": "r/{ticker}.md"},
+                        "params": [{"paramName": "ticker", "value": "AAPL"}]},
                  "m": {"endpoint": "m", "type": "metric", "backend": {"file": "p.csv", "column": "close", "label": "Close"}},
                  "pdf": {"endpoint": "pdf", "type": "pdf", "backend": {"mode": "url"}},
                  "mfv": {"endpoint": "mfv", "type": "multi_file_viewer",
@@ -1087,7 +1089,7 @@ mod tests {
             "bad_placeholder: backend.file: 'r/{ti cker}.md': bad placeholder",
             "open_brace: backend.file:",
             "escaping_folder: backend.folder:",
-            "no_selector: params: a multi_file_viewer needs a param",
+            "no_selector: params: a multi_file_viewer needs an endpoint param",
             "files_prefix: endpoint: 'files/a.pdf' is a path the server answers itself",
         ] {
             assert!(
@@ -1206,7 +1208,8 @@ mod tests {
     #[test]
     fn a_file_may_be_a_remote_url_with_a_ttl() {
         let manifest = parse(
-            br#"{"r": {"endpoint": "r", "backend": {"file": "https://example.com/p.csv?t={ticker}", "ttl": 30}},
+            br#"{"r": {"endpoint": "r", "backend": {"file": "https://example.com/p.csv?t={ticker}", "ttl": 30},
+                       "params": [{"paramName": "ticker"}]},
                  "ttl_local": {"endpoint": "l", "backend": {"file": "p.csv", "ttl": 30}},
                  "ttl_on_omni": {"endpoint": "o", "type": "omni", "backend": {"ttl": 30}},
                  "bad_url": {"endpoint": "b", "backend": {"file": "http://x/{a b}"}}}"#,
@@ -1234,7 +1237,8 @@ mod tests {
                  "no_socket": {"name": "N", "description": "d", "endpoint": "a", "type": "live_grid", "data": {"wsRowIdColumn": "id"}},
                  "no_key": {"name": "N", "description": "d", "endpoint": "b", "type": "live_grid", "wsEndpoint": "ws/b"},
                  "templated": {"name": "N", "description": "d", "endpoint": "c", "type": "live_grid", "wsEndpoint": "ws/c",
-                               "data": {"wsRowIdColumn": "id"}, "backend": {"file": "{t}.csv"}},
+                               "data": {"wsRowIdColumn": "id"}, "backend": {"file": "{t}.csv"},
+                               "params": [{"paramName": "t"}]},
                  "same_socket": {"name": "N", "description": "d", "endpoint": "d", "type": "live_grid", "wsEndpoint": "ws/quotes",
                                  "data": {"wsRowIdColumn": "id"}},
                  "socket_on_endpoint": {"name": "N", "description": "d", "endpoint": "e", "type": "live_grid", "wsEndpoint": "quotes",

@@ -79,13 +79,10 @@ fn check_widget(server: &TestServer, id: &str, widget: &Value) {
     let endpoint = widget["endpoint"].as_str().unwrap().trim_start_matches('/');
     let path = format!("/{endpoint}?{}", default_query(widget));
     let kind = widget["type"].as_str().unwrap_or("table");
-    if matches!(
-        kind,
-        "multi_file_viewer" | "omni" | "table_ssrm" | "ssrm_table"
-    ) {
+    if matches!(kind, "multi_file_viewer" | "omni" | "ssrm_table") {
         return check_post_widget(server, id, kind, widget);
     }
-    if matches!(kind, "advanced_charting" | "advanced-chart") {
+    if kind == "advanced_charting" {
         return check_udf(server, id, widget);
     }
     if kind == "live_grid" {
@@ -186,7 +183,7 @@ fn check_post_widget(server: &TestServer, id: &str, kind: &str, widget: &Value) 
             param["value"].clone(),
         );
     }
-    if kind == "table_ssrm" || kind == "ssrm_table" {
+    if kind == "ssrm_table" {
         body.insert("startRow".into(), 0.into());
         body.insert("endRow".into(), 50.into());
         body.insert(
@@ -363,7 +360,7 @@ fn every_bundled_widget_answers_in_its_shape() {
         "pdf",
         "multi_file_viewer",
         "omni",
-        "table_ssrm",
+        "ssrm_table",
         "advanced_charting",
         "live_grid",
     ] {

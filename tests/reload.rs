@@ -69,10 +69,18 @@ fn widgets_json_edits_are_seen_and_broken_edits_keep_the_last_good_one() {
 #[test]
 fn apps_json_edits_are_seen_and_broken_edits_keep_the_last_good_one() {
     let server = TestServer::start(prices_fixture());
-    server.fixture.write("apps.json", r#"[{"name": "One"}]"#);
-    assert_eq!(server.get("/apps.json").json(), json!([{"name": "One"}]));
+    server
+        .fixture
+        .write("apps.json", r#"[{"name": "One", "tabs": {}}]"#);
+    assert_eq!(
+        server.get("/apps.json").json(),
+        json!([{"name": "One", "tabs": {}}])
+    );
     server.fixture.write("apps.json", r#"[{"name": "#);
-    assert_eq!(server.get("/apps.json").json(), json!([{"name": "One"}]));
+    assert_eq!(
+        server.get("/apps.json").json(),
+        json!([{"name": "One", "tabs": {}}])
+    );
     assert!(
         server.get("/").json()["problems"]
             .to_string()

@@ -33,6 +33,7 @@ fn fixture() -> Fixture {
               "other": {"name": "Other", "description": "d", "type": "ssrm_table", "endpoint": "other",
                         "backend": {"file": "prices.csv"}},
               "by_market": {"name": "By market", "description": "d", "type": "table_ssrm", "endpoint": "by_market",
+                            "params": [{"paramName": "market", "type": "text"}],
                             "backend": {"file": "{market}.csv"}},
               "doc": {"name": "Doc", "description": "d", "type": "table_ssrm", "endpoint": "doc",
                       "backend": {"file": "doc.json"}},

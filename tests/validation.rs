@@ -8,12 +8,12 @@ use crate::support::{Fixture, TestServer};
 
 const WIDGETS: &str = r#"{
   "prices": {"name": "Prices", "description": "d", "endpoint": "prices",
-             "data": {"table": {"columnsDefs": [{"field": "close", "cellDataType": "number"},
-                                                {"field": "volume"}]}}},
+             "data": {"table": {"columnsDefs": [{"field": "close", "headerName": "Close", "cellDataType": "number"},
+                                                {"field": "volume", "headerName": "Volume"}]}}},
   "broken": {"name": "Broken", "description": "d", "endpoint": "broken", "type": "table",
              "gridData": {"w": 60, "h": 10},
              "params": [{"paramName": "t", "type": "endpoint"}],
-             "data": {"table": {"columnsDefs": [{"field": "close", "cellDataType": "float"}]}}},
+             "data": {"table": {"columnsDefs": [{"field": "close", "headerName": "Close", "cellDataType": "float"}]}}},
   "later": {"name": "Later", "description": "d", "type": "markdown", "endpoint": "later"}
 }"#;
 
@@ -46,12 +46,12 @@ fn one_broken_widget_is_left_out_and_the_others_keep_working() {
     assert_eq!(
         problems,
         json!([
-            "broken: gridData.w: 60 is not a whole number from 1 to 40",
-            "broken: params[0].optionsEndpoint: required for a param of type endpoint",
+            "broken: gridData.w: warning: 60 is outside 1 to 40",
+            "broken: params[0].optionsEndpoint: warning: an endpoint param without optionsEndpoint offers no choices",
             "broken: data.table.columnsDefs[0].cellDataType: \"float\" is not one of text, number, boolean, date, dateString, object",
             "prices: data.table.columnsDefs: warning: column 'volume' is not in data/prices.csv (date, close)",
             "later: backend.file: warning: data/later.md does not exist (yet)",
-            "apps.json: [0].tabs.t.layout[1].i: 'broken' is not a served widget; the item is left out"
+            "apps.json: [0].tabs.t.layout[1].i: warning: 'broken' is not a served widget; the item is left out"
         ])
     );
     let apps = server.get("/apps.json").json();

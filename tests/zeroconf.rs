@@ -138,7 +138,7 @@ fn every_file_kind_becomes_a_widget_workspace_accepts() {
     let out = String::from_utf8(out).unwrap();
     assert!(passed, "{out}");
     assert!(
-        out.contains("POST /filings_files (filings_files, multi_file_viewer): 1 file(s)"),
+        out.contains("POST /filings_files (filings_files, multi_file_viewer): 0 file(s)"),
         "{out}"
     );
     assert!(

@@ -334,11 +334,21 @@ pub fn widget(entry: &Map<String, Value>) -> Vec<Issue> {
 
 /// `type` and `defaultViz`, when given and not null, are types the front end knows.
 pub fn widget_type(entry: &Map<String, Value>) -> Vec<Issue> {
-    let mut issues = Vec::new();
-    for key in ["type", "defaultViz"] {
-        check_one_of(entry, "", key, &WIDGET_TYPES, true, &mut issues);
-    }
-    issues
+    ["type", "defaultViz"]
+        .into_iter()
+        .filter_map(|key| match entry.get(key) {
+            None | Some(Value::Null) => None,
+            Some(Value::String(name)) if WIDGET_TYPES.contains(&name.as_str()) => None,
+            Some(other) => Some(Issue::error(
+                key,
+                format!(
+                    "{} is not a widget type Workspace knows ({})",
+                    shown(other),
+                    WIDGET_TYPES.join(", ")
+                ),
+            )),
+        })
+        .collect()
 }
 
 /// The type the front end gives a widget: `type`, else `defaultViz`, else `table`.

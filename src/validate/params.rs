@@ -264,7 +264,11 @@ fn param_rules(field_path: &str, param: &Value, issues: &mut Vec<Issue>) {
                 ],
                 issues,
             );
-            if param.get("optionsEndpoint").is_none() && param.get("options").is_none() {
+            let no_options = param
+                .get("options")
+                .and_then(Value::as_array)
+                .is_none_or(Vec::is_empty);
+            if param.get("optionsEndpoint").is_none() && no_options {
                 issues.push(Issue::warning(
                     format!("{field_path}.optionsEndpoint"),
                     "an endpoint param without optionsEndpoint offers no choices",
