@@ -82,7 +82,6 @@ impl Kind {
             "live_grid" => Kind::LiveGrid,
             "iframe" | "note" | "rich_note" => Kind::PassThrough,
             "table" | "chart-highcharts" | "chart-vegalite" | "youtube" => Kind::Table,
-            "live_feed" => return Err("Workspace has no live_feed type: use live_grid".into()),
             "ssrm_advanced" => {
                 return Err(
                     "openbb-files does not serve ssrm_advanced (SQL queries) yet: use ssrm_table"

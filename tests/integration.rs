@@ -24,4 +24,5 @@ mod traversal;
 mod udf;
 mod validation;
 mod widgets;
+mod workspace;
 mod zeroconf;

@@ -97,6 +97,9 @@ pub const TYPE_ALIASES: [(&str, &str); 2] = [
     ("advanced-chart", "advanced_charting"),
 ];
 
+/// Types OpenBB's docs pages print that the front end refuses, with what to use instead.
+const TYPE_HINTS: [(&str, &str); 1] = [("live_feed", "use live_grid")];
+
 /// The front end's spelling of a widget type written as `name`, when `name` is an alias.
 pub fn canonical_type(name: &str) -> Option<&'static str> {
     TYPE_ALIASES
@@ -341,11 +344,19 @@ pub fn widget_type(entry: &Map<String, Value>) -> Vec<Issue> {
             Some(Value::String(name)) if WIDGET_TYPES.contains(&name.as_str()) => None,
             Some(other) => Some(Issue::error(
                 key,
-                format!(
-                    "{} is not a widget type Workspace knows ({})",
-                    shown(other),
-                    WIDGET_TYPES.join(", ")
-                ),
+                match TYPE_HINTS.iter().find(|(name, _)| other == name) {
+                    Some((_, hint)) => {
+                        format!(
+                            "{} is not a widget type Workspace knows: {hint}",
+                            shown(other)
+                        )
+                    }
+                    None => format!(
+                        "{} is not a widget type Workspace knows ({})",
+                        shown(other),
+                        WIDGET_TYPES.join(", ")
+                    ),
+                },
             )),
         })
         .collect()
