@@ -2,10 +2,11 @@
 //!
 //! Order for every request: `OPTIONS` is a CORS preflight (no token needed); then the token
 //! check; then the route (unknown path → 404, known path with a method it does not take → 405
-//! with `Allow`): the manifests, `/files/<path>` (raw files under `data/`), each widget's
+//! with `Allow`): the manifests (`widgets.json`, `apps.json`/`templates.json`, `agents.json`),
+//! `/files/<path>` (raw files under `data/`), each widget's
 //! endpoint (and, for an advanced chart, the UDF routes below it such as `<endpoint>/history`;
 //! handled in `widgets::*` by the widget's type; POST only for multi_file_viewer, omni and
-//! table_ssrm, GET/HEAD for the rest) and each options endpoint. CORS headers are added to
+//! ssrm_table, GET/HEAD for the rest) and each options endpoint. CORS headers are added to
 //! every answer, errors included, so the browser can show them; a 200 whose `ETag` the client
 //! already has becomes a 304. A WebSocket handshake comes to [`App::upgrade`] instead: the
 //! origin and token checks, then a live_grid's `wsEndpoint` (`live.rs` takes the connection);

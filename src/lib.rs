@@ -1,16 +1,17 @@
 //! openbb-files: serve a folder of research files to OpenBB Workspace as a custom backend.
 //!
-//! `server` owns the sockets and threads and is the only module that knows tiny_http; `app`
-//! routes plain `http::Request` values to handlers that return plain `http::Response` values.
-//! `widgets` holds one module of plain handler functions per widget type, reading `data/` only
-//! through `files`. Everything below is pure and unit-tested: `paths` (what may be read),
-//! `cache` (file versions, cached responses), `manifest` (widgets.json/apps.json), `validate`
-//! (Workspace's rules for a manifest), `generate` (the manifest of a folder without one), `data`,
-//! `csv_read`, `table` and `filter` (rows from files), `base64`, `cors` and `auth` (browser and
-//! token rules), `config`, `websocket` (RFC 6455 handshake and frames). `remote` fetches
-//! `http(s)` data sources; `check` and `init` are the two commands besides serving. `live` keeps
-//! the subscribers of live_grid WebSockets and pushes them changed rows; `server` only hands it
-//! the upgraded connections.
+//! `server` owns the sockets and threads and is the only module that knows tiny_http; `app` routes
+//! plain `http::Request` values to handlers that return plain `http::Response` values. `widgets`
+//! holds one module of plain handler functions per widget type, reading `data/` only through
+//! `files`. Everything below is pure and unit-tested: `paths` (what may be read), `cache` (file
+//! versions, cached responses), `manifest` (widgets.json/apps.json), `validate` (the rules of
+//! Workspace's front end for a manifest), `generate` (the manifest of a folder without one),
+//! `data`, `csv_read`, `table` and `filter` (rows from files), `base64`, `cors` and `auth` (browser
+//! and token rules), `config`, `websocket` (RFC 6455 handshake and frames). `remote` fetches
+//! `http(s)` data sources; `check` and `init` are the two commands besides serving, and `workspace`
+//! is what Workspace's front end sends when it validates a backend (for `check`). `live` keeps the
+//! subscribers of live_grid WebSockets and pushes them changed rows; `server` only hands it the
+//! upgraded connections.
 
 #![forbid(unsafe_code)]
 

@@ -13,7 +13,7 @@
 //! |---|---|---|
 //! | `file` | all but multi_file_viewer, omni | file under `data/`, or an `http(s)://` URL; `{param}` placeholders take that parameter's value (one safe path segment). Default `<endpoint>.<ext>` per type |
 //! | `folder` | newsfeed, multi_file_viewer, omni | folder under `data/`: Markdown notes, the files to pick from, the files searched (omni default: all of `data/`) |
-//! | `filters` | table, table_ssrm, chart, html, metric, newsfeed | parameter → column rules (see `filter.rs`) |
+//! | `filters` | table, ssrm_table, chart, html, metric, newsfeed | parameter → column rules (see `filter.rs`) |
 //! | `column`, `label` | metric | computed metric from a CSV: latest value of `column` and its change, named `label` |
 //! | `records` | chart, html | table file answered for `raw=true` |
 //! | `mode` | pdf | `"base64"` (default) or `"url"` (a link to the `/files/...` route) |

@@ -1,15 +1,12 @@
 //! `openbb-files check`: validate a folder offline, or a running backend over HTTP as Workspace
 //! would use it.
 //!
-//! Offline (`--root DIR`), the folder is loaded exactly as the server loads it and every problem
-//! the server would list at `/` is printed as `widget: field: message`; the exit status is 1 when
-//! any of them is an error (a widget left out, a file that does not parse), 0 when there are only
-//! warnings. With `--url`, the checker acts as Workspace does: it fetches `/widgets.json` and
-//! `/apps.json`, checks the manifest against Workspace's rules ([`crate::validate`]), calls every
-//! widget endpoint and options endpoint with the default parameters (POST with a JSON body for
-//! the types that take one), checks each answer's shape for its type (workspace-contract.md §3)
-//! and its CORS header, and sends a CORS preflight from `--origin` asking for the token header.
-//! It prints one line per check with its time and exits 1 when any check fails.
+//! Offline (`--root DIR`), the folder is loaded exactly as the server loads it, every data file a
+//! served widget reads is parsed, and every problem the server would list at `/` is printed as
+//! `widget: field: message`; the exit status is 1 when any of them is an error (a widget left
+//! out, a file that does not parse), 0 when there are only warnings. With `--url`, [`probe`]
+//! replays Workspace's connect sequence and "Validate widgets" calls against the backend and
+//! [`shapes`] checks each answer's shape; one line per check, exit status 1 when any fails.
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! table_ssrm (also spelled ssrm_table): AG Grid's server-side row model over a CSV table.
+//! ssrm_table (written table_ssrm too): AG Grid's server-side row model over a CSV table.
 //!
 //! Workspace POSTs `{"startRow", "endRow", "sortModel", "filterModel", ...the widget's params}`
 //! and gets `{"rowData": [the rows startRow..endRow], "rowCount": rows after filtering}`.
