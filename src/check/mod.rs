@@ -4,9 +4,9 @@
 //! Offline (`--root DIR`), the folder is loaded exactly as the server loads it, every data file a
 //! served widget reads is parsed, and every problem the server would list at `/` is printed as
 //! `widget: field: message`; the exit status is 1 when any of them is an error (a widget left
-//! out, a file that does not parse), 0 when there are only warnings. With `--url`, [`probe`]
+//! out, a file that does not parse), 0 when there are only warnings. With `--url`, `probe`
 //! replays Workspace's connect sequence and "Validate widgets" calls against the backend and
-//! [`shapes`] checks each answer's shape; one line per check, exit status 1 when any fails.
+//! `shapes` checks each answer's shape; one line per check, exit status 1 when any fails.
 
 use std::io::Write;
 use std::path::PathBuf;
