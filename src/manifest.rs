@@ -787,6 +787,15 @@ fn live_socket(entry: &Map<String, Value>, file: Option<&str>) -> Result<LiveSoc
 /// A cleaned endpoint path from a manifest value; refuses reserved paths and the files prefix.
 fn endpoint_path(value: Option<&str>, field: &'static str) -> Result<String, Problem> {
     let raw = value.ok_or((field, "required, as a string".to_string()))?;
+    if raw.contains(['{', '}']) {
+        return Err((
+            field,
+            format!(
+                "'{raw}': openbb-files does not serve {{param}} placeholders in an endpoint: \
+                 send the param in the query (backend.file may use it as {{param}})"
+            ),
+        ));
+    }
     let path = raw.split('?').next().unwrap_or_default();
     let path = clean_request_path(path).ok_or((field, format!("'{raw}' is not a safe path")))?;
     if RESERVED_ENDPOINTS.contains(&path.as_str()) || path.split('/').next() == Some(FILES_PREFIX) {
@@ -1078,7 +1087,8 @@ mod tests {
                  "open_brace": {"endpoint": "b2", "type": "markdown", "backend": {"file": "r/{ticker.md"}},
                  "escaping_folder": {"endpoint": "n", "type": "newsfeed", "backend": {"folder": "../notes"}},
                  "no_selector": {"endpoint": "x", "type": "multi_file_viewer"},
-                 "files_prefix": {"endpoint": "files/a.pdf", "type": "pdf"}}"#,
+                 "files_prefix": {"endpoint": "files/a.pdf", "type": "pdf"},
+                 "path_param": {"endpoint": "r/{t}", "params": [{"paramName": "t"}]}}"#,
         );
         let problems = manifest.problems.join("\n");
         for expected in [
@@ -1090,6 +1100,7 @@ mod tests {
             "escaping_folder: backend.folder:",
             "no_selector: params: a multi_file_viewer needs an endpoint param",
             "files_prefix: endpoint: 'files/a.pdf' is a path the server answers itself",
+            "path_param: endpoint: 'r/{t}': openbb-files does not serve {param} placeholders",
         ] {
             assert!(
                 problems.contains(expected),
