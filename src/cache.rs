@@ -231,6 +231,13 @@ impl<T> FileCache<T> {
         lock(&self.entries).insert(path, (version, Arc::clone(&value)), weight);
         Ok((version, value))
     }
+
+    /// How many values are kept, and the bytes they weigh.
+    #[cfg(test)]
+    pub fn usage(&self) -> (usize, usize) {
+        let entries = lock(&self.entries);
+        (entries.len(), entries.total())
+    }
 }
 
 /// A file that is re-read when it changes, keeping the last value that parsed. `parse` gets
@@ -524,6 +531,7 @@ impl<S: PartialEq + Clone + Weigh, V: Clone + Weigh> ResponseCache<S, V> {
     }
 
     /// How many entries are kept, and the bytes they weigh.
+    #[cfg(test)]
     pub fn usage(&self) -> (usize, usize) {
         let entries = lock(&self.entries);
         (entries.len(), entries.total())

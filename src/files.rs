@@ -227,9 +227,15 @@ impl Files {
             .get_or_render(&key, &from, || render(&data).map(Payload::new))
     }
 
-    /// How many rendered answers and selections are kept, and the bytes each cache weighs.
-    pub fn cache_usage(&self) -> [(usize, usize); 2] {
-        [self.rendered.usage(), self.selections.usage()]
+    /// How many rendered answers, selections and files' bytes are kept, and the bytes each
+    /// cache weighs.
+    #[cfg(test)]
+    fn cache_usage(&self) -> [(usize, usize); 3] {
+        [
+            self.rendered.usage(),
+            self.selections.usage(),
+            self.bytes.usage(),
+        ]
     }
 
     /// Row indices of a table file chosen by `select` (filtered and sorted rows), kept like
@@ -670,6 +676,59 @@ mod tests {
         std::fs::write(data.join("b.csv"), "b\nsecond\n").unwrap();
         std::fs::rename(data.join("b.csv"), data.join("a.csv")).unwrap();
         assert_eq!(rows(&found), Ok(vec!["b".to_string()]));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// Many distinct requests, many files: each cache stays within its budget, counting its
+    /// keys and bookkeeping, and keeps the most recently used.
+    #[test]
+    fn caches_stay_within_their_budgets() {
+        let root = std::env::temp_dir().join(format!("obf-budgets-{}", std::process::id()));
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join("t.csv"), "sector,n\nx,1\ny,2\n").unwrap();
+        for n in 0..40 {
+            std::fs::write(root.join(format!("f{n}.pdf")), vec![b'x'; 1000]).unwrap();
+        }
+        std::fs::write(root.join("big.pdf"), vec![b'x'; 6000]).unwrap();
+        let budget = 10_000;
+        let limits = Limits {
+            responses: budget,
+            selections: budget,
+            file_bytes: budget,
+            ..Limits::default()
+        };
+        let files = Files::with_limits(DataDir::new(root.clone()), limits);
+        for n in 0..5_000 {
+            let params = params(&[("sector", &format!("z{n}"))]);
+            let rendered = files.rendered("t.csv", &["w"], &params, &[], |_| {
+                Ok(Body::Owned(b"[]".to_vec()))
+            });
+            assert_eq!(&*rendered.unwrap().bytes, b"[]");
+            files
+                .selection("t.csv", &["w"], &params, &[], |_| Ok(vec![0]))
+                .unwrap();
+            assert_eq!(
+                files.bytes(&format!("f{}.pdf", n % 40)).unwrap().len(),
+                1000
+            );
+        }
+        assert_eq!(
+            files.bytes("big.pdf").unwrap().len(),
+            6000,
+            "served, not kept"
+        );
+        for (count, total) in files.cache_usage() {
+            assert!(total <= budget, "{total} bytes in {count} entries");
+            assert!(count > 0 && count < 50, "{count} entries");
+        }
+        let rendered_again = files.rendered(
+            "t.csv",
+            &["w"],
+            &params(&[("sector", "z4999")]),
+            &[],
+            |_| panic!("the most recent answer is kept"),
+        );
+        assert!(rendered_again.is_ok());
         std::fs::remove_dir_all(&root).unwrap();
     }
 

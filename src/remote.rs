@@ -152,6 +152,7 @@ impl Remote {
     }
 
     /// How many bodies are kept, and the bytes they weigh.
+    #[cfg(test)]
     pub fn usage(&self) -> (usize, usize) {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         (entries.len(), entries.total())
@@ -232,6 +233,60 @@ mod tests {
             why.contains("upstream failed") && why.contains("serving the copy"),
             "{why}"
         );
+    }
+
+    /// Copies of many URLs stay within the budget, the least recently used going first.
+    #[test]
+    fn copies_are_kept_within_the_budget() {
+        let url = upstream(vec![Some(vec![b'x'; 1000]); 12]);
+        let remote = Remote::new(TIMEOUT, MAX_BYTES, 4000);
+        for n in 0..10 {
+            let copy = remote.get(&format!("{url}?n={n}"), DEFAULT_TTL).unwrap();
+            assert_eq!(copy.bytes.len(), 1000);
+        }
+        let (count, total) = remote.usage();
+        assert!(total <= 4000 && count < 4, "{count} copies, {total} bytes");
+        let kept = remote.get(&format!("{url}?n=9"), DEFAULT_TTL).unwrap();
+        assert_eq!(
+            kept.bytes.len(),
+            1000,
+            "the most recent copy is kept, not fetched"
+        );
+    }
+
+    #[test]
+    fn placeholders_stand_in_the_path_and_query_only_and_are_encoded() {
+        for good in [
+            "https://example.com/{t}.csv",
+            "http://example.com:8080/a/{t}?s={t}&k=1",
+            "http://example.com?s={t}#top",
+        ] {
+            assert_eq!(check_template(good), Ok(()), "{good}");
+        }
+        for (bad, place) in [
+            ("http://{host}/x", "host"),
+            ("http://example.{tld}/x", "host"),
+            ("http://example.com:{port}/x", "port"),
+            ("https://{user}:pw@example.com/x", "user info"),
+            ("https://example.com{p}/x", "host"),
+            ("https://example.com/x#{f}", "fragment"),
+        ] {
+            let err = check_template(bad).unwrap_err();
+            assert!(err.contains(place), "{bad}: {err}");
+        }
+        assert!(check_template("http://example.com/{a").is_err());
+        let template = "http://example.com/r/{t}.csv?s={t}";
+        let (in_path, in_query) = (
+            template.find("{t}").unwrap(),
+            template.rfind("{t}").unwrap(),
+        );
+        assert_eq!(
+            encode(template, in_query, "A&b=1#/ é").unwrap(),
+            "A%26b%3D1%23%2F%20%C3%A9"
+        );
+        assert_eq!(encode(template, in_path, "a/../b").unwrap(), "a%2F..%2Fb");
+        assert!(encode(template, in_path, "..").is_err());
+        assert_eq!(encode(template, in_query, "..").unwrap(), "..");
     }
 
     #[test]
