@@ -5,6 +5,10 @@
 //! shape: 400 for a parameter value that is not a file name, 404 for a missing file (naming
 //! what was looked for), 500 for a file that does not parse (also recorded as a problem and
 //! listed at `/` until the file reads again).
+//!
+//! What `Files` keeps in memory is bounded by [`Limits`]: rendered answers, row selections,
+//! files' bytes and remote copies each within a byte budget (least recently used dropped
+//! first); parsed tables are kept one per file of `data/`.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;

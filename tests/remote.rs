@@ -92,10 +92,13 @@ fn remote_tables_are_cached_for_their_ttl_and_served_stale_when_the_upstream_fai
     assert!(!problems.contains("quotes.csv"), "{problems}");
 }
 
-/// The upstream sees what the server asked it for: the raw path and the decoded query.
+/// What the upstream was asked for: the raw path and the decoded query.
+type Asked = (String, Vec<(String, String)>);
+
+/// The upstream that records what the server asked it for.
 #[derive(Clone, Default)]
 struct Recorder {
-    asked: Arc<Mutex<Vec<(String, Vec<(String, String)>)>>>,
+    asked: Arc<Mutex<Vec<Asked>>>,
 }
 
 impl Handler for Recorder {

@@ -20,7 +20,8 @@
 //! (`Files::selection`), so every further page is a slice of a cached vector; a request that
 //! neither filters nor sorts pages through the table directly. Grouping keys
 //! (`rowGroupCols`, ...) are accepted and ignored: rows come back flat. Invariant: a body that
-//! does not fit these rules is a 400 whose `detail` names the field.
+//! does not fit these rules is a 400 whose `detail` names the field; so is a filter larger than
+//! `filter::Limits` (set filter values, conditions), naming the limit.
 
 use serde_json::{Map, Value};
 
