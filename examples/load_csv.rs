@@ -26,7 +26,9 @@ fn main() {
     let mut file = std::fs::File::open(&path).expect("the file");
     let data = Data::load(&path, &mut file).expect("a table");
     let loaded = start.elapsed();
-    let body = data.render(&params, &[]).expect("a response");
+    let body = data
+        .render(&params, &[], &openbb_files::filter::Limits::default())
+        .expect("a response");
     let total = start.elapsed();
     println!(
         "{size} bytes: loaded in {:.3} s, first response ({} bytes) after {:.3} s = {:.0} MB/s",

@@ -70,7 +70,10 @@ impl App {
     }
 
     fn build(config: &Config, load: Loader, limits: Limits) -> App {
-        let files = Arc::new(Files::new(DataDir::new(config.root.join("data"))));
+        let files = Arc::new(Files::with_limits(
+            DataDir::new(config.root.join("data")),
+            config.into(),
+        ));
         App {
             live: Arc::new(Hub::new(Arc::clone(&files), limits)),
             files,

@@ -1,4 +1,10 @@
-//! File versions and a cache of values parsed from files, keyed by path and version.
+//! File versions, caches of values parsed from files (by path and version) and of rendered
+//! answers (by request [`Key`]), each within a byte budget ([`Lru`]).
+//!
+//! Every cache counts all it holds against its budget (values, keys, stamps, ETags and its own
+//! bookkeeping, [`Lru::overhead`]) and drops the least recently used entries first. A request
+//! key is a length-prefixed encoding of its parts and parameters, so different requests never
+//! share one, whatever bytes their values hold.
 //!
 //! A file's version is its length, modification time and (on Unix) inode, so an in-place edit
 //! and a write-then-rename are both seen on the next request. Invariant: a cached value was
@@ -13,8 +19,9 @@
 //! the file system's clock cannot be told apart by their metadata (as for `make` or any
 //! metadata-keyed cache); replacing a file by rename always can.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
+use std::hash::Hash;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -180,20 +187,22 @@ pub fn read_versioned(path: &Path) -> io::Result<(FileVersion, Vec<u8>)> {
     Ok((version, bytes?))
 }
 
-/// Values parsed from files, reparsed when a file's version changes.
+/// Values parsed from files, reparsed when a file's version changes; the least recently used
+/// go first when the values would pass the cache's budget ([`Lru`]).
 pub struct FileCache<T> {
-    entries: RwLock<HashMap<PathBuf, (FileVersion, Arc<T>)>>,
-}
-
-impl<T> Default for FileCache<T> {
-    fn default() -> Self {
-        FileCache {
-            entries: RwLock::new(HashMap::new()),
-        }
-    }
+    entries: Mutex<Lru<Path, (FileVersion, Arc<T>)>>,
+    weigh: fn(&T) -> usize,
 }
 
 impl<T> FileCache<T> {
+    /// A cache of at most `budget` bytes, each value weighing what `weigh` says.
+    pub fn new(budget: usize, weigh: fn(&T) -> usize) -> FileCache<T> {
+        FileCache {
+            entries: Mutex::new(Lru::new(budget)),
+            weigh,
+        }
+    }
+
     /// The value for `path` at `version` (the file's metadata as the caller's lookup found it),
     /// and the version it was read at, loading the file's bytes with `load` if needed. `load`
     /// may run again when the file changes while it reads. Only that file is read: if the path
@@ -209,8 +218,7 @@ impl<T> FileCache<T> {
         version: FileVersion,
         load: impl Fn(&mut (dyn Read + Send)) -> T,
     ) -> io::Result<(FileVersion, Arc<T>)> {
-        let last = self
-            .read_entries()
+        let last = lock(&self.entries)
             .get(path)
             .map(|(cached, value)| (*cached, Arc::clone(value)));
         if let Some(last) = &last
@@ -225,19 +233,16 @@ impl<T> FileCache<T> {
             Err(err) => return Err(err),
         };
         let value = Arc::new(value);
-        self.entries
-            .write()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(path.to_path_buf(), (version, Arc::clone(&value)));
+        let weight = (self.weigh)(&value) + size_of::<FileVersion>() + ALLOCATION;
+        lock(&self.entries).insert(path, (version, Arc::clone(&value)), weight);
         Ok((version, value))
     }
 
-    fn read_entries(
-        &self,
-    ) -> std::sync::RwLockReadGuard<'_, HashMap<PathBuf, (FileVersion, Arc<T>)>> {
-        self.entries
-            .read()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    /// How many values are kept, and the bytes they weigh.
+    #[cfg(test)]
+    pub fn usage(&self) -> (usize, usize) {
+        let entries = lock(&self.entries);
+        (entries.len(), entries.total())
     }
 }
 
@@ -301,75 +306,243 @@ impl<T> Watched<T> {
     }
 }
 
-/// The bytes a cached value holds, counted against a [`ResponseCache`]'s budget.
+/// What an allocation costs besides the bytes asked for: the allocator's header and rounding,
+/// and an `Arc`'s two counts (48 bytes: calibrated so that resident memory stays within the
+/// budgets under a million distinct requests, RELIABILITY.md).
+pub const ALLOCATION: usize = 48;
+
+/// The bytes a cached value holds on the heap, counted against a cache's budget.
 pub trait Weigh {
     fn weight(&self) -> usize;
 }
 
 impl Weigh for Payload {
     fn weight(&self) -> usize {
-        self.bytes.len()
+        self.bytes.len() + self.etag.len() + 2 * ALLOCATION
     }
 }
 
-/// Rendered responses (or other values `V` computed from files) by request key, each valid
-/// while its stamp `S` (what it was rendered from) is unchanged. When the cached bytes would
-/// pass the budget, older entries go first.
-pub struct ResponseCache<S, V = Payload> {
-    entries: RwLock<HashMap<String, (S, V)>>,
-    /// Keys in insertion order with their sizes, for eviction; guarded apart from `entries`.
-    order: Mutex<(std::collections::VecDeque<(String, usize)>, usize)>,
+impl Weigh for str {
+    fn weight(&self) -> usize {
+        self.len()
+    }
+}
+
+impl Weigh for [u8] {
+    fn weight(&self) -> usize {
+        self.len()
+    }
+}
+
+impl Weigh for Path {
+    fn weight(&self) -> usize {
+        self.as_os_str().len()
+    }
+}
+
+impl<A: Weigh, B: Weigh> Weigh for (A, B) {
+    fn weight(&self) -> usize {
+        self.0.weight() + self.1.weight()
+    }
+}
+
+/// Locks `mutex`, taking over its state when a thread panicked while holding it (every state
+/// an entry is left in is whole: values are inserted and removed in one step).
+fn lock<T: ?Sized>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Values by key within a byte budget, the least recently used evicted first. An entry weighs
+/// what its caller says its value holds plus its key's bytes and [`Lru::overhead`] (its slot in
+/// the map and in the recency index, the key's allocation), so that a million tiny entries
+/// count for the memory they take. Invariants: `total` is the sum of the entries' weights and
+/// never above `budget` after an insert; `recency` holds each key once, at its last use.
+pub struct Lru<K: ?Sized, V> {
+    entries: HashMap<Arc<K>, Slot<V>>,
+    /// Keys by when they were last used: the first is the least recently used.
+    recency: BTreeMap<u64, Arc<K>>,
+    clock: u64,
+    total: usize,
     budget: usize,
 }
 
-impl<S: PartialEq + Clone, V: Clone + Weigh> ResponseCache<S, V> {
-    pub fn new(budget: usize) -> Self {
-        ResponseCache {
-            entries: RwLock::new(HashMap::new()),
-            order: Mutex::new((std::collections::VecDeque::new(), 0)),
+struct Slot<V> {
+    value: V,
+    weight: usize,
+    used: u64,
+}
+
+impl<K: ?Sized + Hash + Eq + Weigh, V> Lru<K, V>
+where
+    for<'k> Arc<K>: From<&'k K>,
+{
+    pub fn new(budget: usize) -> Lru<K, V> {
+        Lru {
+            entries: HashMap::new(),
+            recency: BTreeMap::new(),
+            clock: 0,
+            total: 0,
             budget,
         }
     }
 
-    /// The payload for `key` when it was rendered from `stamp`; otherwise renders it and keeps
+    /// What an entry takes besides its key's and value's bytes: its map slot counted three
+    /// times (a hash table is between half and seven-eighths full, and holds its old slots too
+    /// while it grows), its place in the recency index (a B-tree's nodes are two thirds full or
+    /// more) and the key's allocation.
+    pub fn overhead() -> usize {
+        3 * size_of::<(Arc<K>, Slot<V>)>() + 2 * size_of::<(u64, Arc<K>)>() + ALLOCATION
+    }
+
+    /// The value for `key`, now the most recently used.
+    pub fn get(&mut self, key: &K) -> Option<&V> {
+        let slot = self.entries.get_mut(key)?;
+        self.clock += 1;
+        if let Some(shared) = self.recency.remove(&slot.used) {
+            self.recency.insert(self.clock, shared);
+        }
+        slot.used = self.clock;
+        Some(&slot.value)
+    }
+
+    /// Keeps `value` (holding `weight` bytes) for `key`, evicting the least recently used
+    /// entries while the total passes the budget. An entry weighing more than half the budget
+    /// is not kept (the caller serves it all the same).
+    pub fn insert(&mut self, key: &K, value: V, weight: usize) {
+        self.remove(key);
+        let weight = weight + key.weight() + Self::overhead();
+        if weight > self.budget / 2 {
+            return;
+        }
+        self.clock += 1;
+        let shared: Arc<K> = Arc::from(key);
+        self.recency.insert(self.clock, Arc::clone(&shared));
+        self.entries.insert(
+            shared,
+            Slot {
+                value,
+                weight,
+                used: self.clock,
+            },
+        );
+        self.total += weight;
+        while self.total > self.budget {
+            let Some((_, oldest)) = self.recency.pop_first() else {
+                break;
+            };
+            if let Some(slot) = self.entries.remove(&oldest) {
+                self.total -= slot.weight;
+            }
+        }
+    }
+
+    fn remove(&mut self, key: &K) {
+        if let Some(slot) = self.entries.remove(key) {
+            self.recency.remove(&slot.used);
+            self.total -= slot.weight;
+        }
+    }
+
+    /// The bytes the entries weigh in all.
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// A cache key: the parts naming what was asked (widget, file, route, ...) and the request's
+/// parameters in any order. Each part, name and value is written after its length, and the
+/// counts of parts and parameters go first, so two keys are equal only when their parts are
+/// and their parameters are the same pairs, whatever bytes (NUL included) those hold.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Key(Vec<u8>);
+
+impl Key {
+    pub fn new(parts: &[&str], params: &[(String, String)]) -> Key {
+        let mut sorted: Vec<&(String, String)> = params.iter().collect();
+        sorted.sort();
+        let fields = parts.iter().map(|part| part.len());
+        let fields = fields.chain(sorted.iter().map(|(name, value)| name.len() + value.len()));
+        let mut bytes = Vec::with_capacity(fields.map(|len| len + 4).sum::<usize>() + 4);
+        push_length(&mut bytes, parts.len());
+        for part in parts {
+            push_field(&mut bytes, part);
+        }
+        push_length(&mut bytes, sorted.len());
+        for (name, value) in sorted {
+            push_field(&mut bytes, name);
+            push_field(&mut bytes, value);
+        }
+        Key(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+fn push_field(out: &mut Vec<u8>, field: &str) {
+    push_length(out, field.len());
+    out.extend_from_slice(field.as_bytes());
+}
+
+/// `length` in LEB128: seven bits a byte, low bits first, the high bit set on all bytes but the
+/// last (a prefix code: where it ends is known without looking further).
+fn push_length(out: &mut Vec<u8>, mut length: usize) {
+    while length >= 0x80 {
+        out.push((length & 0x7f) as u8 | 0x80);
+        length >>= 7;
+    }
+    out.push(length as u8);
+}
+
+/// Rendered responses (or other values `V` computed from files) by request [`Key`], each valid
+/// while its stamp `S` (what it was rendered from) is unchanged; the least recently used go
+/// first when the entries would pass the budget.
+pub struct ResponseCache<S, V = Payload> {
+    entries: Mutex<Lru<[u8], (S, V)>>,
+}
+
+impl<S: PartialEq + Clone + Weigh, V: Clone + Weigh> ResponseCache<S, V> {
+    pub fn new(budget: usize) -> Self {
+        ResponseCache {
+            entries: Mutex::new(Lru::new(budget)),
+        }
+    }
+
+    /// The value for `key` when it was rendered from `stamp`; otherwise renders it and keeps
     /// it (an entry larger than half the budget is served but not kept).
     pub fn get_or_render<E>(
         &self,
-        key: String,
+        key: &Key,
         stamp: &S,
         render: impl FnOnce() -> Result<V, E>,
     ) -> Result<V, E> {
-        if let Some((cached, payload)) = self
-            .entries
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&key)
+        if let Some((cached, value)) = lock(&self.entries).get(key.as_bytes())
             && cached == stamp
         {
-            return Ok(payload.clone());
+            return Ok(value.clone());
         }
-        let payload = render()?;
-        let size = payload.weight() + key.len();
-        if size > self.budget / 2 {
-            return Ok(payload);
-        }
-        let mut order = self.order.lock().unwrap_or_else(|p| p.into_inner());
-        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
-        let (queue, total) = &mut *order;
-        if let Some((_, old)) = entries.insert(key.clone(), (stamp.clone(), payload.clone())) {
-            *total -= old.weight() + key.len();
-            queue.retain(|(queued, _)| *queued != key);
-        }
-        queue.push_back((key, size));
-        *total += size;
-        while *total > self.budget {
-            let Some((oldest, size)) = queue.pop_front() else {
-                break;
-            };
-            entries.remove(&oldest);
-            *total -= size;
-        }
-        Ok(payload)
+        let value = render()?;
+        let weight = stamp.weight() + value.weight();
+        lock(&self.entries).insert(key.as_bytes(), (stamp.clone(), value.clone()), weight);
+        Ok(value)
+    }
+
+    /// How many entries are kept, and the bytes they weigh.
+    #[cfg(test)]
+    pub fn usage(&self) -> (usize, usize) {
+        let entries = lock(&self.entries);
+        (entries.len(), entries.total())
     }
 }
 
@@ -382,7 +555,7 @@ mod tests {
     fn values_are_reparsed_only_when_the_file_changes() {
         let path = std::env::temp_dir().join(format!("obf-cache-{}.txt", std::process::id()));
         fs::write(&path, "one").unwrap();
-        let cache = FileCache::default();
+        let cache = FileCache::new(usize::MAX, |_| 0);
         let get = |load| FileVersion::of(&path).and_then(|version| cache.get(&path, version, load));
         let parses = Cell::new(0);
         let parse = |input: &mut (dyn Read + Send)| {
@@ -407,7 +580,7 @@ mod tests {
     fn a_loader_that_stops_early_still_gets_its_value() {
         let path = std::env::temp_dir().join(format!("obf-early-{}.txt", std::process::id()));
         fs::write(&path, "first line\nsecond line\n").unwrap();
-        let cache = FileCache::default();
+        let cache = FileCache::new(usize::MAX, |_| 0);
         let version = FileVersion::of(&path).unwrap();
         let first_byte = |input: &mut (dyn Read + Send)| {
             let mut byte = [0];
@@ -436,70 +609,113 @@ mod tests {
         fs::remove_file(&path).unwrap();
     }
 
+    impl Weigh for u32 {
+        fn weight(&self) -> usize {
+            0
+        }
+    }
+
     #[test]
-    fn responses_are_kept_per_stamp_within_the_budget() {
-        let cache: ResponseCache<u32> = ResponseCache::new(400);
+    fn responses_are_kept_per_stamp() {
+        let cache: ResponseCache<u32> = ResponseCache::new(1 << 20);
         let renders = Cell::new(0);
         let render = |text: &str| {
             renders.set(renders.get() + 1);
             Ok::<_, ()>(Payload::new(text.as_bytes().to_vec()))
         };
+        let key = Key::new(&["w", "a.csv"], &[]);
         let body = |p: Payload| String::from_utf8(p.bytes.to_vec()).unwrap();
-        assert_eq!(
-            body(
-                cache
-                    .get_or_render("a".into(), &1, || render("one"))
-                    .unwrap()
-            ),
-            "one"
-        );
-        assert_eq!(
-            body(
-                cache
-                    .get_or_render("a".into(), &1, || render("two"))
-                    .unwrap()
-            ),
-            "one"
-        );
+        let get = |stamp, text| body(cache.get_or_render(&key, &stamp, || render(text)).unwrap());
+        assert_eq!(get(1, "one"), "one");
+        assert_eq!(get(1, "two"), "one");
         assert_eq!(renders.get(), 1);
+        assert_eq!(get(2, "new"), "new", "a new stamp renders again");
+        assert_eq!(renders.get(), 2);
+        assert_eq!(cache.usage().0, 1, "the new stamp replaced the old");
+        assert!(cache.get_or_render::<()>(&key, &3, || Err(())).is_err());
+    }
+
+    /// The least recently used entry goes first, and every entry counts its key and its
+    /// bookkeeping, so many tiny entries cannot pass the budget either.
+    #[test]
+    fn the_least_recently_used_go_first_and_everything_counts() {
+        let overhead = Lru::<str, ()>::overhead();
+        let mut lru: Lru<str, ()> = Lru::new(4 * (overhead + 10));
+        for key in ["a", "b", "c", "d"] {
+            lru.insert(key, (), 9);
+        }
+        assert_eq!((lru.len(), lru.total()), (4, 4 * (overhead + 10)));
+        assert!(lru.get("a").is_some(), "a is now the most recently used");
+        lru.insert("e", (), 9);
+        assert!(lru.get("b").is_none(), "b was the least recently used");
+        for key in ["a", "c", "d", "e"] {
+            assert!(lru.get(key).is_some(), "{key}");
+        }
+        lru.insert("huge", (), 2 * (overhead + 10));
+        assert!(
+            lru.get("huge").is_none(),
+            "more than half the budget is not kept"
+        );
+        assert_eq!(lru.len(), 4);
+        lru.insert("a", (), 2 * (overhead + 10) - overhead - 1);
         assert_eq!(
-            body(
-                cache
-                    .get_or_render("a".into(), &2, || render("new"))
-                    .unwrap()
+            lru.len(),
+            3,
+            "a grew to half the budget: the least recently used went"
+        );
+        assert!(lru.get("c").is_none() && lru.get("a").is_some());
+        assert!(lru.total() <= 4 * (overhead + 10));
+
+        let mut tiny: Lru<str, ()> = Lru::new(1 << 20);
+        for n in 0..100_000 {
+            tiny.insert(&format!("k{n}"), (), 0);
+        }
+        assert!(tiny.total() <= 1 << 20);
+        assert!(tiny.len() < (1 << 20) / overhead, "{}", tiny.len());
+        let mut none: Lru<str, ()> = Lru::new(0);
+        none.insert("a", (), 0);
+        assert!(none.is_empty(), "a budget of 0 keeps nothing");
+    }
+
+    #[test]
+    fn keys_differ_whenever_the_requests_do() {
+        let pairs = |list: &[(&str, &str)]| crate::http::owned_pairs(list);
+        let key = |parts: &[&str], list: &[(&str, &str)]| Key::new(parts, &pairs(list));
+        assert_eq!(
+            key(&["w", "f"], &[("a", "1"), ("b", "2")]),
+            key(&["w", "f"], &[("b", "2"), ("a", "1")]),
+            "parameters in any order"
+        );
+        // The planting attack: one value holding what the joined pairs of another request were.
+        assert_ne!(
+            key(
+                &["w", "f"],
+                &[(
+                    "end_date",
+                    "2024-03-31\0?start_date\x002024-03-01\0?ticker\0AAPL"
+                )]
             ),
-            "new"
+            key(
+                &["w", "f"],
+                &[
+                    ("end_date", "2024-03-31"),
+                    ("start_date", "2024-03-01"),
+                    ("ticker", "AAPL")
+                ]
+            )
         );
-        assert_eq!(renders.get(), 2, "a new stamp renders again");
-        let big = "x".repeat(99);
-        for key in ["b", "c", "d", "e"] {
-            cache
-                .get_or_render(key.into(), &1, || render(&big))
-                .unwrap();
-        }
-        {
-            let (queue, total) = &*cache.order.lock().unwrap();
-            assert!(*total <= 400, "{total}");
-            assert_eq!(
-                queue.front().map(|(k, _)| k.as_str()),
-                Some("b"),
-                "the oldest went first"
-            );
-            assert_eq!(cache.entries.read().unwrap().len(), queue.len());
-        }
-        let huge = "y".repeat(201);
-        cache
-            .get_or_render("h".into(), &1, || render(&huge))
-            .unwrap();
-        assert!(
-            !cache.entries.read().unwrap().contains_key("h"),
-            "too big to keep"
+        assert_ne!(
+            key(&["w", "f"], &[("ab", "")]),
+            key(&["w", "f"], &[("a", "b")])
         );
-        assert!(
-            cache
-                .get_or_render::<()>("z".into(), &1, || Err(()))
-                .is_err()
+        assert_ne!(key(&["w", "f\0x"], &[]), key(&["w", "f"], &[("x", "")]));
+        assert_ne!(
+            key(&["w", "f", "history"], &[]),
+            key(&["w", "f"], &[("history", "")])
         );
+        assert_ne!(key(&["w"], &[("", "")]), key(&["w", ""], &[]));
+        let long = "x".repeat(300);
+        assert_ne!(key(&[&long], &[]), key(&[&long[..299]], &[("", "")]));
     }
 
     fn parse_number(bytes: Option<&[u8]>) -> Result<u32, String> {

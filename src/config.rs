@@ -31,6 +31,14 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// HTTPS: the PEM certificate chain (leaf first) and private key; both or neither.
     pub tls: Option<Tls>,
+    /// Byte budgets of the caches (see `files::Limits`).
+    pub response_cache_bytes: usize,
+    pub selection_cache_bytes: usize,
+    pub file_cache_bytes: usize,
+    pub remote_cache_bytes: usize,
+    /// How large a filter one request may ask for (see `filter::Limits`).
+    pub max_filter_values: usize,
+    pub max_filter_conditions: usize,
 }
 
 /// The files `--tls-cert` and `--tls-key` name.
@@ -61,6 +69,7 @@ pub enum LogFormat {
 
 impl Default for Config {
     fn default() -> Config {
+        let limits = crate::files::Limits::default();
         Config {
             root: PathBuf::from("."),
             host: "127.0.0.1".to_string(),
@@ -76,6 +85,12 @@ impl Default for Config {
             max_body_bytes: 16 * 1024 * 1024,
             idle_timeout: Duration::from_secs(30),
             tls: None,
+            response_cache_bytes: limits.responses,
+            selection_cache_bytes: limits.selections,
+            file_cache_bytes: limits.file_bytes,
+            remote_cache_bytes: limits.remote,
+            max_filter_values: limits.filter.values,
+            max_filter_conditions: limits.filter.conditions,
         }
     }
 }
@@ -110,7 +125,7 @@ struct Flag {
     help: &'static str,
 }
 
-const FLAGS: [Flag; 16] = [
+const FLAGS: [Flag; 22] = [
     Flag {
         name: "root",
         value: Some("DIR"),
@@ -191,6 +206,42 @@ const FLAGS: [Flag; 16] = [
         name: "tls-key",
         value: Some("FILE"),
         help: "the PEM private key of --tls-cert (RSA or EC; PKCS#8, PKCS#1 or SEC1)",
+    },
+    Flag {
+        name: "response-cache-bytes",
+        value: Some("N"),
+        help: "memory for rendered table answers kept for repeated requests, keys and \
+               bookkeeping included; the least recently used go first [default: 134217728]",
+    },
+    Flag {
+        name: "selection-cache-bytes",
+        value: Some("N"),
+        help: "memory for filtered and sorted row orders kept for paging (table_ssrm) \
+               [default: 100663296]",
+    },
+    Flag {
+        name: "file-cache-bytes",
+        value: Some("N"),
+        help: "memory for whole files kept for /files/, pdf, markdown, ...; a file larger than \
+               half of it is read for each request [default: 134217728]",
+    },
+    Flag {
+        name: "remote-cache-bytes",
+        value: Some("N"),
+        help: "memory for fetched remote bodies (and, apart, the tables parsed from them) \
+               [default: 134217728]",
+    },
+    Flag {
+        name: "max-filter-values",
+        value: Some("N"),
+        help: "most values one filter may compare with (a parameter's values, an SSRM set \
+               filter's); more get 400 [default: 10000]",
+    },
+    Flag {
+        name: "max-filter-conditions",
+        value: Some("N"),
+        help: "most filter conditions one request may make (filtering parameters, SSRM filter \
+               conditions); more get 400 [default: 32]",
     },
     Flag {
         name: "version",
@@ -316,6 +367,24 @@ fn build(
     }
     if let Some(bytes) = last("max-body-bytes") {
         config.max_body_bytes = number_in("max-body-bytes", &bytes, 0, 1 << 40)?;
+    }
+    for (flag, field) in [
+        ("response-cache-bytes", &mut config.response_cache_bytes),
+        ("selection-cache-bytes", &mut config.selection_cache_bytes),
+        ("file-cache-bytes", &mut config.file_cache_bytes),
+        ("remote-cache-bytes", &mut config.remote_cache_bytes),
+    ] {
+        if let Some(bytes) = last(flag) {
+            *field = number_in(flag, &bytes, 0, 1 << 40)?;
+        }
+    }
+    for (flag, field) in [
+        ("max-filter-values", &mut config.max_filter_values),
+        ("max-filter-conditions", &mut config.max_filter_conditions),
+    ] {
+        if let Some(count) = last(flag) {
+            *field = number_in(flag, &count, 1, 1 << 30)?;
+        }
     }
     if let Some(secs) = last("idle-timeout-secs") {
         config.idle_timeout = Duration::from_secs(number_in("idle-timeout-secs", &secs, 1, 86400)?);
@@ -526,6 +595,12 @@ mod tests {
             ("idle-timeout-secs", "5"),
             ("tls-cert", "/c.pem"),
             ("tls-key", "/k.pem"),
+            ("response-cache-bytes", "11"),
+            ("selection-cache-bytes", "12"),
+            ("file-cache-bytes", "13"),
+            ("remote-cache-bytes", "14"),
+            ("max-filter-values", "15"),
+            ("max-filter-conditions", "16"),
         ]
         .iter()
         .map(|(flag, value)| (env_name(flag), *value))
@@ -552,6 +627,12 @@ mod tests {
                     cert: PathBuf::from("/c.pem"),
                     key: PathBuf::from("/k.pem"),
                 }),
+                response_cache_bytes: 11,
+                selection_cache_bytes: 12,
+                file_cache_bytes: 13,
+                remote_cache_bytes: 14,
+                max_filter_values: 15,
+                max_filter_conditions: 16,
             }
         );
         for flag in FLAGS.iter().filter(|f| f.name != "version") {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::csv_read::read_csv;
-use crate::filter::{self, Condition, Rule};
+use crate::filter::{self, Condition, Limits, PlanError, Rule};
 use crate::http::Body;
 use crate::table::{Cell, Table};
 
@@ -59,10 +59,11 @@ impl Data {
         &self,
         params: &[(String, String)],
         rules: &[(String, Option<Rule>)],
-    ) -> Result<Body, String> {
+        limits: &Limits,
+    ) -> Result<Body, PlanError> {
         match self {
             Data::Table(table) => {
-                let conditions = filter::plan(params, table.names(), rules)?;
+                let conditions = filter::plan(params, table.names(), rules, limits)?;
                 let selected = table.select(&conditions);
                 let mut out = Vec::with_capacity(256);
                 table.write_json(selected.into_iter(), &mut out);
@@ -73,13 +74,16 @@ impl Data {
                 raw,
                 rows: Some((columns, items)),
             } => {
-                if filter::plan(params, columns, rules)?.is_empty() {
+                let conditions = filter::plan(params, columns, rules, limits)?;
+                if conditions.is_empty() {
                     return Ok(Body::Shared(Arc::clone(raw)));
                 }
-                let selected = filter_items(items, columns, params, rules)?;
-                serde_json::to_vec(&selected)
+                let selected = items
+                    .iter()
+                    .filter(|item| row_matches(item, columns, &conditions));
+                serde_json::to_vec(&selected.collect::<Vec<_>>())
                     .map(Body::Owned)
-                    .map_err(|err| err.to_string())
+                    .map_err(|err| PlanError::Widget(err.to_string()))
             }
         }
     }
@@ -90,19 +94,17 @@ impl Data {
         &self,
         params: &[(String, String)],
         rules: &[(String, Option<Rule>)],
+        limits: &Limits,
         name: &str,
-    ) -> Result<Vec<Value>, String> {
-        let missing = || format!("the data has no column '{name}'");
+    ) -> Result<Vec<Value>, PlanError> {
+        let missing = || PlanError::Widget(format!("the data has no column '{name}'"));
         match self {
             Data::Table(table) => {
                 let index = filter::find_column(table.names(), name).ok_or_else(missing)?;
-                let conditions = filter::plan(params, table.names(), rules)?;
-                Ok((0..table.rows())
-                    .filter(|&row| {
-                        conditions
-                            .iter()
-                            .all(|c| c.accepts(table.cell(row, c.column)))
-                    })
+                let conditions = filter::plan(params, table.names(), rules, limits)?;
+                Ok(table
+                    .select(&conditions)
+                    .into_iter()
                     .map(|row| cell_value(table.cell(row, index)))
                     .collect())
             }
@@ -111,14 +113,14 @@ impl Data {
                 ..
             } => {
                 let key = &columns[filter::find_column(columns, name).ok_or_else(missing)?];
-                Ok(filter_items(items, columns, params, rules)?
+                Ok(filter_items(items, columns, params, rules, limits)?
                     .into_iter()
                     .map(|item| item.get(key).cloned().unwrap_or(Value::Null))
                     .collect())
             }
-            Data::Json { rows: None, .. } => {
-                Err("the data is a JSON document, not a table or an array of rows".to_string())
-            }
+            Data::Json { rows: None, .. } => Err(PlanError::Widget(
+                "the data is a JSON document, not a table or an array of rows".to_string(),
+            )),
         }
     }
 }
@@ -129,8 +131,9 @@ pub fn filter_items<'a>(
     columns: &[String],
     params: &[(String, String)],
     rules: &[(String, Option<Rule>)],
-) -> Result<Vec<&'a Value>, String> {
-    let conditions = filter::plan(params, columns, rules)?;
+    limits: &Limits,
+) -> Result<Vec<&'a Value>, PlanError> {
+    let conditions = filter::plan(params, columns, rules, limits)?;
     Ok(items
         .iter()
         .filter(|item| row_matches(item, columns, &conditions))
@@ -245,7 +248,12 @@ mod tests {
     use crate::http::owned_pairs as params;
 
     fn render(data: &Data, pairs: &[(&str, &str)]) -> Value {
-        serde_json::from_slice(data.render(&params(pairs), &[]).unwrap().as_ref()).unwrap()
+        serde_json::from_slice(
+            data.render(&params(pairs), &[], &Limits::default())
+                .unwrap()
+                .as_ref(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -271,7 +279,9 @@ mod tests {
         let bytes = br#"{"z": 1, "results": [{"b": 2, "a": 1}]}"#;
         let data = Data::parse("data/x.json", bytes).unwrap();
         assert_eq!(
-            data.render(&params(&[("a", "1")]), &[]).unwrap().as_ref(),
+            data.render(&params(&[("a", "1")]), &[], &Limits::default())
+                .unwrap()
+                .as_ref(),
             bytes
         );
     }
@@ -283,7 +293,9 @@ mod tests {
             br#"[{"name": "b", "sector": "Tech", "w": 0.5}, {"name": "a", "sector": "Energy"}]"#,
         )
         .unwrap();
-        let out = data.render(&params(&[("sector", "tech")]), &[]).unwrap();
+        let out = data
+            .render(&params(&[("sector", "tech")]), &[], &Limits::default())
+            .unwrap();
         assert_eq!(
             std::str::from_utf8(out.as_ref()).unwrap(),
             r#"[{"name":"b","sector":"Tech","w":0.5}]"#
@@ -298,22 +310,33 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            csv.column(&params(&[("ticker", "AAPL")]), &[], "CLOSE")
-                .unwrap(),
+            csv.column(
+                &params(&[("ticker", "AAPL")]),
+                &[],
+                &Limits::default(),
+                "CLOSE"
+            )
+            .unwrap(),
             [serde_json::json!(1.5), serde_json::json!(3.0)]
         );
         assert_eq!(
-            csv.column(&[], &[], "flag").unwrap(),
+            csv.column(&[], &[], &Limits::default(), "flag").unwrap(),
             [Value::Bool(true), Value::Null, Value::Bool(false)]
         );
-        assert!(csv.column(&[], &[], "nope").unwrap_err().contains("'nope'"));
+        assert!(
+            csv.column(&[], &[], &Limits::default(), "nope")
+                .unwrap_err()
+                .to_string()
+                .contains("'nope'")
+        );
         let json = Data::parse("data/x.json", br#"[{"t": "A", "v": 1}, {"t": "B"}]"#).unwrap();
         assert_eq!(
-            json.column(&params(&[("t", "b")]), &[], "v").unwrap(),
+            json.column(&params(&[("t", "b")]), &[], &Limits::default(), "v")
+                .unwrap(),
             [Value::Null]
         );
         let doc = Data::parse("data/x.json", br#"{"a": 1}"#).unwrap();
-        assert!(doc.column(&[], &[], "a").is_err());
+        assert!(doc.column(&[], &[], &Limits::default(), "a").is_err());
     }
 
     #[test]

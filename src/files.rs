@@ -5,36 +5,88 @@
 //! shape: 400 for a parameter value that is not a file name, 404 for a missing file (naming
 //! what was looked for), 500 for a file that does not parse (also recorded as a problem and
 //! listed at `/` until the file reads again).
+//!
+//! What `Files` keeps in memory is bounded by [`Limits`]: rendered answers, row selections,
+//! files' bytes and remote copies each within a byte budget (least recently used dropped
+//! first); parsed tables are kept one per file of `data/`.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, Mutex, RwLock, Weak};
+use std::time::Duration;
 
-use crate::cache::{FileCache, FileVersion, ResponseCache, Weigh, is_changing, is_replaced};
+use crate::cache::{
+    ALLOCATION, FileCache, FileVersion, Key, Lru, ResponseCache, Weigh, is_changing, is_replaced,
+};
+use crate::config::Config;
 use crate::data::Data;
-use crate::filter::Rule;
+use crate::filter::{self, Rule};
 use crate::http::{Body, Payload, Response};
 use crate::manifest::placeholders;
 use crate::paths::{DataDir, is_safe_segment};
-use crate::remote::{Fetched, Remote, is_remote};
+use crate::remote::{self, DEFAULT_TTL, Fetched, Remote, is_remote};
 
-/// Bytes of rendered table responses kept for repeated requests. Only what clients ask for is
-/// kept, so a small folder uses a fraction of this; a big file's large answers fit.
-const RESPONSE_CACHE_BYTES: usize = 128 * 1024 * 1024;
-/// Bytes of row selections (filtered, sorted row indices, 4 bytes a row) kept for paging
-/// through them: a few orderings of a table of several million rows. An entry may take half of
-/// it, so one ordering of up to 12 million rows is kept.
-const SELECTION_CACHE_BYTES: usize = 96 * 1024 * 1024;
+/// How much [`Files`] keeps in memory, and how large a filter a request may ask for. Every
+/// cache counts its keys and bookkeeping too, and drops the least recently used entries first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Rendered table answers (`--response-cache-bytes`). Only what clients ask for is kept,
+    /// so a small folder uses a fraction of this; a big file's large answers fit.
+    pub responses: usize,
+    /// Row selections (filtered, sorted row indices, 4 bytes a row) kept for paging through
+    /// them (`--selection-cache-bytes`): a few orderings of a table of several million rows;
+    /// an entry may take half of it, so one ordering of up to 12 million rows is kept.
+    pub selections: usize,
+    /// Whole files served as bytes (`/files/`, pdf, markdown, ...; `--file-cache-bytes`); a
+    /// file larger than half of it is read for each request instead.
+    pub file_bytes: usize,
+    /// Fetched remote bodies, and apart the tables parsed from them, weighed as their bodies
+    /// (`--remote-cache-bytes`).
+    pub remote: usize,
+    pub filter: filter::Limits,
+}
+
+const MIB: usize = 1024 * 1024;
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            responses: 128 * MIB,
+            selections: 96 * MIB,
+            file_bytes: 128 * MIB,
+            remote: remote::DEFAULT_CACHE_BYTES,
+            filter: filter::Limits::default(),
+        }
+    }
+}
+
+impl From<&Config> for Limits {
+    fn from(config: &Config) -> Limits {
+        Limits {
+            responses: config.response_cache_bytes,
+            selections: config.selection_cache_bytes,
+            file_bytes: config.file_cache_bytes,
+            remote: config.remote_cache_bytes,
+            filter: filter::Limits {
+                values: config.max_filter_values,
+                conditions: config.max_filter_conditions,
+            },
+        }
+    }
+}
 
 pub struct Files {
     pub dir: DataDir,
     /// Remote sources: a `file` that is an `http(s)` URL.
     pub remote: Remote,
-    /// Parsed remote tables, with the version of the body they were parsed from.
-    remote_data: RwLock<HashMap<String, (FileVersion, Parsed)>>,
+    /// How large a filter a request may ask for.
+    pub filter_limits: filter::Limits,
+    /// Parsed remote tables by URL, with the version of the body they were parsed from.
+    remote_data: Mutex<Lru<str, (FileVersion, Parsed)>>,
+    /// Parsed tables and documents: one entry per file of `data/` read, never evicted.
     data: FileCache<Parsed>,
     bytes: FileCache<Result<Arc<[u8]>, String>>,
     rendered: ResponseCache<RenderedFrom>,
@@ -55,11 +107,19 @@ pub struct Found {
     relative: String,
     /// `None` for a remote file.
     local: Option<(PathBuf, FileVersion)>,
+    /// For a remote file, how long a fetched copy is used ([`DEFAULT_TTL`] unless the widget
+    /// sets `backend.ttl`).
+    ttl: Duration,
 }
 
 impl Found {
     pub fn into_name(self) -> String {
         self.relative
+    }
+
+    /// The file, a remote copy of which is used for `ttl`.
+    pub fn kept_for(self, ttl: Duration) -> Found {
+        Found { ttl, ..self }
     }
 }
 
@@ -104,6 +164,19 @@ struct RenderedFrom {
     rules: Vec<(String, Option<Rule>)>,
 }
 
+impl Weigh for RenderedFrom {
+    fn weight(&self) -> usize {
+        let column = |rule: &Option<Rule>| match rule {
+            Some(Rule::Column(column) | Rule::Bound { column, .. }) => column.len() + ALLOCATION,
+            None => 0,
+        };
+        let rules = self.rules.iter().map(|(param, rule)| {
+            size_of::<(String, Option<Rule>)>() + param.len() + ALLOCATION + column(rule)
+        });
+        self.file.weight() + 2 * ALLOCATION + rules.sum::<usize>()
+    }
+}
+
 /// Row indices chosen and ordered for a request, with the data they index into. The data is
 /// held weakly, so a cached selection never keeps a replaced file's table in memory.
 #[derive(Clone)]
@@ -114,39 +187,59 @@ struct Selection {
 
 impl Weigh for Selection {
     fn weight(&self) -> usize {
-        self.rows.len() * std::mem::size_of::<u32>()
+        self.rows.len() * size_of::<u32>() + ALLOCATION
     }
 }
 
 impl Files {
     pub fn new(dir: DataDir) -> Files {
+        Files::with_limits(dir, Limits::default())
+    }
+
+    pub fn with_limits(dir: DataDir, limits: Limits) -> Files {
         Files {
             dir,
-            remote: Remote::default(),
-            remote_data: RwLock::new(HashMap::new()),
-            data: FileCache::default(),
-            bytes: FileCache::default(),
-            rendered: ResponseCache::new(RESPONSE_CACHE_BYTES),
-            selections: ResponseCache::new(SELECTION_CACHE_BYTES),
+            remote: Remote::new(remote::TIMEOUT, remote::MAX_BYTES, limits.remote),
+            filter_limits: limits.filter,
+            remote_data: Mutex::new(Lru::new(limits.remote)),
+            data: FileCache::new(usize::MAX, |_| 0),
+            bytes: FileCache::new(limits.file_bytes, |bytes| match bytes {
+                Ok(bytes) => bytes.len() + ALLOCATION,
+                Err(why) => why.len(),
+            }),
+            rendered: ResponseCache::new(limits.responses),
+            selections: ResponseCache::new(limits.selections),
             problems: RwLock::new(BTreeMap::new()),
         }
     }
 
     /// A table file's rows for `params`, rendered by `render` once per file version, rules and
-    /// parameters (in any order); `widget` keeps widgets sharing a file apart.
+    /// parameters (in any order); `scope` (the widget, then what else the answer depends on,
+    /// such as a route) keeps answers apart that share a file and parameters.
     pub fn rendered(
         &self,
         file: &(impl DataFile + ?Sized),
-        widget: &str,
+        scope: &[&str],
         params: &[(String, String)],
         rules: &[(String, Option<Rule>)],
         render: impl FnOnce(&Data) -> Result<Body, Response>,
     ) -> Result<Payload, Response> {
         let file = file.found(self)?;
         let (from, data) = self.rendered_from(&file, rules)?;
-        let key = cache_key(&file, widget, params);
+        let key = cache_key(&file, scope, params);
         self.rendered
-            .get_or_render(key, &from, || render(&data).map(Payload::new))
+            .get_or_render(&key, &from, || render(&data).map(Payload::new))
+    }
+
+    /// How many rendered answers, selections and files' bytes are kept, and the bytes each
+    /// cache weighs.
+    #[cfg(test)]
+    fn cache_usage(&self) -> [(usize, usize); 3] {
+        [
+            self.rendered.usage(),
+            self.selections.usage(),
+            self.bytes.usage(),
+        ]
     }
 
     /// Row indices of a table file chosen by `select` (filtered and sorted rows), kept like
@@ -155,15 +248,15 @@ impl Files {
     pub fn selection(
         &self,
         file: &(impl DataFile + ?Sized),
-        widget: &str,
+        scope: &[&str],
         params: &[(String, String)],
         rules: &[(String, Option<Rule>)],
         select: impl FnOnce(&Data) -> Result<Vec<u32>, Response>,
     ) -> Result<(Arc<Data>, Arc<[u32]>), Response> {
         let file = file.found(self)?;
         let (from, data) = self.rendered_from(&file, rules)?;
-        let key = cache_key(&file, widget, params);
-        let selection = self.selections.get_or_render(key, &from, || {
+        let key = cache_key(&file, scope, params);
+        let selection = self.selections.get_or_render(&key, &from, || {
             let rows = select(&data)?;
             Ok(Selection {
                 data: Arc::downgrade(&data),
@@ -205,12 +298,16 @@ impl Files {
         problems.values().cloned().collect()
     }
 
-    /// Fills `{param}` placeholders from the query. A value must be one safe path segment, so it
-    /// can never leave the template's folder.
+    /// Fills `{param}` placeholders from the query. In a path under `data/` a value must be one
+    /// safe path segment, so it can never leave the template's folder; in a remote URL it is
+    /// percent-encoded for where it stands ([`remote::encode`]).
     pub fn fill(template: &str, params: &[(String, String)]) -> Result<String, Response> {
-        let names = placeholders(template).map_err(|err| Response::error(500, &err))?;
-        let mut filled = template.to_string();
-        for name in names {
+        placeholders(template).map_err(|err| Response::error(500, &err))?;
+        let mut filled = String::with_capacity(template.len());
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            let close = open + rest[open..].find('}').unwrap_or(rest.len() - open);
+            let name = &rest[open + 1..close];
             let value = params
                 .iter()
                 .find(|(key, _)| key == name)
@@ -222,14 +319,22 @@ impl Files {
                         &format!("missing parameter '{name}': the file name is built from it"),
                     )
                 })?;
-            if !is_safe_segment(value) {
-                return Err(Response::error(
-                    400,
-                    &format!("parameter '{name}': '{value}' is not a file name"),
-                ));
+            let not_a_name =
+                |why: &str| Response::error(400, &format!("parameter '{name}': {why}"));
+            filled.push_str(&rest[..open]);
+            if is_remote(template) {
+                let at = template.len() - rest.len() + open;
+                filled.push_str(
+                    &remote::encode(template, at, value).map_err(|why| not_a_name(&why))?,
+                );
+            } else if is_safe_segment(value) {
+                filled.push_str(value);
+            } else {
+                return Err(not_a_name(&format!("'{value}' is not a file name")));
             }
-            filled = filled.replace(&format!("{{{name}}}"), value);
+            rest = &rest[close + 1..];
         }
+        filled.push_str(rest);
         Ok(filled)
     }
 
@@ -271,12 +376,14 @@ impl Files {
             return Ok(Found {
                 relative,
                 local: None,
+                ttl: DEFAULT_TTL,
             });
         }
         match self.dir.resolve(&relative) {
             Some((path, meta)) => Ok(Found {
                 relative,
                 local: Some((path, FileVersion::from_metadata(&meta))),
+                ttl: DEFAULT_TTL,
             }),
             None => Err(relative),
         }
@@ -337,8 +444,9 @@ impl Files {
     }
 
     /// A remote body; a failed fetch is a 502 and a problem, a stale copy a warning at `/`.
-    fn fetch(&self, url: &str) -> Result<Fetched, Response> {
-        match self.remote.get(url) {
+    fn fetch(&self, file: &Found) -> Result<Fetched, Response> {
+        let url = &file.relative;
+        match self.remote.get(url, file.ttl) {
             Ok(fetched) => {
                 match &fetched.stale {
                     Some(why) => self.record_problem(url, &format!("{url}: warning: {why}")),
@@ -354,11 +462,12 @@ impl Files {
     }
 
     /// A remote table or document, parsed once per fetched body, with that body's version.
-    fn remote_data(&self, url: &str) -> Result<(FileVersion, Arc<Data>), Response> {
-        let fetched = self.fetch(url)?;
+    fn remote_data(&self, file: &Found) -> Result<(FileVersion, Arc<Data>), Response> {
+        let fetched = self.fetch(file)?;
+        let url = file.relative.as_str();
         let cached = self
             .remote_data
-            .read()
+            .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(url)
             .cloned();
@@ -367,10 +476,11 @@ impl Files {
             _ => {
                 let shown = url.split(['?', '#']).next().unwrap_or(url);
                 let parsed = Data::parse(shown, &fetched.bytes).map(Arc::new);
+                // A parsed table is weighed as the body it came from.
                 self.remote_data
-                    .write()
+                    .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .insert(url.to_string(), (fetched.version, parsed.clone()));
+                    .insert(url, (fetched.version, parsed.clone()), fetched.bytes.len());
                 parsed
             }
         };
@@ -491,24 +601,13 @@ fn unreadable(shown: &str, err: &std::io::Error) -> Response {
     }
 }
 
-/// The cache key for a widget's request on a file, with its parameters in any order.
-fn cache_key(relative: &str, widget: &str, params: &[(String, String)]) -> String {
-    let mut sorted: Vec<&(String, String)> = params.iter().collect();
-    sorted.sort();
-    let length = widget.len() + 1 + relative.len();
-    let length = sorted.iter().fold(length, |sum, (name, value)| {
-        sum + 3 + name.len() + value.len()
-    });
-    let mut key = String::with_capacity(length);
-    for part in [widget, "\0", relative] {
-        key.push_str(part);
-    }
-    for (name, value) in sorted {
-        for part in ["\0?", name, "\0", value] {
-            key.push_str(part);
-        }
-    }
-    key
+/// The cache key for a request on a file: the file, the `scope` (the widget, ...) and the
+/// parameters in any order.
+fn cache_key(relative: &str, scope: &[&str], params: &[(String, String)]) -> Key {
+    let parts: Vec<&str> = std::iter::once(relative)
+        .chain(scope.iter().copied())
+        .collect();
+    Key::new(&parts, params)
 }
 
 /// The media type for a file name, by extension.
@@ -591,6 +690,59 @@ mod tests {
         std::fs::write(data.join("b.csv"), "b\nsecond\n").unwrap();
         std::fs::rename(data.join("b.csv"), data.join("a.csv")).unwrap();
         assert_eq!(rows(&found), Ok(vec!["b".to_string()]));
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// Many distinct requests, many files: each cache stays within its budget, counting its
+    /// keys and bookkeeping, and keeps the most recently used.
+    #[test]
+    fn caches_stay_within_their_budgets() {
+        let root = std::env::temp_dir().join(format!("obf-budgets-{}", std::process::id()));
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::write(root.join("t.csv"), "sector,n\nx,1\ny,2\n").unwrap();
+        for n in 0..40 {
+            std::fs::write(root.join(format!("f{n}.pdf")), vec![b'x'; 1000]).unwrap();
+        }
+        std::fs::write(root.join("big.pdf"), vec![b'x'; 6000]).unwrap();
+        let budget = 10_000;
+        let limits = Limits {
+            responses: budget,
+            selections: budget,
+            file_bytes: budget,
+            ..Limits::default()
+        };
+        let files = Files::with_limits(DataDir::new(root.clone()), limits);
+        for n in 0..5_000 {
+            let params = params(&[("sector", &format!("z{n}"))]);
+            let rendered = files.rendered("t.csv", &["w"], &params, &[], |_| {
+                Ok(Body::Owned(b"[]".to_vec()))
+            });
+            assert_eq!(&*rendered.unwrap().bytes, b"[]");
+            files
+                .selection("t.csv", &["w"], &params, &[], |_| Ok(vec![0]))
+                .unwrap();
+            assert_eq!(
+                files.bytes(&format!("f{}.pdf", n % 40)).unwrap().len(),
+                1000
+            );
+        }
+        assert_eq!(
+            files.bytes("big.pdf").unwrap().len(),
+            6000,
+            "served, not kept"
+        );
+        for (count, total) in files.cache_usage() {
+            assert!(total <= budget, "{total} bytes in {count} entries");
+            assert!(count > 0 && count < 50, "{count} entries");
+        }
+        let rendered_again = files.rendered(
+            "t.csv",
+            &["w"],
+            &params(&[("sector", "z4999")]),
+            &[],
+            |_| panic!("the most recent answer is kept"),
+        );
+        assert!(rendered_again.is_ok());
         std::fs::remove_dir_all(&root).unwrap();
     }
 

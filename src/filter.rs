@@ -16,8 +16,14 @@
 //! The server-side row model (`widgets/ssrm.rs`) builds conditions with AG Grid's further
 //! operators (`ne`, `lt`, `gt`, `contains`, ...), date conditions that compare the day only, and
 //! `any` conditions that join alternatives on one column (combined filters with `OR`).
+//!
+//! Cost: an equality with many values looks each cell up in a hash set of them, so a filter
+//! costs O(rows), not O(rows × values). A request may ask for at most [`Limits::values`] values
+//! per condition and [`Limits::conditions`] conditions (each other condition is a pass over the
+//! rows); more is refused ([`PlanError::TooLarge`], a 400 naming the limit).
 
 use std::cmp::Ordering;
+use std::collections::HashSet;
 
 use serde::Deserialize;
 
@@ -79,6 +85,86 @@ fn equality() -> Op {
     Op::Eq
 }
 
+/// How large a filter one request may ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Values one condition compares with (`--max-filter-values`): a parameter's values over
+    /// all its repeats, an SSRM set filter's values.
+    pub values: usize,
+    /// Conditions one request makes (`--max-filter-conditions`): parameters that filter, and
+    /// the conditions of an SSRM filter model (each alternative of an `OR` counts).
+    pub conditions: usize,
+}
+
+impl Default for Limits {
+    /// 10,000 values: AG Grid's set filter sends every value ticked, so "all but one" of a
+    /// column with thousands of distinct values sends thousands; each value costs a hash
+    /// lookup (about a millisecond for all of them) and some 100 bytes while the request runs.
+    /// 32 conditions: AG Grid allows 2 a column by default, so 16 columns filtered twice;
+    /// each condition but an equality is a pass over every row.
+    fn default() -> Limits {
+        Limits {
+            values: 10_000,
+            conditions: 32,
+        }
+    }
+}
+
+/// Why no conditions could be planned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanError {
+    /// The widget or its data is at fault: a rule names a column the data does not have.
+    Widget(String),
+    /// The request asks for a larger filter than [`Limits`] allow.
+    TooLarge(String),
+}
+
+impl PlanError {
+    /// 500 for the widget's fault, 400 for the request's.
+    pub fn status(&self) -> u16 {
+        match self {
+            PlanError::Widget(_) => 500,
+            PlanError::TooLarge(_) => 400,
+        }
+    }
+}
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlanError::Widget(detail) | PlanError::TooLarge(detail) => f.write_str(detail),
+        }
+    }
+}
+
+/// Refuses `conditions` when one compares with more than `limits.values` values, or when they
+/// are more than `limits.conditions` (the alternatives of an `any` counted one by one).
+pub fn check(conditions: &[Condition], limits: &Limits) -> Result<(), PlanError> {
+    fn count(condition: &Condition) -> usize {
+        1.max(condition.alternatives.iter().map(count).sum())
+    }
+    fn most_values(condition: &Condition) -> usize {
+        let alternatives = condition.alternatives.iter().map(most_values);
+        alternatives.fold(condition.values.len(), usize::max)
+    }
+    let values = conditions.iter().map(most_values).max().unwrap_or(0);
+    if values > limits.values {
+        return Err(PlanError::TooLarge(format!(
+            "a filter compares with {values} values; at most {} are allowed (--max-filter-values)",
+            limits.values
+        )));
+    }
+    let total: usize = conditions.iter().map(count).sum();
+    if total > limits.conditions {
+        return Err(PlanError::TooLarge(format!(
+            "the request makes {total} filter conditions; at most {} are allowed \
+             (--max-filter-conditions)",
+            limits.conditions
+        )));
+    }
+    Ok(())
+}
+
 /// One condition a row must meet: `column` compared by `op` with any of `values`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Condition {
@@ -87,6 +173,8 @@ pub struct Condition {
     pub values: Vec<String>,
     /// Each value read as a number, once, for number cells.
     numbers: Vec<Option<f64>>,
+    /// For an equality (or its negation) with more than a few values: the values as a set.
+    lookup: Option<Lookup>,
     /// Text cells and values compared on their first ten characters (`YYYY-MM-DD`) only.
     dates: bool,
     /// The alternatives of an [`Op::Any`] condition, all on `column`.
@@ -94,12 +182,14 @@ pub struct Condition {
 }
 
 /// Builds the conditions for `params` over a table with `columns`. `rules` holds the explicit
-/// rules (`None` = ignore the parameter). Fails when an explicit rule names a missing column.
+/// rules (`None` = ignore the parameter). Fails when an explicit rule names a missing column,
+/// or when the conditions pass `limits` ([`check`]).
 pub fn plan(
     params: &[(String, String)],
     columns: &[String],
     rules: &[(String, Option<Rule>)],
-) -> Result<Vec<Condition>, String> {
+    limits: &Limits,
+) -> Result<Vec<Condition>, PlanError> {
     let mut conditions: Vec<Condition> = Vec::new();
     for (name, value) in params {
         if value.trim().is_empty() {
@@ -113,7 +203,7 @@ pub fn plan(
                     Rule::Bound { column, op } => (column, *op),
                 };
                 let index = find_column(columns, column).ok_or_else(|| {
-                    format!("parameter '{name}' filters on column '{column}', which the data does not have")
+                    PlanError::Widget(format!("parameter '{name}' filters on column '{column}', which the data does not have"))
                 })?;
                 Some((index, op))
             }
@@ -134,6 +224,7 @@ pub fn plan(
             None => conditions.push(Condition::new(column, op, values)),
         }
     }
+    check(&conditions, limits)?;
     Ok(conditions)
 }
 
@@ -174,12 +265,15 @@ fn split_values(value: &str) -> Vec<String> {
 
 impl Condition {
     pub fn new(column: usize, op: Op, values: Vec<String>) -> Condition {
-        let numbers = values.iter().map(|v| v.trim().parse().ok()).collect();
+        let numbers: Vec<Option<f64>> = values.iter().map(|v| v.trim().parse().ok()).collect();
+        let lookup = (matches!(op, Op::Eq | Op::Ne) && values.len() > LOOKUP_FROM)
+            .then(|| Lookup::new(&values, &numbers));
         Condition {
             column,
             op,
             values,
             numbers,
+            lookup,
             dates: false,
             alternatives: Vec::new(),
         }
@@ -213,9 +307,13 @@ impl Condition {
         let ordered = |(v, n): (&String, &Option<f64>), wanted: fn(Ordering) -> bool| {
             compare(cell, v, *n, false).is_some_and(wanted)
         };
+        let equal = || match &self.lookup {
+            Some(lookup) => lookup.contains(cell),
+            None => (self.values.iter().zip(&self.numbers)).any(|(v, n)| equals(cell, v, *n)),
+        };
         match self.op {
-            Op::Eq => values.any(|(v, n)| equals(cell, v, *n)),
-            Op::Ne => !values.any(|(v, n)| equals(cell, v, *n)),
+            Op::Eq => equal(),
+            Op::Ne => !equal(),
             Op::Gte => values.all(|value| ordered(value, Ordering::is_ge)),
             Op::Lte => values.all(|(v, n)| compare(cell, v, *n, true).is_some_and(Ordering::is_le)),
             Op::Lt => values.all(|value| ordered(value, Ordering::is_lt)),
@@ -237,6 +335,75 @@ impl Condition {
             Op::NotBlank => !matches!(cell, Cell::Null | Cell::Text("")),
             Op::Any => self.alternatives.iter().any(|c| c.accepts(cell)),
         }
+    }
+}
+
+/// Equalities with more values than this look cells up in a [`Lookup`]; with fewer, comparing
+/// with each is faster than hashing.
+const LOOKUP_FROM: usize = 8;
+
+/// The values of an equality as sets, so that a cell is looked up once instead of compared
+/// with each value; it answers exactly as [`equals`] with each value would.
+#[derive(Debug, Clone, PartialEq)]
+struct Lookup {
+    /// The values, folded to ASCII lower case (text equality ignores ASCII case).
+    texts: HashSet<Box<[u8]>, foldhash::fast::RandomState>,
+    /// The values that read as numbers other than NaN, as [`number_key`]s.
+    numbers: HashSet<u64, foldhash::fast::RandomState>,
+    /// Whether a value means `false`, and whether one means `true`.
+    truths: [bool; 2],
+}
+
+impl Lookup {
+    fn new(values: &[String], numbers: &[Option<f64>]) -> Lookup {
+        let texts = values
+            .iter()
+            .map(|value| value.to_ascii_lowercase().into_bytes().into_boxed_slice())
+            .collect();
+        let numbers = numbers
+            .iter()
+            .flatten()
+            .filter(|number| !number.is_nan())
+            .map(|&number| number_key(number))
+            .collect();
+        let truths = [false, true].map(|truth| {
+            values.iter().any(|value| {
+                compare(Cell::Bool(truth), value, None, false) == Some(Ordering::Equal)
+            })
+        });
+        Lookup {
+            texts,
+            numbers,
+            truths,
+        }
+    }
+
+    fn contains(&self, cell: Cell<'_>) -> bool {
+        match cell {
+            Cell::Null => false,
+            Cell::Text(text) => with_folded(text, |folded| self.texts.contains(folded)),
+            Cell::Int(int) => self.numbers.contains(&number_key(int as f64)),
+            Cell::Float(float) => self.numbers.contains(&number_key(float)),
+            Cell::Bool(truth) => self.truths[usize::from(truth)],
+        }
+    }
+}
+
+/// A number as a set key: equal numbers (0 and -0 included) have equal keys.
+fn number_key(number: f64) -> u64 {
+    if number == 0.0 { 0 } else { number.to_bits() }
+}
+
+/// Calls `then` with `text` folded to ASCII lower case, on the stack when it is short.
+fn with_folded<R>(text: &str, then: impl FnOnce(&[u8]) -> R) -> R {
+    let mut buffer = [0u8; 64];
+    match buffer.get_mut(..text.len()) {
+        Some(folded) => {
+            folded.copy_from_slice(text.as_bytes());
+            folded.make_ascii_lowercase();
+            then(folded)
+        }
+        None => then(text.to_ascii_lowercase().as_bytes()),
     }
 }
 
@@ -329,6 +496,7 @@ mod tests {
             &params(&[("ticker", "AAPL,MSFT"), ("theme", "dark")]),
             &cols,
             &[],
+            &Limits::default(),
         )
         .unwrap();
         assert_eq!(
@@ -344,7 +512,13 @@ mod tests {
     #[test]
     fn repeated_parameters_are_one_multi_value_filter() {
         let cols = columns(&["ticker"]);
-        let plan = plan(&params(&[("ticker", "A"), ("ticker", "B")]), &cols, &[]).unwrap();
+        let plan = plan(
+            &params(&[("ticker", "A"), ("ticker", "B")]),
+            &cols,
+            &[],
+            &Limits::default(),
+        )
+        .unwrap();
         assert_eq!(plan.len(), 1);
         assert_eq!(plan[0].values, ["A", "B"]);
     }
@@ -360,6 +534,7 @@ mod tests {
             ]),
             &cols,
             &[],
+            &Limits::default(),
         )
         .unwrap();
         assert_eq!(plan.len(), 2, "an empty value is no filter");
@@ -385,14 +560,84 @@ mod tests {
             &params(&[("ticker", "X"), ("since", "2024-01-01"), ("symbol", "Y")]),
             &cols,
             &rules,
+            &Limits::default(),
         )
         .unwrap();
         assert_eq!(plan.len(), 2);
         assert_eq!((plan[0].column, plan[0].op), (0, Op::Eq));
         assert_eq!((plan[1].column, plan[1].op), (1, Op::Gte));
         let bad = vec![("x".to_string(), Some(Rule::Column("nope".into())))];
-        let err = super::plan(&params(&[("x", "1")]), &cols, &bad).unwrap_err();
-        assert!(err.contains("'nope'"), "{err}");
+        let err = super::plan(&params(&[("x", "1")]), &cols, &bad, &Limits::default()).unwrap_err();
+        assert!(err.to_string().contains("'nope'"), "{err}");
+        assert_eq!(err.status(), 500);
+    }
+
+    #[test]
+    fn requests_beyond_the_limits_are_refused_naming_them() {
+        let cols = columns(&["ticker", "date", "close"]);
+        let limits = Limits {
+            values: 3,
+            conditions: 2,
+        };
+        let plan = |pairs: &[(&str, &str)]| super::plan(&params(pairs), &cols, &[], &limits);
+        assert!(plan(&[("ticker", "A,B,C")]).is_ok());
+        let err = plan(&[("ticker", "A,B"), ("ticker", "C,D")]).unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert!(
+            err.to_string().contains("4 values; at most 3")
+                && err.to_string().contains("--max-filter-values"),
+            "{err}"
+        );
+        let repeated = [("start_date", "2024-01-01"); 3];
+        let err = plan(&repeated).unwrap_err();
+        assert!(
+            err.to_string().contains("3 filter conditions; at most 2")
+                && err.to_string().contains("--max-filter-conditions"),
+            "{err}"
+        );
+        let any = Condition::any(0, vec![Condition::new(0, Op::Lt, vec!["1".into()]); 3]);
+        assert!(
+            check(&[any], &limits).is_err(),
+            "alternatives count one by one"
+        );
+    }
+
+    /// Equality through the set of many values answers as comparing with each value does.
+    #[test]
+    fn many_values_are_looked_up_as_each_would_compare() {
+        let values: Vec<String> = ["aapl", "1.0", "-0", "2.5", "true", "NaN", "x", "Ünï", "07"]
+            .iter()
+            .map(|v| v.to_string())
+            .chain((0..20).map(|n| format!("v{n}")))
+            .collect();
+        let many = Condition::new(0, Op::Eq, values.clone());
+        let none = Condition::new(0, Op::Ne, values.clone());
+        assert!(many.lookup.is_some());
+        let long = "L".repeat(100);
+        let cells = [
+            Cell::Null,
+            Cell::Text("AAPL"),
+            Cell::Text("ünï"),
+            Cell::Text("Ünï"),
+            Cell::Text("V7"),
+            Cell::Text("7"),
+            Cell::Text(&long),
+            Cell::Int(1),
+            Cell::Int(0),
+            Cell::Int(7),
+            Cell::Float(-0.0),
+            Cell::Float(2.5),
+            Cell::Float(f64::NAN),
+            Cell::Bool(true),
+            Cell::Bool(false),
+        ];
+        for cell in cells {
+            let each = values
+                .iter()
+                .any(|v| Condition::new(0, Op::Eq, vec![v.clone()]).accepts(cell));
+            assert_eq!(many.accepts(cell), each, "{cell:?}");
+            assert_eq!(none.accepts(cell), !each, "{cell:?}");
+        }
     }
 
     #[test]

@@ -350,7 +350,7 @@ fn offer(
         return false;
     }
     let params = lock(&peer.params).clone();
-    let conditions = match filter::plan(&params, columns, rules) {
+    let conditions = match filter::plan(&params, columns, rules, &filter::Limits::default()) {
         Ok(conditions) => conditions,
         Err(detail) => {
             peer.close(websocket::INTERNAL_ERROR, &format!("filters: {detail}"));

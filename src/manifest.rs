@@ -504,9 +504,9 @@ impl Manifest {
             declared_placeholders(template, &params)?;
         }
         match spec.file.as_deref() {
-            Some(url) if is_remote(url) => placeholders(url)
-                .map(|_| ())
-                .map_err(|message| ("backend.file", message))?,
+            Some(url) if is_remote(url) => {
+                crate::remote::check_template(url).map_err(|message| ("backend.file", message))?
+            }
             file => check_path("backend.file", file, true)?,
         }
         if spec.ttl.is_some() && !spec.file.as_deref().is_some_and(is_remote) {

@@ -1,17 +1,21 @@
 //! Remote data: a widget's `backend.file` may be an `http(s)` URL, fetched with ureq.
 //!
 //! A fetch is bounded by [`TIMEOUT`] and [`MAX_BYTES`]; its bytes are kept for the TTL the widget
-//! sets (`backend.ttl`, seconds; default [`DEFAULT_TTL`]) and then fetched again. When the
-//! upstream fails after a good fetch, the last good bytes keep serving, marked stale (the caller
-//! lists the warning at `/`). Invariant: every fetched body gets a [`FileVersion`] of its own, so
-//! caches keyed by version never serve an older body for a newer one.
+//! sets (`backend.ttl`, seconds; default [`DEFAULT_TTL`]) and then fetched again, within a byte
+//! budget over all URLs (the least recently used go first). When the upstream fails after a good
+//! fetch, the last good bytes keep serving, marked stale (the caller lists the warning at `/`).
+//! Invariants: every fetched body gets a [`FileVersion`] of its own, so caches keyed by version
+//! never serve an older body for a newer one; a `{param}` of a `backend.file` URL stands only in
+//! its path or query ([`check_template`], at load) and is filled percent-encoded ([`encode`]),
+//! so a request can neither choose the upstream nor add to its URL.
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::cache::FileVersion;
+use crate::cache::{ALLOCATION, FileVersion, Lru};
+use crate::http::percent_encode;
+use crate::manifest::placeholders;
 
 /// How long one fetch may take, connection included.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
@@ -19,10 +23,45 @@ pub const TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_BYTES: u64 = 64 * 1024 * 1024;
 /// How long fetched bytes are used when the widget sets no `ttl`.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(60);
+/// Bytes of fetched bodies kept (`--remote-cache-bytes`): four of the largest a fetch may bring.
+pub const DEFAULT_CACHE_BYTES: usize = 4 * MAX_BYTES as usize;
 
 /// Whether a `backend.file` names a remote source.
 pub fn is_remote(file: &str) -> bool {
     file.starts_with("http://") || file.starts_with("https://")
+}
+
+/// Checks a remote `backend.file` template: its placeholders may stand in the path and the
+/// query only, never in the scheme, user info, host or port (a request could then choose the
+/// upstream) nor in the fragment (never sent).
+pub fn check_template(url: &str) -> Result<(), String> {
+    placeholders(url)?;
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = after_scheme
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or(after_scheme);
+    let fragment = url.split_once('#').map(|(_, fragment)| fragment);
+    let misplaced = match (authority.contains('{'), fragment) {
+        (true, _) => "the user info, host or port",
+        (false, Some(fragment)) if fragment.contains('{') => "the fragment",
+        _ => return Ok(()),
+    };
+    Err(format!(
+        "'{url}': placeholders may stand in the path and the query only, not in {misplaced}"
+    ))
+}
+
+/// A query value for the placeholder at `at` in a remote template, percent-encoded so that it
+/// stays one path segment or one query value (every byte but letters, digits and `-._~` is
+/// encoded; `check_template` has kept placeholders out of the host and the fragment). In the
+/// path, `.` and `..` are refused: they would climb the upstream's path.
+pub fn encode(template: &str, at: usize, value: &str) -> Result<String, String> {
+    let in_path = !template[..at].contains('?');
+    if in_path && matches!(value, "." | "..") {
+        return Err(format!("'{value}' is not a path segment"));
+    }
+    Ok(percent_encode(value))
 }
 
 /// A remote body as served: the bytes, their version, and why they are stale, if they are.
@@ -39,53 +78,40 @@ struct Entry {
     fetched: Instant,
 }
 
+/// Fetches remote bodies and keeps them, by URL, within a byte budget (the least recently used
+/// go first; a body larger than half the budget is served but not kept).
 pub struct Remote {
     agent: ureq::Agent,
     max_bytes: u64,
-    entries: Mutex<HashMap<String, Entry>>,
-    ttls: Mutex<HashMap<String, Duration>>,
+    entries: Mutex<Lru<str, Entry>>,
     generation: AtomicU64,
 }
 
 impl Default for Remote {
     fn default() -> Remote {
-        Remote::with_limits(TIMEOUT, MAX_BYTES)
+        Remote::new(TIMEOUT, MAX_BYTES, DEFAULT_CACHE_BYTES)
     }
 }
 
 impl Remote {
-    pub fn with_limits(timeout: Duration, max_bytes: u64) -> Remote {
+    /// Fetches bounded by `timeout` and `max_bytes`, keeping `budget` bytes of bodies.
+    pub fn new(timeout: Duration, max_bytes: u64, budget: usize) -> Remote {
         Remote {
             agent: ureq::Agent::config_builder()
                 .timeout_global(Some(timeout))
                 .build()
                 .into(),
             max_bytes,
-            entries: Mutex::new(HashMap::new()),
-            ttls: Mutex::new(HashMap::new()),
+            entries: Mutex::new(Lru::new(budget)),
             generation: AtomicU64::new(0),
         }
     }
 
-    /// Sets how long `url`'s bytes are kept; several widgets on one URL: the shortest wins.
-    pub fn set_ttl(&self, url: &str, ttl: Duration) {
-        let mut ttls = self.ttls.lock().unwrap_or_else(|p| p.into_inner());
-        let kept = ttls.entry(url.to_string()).or_insert(ttl);
-        *kept = (*kept).min(ttl);
-    }
-
-    /// `url`'s body: kept bytes while fresh, else fetched; the kept bytes, marked stale, when
-    /// the fetch fails; an error when there is nothing to serve.
-    pub fn get(&self, url: &str) -> Result<Fetched, String> {
-        let ttl = self
-            .ttls
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(url)
-            .copied()
-            .unwrap_or(DEFAULT_TTL);
+    /// `url`'s body: kept bytes while younger than `ttl`, else fetched; the kept bytes, marked
+    /// stale, when the fetch fails; an error when there is nothing to serve.
+    pub fn get(&self, url: &str, ttl: Duration) -> Result<Fetched, String> {
         let kept = |stale: Option<String>| {
-            let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
             entries.get(url).and_then(|entry| {
                 let fresh = entry.fetched.elapsed() < ttl;
                 (fresh || stale.is_some()).then(|| Fetched {
@@ -109,10 +135,11 @@ impl Remote {
                     version,
                     fetched: Instant::now(),
                 };
+                let weight = bytes.len() + ALLOCATION;
                 self.entries
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .insert(url.to_string(), entry);
+                    .insert(url, entry, weight);
                 Ok(Fetched {
                     bytes,
                     version,
@@ -122,6 +149,13 @@ impl Remote {
             Err(why) => kept(Some(format!("{why}; serving the copy fetched earlier")))
                 .ok_or_else(|| format!("{url}: {why}")),
         }
+    }
+
+    /// How many bodies are kept, and the bytes they weigh.
+    #[cfg(test)]
+    pub fn usage(&self) -> (usize, usize) {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        (entries.len(), entries.total())
     }
 
     fn fetch(&self, url: &str) -> Result<Vec<u8>, String> {
@@ -179,21 +213,20 @@ mod tests {
             None,
         ]);
         let remote = Remote::default();
-        remote.set_ttl(&url, Duration::from_millis(300));
-        remote.set_ttl(&url, Duration::from_secs(60)); // the shortest wins
-        let first = remote.get(&url).unwrap();
+        let ttl = Duration::from_millis(300);
+        let first = remote.get(&url, ttl).unwrap();
         assert_eq!(&*first.bytes, b"a\n1\n");
         assert_eq!(
-            remote.get(&url).unwrap().version,
+            remote.get(&url, ttl).unwrap().version,
             first.version,
             "kept, not refetched"
         );
         std::thread::sleep(Duration::from_millis(350));
-        let second = remote.get(&url).unwrap();
+        let second = remote.get(&url, ttl).unwrap();
         assert_eq!(&*second.bytes, b"a\n2\n");
         assert_ne!(second.version, first.version);
         std::thread::sleep(Duration::from_millis(350));
-        let stale = remote.get(&url).unwrap();
+        let stale = remote.get(&url, ttl).unwrap();
         assert_eq!(&*stale.bytes, b"a\n2\n");
         let why = stale.stale.unwrap();
         assert!(
@@ -202,18 +235,72 @@ mod tests {
         );
     }
 
+    /// Copies of many URLs stay within the budget, the least recently used going first.
+    #[test]
+    fn copies_are_kept_within_the_budget() {
+        let url = upstream(vec![Some(vec![b'x'; 1000]); 12]);
+        let remote = Remote::new(TIMEOUT, MAX_BYTES, 4000);
+        for n in 0..10 {
+            let copy = remote.get(&format!("{url}?n={n}"), DEFAULT_TTL).unwrap();
+            assert_eq!(copy.bytes.len(), 1000);
+        }
+        let (count, total) = remote.usage();
+        assert!(total <= 4000 && count < 4, "{count} copies, {total} bytes");
+        let kept = remote.get(&format!("{url}?n=9"), DEFAULT_TTL).unwrap();
+        assert_eq!(
+            kept.bytes.len(),
+            1000,
+            "the most recent copy is kept, not fetched"
+        );
+    }
+
+    #[test]
+    fn placeholders_stand_in_the_path_and_query_only_and_are_encoded() {
+        for good in [
+            "https://example.com/{t}.csv",
+            "http://example.com:8080/a/{t}?s={t}&k=1",
+            "http://example.com?s={t}#top",
+        ] {
+            assert_eq!(check_template(good), Ok(()), "{good}");
+        }
+        for (bad, place) in [
+            ("http://{host}/x", "host"),
+            ("http://example.{tld}/x", "host"),
+            ("http://example.com:{port}/x", "port"),
+            ("https://{user}:pw@example.com/x", "user info"),
+            ("https://example.com{p}/x", "host"),
+            ("https://example.com/x#{f}", "fragment"),
+        ] {
+            let err = check_template(bad).unwrap_err();
+            assert!(err.contains(place), "{bad}: {err}");
+        }
+        assert!(check_template("http://example.com/{a").is_err());
+        let template = "http://example.com/r/{t}.csv?s={t}";
+        let (in_path, in_query) = (
+            template.find("{t}").unwrap(),
+            template.rfind("{t}").unwrap(),
+        );
+        assert_eq!(
+            encode(template, in_query, "A&b=1#/ é").unwrap(),
+            "A%26b%3D1%23%2F%20%C3%A9"
+        );
+        assert_eq!(encode(template, in_path, "a/../b").unwrap(), "a%2F..%2Fb");
+        assert!(encode(template, in_path, "..").is_err());
+        assert_eq!(encode(template, in_query, "..").unwrap(), "..");
+    }
+
     #[test]
     fn fetches_are_bounded_in_size_and_fail_without_a_copy() {
         let url = upstream(vec![Some(vec![b'x'; 2048])]);
-        let remote = Remote::with_limits(TIMEOUT, 1024);
-        let err = remote.get(&url).err().unwrap();
+        let remote = Remote::new(TIMEOUT, 1024, DEFAULT_CACHE_BYTES);
+        let err = remote.get(&url, DEFAULT_TTL).err().unwrap();
         assert!(err.contains("larger than 1024 bytes"), "{err}");
         let closed = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap();
         let err = Remote::default()
-            .get(&format!("http://{closed}/x"))
+            .get(&format!("http://{closed}/x"), DEFAULT_TTL)
             .err()
             .unwrap();
         assert!(err.contains("upstream failed"), "{err}");

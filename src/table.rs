@@ -1733,8 +1733,13 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect();
-            let conditions =
-                filter::plan(&params, &names, &Vec::<(String, Option<Rule>)>::new()).unwrap();
+            let conditions = filter::plan(
+                &params,
+                &names,
+                &Vec::<(String, Option<Rule>)>::new(),
+                &filter::Limits::default(),
+            )
+            .unwrap();
             let brute: Vec<usize> = (0..table.rows())
                 .filter(|&row| {
                     conditions

@@ -2,7 +2,8 @@
 //! and percent decoding, the path sanitizer and data-folder containment, the filter planner and
 //! row selection, JSON request bodies, and whole requests (SSRM bodies included) through the
 //! application. Properties: nothing panics or hangs, refusals are JSON `{"detail"}` with a 4xx
-//! status, and nothing outside `data/` is ever resolved or served.
+//! status, and nothing outside `data/` is ever resolved or served; cache keys are equal only for
+//! the same request, and an equality with many values answers as comparing with each would.
 //!
 //! `FUZZ_CASES` sets the cases per property (default 256, about 10 s in all in a debug build);
 //! `fuzz/run.sh` runs many more in release mode. A property that runs past its time budget
@@ -14,9 +15,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use openbb_files::app::App;
-use openbb_files::filter::{Op, Rule};
+use openbb_files::cache::Key;
+use openbb_files::filter::{Condition, Op, Rule};
 use openbb_files::http::{Method, Request, parse_query, percent_encode};
 use openbb_files::paths::{DataDir, clean_request_path, is_safe_segment};
+use openbb_files::table::Cell;
 use openbb_files::{Config, csv_read, filter, widgets};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
@@ -342,12 +345,107 @@ fn filter_plans_and_row_selection_never_panic() {
         prop::collection::vec((name(), rule), 0..4),
     );
     check("filter", input, |(params, rules)| {
-        if let Ok(conditions) = filter::plan(&params, table.names(), &rules) {
+        if let Ok(conditions) =
+            filter::plan(&params, table.names(), &rules, &filter::Limits::default())
+        {
             let rows = table.select(&conditions);
             prop_assert!(rows.iter().all(|row| *row < 4), "{rows:?}");
         }
         Ok(())
     });
+}
+
+/// Text from a few characters, NUL and the separators of the old joined keys among them, so
+/// that lists of different parameters often spell the same bytes when joined.
+fn key_text() -> impl Strategy<Value = String> {
+    "[a?=\\x00,]{0,3}"
+}
+
+fn parts(parts: &[String]) -> Vec<&str> {
+    parts.iter().map(String::as_str).collect()
+}
+
+/// A request as a cache key sees it: the parts (widget, file, ...) and the parameters.
+fn key_request() -> impl Strategy<Value = (Vec<String>, Vec<(String, String)>)> {
+    (
+        prop::collection::vec(key_text(), 1..3),
+        prop::collection::vec((key_text(), key_text()), 0..4),
+    )
+}
+
+#[test]
+fn cache_keys_are_equal_only_for_the_same_request() {
+    check(
+        "cache keys",
+        (key_request(), key_request()),
+        |((parts_a, a), (parts_b, b))| {
+            let key_a = Key::new(&parts(&parts_a), &a);
+            let key_b = Key::new(&parts(&parts_b), &b);
+            let sorted = |mut params: Vec<(String, String)>| {
+                params.sort();
+                params
+            };
+            let same = parts_a == parts_b && sorted(a.clone()) == sorted(b.clone());
+            prop_assert_eq!(
+                key_a == key_b,
+                same,
+                "{:?} {:?} / {:?} {:?}",
+                parts_a,
+                a,
+                parts_b,
+                b
+            );
+            Ok(())
+        },
+    );
+}
+
+/// A cell of any type, text drawn from the same few values the filters compare with.
+fn cell_value() -> impl Strategy<Value = (u8, String, i64, f64, bool)> {
+    (
+        0u8..5,
+        equality_value(),
+        -3i64..3,
+        prop_oneof![Just(-0.0), Just(0.5), Just(2.0), -3.0f64..3.0],
+        any::<bool>(),
+    )
+}
+
+fn equality_value() -> impl Strategy<Value = String> {
+    "(a|A|b|0|-0|1|1.0|2|0.5|true|yes|no|NaN|é|É|x{70}|X{70}){1,2}"
+}
+
+#[test]
+fn equality_with_many_values_answers_as_each_value_would() {
+    let input = (prop::collection::vec(equality_value(), 0..40), cell_value());
+    check(
+        "equality lookup",
+        input,
+        |(values, (kind, text, int, float, truth))| {
+            let cell = match kind {
+                0 => Cell::Null,
+                1 => Cell::Text(&text),
+                2 => Cell::Int(int),
+                3 => Cell::Float(float),
+                _ => Cell::Bool(truth),
+            };
+            let each = values
+                .iter()
+                .any(|value| Condition::new(0, Op::Eq, vec![value.clone()]).accepts(cell));
+            for (op, expected) in [(Op::Eq, each), (Op::Ne, !each)] {
+                let all = Condition::new(0, op, values.clone());
+                prop_assert_eq!(
+                    all.accepts(cell),
+                    expected,
+                    "{:?} {:?} {:?}",
+                    op,
+                    values,
+                    cell
+                );
+            }
+            Ok(())
+        },
+    );
 }
 
 /// JSON values shaped like AG Grid's server-side requests, with random types in every place.

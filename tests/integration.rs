@@ -6,6 +6,7 @@
 mod support;
 
 mod auth;
+mod caches;
 mod check;
 mod cors;
 mod example;

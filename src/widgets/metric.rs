@@ -31,11 +31,12 @@ pub fn serve(call: &Call) -> Response {
             ),
         };
     };
-    let values = match data.column(call.params, &call.widget.filters, column) {
+    let limits = &call.files.filter_limits;
+    let values = match data.column(call.params, &call.widget.filters, limits, column) {
         Ok(values) => values,
-        Err(detail) => {
+        Err(err) => {
             let shown = call.files.dir.display(&relative);
-            return Response::error(500, &format!("{shown}: {detail}"));
+            return Response::error(err.status(), &format!("{shown}: {err}"));
         }
     };
     let label = call.widget.label.as_deref().unwrap_or(column);

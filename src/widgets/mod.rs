@@ -62,10 +62,11 @@ impl Call<'_> {
             Some(template) => vec![Files::fill(template, self.params)?],
             None => self.widget.default_files(),
         };
-        if let (Some(ttl), Some(url)) = (self.widget.ttl, candidates.first()) {
-            self.files.remote.set_ttl(url, ttl);
-        }
-        self.files.locate(&self.widget.id, candidates)
+        let found = self.files.locate(&self.widget.id, candidates)?;
+        Ok(match self.widget.ttl {
+            Some(ttl) => found.kept_for(ttl),
+            None => found,
+        })
     }
 
     /// The value of a query parameter.

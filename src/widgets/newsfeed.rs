@@ -52,9 +52,9 @@ fn from_file(call: &Call) -> Result<Vec<Value>, Response> {
     let relative = call.locate()?;
     let data = call.files.data(&relative)?;
     let body = data
-        .render(call.params, &call.widget.filters)
-        .map_err(|detail| {
-            Response::error(500, &format!("{}: filters: {detail}", call.widget.id))
+        .render(call.params, &call.widget.filters, &call.files.filter_limits)
+        .map_err(|err| {
+            Response::error(err.status(), &format!("{}: filters: {err}", call.widget.id))
         })?;
     match serde_json::from_slice(body.as_ref()) {
         Ok(Value::Array(articles)) => Ok(articles),
@@ -94,10 +94,14 @@ fn notes(call: &Call, folder: &str) -> Result<Vec<Value>, Response> {
         }
     }
     let columns: Vec<String> = FIELDS.iter().map(|f| f.to_string()).collect();
-    let selected =
-        filter_items(&articles, &columns, call.params, &call.widget.filters).map_err(|detail| {
-            Response::error(500, &format!("{}: filters: {detail}", call.widget.id))
-        })?;
+    let selected = filter_items(
+        &articles,
+        &columns,
+        call.params,
+        &call.widget.filters,
+        &call.files.filter_limits,
+    )
+    .map_err(|err| Response::error(err.status(), &format!("{}: filters: {err}", call.widget.id)))?;
     Ok(selected.into_iter().cloned().collect())
 }
 

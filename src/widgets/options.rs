@@ -64,14 +64,15 @@ fn from_column(
         Err(response) => return response,
     };
     let shown = files.dir.display(file);
-    let values = data.column(params, &[], column);
+    let limits = &files.filter_limits;
+    let values = data.column(params, &[], limits, column);
     let labels = label
-        .map(|label| data.column(params, &[], label))
+        .map(|label| data.column(params, &[], limits, label))
         .transpose();
     let (values, labels) = match (values, labels) {
         (Ok(values), Ok(labels)) => (values, labels),
-        (Err(detail), _) | (_, Err(detail)) => {
-            return Response::error(500, &format!("{shown}: {detail}"));
+        (Err(err), _) | (_, Err(err)) => {
+            return Response::error(err.status(), &format!("{shown}: {err}"));
         }
     };
     let mut options: Vec<(Value, String)> = Vec::new();

@@ -20,7 +20,8 @@
 //! (`Files::selection`), so every further page is a slice of a cached vector; a request that
 //! neither filters nor sorts pages through the table directly. Grouping keys
 //! (`rowGroupCols`, ...) are accepted and ignored: rows come back flat. Invariant: a body that
-//! does not fit these rules is a 400 whose `detail` names the field.
+//! does not fit these rules is a 400 whose `detail` names the field; so is a filter larger than
+//! `filter::Limits` (set filter values, conditions), naming the limit.
 
 use serde_json::{Map, Value};
 
@@ -70,11 +71,15 @@ fn answer(call: &Call) -> Result<Response, Response> {
     }
     .locate()?;
     let widget = call.widget;
+    let limits = &call.files.filter_limits;
     let plan = |table: &Table| -> Result<(Vec<Condition>, Vec<SortKey>), Response> {
         let names = table.names();
-        let mut conditions = filter::plan(&params, names, &widget.filters)
-            .map_err(|detail| Response::error(500, &format!("{}: filters: {detail}", widget.id)))?;
+        let mut conditions =
+            filter::plan(&params, names, &widget.filters, limits).map_err(|err| {
+                Response::error(err.status(), &format!("{}: filters: {err}", widget.id))
+            })?;
         conditions.extend(filter_conditions(&filter_model, names).map_err(bad)?);
+        filter::check(&conditions, limits).map_err(|err| bad(format!("filterModel: {err}")))?;
         Ok((conditions, sort_keys(&sort_model, names).map_err(bad)?))
     };
     let data = call.files.data(&relative)?;
@@ -86,13 +91,12 @@ fn answer(call: &Call) -> Result<Response, Response> {
         let rows = table.rows();
         return Ok(page(table, start.min(rows)..end.min(rows), rows));
     }
-    // The cache key: the params and both models; the window is not part of it.
-    let mut key = params.clone();
-    key.push(("\0sortModel".into(), sort_model.to_string()));
-    key.push(("\0filterModel".into(), filter_model.to_string()));
+    // Cached by the params and both models; the window is not part of it.
+    let models = [sort_model.to_string(), filter_model.to_string()];
+    let scope = [widget.id.as_str(), &models[0], &models[1]];
     let (data, rows) =
         call.files
-            .selection(&relative, &widget.id, &key, &widget.filters, |data| {
+            .selection(&relative, &scope, &params, &widget.filters, |data| {
                 let table = table_of(call, &relative, data)?;
                 let (conditions, keys) = plan(table)?;
                 Ok(select(table, &conditions, &keys))

@@ -16,12 +16,14 @@ pub fn serve(call: &Call) -> Response {
 /// rendered once per file version and parameters.
 pub fn rows(call: &Call, file: &(impl DataFile + ?Sized)) -> Response {
     let widget = call.widget;
+    let limits = &call.files.filter_limits;
     let rendered = call
         .files
-        .rendered(file, &widget.id, call.params, &widget.filters, |data| {
-            data.render(call.params, &widget.filters).map_err(|detail| {
-                Response::error(500, &format!("{}: filters: {detail}", widget.id))
-            })
+        .rendered(file, &[&widget.id], call.params, &widget.filters, |data| {
+            data.render(call.params, &widget.filters, limits)
+                .map_err(|err| {
+                    Response::error(err.status(), &format!("{}: filters: {err}", widget.id))
+                })
         });
     match rendered {
         Ok(payload) => Response::payload(JSON, &payload),

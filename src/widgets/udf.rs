@@ -66,11 +66,12 @@ pub fn serve(call: &Call) -> Response {
         Ok(relative) => relative,
         Err(response) => return response,
     };
-    let mut key = call.params.to_vec();
-    key.push(("\0route".into(), route.into()));
-    let rendered = call
-        .files
-        .rendered(&relative, &call.widget.id, &key, &[], |data| {
+    let rendered = call.files.rendered(
+        &relative,
+        &[&call.widget.id, route],
+        call.params,
+        &[],
+        |data| {
             let feed = Feed::of(data).map_err(|detail| {
                 Response::error(
                     500,
@@ -86,7 +87,8 @@ pub fn serve(call: &Call) -> Response {
             serde_json::to_vec(&answer)
                 .map(Body::Owned)
                 .map_err(|err| Response::error(500, &err.to_string()))
-        });
+        },
+    );
     match rendered {
         Ok(payload) => Response::payload(JSON, &payload),
         Err(response) => response,
