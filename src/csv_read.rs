@@ -596,7 +596,8 @@ mod tests {
         text.push_str("c0\n");
         let started = std::time::Instant::now();
         let names = read_header(text.as_bytes()).unwrap();
-        assert!(started.elapsed().as_secs_f64() < 2.0, "{:?}", started.elapsed());
+        let took = started.elapsed();
+        assert!(took.as_secs() < 2, "{took:?}");
         assert_eq!(names.len(), 100_001);
         assert_eq!(names[100_000], "c0.1");
     }
