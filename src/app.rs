@@ -7,17 +7,19 @@
 //! handled in `widgets::*` by the widget's type; POST only for multi_file_viewer, omni and
 //! table_ssrm, GET/HEAD for the rest) and each options endpoint. CORS headers are added to
 //! every answer, errors included, so the browser can show them; a 200 whose `ETag` the client
-//! already has becomes a 304. A WebSocket handshake comes to [`App::upgrade`] instead: the
-//! origin and token checks, then a live_grid's `wsEndpoint` (`live.rs` takes the connection);
-//! a plain GET on a `wsEndpoint` is a 426. Invariant: every error body is `{"detail": "..."}`, and only files
+//! already has becomes a 304. `/` lists the problems known, the data ones checked again only
+//! when the manifest or a file they concern changed. A WebSocket handshake comes to
+//! [`App::upgrade`] instead: the origin and token checks, then a live_grid's `wsEndpoint`
+//! (`live.rs` takes the connection); a plain GET on a `wsEndpoint` is a 426. Invariant: every error body is `{"detail": "..."}`, and only files
 //! that `paths::DataDir` resolves are ever read besides the two manifests.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::cell::RefCell;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::auth::Auth;
-use crate::cache::Watched;
+use crate::cache::{FileVersion, Watched};
 use crate::config::Config;
 use crate::cors::Cors;
 use crate::files::Files;
@@ -39,6 +41,7 @@ pub struct App {
     cors: Cors,
     auth: Auth,
     started: Instant,
+    data_check: Mutex<Option<DataCheck>>,
 }
 
 const READ_ONLY: &str = "GET, HEAD, OPTIONS";
@@ -89,6 +92,7 @@ impl App {
                 &config.auth_query,
             ),
             started: Instant::now(),
+            data_check: Mutex::new(None),
         }
     }
 
@@ -123,10 +127,43 @@ impl App {
     }
 
     /// The served widgets checked against `data/`, and `apps.json` against the served widgets.
-    fn data_and_apps_problems(&self, manifest: &Manifest) -> Vec<String> {
-        let mut problems =
-            manifest.data_problems(&|f| self.files.exists(f), &|f| self.files.header(f));
+    fn data_and_apps_problems(&self, manifest: &Arc<Manifest>) -> Vec<String> {
+        let mut problems = self.data_problems(manifest);
         problems.extend(manifest.apps(&self.apps.get().0).1);
+        problems
+    }
+
+    /// [`Manifest::data_problems`], checked again only when the manifest or a file the last
+    /// check looked for has changed (one `stat` a file otherwise): `/` reads no data.
+    fn data_problems(&self, manifest: &Arc<Manifest>) -> Vec<String> {
+        let version = |file: &str| {
+            let (_, meta) = self.files.dir.resolve(file)?;
+            Some(FileVersion::from_metadata(&meta))
+        };
+        let mut last = self.data_check.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(last) = &*last
+            && Arc::ptr_eq(&last.manifest, manifest)
+            && last
+                .looked_at
+                .iter()
+                .all(|(file, seen)| version(file) == *seen)
+        {
+            return last.problems.clone();
+        }
+        let looked_at = RefCell::new(Vec::new());
+        // The version is taken before the look, so a file changing meanwhile is checked again.
+        let exists = |file: &str| {
+            looked_at
+                .borrow_mut()
+                .push((file.to_string(), version(file)));
+            self.files.exists(file)
+        };
+        let problems = manifest.data_problems(&exists, &|f| self.files.header(f));
+        *last = Some(DataCheck {
+            manifest: Arc::clone(manifest),
+            looked_at: looked_at.into_inner(),
+            problems: problems.clone(),
+        });
         problems
     }
 
@@ -310,6 +347,14 @@ fn load_and_log(bytes: Option<&[u8]>) -> Result<Option<Arc<Manifest>>, String> {
         eprintln!("openbb-files: widget left out: {problem}");
     }
     Ok(manifest)
+}
+
+/// The last check of the served widgets against `data/`.
+struct DataCheck {
+    manifest: Arc<Manifest>,
+    /// Each file the check looked for, with its version then (`None`: not there).
+    looked_at: Vec<(String, Option<FileVersion>)>,
+    problems: Vec<String>,
 }
 
 /// What a request path names.
