@@ -1,17 +1,20 @@
 //! The application: routes a [`Request`] to a handler and returns a [`Response`].
 //!
-//! Order for every request: `OPTIONS` is a CORS preflight (no token needed); then the token
-//! check; then the route (unknown path → 404, known path with a method it does not take → 405
-//! with `Allow`): the manifests, `/files/<path>` (raw files under `data/`), each widget's
+//! Order for every request: the `Host` check (a name the server does not answer to → 421; see
+//! `hosts.rs`); `OPTIONS` is a CORS preflight (no token needed); then the token check; then the
+//! route (unknown path → 404, known path with a method it does not take → 405 with `Allow`, a
+//! POST whose `Content-Type` is not JSON → 415, so no page can make the server work without a
+//! CORS preflight): the manifests, `/files/<path>` (raw files under `data/`), each widget's
 //! endpoint (and, for an advanced chart, the UDF routes below it such as `<endpoint>/history`;
 //! handled in `widgets::*` by the widget's type; POST only for multi_file_viewer, omni and
 //! table_ssrm, GET/HEAD for the rest) and each options endpoint. CORS headers are added to
 //! every answer, errors included, so the browser can show them; a 200 whose `ETag` the client
 //! already has becomes a 304. `/` lists the problems known, the data ones checked again only
 //! when the manifest or a file they concern changed. A WebSocket handshake comes to
-//! [`App::upgrade`] instead: the origin and token checks, then a live_grid's `wsEndpoint`
-//! (`live.rs` takes the connection); a plain GET on a `wsEndpoint` is a 426. Invariant: every error body is `{"detail": "..."}`, and only files
-//! that `paths::DataDir` resolves are ever read besides the two manifests.
+//! [`App::upgrade`] instead: the `Host`, origin and token checks, then a live_grid's
+//! `wsEndpoint` (`live.rs` takes the connection); a plain GET on a `wsEndpoint` is a 426.
+//! Invariant: every error body is `{"detail": "..."}`, and only files that `paths::DataDir`
+//! resolves are ever read besides the two manifests.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -24,6 +27,7 @@ use crate::config::Config;
 use crate::cors::Cors;
 use crate::files::Files;
 use crate::generate::Generated;
+use crate::hosts::Hosts;
 use crate::http::{JSON, Method, Payload, Request, Response};
 use crate::live::{Hub, Limits};
 use crate::manifest::{self, FILES_PREFIX, Manifest};
@@ -40,6 +44,7 @@ pub struct App {
     apps: Watched<Payload>,
     cors: Cors,
     auth: Auth,
+    hosts: Hosts,
     started: Instant,
     data_check: Mutex<Option<DataCheck>>,
 }
@@ -91,6 +96,7 @@ impl App {
                 &config.auth_header,
                 &config.auth_query,
             ),
+            hosts: Hosts::new(&config.host, &config.allowed_hosts),
             started: Instant::now(),
             data_check: Mutex::new(None),
         }
@@ -168,12 +174,13 @@ impl App {
     }
 
     pub fn handle(&self, request: &Request) -> Response {
-        if request.method == Method::Options {
-            return self.cors.preflight(request);
-        }
-        let mut response = match self.auth.check(request) {
-            Ok(()) => self.route(request).not_modified_for(request),
-            Err(detail) => Response::error(401, &detail),
+        let mut response = match self.hosts.check(request) {
+            Err(detail) => Response::error(421, &detail),
+            Ok(()) if request.method == Method::Options => return self.cors.preflight(request),
+            Ok(()) => match self.auth.check(request) {
+                Ok(()) => self.route(request).not_modified_for(request),
+                Err(detail) => Response::error(401, &detail),
+            },
         };
         response
             .headers
@@ -232,6 +239,15 @@ impl App {
             )
             .with_header("Allow", allowed);
         }
+        if request.method == Method::Post && !is_json(request.header("content-type")) {
+            return Response::error(
+                415,
+                &format!(
+                    "a POST body must be sent as Content-Type: application/json, not {}",
+                    request.header("content-type").unwrap_or("without a type")
+                ),
+            );
+        }
         let params = self.params(request);
         match target {
             Target::Info => self.info(&manifest),
@@ -273,6 +289,9 @@ impl App {
     }
 
     fn open_socket(&self, request: &Request) -> Result<Upgrade, Response> {
+        self.hosts
+            .check(request)
+            .map_err(|detail| Response::error(421, &detail))?;
         if let Some(origin) = request.header("origin")
             && !self.cors.allows(origin)
         {
@@ -329,6 +348,16 @@ impl App {
             }),
         )
     }
+}
+
+/// Whether a `Content-Type` names JSON (`application/json`, parameters such as a charset
+/// allowed). Browsers send a POST without a preflight only with a text, form or multipart
+/// type, so a page on another origin cannot make the server work on a POST body.
+fn is_json(content_type: Option<&str>) -> bool {
+    content_type.is_some_and(|value| {
+        let media_type = value.split(';').next().unwrap_or("").trim();
+        media_type.eq_ignore_ascii_case("application/json")
+    })
 }
 
 /// Loads `widgets.json` (`None` when there is none).

@@ -31,6 +31,9 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// HTTPS: the PEM certificate chain (leaf first) and private key; both or neither.
     pub tls: Option<Tls>,
+    /// Names (besides localhost, addresses and `host`) that requests may give in `Host`; `*`
+    /// for any (see `hosts.rs`).
+    pub allowed_hosts: Vec<String>,
 }
 
 /// The files `--tls-cert` and `--tls-key` name.
@@ -76,6 +79,7 @@ impl Default for Config {
             max_body_bytes: 16 * 1024 * 1024,
             idle_timeout: Duration::from_secs(30),
             tls: None,
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -110,7 +114,7 @@ struct Flag {
     help: &'static str,
 }
 
-const FLAGS: [Flag; 16] = [
+const FLAGS: [Flag; 17] = [
     Flag {
         name: "root",
         value: Some("DIR"),
@@ -153,6 +157,13 @@ const FLAGS: [Flag; 16] = [
                replaces the default list (the variable takes a comma-separated list) \
                [default: https://pro.openbb.co https://excel.openbb.co https://pro.openbb.dev \
                http://localhost:1420]",
+    },
+    Flag {
+        name: "allowed-host",
+        value: Some("NAME"),
+        help: "a name clients reach the server by (DNS name, proxy's public name); repeat for \
+               several, * for any (the variable takes a comma-separated list). localhost, IP \
+               addresses and the --host name are always allowed; other Host headers get 421",
     },
     Flag {
         name: "quiet",
@@ -280,7 +291,9 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         }
         let from_env = env(&env_name(name)).filter(|v| !v.trim().is_empty());
         match (name, from_env) {
-            ("cors-origin", Some(list)) => list.split(',').map(|s| s.trim().to_string()).collect(),
+            ("cors-origin" | "allowed-host", Some(list)) => {
+                list.split(',').map(|s| s.trim().to_string()).collect()
+            }
             (_, Some(value)) => vec![value],
             (_, None) => Vec::new(),
         }
@@ -316,6 +329,14 @@ fn build(
     }
     if let Some(bytes) = last("max-body-bytes") {
         config.max_body_bytes = number_in("max-body-bytes", &bytes, 0, 1 << 40)?;
+    }
+    for name in all("allowed-host") {
+        if name != "*" && crate::hosts::host_name(&name).is_none() {
+            return Err(UsageError(format!(
+                "--allowed-host: '{name}' is not a host name (give it as files.example.com)"
+            )));
+        }
+        config.allowed_hosts.push(name);
     }
     if let Some(secs) = last("idle-timeout-secs") {
         config.idle_timeout = Duration::from_secs(number_in("idle-timeout-secs", &secs, 1, 86400)?);
@@ -524,6 +545,7 @@ mod tests {
             ("max-header-bytes", "4096"),
             ("max-body-bytes", "100"),
             ("idle-timeout-secs", "5"),
+            ("allowed-host", "files.example.com, nas.local"),
             ("tls-cert", "/c.pem"),
             ("tls-key", "/k.pem"),
         ]
@@ -552,6 +574,7 @@ mod tests {
                     cert: PathBuf::from("/c.pem"),
                     key: PathBuf::from("/k.pem"),
                 }),
+                allowed_hosts: vec!["files.example.com".into(), "nas.local".into()],
             }
         );
         for flag in FLAGS.iter().filter(|f| f.name != "version") {
@@ -584,6 +607,7 @@ mod tests {
             &["--tls-cert", "c.pem"],
             &["--tls-key", "k.pem"],
             &["--api-key", ""],
+            &["--allowed-host", "https://files.example.com/"],
             &["--quiet=1"],
             &["--auth-header", "has space"],
             &["stray"],
