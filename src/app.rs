@@ -45,6 +45,7 @@ pub struct App {
     cors: Cors,
     auth: Auth,
     hosts: Hosts,
+    max_viewer_bytes: u64,
     started: Instant,
     data_check: Mutex<Option<DataCheck>>,
 }
@@ -97,6 +98,7 @@ impl App {
                 &config.auth_query,
             ),
             hosts: Hosts::new(&config.host, &config.allowed_hosts),
+            max_viewer_bytes: config.max_viewer_bytes,
             started: Instant::now(),
             data_check: Mutex::new(None),
         }
@@ -261,6 +263,7 @@ impl App {
                 request,
                 params: &params,
                 auth: &self.auth,
+                max_viewer_bytes: self.max_viewer_bytes,
             }),
         }
     }
@@ -315,6 +318,7 @@ impl App {
             request,
             params: &params,
             auth: &self.auth,
+            max_viewer_bytes: self.max_viewer_bytes,
         };
         let relative = call.locate()?;
         let seen = self.live.admit(widget, &relative)?;

@@ -34,6 +34,8 @@ pub struct Config {
     /// Names (besides localhost, addresses and `host`) that requests may give in `Host`; `*`
     /// for any (see `hosts.rs`).
     pub allowed_hosts: Vec<String>,
+    /// The largest multi_file_viewer answer, in bytes (its files in base64; larger: 413).
+    pub max_viewer_bytes: u64,
 }
 
 /// The files `--tls-cert` and `--tls-key` name.
@@ -80,6 +82,7 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(30),
             tls: None,
             allowed_hosts: Vec::new(),
+            max_viewer_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -114,7 +117,7 @@ struct Flag {
     help: &'static str,
 }
 
-const FLAGS: [Flag; 17] = [
+const FLAGS: [Flag; 18] = [
     Flag {
         name: "root",
         value: Some("DIR"),
@@ -185,6 +188,12 @@ const FLAGS: [Flag; 17] = [
         name: "max-body-bytes",
         value: Some("N"),
         help: "largest request body; larger ones get 413 [default: 16777216]",
+    },
+    Flag {
+        name: "max-viewer-bytes",
+        value: Some("N"),
+        help: "largest multi_file_viewer answer (the files chosen, in base64); larger \
+               selections get 413 [default: 67108864]",
     },
     Flag {
         name: "idle-timeout-secs",
@@ -329,6 +338,9 @@ fn build(
     }
     if let Some(bytes) = last("max-body-bytes") {
         config.max_body_bytes = number_in("max-body-bytes", &bytes, 0, 1 << 40)?;
+    }
+    if let Some(bytes) = last("max-viewer-bytes") {
+        config.max_viewer_bytes = number_in("max-viewer-bytes", &bytes, 1024, 1 << 40)?;
     }
     for name in all("allowed-host") {
         if name != "*" && crate::hosts::host_name(&name).is_none() {
@@ -546,6 +558,7 @@ mod tests {
             ("max-body-bytes", "100"),
             ("idle-timeout-secs", "5"),
             ("allowed-host", "files.example.com, nas.local"),
+            ("max-viewer-bytes", "2048"),
             ("tls-cert", "/c.pem"),
             ("tls-key", "/k.pem"),
         ]
@@ -575,6 +588,7 @@ mod tests {
                     key: PathBuf::from("/k.pem"),
                 }),
                 allowed_hosts: vec!["files.example.com".into(), "nas.local".into()],
+                max_viewer_bytes: 2048,
             }
         );
         for flag in FLAGS.iter().filter(|f| f.name != "version") {
@@ -608,6 +622,7 @@ mod tests {
             &["--tls-key", "k.pem"],
             &["--api-key", ""],
             &["--allowed-host", "https://files.example.com/"],
+            &["--max-viewer-bytes", "10"],
             &["--quiet=1"],
             &["--auth-header", "has space"],
             &["stray"],

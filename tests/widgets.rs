@@ -355,7 +355,7 @@ fn post_bodies_are_checked() {
     for (path, body, why) in [
         ("/filings", "{not json", "is not JSON"),
         ("/filings", "[1, 2]", "must be a JSON object"),
-        ("/filings", r#"{"other": 1}"#, "must carry 'filenames'"),
+        ("/filings", r#"{"filenames": {}}"#, "must be an array"),
         ("/filings", r#"{"filenames": [1]}"#, "must hold file names"),
         ("/search", "", "is not JSON"),
         ("/search", r#"{"prompt": "  "}"#, "needs a 'prompt'"),
