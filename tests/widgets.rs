@@ -358,7 +358,7 @@ fn post_bodies_are_checked() {
         ("/filings", r#"{"filenames": {}}"#, "must be an array"),
         ("/filings", r#"{"filenames": [1]}"#, "must hold file names"),
         ("/search", "", "is not JSON"),
-        ("/search", r#"{"prompt": "  "}"#, "needs a 'prompt'"),
+        ("/search", r#"{"prompt": ["x"]}"#, "'prompt' must be text"),
         (
             "/search",
             r#"{"prompt": "x", "type": "chart"}"#,
