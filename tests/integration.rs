@@ -6,6 +6,7 @@
 mod support;
 
 mod auth;
+mod bounds;
 mod check;
 mod cors;
 mod example;
