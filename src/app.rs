@@ -1,28 +1,34 @@
 //! The application: routes a [`Request`] to a handler and returns a [`Response`].
 //!
-//! Order for every request: `OPTIONS` is a CORS preflight (no token needed); then the token
-//! check; then the route (unknown path → 404, known path with a method it does not take → 405
-//! with `Allow`): the manifests (`widgets.json`, `apps.json`/`templates.json`, `agents.json`),
-//! `/files/<path>` (raw files under `data/`), each widget's
+//! Order for every request: the `Host` check (a name the server does not answer to → 421; see
+//! `hosts.rs`); `OPTIONS` is a CORS preflight (no token needed); then the token check; then the
+//! route (unknown path → 404, known path with a method it does not take → 405 with `Allow`, a
+//! POST whose `Content-Type` is not JSON → 415, so no page can make the server work without a
+//! CORS preflight): the manifests (`widgets.json`, `apps.json`/`templates.json`,
+//! `agents.json`), `/files/<path>` (raw files under `data/`), each widget's
 //! endpoint (and, for an advanced chart, the UDF routes below it such as `<endpoint>/history`;
 //! handled in `widgets::*` by the widget's type; POST only for multi_file_viewer, omni and
 //! ssrm_table, GET/HEAD for the rest) and each options endpoint. CORS headers are added to
 //! every answer, errors included, so the browser can show them; a 200 whose `ETag` the client
-//! already has becomes a 304. A WebSocket handshake comes to [`App::upgrade`] instead: the
-//! origin and token checks, then a live_grid's `wsEndpoint` (`live.rs` takes the connection);
-//! a plain GET on a `wsEndpoint` is a 426. Invariant: every error body is `{"detail": "..."}`, and only files
-//! that `paths::DataDir` resolves are ever read besides the two manifests.
+//! already has becomes a 304. `/` lists the problems known, the data ones checked again only
+//! when the manifest or a file they concern changed. A WebSocket handshake comes to
+//! [`App::upgrade`] instead: the `Host`, origin and token checks, then a live_grid's
+//! `wsEndpoint` (`live.rs` takes the connection); a plain GET on a `wsEndpoint` is a 426.
+//! Invariant: every error body is `{"detail": "..."}`, and only files that `paths::DataDir`
+//! resolves are ever read besides the two manifests.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::cell::RefCell;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use crate::auth::Auth;
-use crate::cache::Watched;
+use crate::cache::{FileVersion, Watched};
 use crate::config::Config;
 use crate::cors::Cors;
 use crate::files::Files;
 use crate::generate::Generated;
+use crate::hosts::Hosts;
 use crate::http::{JSON, Method, Payload, Request, Response};
 use crate::live::{Hub, Limits};
 use crate::manifest::{self, FILES_PREFIX, Manifest};
@@ -41,7 +47,10 @@ pub struct App {
     agents: Watched<Payload>,
     cors: Cors,
     auth: Auth,
+    hosts: Hosts,
+    max_viewer_bytes: u64,
     started: Instant,
+    data_check: Mutex<Option<DataCheck>>,
 }
 
 const READ_ONLY: &str = "GET, HEAD, OPTIONS";
@@ -99,7 +108,10 @@ impl App {
                 &config.auth_header,
                 &config.auth_query,
             ),
+            hosts: Hosts::new(&config.host, &config.allowed_hosts),
+            max_viewer_bytes: config.max_viewer_bytes,
             started: Instant::now(),
+            data_check: Mutex::new(None),
         }
     }
 
@@ -147,20 +159,54 @@ impl App {
     }
 
     /// The served widgets checked against `data/`, and `apps.json` against the served widgets.
-    fn data_and_apps_problems(&self, manifest: &Manifest) -> Vec<String> {
-        let mut problems =
-            manifest.data_problems(&|f| self.files.exists(f), &|f| self.files.header(f));
+    fn data_and_apps_problems(&self, manifest: &Arc<Manifest>) -> Vec<String> {
+        let mut problems = self.data_problems(manifest);
         problems.extend(manifest.apps(&self.apps.get().0).1);
         problems
     }
 
-    pub fn handle(&self, request: &Request) -> Response {
-        if request.method == Method::Options {
-            return self.cors.preflight(request);
+    /// [`Manifest::data_problems`], checked again only when the manifest or a file the last
+    /// check looked for has changed (one `stat` a file otherwise): `/` reads no data.
+    fn data_problems(&self, manifest: &Arc<Manifest>) -> Vec<String> {
+        let version = |file: &str| {
+            let (_, meta) = self.files.dir.resolve(file)?;
+            Some(FileVersion::from_metadata(&meta))
+        };
+        let mut last = self.data_check.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(last) = &*last
+            && Arc::ptr_eq(&last.manifest, manifest)
+            && last
+                .looked_at
+                .iter()
+                .all(|(file, seen)| version(file) == *seen)
+        {
+            return last.problems.clone();
         }
-        let mut response = match self.auth.check(request) {
-            Ok(()) => self.route(request).not_modified_for(request),
-            Err(detail) => Response::error(401, &detail),
+        let looked_at = RefCell::new(Vec::new());
+        // The version is taken before the look, so a file changing meanwhile is checked again.
+        let exists = |file: &str| {
+            looked_at
+                .borrow_mut()
+                .push((file.to_string(), version(file)));
+            self.files.exists(file)
+        };
+        let problems = manifest.data_problems(&exists, &|f| self.files.header(f));
+        *last = Some(DataCheck {
+            manifest: Arc::clone(manifest),
+            looked_at: looked_at.into_inner(),
+            problems: problems.clone(),
+        });
+        problems
+    }
+
+    pub fn handle(&self, request: &Request) -> Response {
+        let mut response = match self.hosts.check(request) {
+            Err(detail) => Response::error(421, &detail),
+            Ok(()) if request.method == Method::Options => return self.cors.preflight(request),
+            Ok(()) => match self.auth.check(request) {
+                Ok(()) => self.route(request).not_modified_for(request),
+                Err(detail) => Response::error(401, &detail),
+            },
         };
         response
             .headers
@@ -220,6 +266,15 @@ impl App {
             )
             .with_header("Allow", allowed);
         }
+        if request.method == Method::Post && !is_json(request.header("content-type")) {
+            return Response::error(
+                415,
+                &format!(
+                    "a POST body must be sent as Content-Type: application/json, not {}",
+                    request.header("content-type").unwrap_or("without a type")
+                ),
+            );
+        }
         let params = self.params(request);
         match target {
             Target::Info => self.info(&manifest),
@@ -234,6 +289,7 @@ impl App {
                 request,
                 params: &params,
                 auth: &self.auth,
+                max_viewer_bytes: self.max_viewer_bytes,
             }),
         }
     }
@@ -262,6 +318,9 @@ impl App {
     }
 
     fn open_socket(&self, request: &Request) -> Result<Upgrade, Response> {
+        self.hosts
+            .check(request)
+            .map_err(|detail| Response::error(421, &detail))?;
         if let Some(origin) = request.header("origin")
             && !self.cors.allows(origin)
         {
@@ -285,6 +344,7 @@ impl App {
             request,
             params: &params,
             auth: &self.auth,
+            max_viewer_bytes: self.max_viewer_bytes,
         };
         let relative = call.locate()?;
         let seen = self.live.admit(widget, &relative)?;
@@ -320,6 +380,16 @@ impl App {
     }
 }
 
+/// Whether a `Content-Type` names JSON (`application/json`, parameters such as a charset
+/// allowed). Browsers send a POST without a preflight only with a text, form or multipart
+/// type, so a page on another origin cannot make the server work on a POST body.
+fn is_json(content_type: Option<&str>) -> bool {
+    content_type.is_some_and(|value| {
+        let media_type = value.split(';').next().unwrap_or("").trim();
+        media_type.eq_ignore_ascii_case("application/json")
+    })
+}
+
 /// Loads `widgets.json` (`None` when there is none).
 type Loader = fn(Option<&[u8]>) -> Result<Option<Arc<Manifest>>, String>;
 
@@ -341,6 +411,14 @@ fn load_and_log(bytes: Option<&[u8]>) -> Result<Option<Arc<Manifest>>, String> {
         }
     }
     Ok(manifest)
+}
+
+/// The last check of the served widgets against `data/`.
+struct DataCheck {
+    manifest: Arc<Manifest>,
+    /// Each file the check looked for, with its version then (`None`: not there).
+    looked_at: Vec<(String, Option<FileVersion>)>,
+    problems: Vec<String>,
 }
 
 /// What a request path names.

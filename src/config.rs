@@ -39,6 +39,11 @@ pub struct Config {
     /// How large a filter one request may ask for (see `filter::Limits`).
     pub max_filter_values: usize,
     pub max_filter_conditions: usize,
+    /// Names (besides localhost, addresses and `host`) that requests may give in `Host`; `*`
+    /// for any (see `hosts.rs`).
+    pub allowed_hosts: Vec<String>,
+    /// The largest multi_file_viewer answer, in bytes (its files in base64; larger: 413).
+    pub max_viewer_bytes: u64,
 }
 
 /// The files `--tls-cert` and `--tls-key` name.
@@ -91,6 +96,8 @@ impl Default for Config {
             remote_cache_bytes: limits.remote,
             max_filter_values: limits.filter.values,
             max_filter_conditions: limits.filter.conditions,
+            allowed_hosts: Vec::new(),
+            max_viewer_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -125,7 +132,7 @@ struct Flag {
     help: &'static str,
 }
 
-const FLAGS: [Flag; 22] = [
+const FLAGS: [Flag; 24] = [
     Flag {
         name: "root",
         value: Some("DIR"),
@@ -170,6 +177,13 @@ const FLAGS: [Flag; 22] = [
                http://localhost:1420]",
     },
     Flag {
+        name: "allowed-host",
+        value: Some("NAME"),
+        help: "a name clients reach the server by (DNS name, proxy's public name); repeat for \
+               several, * for any (the variable takes a comma-separated list). localhost, IP \
+               addresses and the --host name are always allowed; other Host headers get 421",
+    },
+    Flag {
         name: "quiet",
         value: None,
         help: "no access log (one line per request on stderr) [variable: 1 or true]",
@@ -189,6 +203,12 @@ const FLAGS: [Flag; 22] = [
         name: "max-body-bytes",
         value: Some("N"),
         help: "largest request body; larger ones get 413 [default: 16777216]",
+    },
+    Flag {
+        name: "max-viewer-bytes",
+        value: Some("N"),
+        help: "largest multi_file_viewer answer (the files chosen, in base64); larger \
+               selections get 413 [default: 67108864]",
     },
     Flag {
         name: "idle-timeout-secs",
@@ -331,7 +351,9 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         }
         let from_env = env(&env_name(name)).filter(|v| !v.trim().is_empty());
         match (name, from_env) {
-            ("cors-origin", Some(list)) => list.split(',').map(|s| s.trim().to_string()).collect(),
+            ("cors-origin" | "allowed-host", Some(list)) => {
+                list.split(',').map(|s| s.trim().to_string()).collect()
+            }
             (_, Some(value)) => vec![value],
             (_, None) => Vec::new(),
         }
@@ -385,6 +407,17 @@ fn build(
         if let Some(count) = last(flag) {
             *field = number_in(flag, &count, 1, 1 << 30)?;
         }
+    }
+    if let Some(bytes) = last("max-viewer-bytes") {
+        config.max_viewer_bytes = number_in("max-viewer-bytes", &bytes, 1024, 1 << 40)?;
+    }
+    for name in all("allowed-host") {
+        if name != "*" && crate::hosts::host_name(&name).is_none() {
+            return Err(UsageError(format!(
+                "--allowed-host: '{name}' is not a host name (give it as files.example.com)"
+            )));
+        }
+        config.allowed_hosts.push(name);
     }
     if let Some(secs) = last("idle-timeout-secs") {
         config.idle_timeout = Duration::from_secs(number_in("idle-timeout-secs", &secs, 1, 86400)?);
@@ -593,6 +626,8 @@ mod tests {
             ("max-header-bytes", "4096"),
             ("max-body-bytes", "100"),
             ("idle-timeout-secs", "5"),
+            ("allowed-host", "files.example.com, nas.local"),
+            ("max-viewer-bytes", "2048"),
             ("tls-cert", "/c.pem"),
             ("tls-key", "/k.pem"),
             ("response-cache-bytes", "11"),
@@ -633,6 +668,8 @@ mod tests {
                 remote_cache_bytes: 14,
                 max_filter_values: 15,
                 max_filter_conditions: 16,
+                allowed_hosts: vec!["files.example.com".into(), "nas.local".into()],
+                max_viewer_bytes: 2048,
             }
         );
         for flag in FLAGS.iter().filter(|f| f.name != "version") {
@@ -665,6 +702,8 @@ mod tests {
             &["--tls-cert", "c.pem"],
             &["--tls-key", "k.pem"],
             &["--api-key", ""],
+            &["--allowed-host", "https://files.example.com/"],
+            &["--max-viewer-bytes", "10"],
             &["--quiet=1"],
             &["--auth-header", "has space"],
             &["stray"],

@@ -297,12 +297,12 @@ impl Manifest {
             };
             let mut issues = canonical_spellings(object);
             issues.extend(validate::widget(object));
-            let lines = issues.iter().map(|issue| issue.line(&id));
+            let lines = shown_lines(&id, &issues);
             if validate::has_error(&issues) {
                 manifest.problems.extend(lines);
                 continue;
             }
-            let warnings: Vec<String> = lines.collect();
+            let warnings = lines;
             match manifest.check_widget(&id, entry) {
                 Ok((widget, routes, entry)) => {
                     manifest.warnings.extend(warnings);
@@ -807,6 +807,23 @@ fn endpoint_path(value: Option<&str>, field: &'static str) -> Result<String, Pro
     Ok(path)
 }
 
+/// The problem lines listed for one widget: at most [`LINES_PER_WIDGET`], then how many more
+/// (a widget of 100,000 bad columns must not make `/` megabytes long).
+fn shown_lines(id: &str, issues: &[validate::Issue]) -> Vec<String> {
+    let mut lines: Vec<String> = issues
+        .iter()
+        .take(LINES_PER_WIDGET)
+        .map(|issue| issue.line(id))
+        .collect();
+    if issues.len() > LINES_PER_WIDGET {
+        let more = issues.len() - LINES_PER_WIDGET;
+        lines.push(format!("{id}: and {more} more problems like these"));
+    }
+    lines
+}
+
+const LINES_PER_WIDGET: usize = 20;
+
 /// Rewrites a type (or `defaultViz`) written in a spelling the front end refuses to the one it
 /// accepts, with a warning naming it.
 fn canonical_spellings(entry: &mut Map<String, Value>) -> Vec<validate::Issue> {
@@ -1016,6 +1033,19 @@ mod tests {
                 "missing {expected:?} in\n{problems}"
             );
         }
+    }
+
+    #[test]
+    fn a_widget_lists_at_most_twenty_problems() {
+        let columns: Vec<Value> = (0..30).map(|i| serde_json::json!({"field": i})).collect();
+        let entry = serde_json::json!({"wide": {"name": "W", "description": "d", "endpoint": "w",
+            "data": {"table": {"columnsDefs": columns}}}});
+        let manifest = Manifest::parse(Some(entry.to_string().as_bytes())).unwrap();
+        assert_eq!(manifest.problems.len(), 21);
+        assert_eq!(
+            manifest.problems[20],
+            "wide: and 40 more problems like these"
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! component of it below `data/` starts with a dot. Every refusal looks the same to the caller
 //! (`None`), so a client cannot tell "outside the root" from "missing".
 
+use std::collections::{HashSet, VecDeque};
 use std::fs;
 use std::path::{Component, Path, PathBuf};
 
@@ -100,6 +101,12 @@ impl DataDir {
     /// `data/`, sorted; with `recursive`, files in subfolders too (at most [`MAX_DEPTH`] deep).
     /// Only files [`DataDir::resolve`] accepts are listed. `None` when the folder is not a
     /// folder inside `data/`.
+    ///
+    /// Each directory is read once, known by its device and inode: a link back to a folder
+    /// already listed (`ln -s . data/loop`) adds nothing, so link loops can neither multiply
+    /// the listing nor make it endless. Folders are taken breadth first, in name order, and
+    /// those reached through a link only after all the others, so a folder is listed under
+    /// its own path when it has one inside `folder`.
     pub fn list(&self, folder: &str, recursive: bool) -> Option<Vec<String>> {
         let root = self.canonical.as_ref()?;
         if !folder.is_empty() && !folder.split('/').all(is_safe_segment) {
@@ -111,12 +118,20 @@ impl DataDir {
             return None;
         }
         let mut files = Vec::new();
-        let mut pending = vec![(folder.to_string(), 0)];
-        while let Some((current, depth)) = pending.pop() {
-            let Ok(entries) = std::fs::read_dir(root.join(&current)) else {
+        let mut visited = HashSet::new();
+        let mut pending = VecDeque::from([(folder.to_string(), 0)]);
+        let mut linked = VecDeque::new();
+        while let Some((current, depth)) = pending.pop_front().or_else(|| linked.pop_front()) {
+            let path = root.join(&current);
+            if !directory_id(&path).is_some_and(|id| visited.insert(id)) {
+                continue;
+            }
+            let Ok(entries) = fs::read_dir(&path) else {
                 continue;
             };
-            for entry in entries.flatten() {
+            let mut entries: Vec<fs::DirEntry> = entries.flatten().collect();
+            entries.sort_by_key(fs::DirEntry::file_name);
+            for entry in entries {
                 let name = entry.file_name().to_string_lossy().into_owned();
                 if !is_safe_segment(&name) {
                     continue;
@@ -129,7 +144,9 @@ impl DataDir {
                 if self.resolve(&relative).is_some() {
                     files.push(relative);
                 } else if recursive && depth < MAX_DEPTH && self.is_folder(&relative) {
-                    pending.push((relative, depth + 1));
+                    let is_link = entry.file_type().is_ok_and(|t| t.is_symlink());
+                    let queue = if is_link { &mut linked } else { &mut pending };
+                    queue.push_back((relative, depth + 1));
                 }
             }
         }
@@ -158,6 +175,19 @@ fn resolve_through_links(root: &Path, relative: &str) -> Option<(PathBuf, fs::Me
     }
     let meta = fs::metadata(&candidate).ok()?;
     meta.is_file().then_some((candidate, meta))
+}
+
+/// Which directory `path` leads to (links followed): its device and inode.
+#[cfg(unix)]
+fn directory_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata(path).ok().map(|meta| (meta.dev(), meta.ino()))
+}
+
+/// Which directory `path` leads to: its canonical path, where there are no inodes.
+#[cfg(not(unix))]
+fn directory_id(path: &Path) -> Option<PathBuf> {
+    path.canonicalize().ok()
 }
 
 /// How deep [`DataDir::list`] descends below the folder it lists.
@@ -221,6 +251,35 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Links back up the tree (`ln -s . data/loopN`) list nothing twice and end: before, two
+    /// such links listed every file 511 times and three did not finish.
+    #[cfg(unix)]
+    #[test]
+    fn link_loops_list_each_file_once() {
+        use std::os::unix::fs::symlink;
+        let base = std::env::temp_dir().join(format!("obf-loops-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        let data = base.join("data");
+        fs::create_dir_all(data.join("sub")).unwrap();
+        fs::write(data.join("a.csv"), "a\n1\n").unwrap();
+        fs::write(data.join("sub/b.csv"), "b\n1\n").unwrap();
+        for link in ["loop1", "loop2", "loop3"] {
+            symlink(".", data.join(link)).unwrap();
+        }
+        symlink("..", data.join("sub/up")).unwrap();
+        symlink("sub", data.join("alias")).unwrap();
+        let dir = DataDir::new(data.clone());
+        let started = std::time::Instant::now();
+        assert_eq!(dir.list("", true).unwrap(), ["a.csv", "sub/b.csv"]);
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        assert_eq!(
+            dir.list("sub", true).unwrap(),
+            ["sub/b.csv", "sub/up/a.csv"],
+            "a folder outside the one listed is listed once, through its link"
+        );
+        fs::remove_dir_all(base).unwrap();
     }
 
     #[test]

@@ -6,6 +6,7 @@
 mod support;
 
 mod auth;
+mod bounds;
 mod caches;
 mod check;
 mod cors;

@@ -116,7 +116,7 @@ fn the_header_bound_is_configurable() {
     let small = limited(1024, 1024);
     let large = limited(64 * 1024, 1024);
     let request = format!(
-        "GET /prices HTTP/1.1\r\nHost: x\r\nX-Pad: {}\r\nConnection: close\r\n\r\n",
+        "GET /prices HTTP/1.1\r\nHost: localhost\r\nX-Pad: {}\r\nConnection: close\r\n\r\n",
         "p".repeat(2000)
     );
     assert_eq!(

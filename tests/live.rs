@@ -345,7 +345,7 @@ fn handshakes_are_checked_before_the_upgrade() {
     let handshake = |origin: &str| {
         server.raw(
             format!(
-                "GET /ws/quotes?api_key=k3y HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n\
+                "GET /ws/quotes?api_key=k3y HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\n\
                  Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
                  Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: {origin}\r\n\r\n"
             )
@@ -357,7 +357,7 @@ fn handshakes_are_checked_before_the_upgrade() {
     assert!(refused.contains("\"detail\""), "{refused}");
     // A bad key is a 400 with a detail, not an upgrade.
     let bad_key = server.raw(
-        b"GET /ws/quotes?api_key=k3y HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n\
+        b"GET /ws/quotes?api_key=k3y HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\n\
           Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: short\r\n\r\n",
     );
     assert!(bad_key.starts_with("HTTP/1.1 400"), "{bad_key}");

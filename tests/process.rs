@@ -231,7 +231,8 @@ fn try_get(port: u16, path: &str, within: Duration) -> Option<u16> {
     stream.set_read_timeout(Some(within)).ok()?;
     stream
         .write_all(
-            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
         )
         .ok()?;
     let mut answer = Vec::new();

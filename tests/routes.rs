@@ -66,7 +66,8 @@ fn head_has_the_get_length_and_no_body() {
     ] {
         let get = server.get(path);
         let head = server.raw(
-            format!("HEAD {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+            format!("HEAD {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
         );
         let (head_headers, head_body) = head.split_once("\r\n\r\n").unwrap();
         assert_eq!(raw_status(&head), get.status, "{path}");
@@ -187,9 +188,9 @@ fn a_root_without_widgets_json_serves_what_data_holds() {
 fn an_unread_chunked_body_does_not_break_the_connection() {
     let server = TestServer::start(prices_fixture());
     let response = server.raw(
-        b"PUT /prices HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
+        b"PUT /prices HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n\
           5\r\nhello\r\n0\r\n\r\n\
-          GET /widgets.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+          GET /widgets.json HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
     );
     // Bodies carry no newline, so a status line may follow one directly.
     let statuses: Vec<&str> = response

@@ -776,3 +776,25 @@ fn data_columns_are_warnings() {
         "p: backend.filters.since: warning: column 'day' is not in data/p.csv (date, close)"
     );
 }
+
+#[test]
+fn wide_files_are_checked_by_hash_and_named_in_short() {
+    let header: Vec<String> = (0..100_000).map(|i| format!("c{i}")).collect();
+    let mut named: Vec<(String, String)> = header
+        .iter()
+        .map(|c| ("field".to_string(), c.to_ascii_uppercase()))
+        .collect();
+    named.push(("field".to_string(), "gone".to_string()));
+    let started = std::time::Instant::now();
+    let issues = data_columns("data/wide.csv", &header, &named);
+    let took = started.elapsed();
+    assert!(took.as_secs() < 2, "{took:?}");
+    assert_eq!(issues.len(), 1);
+    assert_eq!(
+        issues[0].line("w"),
+        format!(
+            "w: field: warning: column 'gone' is not in data/wide.csv ({}, and 99980 more)",
+            header[..20].join(", ")
+        )
+    );
+}

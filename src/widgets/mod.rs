@@ -34,6 +34,8 @@ pub struct Call<'a> {
     /// The query parameters, without the API key's.
     pub params: &'a [(String, String)],
     pub auth: &'a Auth,
+    /// The largest multi_file_viewer answer (`--max-viewer-bytes`).
+    pub max_viewer_bytes: u64,
 }
 
 pub fn serve(call: &Call) -> Response {

@@ -3,7 +3,14 @@
 //! query in `prompt` and the answer's form in `type` (`table`, the default, or `text`). A line
 //! matches when it holds every word of the prompt, ignoring ASCII case. The answer is
 //! `{content, data_format: {data_type: "object", parse_as}}`: rows `{file, line, snippet}`
-//! (parse_as `table`) or a Markdown list (parse_as `text`); at most [`MAX_HITS`] lines.
+//! (parse_as `table`) or a Markdown list (parse_as `text`); at most [`MAX_HITS`] lines. No
+//! prompt (`null`, `""`, absent) answers no rows (`[]`, or `""` as text).
+//!
+//! Bounded work: a prompt holds at most [`MAX_PROMPT_WORDS`] distinct words and
+//! [`MAX_PROMPT_BYTES`] bytes (else 400), so a search costs at most that many passes over the
+//! text; files are read through the file cache (once per version) and searched where they lie,
+//! lowered a [`WINDOW`] at a time, and a snippet is cut from around the match: a 200 MB line
+//! is never copied.
 
 use serde_json::{Value, json};
 
@@ -13,17 +20,18 @@ use crate::widgets::{Call, json_body};
 const EXTENSIONS: [&str; 4] = ["md", "txt", "csv", "json"];
 const MAX_HITS: usize = 100;
 const SNIPPET_CHARS: usize = 160;
+/// The longest prompt searched for, in bytes.
+pub const MAX_PROMPT_BYTES: usize = 1024;
+/// The most distinct words a prompt may hold.
+pub const MAX_PROMPT_WORDS: usize = 32;
+/// How much of a line is lowered at a time to be searched.
+const WINDOW: usize = 64 * 1024;
 
 pub fn serve(call: &Call) -> Response {
     let body = match json_body(call.request) {
         Ok(body) => body,
         Err(response) => return response,
     };
-    let prompt = body
-        .get("prompt")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .trim();
     let as_table = match body.get("type").and_then(Value::as_str) {
         None | Some("table") => true,
         Some("text" | "markdown") => false,
@@ -34,44 +42,23 @@ pub fn serve(call: &Call) -> Response {
             );
         }
     };
-    if prompt.is_empty() {
-        return answer(Vec::new(), as_table, prompt);
-    }
-    let folder = call.widget.folder.as_deref().unwrap_or("");
-    let Some(files) = call.files.dir.list(folder, true) else {
-        return Response::error(
-            404,
-            &format!("not found: folder {}", call.files.dir.display(folder)),
-        );
+    let prompt = match body.get("prompt") {
+        None | Some(Value::Null) => "",
+        Some(Value::String(prompt)) => prompt.trim(),
+        Some(_) => return Response::error(400, "'prompt' must be text"),
     };
-    let terms: Vec<String> = prompt
-        .split_whitespace()
-        .map(str::to_ascii_lowercase)
-        .collect();
-    let mut hits = Vec::new();
-    'files: for relative in files.iter().filter(|f| is_text(f)) {
-        let Ok(text) = call.files.text(relative) else {
-            continue;
-        };
-        for (number, line) in text.lines().enumerate() {
-            let lower = line.to_ascii_lowercase();
-            if terms.iter().all(|t| lower.contains(t.as_str())) {
-                if hits.len() == MAX_HITS {
-                    break 'files;
-                }
-                let at = lower.find(terms[0].as_str()).unwrap_or(0);
-                hits.push(
-                    json!({"file": relative, "line": number + 1, "snippet": snippet(line, at)}),
-                );
-            }
+    let terms = match terms(prompt) {
+        Ok(terms) => terms,
+        Err(detail) => return Response::error(400, &detail),
+    };
+    let hits = if terms.is_empty() {
+        Vec::new()
+    } else {
+        match search(call, &terms) {
+            Ok(hits) => hits,
+            Err(response) => return response,
         }
-    }
-    answer(hits, as_table, prompt)
-}
-
-/// The matching lines as a table, or as a Markdown list; no prompt (null, empty or absent, as
-/// Workspace's "Validate widgets" may send) is an empty answer of the same shape.
-fn answer(hits: Vec<Value>, as_table: bool, prompt: &str) -> Response {
+    };
     let (content, parse_as) = match (as_table, prompt.is_empty()) {
         (true, _) => (Value::Array(hits), "table"),
         (false, true) => (Value::from(""), "text"),
@@ -83,22 +70,121 @@ fn answer(hits: Vec<Value>, as_table: bool, prompt: &str) -> Response {
     )
 }
 
+/// The prompt's distinct words in lower case, or why it is too long to search for.
+fn terms(prompt: &str) -> Result<Vec<String>, String> {
+    if prompt.len() > MAX_PROMPT_BYTES {
+        return Err(format!(
+            "the prompt is {} bytes long; at most {MAX_PROMPT_BYTES} bytes are searched for",
+            prompt.len()
+        ));
+    }
+    let mut terms: Vec<String> = Vec::new();
+    for word in prompt.split_whitespace().map(str::to_ascii_lowercase) {
+        if !terms.contains(&word) {
+            terms.push(word);
+        }
+    }
+    if terms.len() > MAX_PROMPT_WORDS {
+        return Err(format!(
+            "the prompt holds {} different words; at most {MAX_PROMPT_WORDS} are searched for",
+            terms.len()
+        ));
+    }
+    Ok(terms)
+}
+
+/// The lines of the folder's text files that hold every term, as `{file, line, snippet}`.
+fn search(call: &Call, terms: &[String]) -> Result<Vec<Value>, Response> {
+    let folder = call.widget.folder.as_deref().unwrap_or("");
+    let Some(files) = call.files.dir.list(folder, true) else {
+        return Err(Response::error(
+            404,
+            &format!("not found: folder {}", call.files.dir.display(folder)),
+        ));
+    };
+    let mut window = String::new();
+    let mut hits = Vec::new();
+    for relative in files.iter().filter(|f| is_text(f)) {
+        let Ok(bytes) = call.files.bytes(relative.as_str()) else {
+            continue;
+        };
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+        let shown = call.files.dir.display(relative);
+        let text =
+            std::str::from_utf8(bytes).map_err(|err| format!("{shown}: not UTF-8 text ({err})"));
+        let Ok(text) = call.files.checked(&shown, text) else {
+            continue;
+        };
+        for (number, line) in text.lines().enumerate() {
+            if let Some(at) = find_terms(line, terms, &mut window) {
+                if hits.len() == MAX_HITS {
+                    return Ok(hits);
+                }
+                let snippet = snippet(line, at);
+                hits.push(json!({"file": relative, "line": number + 1, "snippet": snippet}));
+            }
+        }
+    }
+    Ok(hits)
+}
+
+/// Whether `line` holds every term (each in lower case, at most [`MAX_PROMPT_WORDS`]),
+/// ignoring ASCII case: where the first term first starts, or `None`. The line is lowered
+/// into `window` a [`WINDOW`] at a time, consecutive windows overlapping by the longest term,
+/// so a long line costs one pass and no copy of itself.
+fn find_terms(line: &str, terms: &[String], window: &mut String) -> Option<usize> {
+    let overlap = terms.iter().map(String::len).max().unwrap_or(0);
+    let mut found = [None; MAX_PROMPT_WORDS];
+    let mut start = 0;
+    loop {
+        let mut end = (start + WINDOW + overlap).min(line.len());
+        while !line.is_char_boundary(end) {
+            end += 1;
+        }
+        window.clear();
+        window.push_str(&line[start..end]);
+        window.make_ascii_lowercase();
+        for (term, at) in terms.iter().zip(found.iter_mut()) {
+            if at.is_none() {
+                *at = window.find(term.as_str()).map(|i| start + i);
+            }
+        }
+        if found[..terms.len()].iter().all(Option::is_some) {
+            return found[0];
+        }
+        if end == line.len() {
+            return None;
+        }
+        // Every match starting before `start + WINDOW` lay wholly in this window.
+        start += WINDOW;
+        while !line.is_char_boundary(start) {
+            start += 1;
+        }
+    }
+}
+
 fn is_text(relative: &str) -> bool {
     relative
         .rsplit_once('.')
         .is_some_and(|(_, e)| EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
-/// The line trimmed to about [`SNIPPET_CHARS`] characters around byte offset `at`.
+/// The line trimmed to about [`SNIPPET_CHARS`] characters around byte offset `at` (a char
+/// boundary); only those characters are looked at, however long the line.
 fn snippet(line: &str, at: usize) -> String {
-    let chars: Vec<(usize, char)> = line.char_indices().collect();
-    let around = chars.iter().position(|(i, _)| *i >= at).unwrap_or(0);
-    let start = around.saturating_sub(SNIPPET_CHARS / 3);
-    let end = (start + SNIPPET_CHARS).min(chars.len());
-    let text: String = chars[start..end].iter().map(|(_, c)| c).collect();
-    let text = text.trim();
+    let start = line[..at]
+        .char_indices()
+        .rev()
+        .take(SNIPPET_CHARS / 3)
+        .last()
+        .map_or(at, |(i, _)| i);
+    let end = line[start..]
+        .char_indices()
+        .nth(SNIPPET_CHARS)
+        .map_or(line.len(), |(i, _)| start + i);
+    let text = line[start..end].trim();
     let before = if start > 0 { "…" } else { "" };
-    let after = if end < chars.len() { "…" } else { "" };
+    let after = if end < line.len() { "…" } else { "" };
     format!("{before}{text}{after}")
 }
 
@@ -136,6 +222,54 @@ mod tests {
         assert!(cut.contains("needle"));
         assert_eq!(cut.chars().count(), SNIPPET_CHARS + 2);
         assert!(snippet("ééé needle", 7).contains("needle"));
+        let huge = format!("{}needle{}", "é".repeat(1 << 20), "b".repeat(1 << 20));
+        let cut = snippet(&huge, 2 << 20);
+        assert_eq!(cut.chars().count(), SNIPPET_CHARS + 2);
+        assert!(cut.starts_with(&format!("…{}needle", "é".repeat(SNIPPET_CHARS / 3))));
+    }
+
+    #[test]
+    fn terms_are_found_across_windows_ignoring_case() {
+        let terms = |words: &[&str]| words.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+        let mut window = String::new();
+        assert_eq!(
+            find_terms("Net MARGIN up", &terms(&["margin", "net"]), &mut window),
+            Some(4)
+        );
+        assert_eq!(
+            find_terms("net margin", &terms(&["margin", "zebra"]), &mut window),
+            None
+        );
+        // "needle" straddles the first window's end; "é" makes some offsets not char boundaries.
+        let line = format!(
+            "{}NeEdLe{}é tail",
+            "é".repeat(WINDOW / 2 - 2),
+            "x".repeat(WINDOW)
+        );
+        let at = find_terms(&line, &terms(&["tail", "needle"]), &mut window);
+        assert_eq!(at, Some(line.len() - 4));
+        assert_eq!(
+            find_terms(&line, &terms(&["needle"]), &mut window),
+            Some(WINDOW - 4)
+        );
+        assert!(window.len() <= WINDOW + 6, "only a window is copied");
+    }
+
+    #[test]
+    fn prompts_are_bounded() {
+        assert_eq!(terms("Margin margin  NET").unwrap(), ["margin", "net"]);
+        let many: Vec<String> = (0..=MAX_PROMPT_WORDS).map(|i| format!("w{i}")).collect();
+        assert!(terms(&many.join(" ")).unwrap_err().contains("at most 32"));
+        assert!(
+            terms(&"a ".repeat(500_000))
+                .unwrap_err()
+                .contains("at most 1024 bytes")
+        );
+        assert_eq!(
+            terms(&"a ".repeat(500)).unwrap(),
+            ["a"],
+            "repeated words count once"
+        );
     }
 
     #[test]

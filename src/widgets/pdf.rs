@@ -1,7 +1,7 @@
 //! pdf: a PDF file (`backend.file`, default `<endpoint>.pdf`) in either form Workspace takes:
 //! `mode: "base64"` sends `{data_format, content}`; `mode: "url"` sends `{data_format, url}`
-//! with a link to the raw-file route, `/files/<path under data/>`, which [`raw_file`] answers
-//! with the file's media type and an inline `Content-Disposition`.
+//! with a link to the raw-file route, `/files/<path under data/>` on an allowed host name, which
+//! [`raw_file`] answers with the file's media type and an inline `Content-Disposition`.
 
 use serde_json::json;
 
@@ -37,8 +37,10 @@ fn file_name(relative: &str) -> &str {
 }
 
 /// The absolute URL of `relative` on the raw-file route, built from the request's `Host` (and
-/// `X-Forwarded-Proto` behind a TLS proxy). The browser fetches it without the headers
-/// Workspace adds, so when a key is required it travels in the URL's query.
+/// `X-Forwarded-Proto` behind a TLS proxy). That is always a name the server answers to:
+/// `app.rs` refuses any other with 421 before a handler runs (`hosts.rs`), so a key-bearing
+/// link never points elsewhere. The browser fetches it without the headers Workspace adds, so
+/// when a key is required it travels in the URL's query.
 fn file_url(call: &Call, relative: &str) -> String {
     let request: &Request = call.request;
     let host = request.header("host").unwrap_or("127.0.0.1");

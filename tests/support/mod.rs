@@ -224,7 +224,8 @@ impl TestServer {
     /// A GET with an exact request target, for paths a client library would clean up.
     pub fn raw_get(&self, target: &str) -> String {
         self.raw(
-            format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+            format!("GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
         )
     }
 
