@@ -56,7 +56,7 @@ impl App {
         let app = App::build(config, load_and_log, limits);
         let (manifest, _) = app.manifest();
         for warning in app.data_and_apps_problems(&manifest) {
-            eprintln!("openbb-files: {warning}");
+            crate::log::line(&format!("openbb-files: {warning}"));
         }
         app
     }
@@ -307,7 +307,7 @@ fn load(bytes: Option<&[u8]>) -> Result<Option<Arc<Manifest>>, String> {
 fn load_and_log(bytes: Option<&[u8]>) -> Result<Option<Arc<Manifest>>, String> {
     let manifest = load(bytes)?;
     for problem in manifest.iter().flat_map(|m| &m.problems) {
-        eprintln!("openbb-files: widget left out: {problem}");
+        crate::log::line(&format!("openbb-files: widget left out: {problem}"));
     }
     Ok(manifest)
 }

@@ -278,7 +278,9 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         if !from_args.is_empty() {
             return from_args;
         }
-        let from_env = env(&env_name(name)).filter(|v| !v.trim().is_empty());
+        // A variable set to blanks counts as unset, except the key's: starting without the
+        // key someone meant to set would open the server silently, so it is refused below.
+        let from_env = env(&env_name(name)).filter(|v| name == "api-key" || !v.trim().is_empty());
         match (name, from_env) {
             ("cors-origin", Some(list)) => list.split(',').map(|s| s.trim().to_string()).collect(),
             (_, Some(value)) => vec![value],
@@ -334,7 +336,9 @@ fn build(
     };
     if let Some(key) = last("api-key") {
         if key.trim().is_empty() {
-            return Err(UsageError("--api-key must not be empty".to_string()));
+            return Err(UsageError(
+                "--api-key (or OPENBB_FILES_API_KEY) must not be empty or blank".to_string(),
+            ));
         }
         config.api_key = Some(key);
     }
@@ -598,5 +602,23 @@ mod tests {
             parse_with(&["--bogus"], &[]),
             Err(UsageError("unknown option '--bogus'".into()))
         );
+    }
+
+    #[test]
+    fn a_blank_key_is_refused_from_the_flag_and_from_the_variable() {
+        for (args, env) in [
+            (&["--api-key", " "][..], &[][..]),
+            (&[], &[("OPENBB_FILES_API_KEY", " ")]),
+            (&[], &[("OPENBB_FILES_API_KEY", "")]),
+            (&[], &[("OPENBB_FILES_API_KEY", "\t\n")]),
+        ] {
+            let refused = parse_with(args, env);
+            assert!(
+                matches!(&refused, Err(UsageError(m)) if m.contains("--api-key")),
+                "{args:?} {env:?}: {refused:?}"
+            );
+        }
+        // Other variables set to blanks still count as unset.
+        assert_eq!(config(&[], &[("OPENBB_FILES_PORT", " ")]).port, 7779);
     }
 }

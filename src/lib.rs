@@ -10,7 +10,7 @@
 //! token rules), `config`, `websocket` (RFC 6455 handshake and frames). `remote` fetches
 //! `http(s)` data sources; `check` and `init` are the two commands besides serving. `live` keeps
 //! the subscribers of live_grid WebSockets and pushes them changed rows; `server` only hands it
-//! the upgraded connections.
+//! the upgraded connections. `log` writes every line on stderr (escaped, and never panicking).
 
 #![forbid(unsafe_code)]
 
@@ -29,6 +29,7 @@ pub mod generate;
 pub mod http;
 pub mod init;
 pub mod live;
+pub mod log;
 pub mod manifest;
 pub mod paths;
 pub mod remote;

@@ -36,6 +36,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::app::App;
 use crate::config::{Config, LogFormat, Tls};
 use crate::http::{Method, Request, Response};
+use crate::log;
 use crate::websocket::{self, Connection, Upgrade};
 
 /// What the worker pool serves: the application, or a stand-in in tests.
@@ -516,13 +517,11 @@ fn log_access(
     started: Instant,
 ) {
     let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    eprintln!(
-        "{}",
-        access_line(format, method, path, status, bytes, micros)
-    );
+    log::line(&access_line(format, method, path, status, bytes, micros));
 }
 
-/// One access-log line, without its newline; `path` has had its secrets removed.
+/// One access-log line, without its newline; `path` has had its secrets removed. Control
+/// characters in the text form are escaped by [`log::line`]; the JSON form escapes its own.
 fn access_line(
     format: LogFormat,
     method: &str,
@@ -571,7 +570,9 @@ fn head(version: &tiny_http::HTTPVersion, response: &Response) -> Vec<u8> {
                 head.extend_from_slice(part);
             }
         } else {
-            eprintln!("openbb-files: dropped response header {name}: not printable ASCII");
+            log::line(&format!(
+                "openbb-files: dropped response header {name}: not printable ASCII"
+            ));
         }
     }
     head.extend_from_slice(b"Content-Length: ");
