@@ -144,6 +144,15 @@ impl App {
         response
     }
 
+    /// An answer made outside [`App::handle`] (a refusal of the HTTP layer, a panic's 500)
+    /// with the CORS headers every answer carries.
+    pub fn finish(&self, request: &Request, mut response: Response) -> Response {
+        response
+            .headers
+            .extend(self.cors.headers(request.header("origin")));
+        response
+    }
+
     fn route(&self, request: &Request) -> Response {
         let not_found = || Response::error(404, &format!("not found: {}", request.path));
         let Some(path) = clean_request_path(&request.path) else {

@@ -29,6 +29,9 @@ pub struct Config {
     /// How long a connection may make no progress (idle between requests, a request's head
     /// trickling in, a response the client does not read) before it is closed.
     pub idle_timeout: Duration,
+    /// A request body must arrive, and an answer be taken by the client, within the idle
+    /// timeout plus a second per this many bytes (else 408, or the answer is given up).
+    pub min_bytes_per_sec: usize,
     /// HTTPS: the PEM certificate chain (leaf first) and private key; both or neither.
     pub tls: Option<Tls>,
 }
@@ -75,6 +78,7 @@ impl Default for Config {
             max_header_bytes: 16 * 1024,
             max_body_bytes: 16 * 1024 * 1024,
             idle_timeout: Duration::from_secs(30),
+            min_bytes_per_sec: 16 * 1024,
             tls: None,
         }
     }
@@ -110,7 +114,7 @@ struct Flag {
     help: &'static str,
 }
 
-const FLAGS: [Flag; 16] = [
+const FLAGS: [Flag; 17] = [
     Flag {
         name: "root",
         value: Some("DIR"),
@@ -180,6 +184,12 @@ const FLAGS: [Flag; 16] = [
         value: Some("N"),
         help: "close a connection idle, sending its request or not reading the answer for \
                this long [default: 30]",
+    },
+    Flag {
+        name: "min-bytes-per-sec",
+        value: Some("N"),
+        help: "a request body must arrive, and an answer be read, within the idle timeout \
+               plus one second per N bytes; slower ones get 408 or are closed [default: 16384]",
     },
     Flag {
         name: "tls-cert",
@@ -321,6 +331,9 @@ fn build(
     }
     if let Some(secs) = last("idle-timeout-secs") {
         config.idle_timeout = Duration::from_secs(number_in("idle-timeout-secs", &secs, 1, 86400)?);
+    }
+    if let Some(rate) = last("min-bytes-per-sec") {
+        config.min_bytes_per_sec = number_in("min-bytes-per-sec", &rate, 1, 1 << 30)?;
     }
     config.tls = match (last("tls-cert"), last("tls-key")) {
         (Some(cert), Some(key)) => Some(Tls {
@@ -528,6 +541,7 @@ mod tests {
             ("max-header-bytes", "4096"),
             ("max-body-bytes", "100"),
             ("idle-timeout-secs", "5"),
+            ("min-bytes-per-sec", "100"),
             ("tls-cert", "/c.pem"),
             ("tls-key", "/k.pem"),
         ]
@@ -552,6 +566,7 @@ mod tests {
                 max_header_bytes: 4096,
                 max_body_bytes: 100,
                 idle_timeout: Duration::from_secs(5),
+                min_bytes_per_sec: 100,
                 tls: Some(Tls {
                     cert: PathBuf::from("/c.pem"),
                     key: PathBuf::from("/k.pem"),
@@ -585,6 +600,7 @@ mod tests {
             &["--max-header-bytes", "10"],
             &["--max-body-bytes", "-1"],
             &["--idle-timeout-secs", "0"],
+            &["--min-bytes-per-sec", "0"],
             &["--tls-cert", "c.pem"],
             &["--tls-key", "k.pem"],
             &["--api-key", ""],
