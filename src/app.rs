@@ -68,7 +68,7 @@ impl App {
         let app = App::build(config, load_and_log, limits);
         let (manifest, _) = app.manifest();
         for warning in app.data_and_apps_problems(&manifest) {
-            eprintln!("openbb-files: {warning}");
+            crate::log::line(&format!("openbb-files: {warning}"));
         }
         app
     }
@@ -208,6 +208,15 @@ impl App {
                 Err(detail) => Response::error(401, &detail),
             },
         };
+        response
+            .headers
+            .extend(self.cors.headers(request.header("origin")));
+        response
+    }
+
+    /// An answer made outside [`App::handle`] (a refusal of the HTTP layer, a panic's 500)
+    /// with the CORS headers every answer carries.
+    pub fn finish(&self, request: &Request, mut response: Response) -> Response {
         response
             .headers
             .extend(self.cors.headers(request.header("origin")));
@@ -404,10 +413,10 @@ fn load_and_log(bytes: Option<&[u8]>) -> Result<Option<Arc<Manifest>>, String> {
     let manifest = load(bytes)?;
     for manifest in manifest.iter() {
         for problem in &manifest.problems {
-            eprintln!("openbb-files: widget left out: {problem}");
+            crate::log::line(&format!("openbb-files: widget left out: {problem}"));
         }
         for warning in &manifest.warnings {
-            eprintln!("openbb-files: {warning}");
+            crate::log::line(&format!("openbb-files: {warning}"));
         }
     }
     Ok(manifest)

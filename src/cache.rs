@@ -296,7 +296,9 @@ impl<T> Watched<T> {
                     state.problem = None;
                 }
                 Err(problem) => {
-                    eprintln!("openbb-files: {problem} (serving the last good version)");
+                    crate::log::line(&format!(
+                        "openbb-files: {problem} (serving the last good version)"
+                    ));
                     state.problem = Some(problem.into());
                 }
             }

@@ -29,6 +29,9 @@ pub struct Config {
     /// How long a connection may make no progress (idle between requests, a request's head
     /// trickling in, a response the client does not read) before it is closed.
     pub idle_timeout: Duration,
+    /// A request body must arrive, and an answer be taken by the client, within the idle
+    /// timeout plus a second per this many bytes (else 408, or the answer is given up).
+    pub min_bytes_per_sec: usize,
     /// HTTPS: the PEM certificate chain (leaf first) and private key; both or neither.
     pub tls: Option<Tls>,
     /// Byte budgets of the caches (see `files::Limits`).
@@ -89,6 +92,7 @@ impl Default for Config {
             max_header_bytes: 16 * 1024,
             max_body_bytes: 16 * 1024 * 1024,
             idle_timeout: Duration::from_secs(30),
+            min_bytes_per_sec: 16 * 1024,
             tls: None,
             response_cache_bytes: limits.responses,
             selection_cache_bytes: limits.selections,
@@ -132,7 +136,7 @@ struct Flag {
     help: &'static str,
 }
 
-const FLAGS: [Flag; 24] = [
+const FLAGS: [Flag; 25] = [
     Flag {
         name: "root",
         value: Some("DIR"),
@@ -215,6 +219,12 @@ const FLAGS: [Flag; 24] = [
         value: Some("N"),
         help: "close a connection idle, sending its request or not reading the answer for \
                this long [default: 30]",
+    },
+    Flag {
+        name: "min-bytes-per-sec",
+        value: Some("N"),
+        help: "a request body must arrive, and an answer be read, within the idle timeout \
+               plus one second per N bytes; slower ones get 408 or are closed [default: 16384]",
     },
     Flag {
         name: "tls-cert",
@@ -349,7 +359,9 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         if !from_args.is_empty() {
             return from_args;
         }
-        let from_env = env(&env_name(name)).filter(|v| !v.trim().is_empty());
+        // A variable set to blanks counts as unset, except the key's: starting without the
+        // key someone meant to set would open the server silently, so it is refused below.
+        let from_env = env(&env_name(name)).filter(|v| name == "api-key" || !v.trim().is_empty());
         match (name, from_env) {
             ("cors-origin" | "allowed-host", Some(list)) => {
                 list.split(',').map(|s| s.trim().to_string()).collect()
@@ -422,6 +434,9 @@ fn build(
     if let Some(secs) = last("idle-timeout-secs") {
         config.idle_timeout = Duration::from_secs(number_in("idle-timeout-secs", &secs, 1, 86400)?);
     }
+    if let Some(rate) = last("min-bytes-per-sec") {
+        config.min_bytes_per_sec = number_in("min-bytes-per-sec", &rate, 1, 1 << 30)?;
+    }
     config.tls = match (last("tls-cert"), last("tls-key")) {
         (Some(cert), Some(key)) => Some(Tls {
             cert: PathBuf::from(cert),
@@ -436,7 +451,9 @@ fn build(
     };
     if let Some(key) = last("api-key") {
         if key.trim().is_empty() {
-            return Err(UsageError("--api-key must not be empty".to_string()));
+            return Err(UsageError(
+                "--api-key (or OPENBB_FILES_API_KEY) must not be empty or blank".to_string(),
+            ));
         }
         config.api_key = Some(key);
     }
@@ -628,6 +645,7 @@ mod tests {
             ("idle-timeout-secs", "5"),
             ("allowed-host", "files.example.com, nas.local"),
             ("max-viewer-bytes", "2048"),
+            ("min-bytes-per-sec", "100"),
             ("tls-cert", "/c.pem"),
             ("tls-key", "/k.pem"),
             ("response-cache-bytes", "11"),
@@ -658,6 +676,7 @@ mod tests {
                 max_header_bytes: 4096,
                 max_body_bytes: 100,
                 idle_timeout: Duration::from_secs(5),
+                min_bytes_per_sec: 100,
                 tls: Some(Tls {
                     cert: PathBuf::from("/c.pem"),
                     key: PathBuf::from("/k.pem"),
@@ -699,6 +718,7 @@ mod tests {
             &["--max-header-bytes", "10"],
             &["--max-body-bytes", "-1"],
             &["--idle-timeout-secs", "0"],
+            &["--min-bytes-per-sec", "0"],
             &["--tls-cert", "c.pem"],
             &["--tls-key", "k.pem"],
             &["--api-key", ""],
@@ -718,5 +738,23 @@ mod tests {
             parse_with(&["--bogus"], &[]),
             Err(UsageError("unknown option '--bogus'".into()))
         );
+    }
+
+    #[test]
+    fn a_blank_key_is_refused_from_the_flag_and_from_the_variable() {
+        for (args, env) in [
+            (&["--api-key", " "][..], &[][..]),
+            (&[], &[("OPENBB_FILES_API_KEY", " ")]),
+            (&[], &[("OPENBB_FILES_API_KEY", "")]),
+            (&[], &[("OPENBB_FILES_API_KEY", "\t\n")]),
+        ] {
+            let refused = parse_with(args, env);
+            assert!(
+                matches!(&refused, Err(UsageError(m)) if m.contains("--api-key")),
+                "{args:?} {env:?}: {refused:?}"
+            );
+        }
+        // Other variables set to blanks still count as unset.
+        assert_eq!(config(&[], &[("OPENBB_FILES_PORT", " ")]).port, 7779);
     }
 }

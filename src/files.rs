@@ -571,7 +571,7 @@ impl Files {
     pub fn record_problem(&self, shown: &str, detail: &str) {
         let mut problems = self.problems.write().unwrap_or_else(|p| p.into_inner());
         if problems.get(shown).map(String::as_str) != Some(detail) {
-            eprintln!("openbb-files: {detail}");
+            crate::log::line(&format!("openbb-files: {detail}"));
             problems.insert(shown.to_string(), detail.to_string());
         }
     }

@@ -11,7 +11,7 @@
 //! `http(s)` data sources; `check` and `init` are the two commands besides serving, and `workspace`
 //! is what Workspace's front end sends when it validates a backend (for `check`). `live` keeps the
 //! subscribers of live_grid WebSockets and pushes them changed rows; `server` only hands it the
-//! upgraded connections.
+//! upgraded connections. `log` writes every line on stderr (escaped, and never panicking).
 
 #![forbid(unsafe_code)]
 
@@ -31,6 +31,7 @@ pub mod hosts;
 pub mod http;
 pub mod init;
 pub mod live;
+pub mod log;
 pub mod manifest;
 pub mod paths;
 pub mod remote;

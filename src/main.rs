@@ -1,6 +1,9 @@
 //! The `openbb-files` binary: parse the command line, start the server, print where it listens,
 //! and stop cleanly on SIGINT/SIGTERM. Exit status: 0 after a requested stop, 1 when the server
-//! cannot start or its listener fails, 2 for a usage error.
+//! cannot start or its listener fails (or a second signal came before the stop was done), 2 for
+//! a usage error.
+//! Once serving, nothing printed can stop the server: every line goes through `log::line` (or
+//! a write whose failure is ignored), so a closed stdout or stderr changes nothing.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -8,6 +11,7 @@ use std::process::ExitCode;
 
 use openbb_files::Config;
 use openbb_files::config::{self, Command};
+use openbb_files::log;
 use signal_hook::consts::{SIGINT, SIGTERM};
 
 fn main() -> ExitCode {
@@ -48,17 +52,26 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    println!("listening on {}://{}", config.scheme(), server.addr());
-    let _ = std::io::stdout().flush();
-    eprint!("{}", banner(&config, server.addr()));
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(
+        stdout,
+        "listening on {}://{}",
+        config.scheme(),
+        server.addr()
+    )
+    .and_then(|()| stdout.flush());
+    drop(stdout);
+    banner(&config, server.addr()).lines().for_each(log::line);
     if let Err(err) = stop_on_signals(signals, server.stopper()) {
-        eprintln!("openbb-files: cannot watch for SIGINT/SIGTERM: {err}");
+        log::line(&format!(
+            "openbb-files: cannot watch for SIGINT/SIGTERM: {err}"
+        ));
         server.stop();
     }
     match server.wait() {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("openbb-files: {message}");
+            log::line(&format!("openbb-files: {message}"));
             ExitCode::FAILURE
         }
     }
@@ -114,9 +127,14 @@ fn stop_on_signals(
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
-            if signals.forever().next().is_some() {
-                eprintln!("openbb-files: stopping; answering requests already received");
+            let mut received = signals.forever();
+            if received.next().is_some() {
+                log::line("openbb-files: stopping; answering requests already received");
                 stopper.stop();
+            }
+            if received.next().is_some() {
+                log::line("openbb-files: stopping now");
+                std::process::exit(1);
             }
         })?;
     Ok(())

@@ -4,8 +4,14 @@
 //! Invariants:
 //! - every request tiny_http hands over is answered exactly once, even when the handler panics
 //!   (the panic becomes a JSON 500 and the worker carries on);
+//! - every answer, the HTTP layer's refusals and a panic's 500 included, is finished the same
+//!   way: `{"detail": ...}` for errors, the handler's CORS headers ([`Handler::finish`]),
+//!   `Date`, `Server` and `Content-Length` ([`head`]); refusals say `Connection: close`, and an
+//!   answer that says so ends its connection;
 //! - responses always carry `Content-Length` (HEAD included), are never chunked, and leave in
-//!   one vectored write, head and body together (see [`head`] and [`write_parts`]);
+//!   one vectored write, head and body together, as far as the socket takes them at once;
+//!   the rest is left to a thread of tiny_http's, so no worker waits on a client that does not
+//!   read (`Request::send`, vendor/tiny_http/PATCHES.md);
 //! - the listening socket has `TCP_NODELAY`, inherited by accepted connections, so small
 //!   responses on keep-alive connections are not held back by Nagle's algorithm;
 //! - a WebSocket handshake (`Upgrade: websocket`) goes to [`Handler::upgrade`]: refused with its
@@ -14,8 +20,10 @@
 //!   the server stops, [`Handler::stopped`] ends those connections;
 //! - every connection is bounded (vendored tiny_http's `ConnectionLimits`, see
 //!   vendor/tiny_http/PATCHES.md): request line and headers by `max_header_bytes` (414/431),
-//!   a declared body by `max_body_bytes` (413; chunked bodies are bounded here, while read),
-//!   and idleness, slow request heads and unread responses by `idle_timeout`;
+//!   a body by `max_body_bytes` (413) and read whole before a worker takes the request, by a
+//!   deadline (`idle_timeout` plus a second per `min_bytes_per_sec` bytes; 408); an answer by
+//!   the same deadline; idleness and slow request heads by `idle_timeout`; ambiguous framing
+//!   is refused (400, 501);
 //! - running out of file descriptors is weathered: the (patched) accept loop answers 503 or
 //!   waits, and serves again once descriptors are free;
 //! - when the listener really fails, every worker stops and [`ServerHandle::wait`] reports the
@@ -25,7 +33,7 @@
 //!   nothing.
 
 use std::cell::RefCell;
-use std::io::{ErrorKind, IoSlice, Read, Write};
+use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,12 +43,20 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::app::App;
 use crate::config::{Config, LogFormat, Tls};
-use crate::http::{Method, Request, Response};
+use crate::http::{Body, Method, Request, Response};
+use crate::log;
 use crate::websocket::{self, Connection, Upgrade};
 
 /// What the worker pool serves: the application, or a stand-in in tests.
 pub trait Handler: Send + Sync + 'static {
     fn handle(&self, request: &Request) -> Response;
+
+    /// Finishes an answer [`Handler::handle`] did not make (a refusal of the HTTP layer, the
+    /// 500 of a panic) as its own answers are finished: with the CORS headers, so that a
+    /// browser can read it.
+    fn finish(&self, _request: &Request, response: Response) -> Response {
+        response
+    }
 
     /// The request target as the access log may show it (secrets removed).
     fn redact(&self, target: &str) -> String {
@@ -67,6 +83,10 @@ impl Handler for App {
 
     fn upgrade(&self, request: &Request) -> Result<Upgrade, Response> {
         App::upgrade(self, request)
+    }
+
+    fn finish(&self, request: &Request, response: Response) -> Response {
+        App::finish(self, request, response)
     }
 
     fn stopped(&self) {
@@ -160,10 +180,20 @@ pub fn start_with(config: &Config, handler: impl Handler) -> Result<ServerHandle
     let addr = listener
         .local_addr()
         .map_err(|err| format!("cannot read the bound address: {err}"))?;
+    let handler = Arc::new(handler);
+    let log = config.access_log.then_some(config.log_format);
+    let max_body_bytes = usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX);
+    let answer_refusal: tiny_http::AnswerRefusal = {
+        let handler = Arc::clone(&handler);
+        Arc::new(move |refused: &tiny_http::Refused<'_>| refusal(&*handler, refused, log))
+    };
     let limits = tiny_http::ConnectionLimits {
         max_header_bytes: config.max_header_bytes,
-        max_body_bytes: usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX),
+        max_body_bytes,
         timeout: Some(config.idle_timeout),
+        min_bytes_per_sec: config.min_bytes_per_sec,
+        max_pending_body_bytes: max_body_bytes.saturating_mul(config.threads),
+        answer_refusal: Some(answer_refusal),
     };
     let tls = config.tls.as_ref().map(tls_config).transpose()?;
     let server =
@@ -177,7 +207,6 @@ pub fn start_with(config: &Config, handler: impl Handler) -> Result<ServerHandle
                 None => format!("cannot start the HTTP server: {err}"),
             }
         })?;
-    let handler = Arc::new(handler);
     let stopper = Stopper {
         server: Arc::new(server),
         stopping: Arc::new(AtomicBool::new(false)),
@@ -188,13 +217,9 @@ pub fn start_with(config: &Config, handler: impl Handler) -> Result<ServerHandle
         .map(|index| {
             let handler = Arc::clone(&handler);
             let stopper = stopper.clone();
-            let settings = Settings {
-                log: config.access_log.then_some(config.log_format),
-                max_body_bytes: config.max_body_bytes,
-            };
             std::thread::Builder::new()
                 .name(format!("worker-{index}"))
-                .spawn(move || work(&*handler, &stopper, settings))
+                .spawn(move || work(&*handler, &stopper, log))
                 .map_err(|err| format!("cannot start worker threads: {err}"))
         })
         .collect::<Result<Vec<_>, _>>();
@@ -321,19 +346,11 @@ fn watch_listener(addr: SocketAddr, stopper: &Stopper) {
     }
 }
 
-/// What each worker needs from the configuration.
-#[derive(Clone, Copy)]
-struct Settings {
-    /// The access-log format, `None` when quiet.
-    log: Option<LogFormat>,
-    max_body_bytes: u64,
-}
-
-/// Answers requests until the server stops.
-fn work(handler: &dyn Handler, stopper: &Stopper, settings: Settings) {
+/// Answers requests until the server stops; `log` is the access-log format, `None` when quiet.
+fn work(handler: &dyn Handler, stopper: &Stopper, log: Option<LogFormat>) {
     loop {
         match stopper.server.recv() {
-            Ok(request) => answer(handler, request, settings),
+            Ok(request) => answer(handler, request, log),
             Err(_) if stopper.stopping.load(Ordering::SeqCst) => break,
             Err(err) => {
                 stopper.fail(format!("the listener failed: {err}"));
@@ -345,21 +362,15 @@ fn work(handler: &dyn Handler, stopper: &Stopper, settings: Settings) {
     handler.stopped();
 }
 
-fn answer(handler: &dyn Handler, mut incoming: tiny_http::Request, settings: Settings) {
+fn answer(handler: &dyn Handler, mut incoming: tiny_http::Request, log: Option<LogFormat>) {
     let started = Instant::now();
-    let log = settings.log;
-    let request = match read_request(&mut incoming, settings.max_body_bytes) {
-        Ok(request) => request,
-        Err(refusal) => {
-            respond(handler, incoming, refusal, started, log);
-            return;
-        }
-    };
+    let request = read_request(&mut incoming);
     let panicked = |_| {
-        Response::error(
+        let response = Response::error(
             500,
             "internal error while answering this request; see the server log",
-        )
+        );
+        handler.finish(&request, response)
     };
     if websocket::asks_upgrade(&request) {
         match catch_unwind(AssertUnwindSafe(|| handler.upgrade(&request))) {
@@ -388,6 +399,7 @@ fn hand_over(
     let (Some(socket), Ok(accept), Ok(server)) = (incoming.take_upgrade_socket(), accept, server)
     else {
         let refusal = Response::error(503, "cannot take this WebSocket connection now");
+        let refusal = handler.finish(&read_request(&mut incoming), refusal);
         return respond(handler, incoming, refusal, started, log);
     };
     let logged = log.map(|format| (format, handler.redact(incoming.url())));
@@ -408,17 +420,10 @@ fn hand_over(
     let _ = catch_unwind(AssertUnwindSafe(|| (upgrade.start)(connection)));
 }
 
-fn read_request(incoming: &mut tiny_http::Request, max_body: u64) -> Result<Request, Response> {
-    let headers = incoming
-        .headers()
-        .iter()
-        .map(|h| {
-            (
-                h.field.as_str().as_str().to_string(),
-                h.value.as_str().to_string(),
-            )
-        })
-        .collect();
+/// The plain request of `incoming`, its body included (vendored tiny_http has read the body
+/// whole, within the limits, before a worker takes the request).
+fn read_request(incoming: &mut tiny_http::Request) -> Request {
+    let headers = plain_headers(incoming.headers());
     let method = Method::parse(incoming.method().as_str());
     let mut request = Request::new(method, incoming.url(), headers);
     // With `Connection: upgrade`, tiny_http's body reader is the rest of the connection (the
@@ -426,34 +431,18 @@ fn read_request(incoming: &mut tiny_http::Request, max_body: u64) -> Result<Requ
     let upgrading = request
         .header("connection")
         .is_some_and(|value| value.to_ascii_lowercase().contains("upgrade"));
-    if upgrading {
-        return Ok(request);
+    if !upgrading {
+        // Bytes in memory: reading them cannot fail or wait.
+        let _ = incoming.as_reader().read_to_end(&mut request.body);
     }
-    // Read every body, whatever the method: tiny_http does not skip an unread chunked body, and
-    // its bytes would then be parsed as the next request on the connection. A declared
-    // Content-Length over the limit never gets here (tiny_http answers 413 itself).
-    let mut body = Vec::new();
-    incoming
-        .as_reader()
-        .take(max_body + 1)
-        .read_to_end(&mut body)
-        .map_err(|err| match err.kind() {
-            ErrorKind::WouldBlock | ErrorKind::TimedOut => {
-                Response::error(408, "the request body did not arrive in time")
-                    .with_header("Connection", "close")
-            }
-            _ => Response::error(400, &format!("could not read the request body: {err}")),
-        })?;
-    if body.len() as u64 > max_body {
-        // The rest of the body is left unread: the connection cannot carry another request.
-        return Err(Response::error(
-            413,
-            &format!("the request body is larger than {max_body} bytes"),
-        )
-        .with_header("Connection", "close"));
-    }
-    request.body = body;
-    Ok(request)
+    request
+}
+
+fn plain_headers(headers: &[tiny_http::Header]) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|h| (h.field.as_str().to_string(), h.value.as_str().to_string()))
+        .collect()
 }
 
 fn respond(
@@ -463,48 +452,67 @@ fn respond(
     started: Instant,
     log: Option<LogFormat>,
 ) {
-    let status = response.status;
-    let with_body =
-        *incoming.method() != tiny_http::Method::Head && !matches!(status, 100..=199 | 204 | 304);
-    let head = head(incoming.http_version(), &response);
-    let body = if with_body {
-        response.body.as_ref()
-    } else {
-        &[]
-    };
     // Logged before the answer leaves, so that a client holding its answer finds the line
     // (in the order it made its requests, and before a shutdown it then asks for).
     if let Some(format) = log {
         let method = incoming.method().as_str();
         let path = handler.redact(incoming.url());
-        log_access(
-            format,
-            method,
-            &path,
-            status,
-            response.body.as_ref().len(),
-            started,
-        );
+        let bytes = response.body.as_ref().len();
+        log_access(format, method, &path, response.status, bytes, started);
     }
-    let mut writer = incoming.into_writer();
-    // A client that went away is not an error worth more than the log line above.
-    let _ = write_parts(&mut *writer, &head, body).and_then(|()| writer.flush());
+    let head_only = *incoming.method() == tiny_http::Method::Head;
+    let close = response
+        .header("Connection")
+        .is_some_and(|value| value.to_ascii_lowercase().contains("close"));
+    let (head, body) = encode(incoming.http_version(), head_only, response);
+    // tiny_http writes what the socket takes now and leaves the rest to a thread of its own:
+    // a client that does not read holds no worker. A client that went away is not an error
+    // worth more than the log line above.
+    incoming.send(head, body, close);
 }
 
-/// Writes `head` and then `body` with vectored writes: one system call (and, with
-/// `TCP_NODELAY`, one packet train) for a whole response, without copying the body.
-fn write_parts(writer: &mut dyn Write, head: &[u8], body: &[u8]) -> std::io::Result<()> {
-    let mut parts = [IoSlice::new(head), IoSlice::new(body)];
-    let mut left = &mut parts[..];
-    while !left.is_empty() {
-        match writer.write_vectored(left) {
-            Ok(0) => return Err(ErrorKind::WriteZero.into()),
-            Ok(written) => IoSlice::advance_slices(&mut left, written),
-            Err(err) if err.kind() == ErrorKind::Interrupted => {}
-            Err(err) => return Err(err),
-        }
+/// Answers a request the HTTP layer refused (malformed, too large, too slow, ambiguously
+/// framed...; see vendor/tiny_http/PATCHES.md) as every answer is made: `{"detail": ...}`
+/// with `Connection: close`, finished by the handler (CORS), logged, and encoded by [`head`].
+fn refusal(
+    handler: &dyn Handler,
+    refused: &tiny_http::Refused<'_>,
+    log: Option<LogFormat>,
+) -> Vec<u8> {
+    let started = Instant::now();
+    let (method, target, headers) = match refused.head {
+        Some((method, target, _, headers)) => (method.as_str(), target, plain_headers(headers)),
+        None => ("-", "-", Vec::new()),
+    };
+    let request = Request::new(Method::parse(method), target, headers);
+    let response =
+        Response::error(refused.status, refused.detail).with_header("Connection", "close");
+    let response = handler.finish(&request, response);
+    if let Some(format) = log {
+        let path = handler.redact(target);
+        let bytes = response.body.as_ref().len();
+        log_access(format, method, &path, response.status, bytes, started);
     }
-    Ok(())
+    // Refusals are answered in HTTP/1.1 whatever the request said (a 505 among them).
+    let (mut answer, body) = encode(&tiny_http::HTTPVersion(1, 1), method == "HEAD", response);
+    answer.extend_from_slice(body.as_ref());
+    answer
+}
+
+/// The head of `response` for a request of `version`, and the body it carries: none for HEAD
+/// and for the statuses that have none.
+fn encode(
+    version: &tiny_http::HTTPVersion,
+    head_only: bool,
+    response: Response,
+) -> (Vec<u8>, Body) {
+    let head = head(version, &response);
+    let with_body = !head_only && !matches!(response.status, 100..=199 | 204 | 304);
+    let body = match with_body {
+        true => response.body,
+        false => Body::Owned(Vec::new()),
+    };
+    (head, body)
 }
 
 fn log_access(
@@ -516,13 +524,11 @@ fn log_access(
     started: Instant,
 ) {
     let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    eprintln!(
-        "{}",
-        access_line(format, method, path, status, bytes, micros)
-    );
+    log::line(&access_line(format, method, path, status, bytes, micros));
 }
 
-/// One access-log line, without its newline; `path` has had its secrets removed.
+/// One access-log line, without its newline; `path` has had its secrets removed. Control
+/// characters in the text form are escaped by [`log::line`]; the JSON form escapes its own.
 fn access_line(
     format: LogFormat,
     method: &str,
@@ -571,7 +577,9 @@ fn head(version: &tiny_http::HTTPVersion, response: &Response) -> Vec<u8> {
                 head.extend_from_slice(part);
             }
         } else {
-            eprintln!("openbb-files: dropped response header {name}: not printable ASCII");
+            log::line(&format!(
+                "openbb-files: dropped response header {name}: not printable ASCII"
+            ));
         }
     }
     head.extend_from_slice(b"Content-Length: ");

@@ -1,5 +1,6 @@
-//! The binary as a user runs it: the first stdout line, exit codes, signals, the access log,
-//! and exiting (rather than lingering) when the listener fails.
+//! The binary as a user runs it: the first stdout line, exit codes, signals, the access log
+//! (escaped; a closed stderr changes nothing), and exiting (rather than lingering) when the
+//! listener fails.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -53,17 +54,7 @@ impl Running {
     }
 
     pub fn get(&self, path: &str) -> u16 {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(crate::support::TIMEOUT))
-            .build()
-            .into();
-        agent
-            .get(format!("http://127.0.0.1:{}{path}", self.port))
-            .call()
-            .unwrap_or_else(|err| panic!("GET {path}: {err}"))
-            .status()
-            .as_u16()
+        get_status(self.port, path)
     }
 
     pub fn signal(&self, name: &str) {
@@ -86,12 +77,9 @@ impl Running {
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 let mut stderr = String::new();
-                self.child
-                    .stderr
-                    .take()
-                    .unwrap()
-                    .read_to_string(&mut stderr)
-                    .unwrap();
+                if let Some(mut pipe) = self.child.stderr.take() {
+                    pipe.read_to_string(&mut stderr).unwrap();
+                }
                 return (status.code(), stderr);
             }
             if Instant::now() > deadline {
@@ -213,6 +201,21 @@ fn a_port_in_use_is_a_clear_startup_error() {
     assert!(stderr.contains("cannot listen on 127.0.0.1"), "{stderr}");
 }
 
+/// The status of a GET on 127.0.0.1:`port`.
+fn get_status(port: u16, path: &str) -> u16 {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(crate::support::TIMEOUT))
+        .build()
+        .into();
+    agent
+        .get(format!("http://127.0.0.1:{port}{path}"))
+        .call()
+        .unwrap_or_else(|err| panic!("GET {path}: {err}"))
+        .status()
+        .as_u16()
+}
+
 /// The binary started by `sh -c` with `ulimit -n fds` and `args` (after `--port 0`).
 pub fn start_with_fd_limit(fixture: &Fixture, fds: u32, args: &str) -> Running {
     let script = format!(
@@ -331,4 +334,115 @@ fn startup_banner_on_stderr_names_the_url_and_the_token_rule() {
         stderr.contains("Token: required, as header X-Desk (or query parameter api_key)"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_closed_stderr_fails_no_request_and_sigterm_still_stops_the_server() {
+    let fixture = prices_fixture();
+    let mut server = Running::start(&fixture, &[]);
+    // The reader of stderr is gone: from now on every log line fails to write (EPIPE).
+    drop(server.child.stderr.take());
+    for n in 0..20 {
+        assert_eq!(server.get(&format!("/prices?n={n}")), 200, "request {n}");
+    }
+    // A broken widgets.json is a problem line (the last good version keeps serving).
+    fixture.write("widgets.json", "{ broken");
+    assert_eq!(server.get("/widgets.json"), 200);
+    assert_eq!(server.get("/prices"), 200);
+    server.signal("TERM");
+    let (code, _) = server.finish(Duration::from_secs(5));
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn piped_into_head_it_keeps_serving_and_stops_on_sigterm() {
+    // `openbb-files 2>&1 | head -3`: once head has its three lines, stdout and stderr both
+    // lead nowhere.
+    let fixture = prices_fixture();
+    let (pid, code) = (fixture.path("server.pid"), fixture.path("server.code"));
+    let script = format!(
+        "('{BIN}' --root '{}' --port 0 2>&1 & echo $! > '{}'; wait $!; echo $? > '{}') | head -3",
+        fixture.root.display(),
+        pid.display(),
+        code.display()
+    );
+    let mut shell = Command::new("sh")
+        .args(["-c", &script])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read line by line: the shell keeps the pipe open until the server exits.
+    let mut lines = BufReader::new(shell.stdout.take().unwrap());
+    let mut head = String::new();
+    for _ in 0..3 {
+        lines.read_line(&mut head).unwrap();
+    }
+    let port: u16 = head
+        .lines()
+        .next()
+        .and_then(|line| line.strip_prefix("listening on http://127.0.0.1:"))
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected head: {head:?}"));
+    assert_eq!(head.lines().count(), 3, "{head}");
+    for n in 0..20 {
+        assert_eq!(
+            get_status(port, &format!("/prices?n={n}")),
+            200,
+            "request {n}"
+        );
+    }
+    let pid = std::fs::read_to_string(&pid).unwrap();
+    let killed = Command::new("kill")
+        .args(["-TERM", pid.trim()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while shell.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "the server outlived SIGTERM by 5 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(std::fs::read_to_string(&code).unwrap().trim(), "0");
+}
+
+#[test]
+fn control_characters_in_a_request_reach_the_log_escaped() {
+    let fixture = prices_fixture();
+    let server = Running::start(&fixture, &[]);
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    stream
+        .set_read_timeout(Some(crate::support::TIMEOUT))
+        .unwrap();
+    stream
+        .write_all(b"GET /\x1b]0;pwned\x07\x1b[2J?q=\x1b[31m HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let _ = stream.read_to_end(&mut Vec::new());
+    let (code, stderr) = server.terminate();
+    assert_eq!(code, Some(0));
+    assert!(
+        !stderr.contains(['\x1b', '\x07']),
+        "raw control characters in the log: {stderr:?}"
+    );
+    assert!(
+        stderr.contains("GET /\\x1b]0;pwned\\x07\\x1b[2J?q=\\x1b[31m 404 "),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_blank_key_in_the_environment_is_refused_at_start_up() {
+    let fixture = prices_fixture();
+    let child = Command::new(BIN)
+        .args(["--root", fixture.root.to_str().unwrap(), "--port", "0"])
+        .env("OPENBB_FILES_API_KEY", " ")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (code, stderr) = Running { child, port: 0 }.finish(Duration::from_secs(5));
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("OPENBB_FILES_API_KEY"), "{stderr}");
 }

@@ -1,7 +1,9 @@
 //! Slow and idle clients over real sockets: hundreds of idle or trickling connections do not
 //! keep a normal client waiting and are closed after the idle timeout, a client that stops
-//! reading a large answer does not hold a worker, and workers busy on slow requests (one per
-//! core, the most that are woken at once) do not hold back the next request.
+//! reading a large answer does not hold a worker, four times as many slow-body and unread
+//! pipelining connections as workers do not either, a body that misses its deadline is
+//! answered 408, and workers busy on slow requests (one per core, the most that are woken at
+//! once) do not hold back the next request.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -167,4 +169,108 @@ fn workers_busy_on_slow_requests_do_not_hold_back_the_next_one() {
     );
     eprintln!("with {cores} workers busy on slow requests: next answer in {took:?}");
     drop(slow);
+}
+
+/// Answers `/large` with 1 MiB and anything else with a few bytes.
+struct Sized;
+
+impl openbb_files::Handler for Sized {
+    fn handle(&self, request: &Request) -> Response {
+        let size = match request.path.as_str() {
+            "/large" => 1024 * 1024,
+            _ => 2,
+        };
+        Response::new(200, "text/plain", Body::Owned(vec![b'x'; size]))
+    }
+}
+
+#[test]
+fn slow_bodies_and_unread_pipelines_four_times_the_workers_leave_room_for_others() {
+    // The default idle timeout (30 s): no per-read timeout frees anything within the test.
+    let server = TestServer::start_handler_with(Sized, |config| config.threads = 4);
+    let connect = || {
+        let stream = TcpStream::connect(server.addr).unwrap();
+        stream
+            .set_write_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        stream
+    };
+    // 16 connections announcing a 100,000-byte body and sending it a byte at a time.
+    let mut slow_bodies: Vec<TcpStream> = (0..16)
+        .map(|_| {
+            let mut stream = connect();
+            stream
+                .write_all(b"POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n{")
+                .unwrap();
+            stream
+        })
+        .collect();
+    // 16 connections pipelining 300 requests for 1 MiB each and reading nothing.
+    let pipelined = "GET /large HTTP/1.1\r\nHost: x\r\n\r\n".repeat(300);
+    let unread: Vec<TcpStream> = (0..16)
+        .map(|_| {
+            let mut stream = connect();
+            stream.write_all(pipelined.as_bytes()).unwrap();
+            stream
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500)); // every worker that can be taken is
+    let mut slowest = Duration::ZERO;
+    for _ in 0..5 {
+        let started = Instant::now();
+        assert_eq!(server.get("/small").status, 200);
+        slowest = slowest.max(started.elapsed());
+        for stream in &mut slow_bodies {
+            let _ = stream.write_all(b" ");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        slowest < Duration::from_secs(1),
+        "a normal request took {slowest:?}"
+    );
+    eprintln!(
+        "16 slow-body and 16 unread pipelining connections on 4 workers: slowest normal answer \
+         {slowest:?}"
+    );
+    drop((slow_bodies, unread));
+}
+
+#[test]
+fn a_body_that_misses_its_deadline_is_answered_408() {
+    // A 4,096-byte body at 1,024 bytes a second at least: due within 1 + 4 s.
+    let server = TestServer::start_handler_with(Sized, |config| {
+        config.idle_timeout = Duration::from_secs(1);
+        config.min_bytes_per_sec = 1024;
+    });
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream
+        .write_all(b"POST /small HTTP/1.1\r\nHost: x\r\nContent-Length: 4096\r\n\r\n")
+        .unwrap();
+    // A byte every 300 ms: each read succeeds well within the 1 s idle timeout.
+    let started = Instant::now();
+    let answer = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(8),
+            "no 408 after 8 s"
+        );
+        let _ = stream.write_all(b"x");
+        std::thread::sleep(Duration::from_millis(300));
+        let mut seen = [0; 64];
+        stream.set_nonblocking(true).unwrap();
+        let read = stream.read(&mut seen);
+        stream.set_nonblocking(false).unwrap();
+        if let Ok(n) = read
+            && n > 0
+        {
+            break String::from_utf8_lossy(&seen[..n]).into_owned();
+        }
+    };
+    let took = started.elapsed();
+    assert!(answer.starts_with("HTTP/1.1 408 "), "{answer}");
+    assert!(
+        took > Duration::from_secs(4) && took < Duration::from_secs(7),
+        "408 after {took:?}"
+    );
+    eprintln!("a 4,096-byte body at a byte per 300 ms: 408 after {took:?}");
 }

@@ -4,18 +4,23 @@ use std::io::Error as IoError;
 use std::io::Result as IoResult;
 use std::io::{BufRead, BufReader, BufWriter, ErrorKind, Read, Write};
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common::{HTTPVersion, Header, Method, StatusCode};
+use crate::request::{
+    self, Body, BodyBudget, BodyRules, Framing, Pace, RequestCreationError, RequestHead,
+};
 use crate::util::RefinedTcpStream;
 use crate::util::{SequentialReader, SequentialReaderBuilder, SequentialWriterBuilder};
 use crate::Request;
 
 /// openbb-files patch: what one connection may cost. Upstream had no bound at all: request lines
 /// and headers of any length, bodies of any announced length, and sockets that wait forever.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct ConnectionLimits {
     /// The request line and the headers together, in bytes. A longer request line is answered
     /// 414, longer headers 431.
@@ -28,6 +33,16 @@ pub struct ConnectionLimits {
     /// It also bounds the time a request's line and headers may take from their first byte
     /// (answered 408), so a client trickling bytes cannot hold a connection forever.
     pub timeout: Option<Duration>,
+    /// With `timeout`: a request body must arrive, and an answer be taken, within `timeout`
+    /// plus a second per this many bytes of it (a body late is answered 408; an answer late
+    /// is given up and its connection closed). 0: no such deadline.
+    pub min_bytes_per_sec: usize,
+    /// The bytes of request bodies read ahead of the workers (bodies are read whole before
+    /// their request is queued), all connections together; a body that finds no room is
+    /// answered 503. At least `max_body_bytes`, or the largest bodies never fit.
+    pub max_pending_body_bytes: usize,
+    /// How refusals are answered; `None` for a plain `{"detail": ...}` answer.
+    pub answer_refusal: Option<AnswerRefusal>,
 }
 
 impl Default for ConnectionLimits {
@@ -37,6 +52,74 @@ impl Default for ConnectionLimits {
             max_header_bytes: usize::MAX,
             max_body_bytes: usize::MAX,
             timeout: None,
+            min_bytes_per_sec: 0,
+            max_pending_body_bytes: usize::MAX,
+            answer_refusal: None,
+        }
+    }
+}
+
+/// openbb-files patch: a request the connection refuses (malformed, too large, too slow, framed
+/// ambiguously...), as far as it was read, for [`ConnectionLimits::answer_refusal`].
+pub struct Refused<'a> {
+    pub status: u16,
+    pub detail: &'a str,
+    /// The request line's method, target and version, and the headers read before the
+    /// refusal; `None` when the request line itself was refused (or none was read).
+    pub head: Option<(&'a Method, &'a str, &'a HTTPVersion, &'a [Header])>,
+}
+
+/// openbb-files patch: the whole answer (status line, headers, body) to a refusal, which must
+/// say `Connection: close`: the connection closes after it.
+pub type AnswerRefusal = Arc<dyn Fn(&Refused<'_>) -> Vec<u8> + Send + Sync>;
+
+/// openbb-files patch: what the connections of one server share.
+pub(crate) struct Shared {
+    limits: ConnectionLimits,
+    body_rules: BodyRules,
+}
+
+impl Shared {
+    pub(crate) fn new(limits: ConnectionLimits) -> Arc<Shared> {
+        let budget = limits.max_pending_body_bytes.max(limits.max_body_bytes);
+        Arc::new(Shared {
+            body_rules: BodyRules {
+                max_bytes: limits.max_body_bytes,
+                pace: limits.pace(),
+                budget: (budget < usize::MAX).then(|| BodyBudget::new(budget)),
+            },
+            limits,
+        })
+    }
+
+    pub(crate) fn timeout(&self) -> Option<Duration> {
+        self.limits.timeout
+    }
+
+    /// The bytes answering `refused`: `ConnectionLimits::answer_refusal`'s, or by default
+    /// `{"detail": ...}` with `Connection: close`.
+    pub(crate) fn answer(&self, refused: &Refused<'_>) -> Vec<u8> {
+        if let Some(answer) = &self.limits.answer_refusal {
+            return answer(refused);
+        }
+        let body = format!("{{\"detail\":\"{}\"}}", refused.detail.replace('"', "'"));
+        format!(
+            "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{}",
+            refused.status,
+            StatusCode(refused.status).default_reason_phrase(),
+            body.len(),
+            body
+        )
+        .into_bytes()
+    }
+}
+
+impl ConnectionLimits {
+    fn pace(&self) -> Pace {
+        Pace {
+            timeout: self.timeout,
+            min_bytes_per_sec: self.min_bytes_per_sec,
         }
     }
 }
@@ -69,25 +152,18 @@ pub struct ClientConnection {
     // true if the connection goes through SSL
     secure: bool,
 
-    limits: ConnectionLimits,
+    // openbb-files patch: the limits and answers shared by the server's connections
+    shared: Arc<Shared>,
 
     // openbb-files patch: a request head already read, whose request is still to be built
     // (see `read_ready_head`)
     pending_head: Option<RequestHead>,
 }
 
-/// openbb-files patch: a request's line and headers, read; its body not yet.
-struct RequestHead {
-    method: Method,
-    path: String,
-    version: HTTPVersion,
-    headers: Vec<Header>,
-}
-
 impl RequestHead {
     /// true if building the request can wait on the client or on another request: a body to
-    /// read (`new_request` reads small ones at once), an `Expect` to answer, an upgrade (its
-    /// socket is cloned under the writer's lock), or a version answered 505.
+    /// read, an `Expect` to answer, an upgrade (its socket is cloned under the writer's lock),
+    /// or a version answered 505.
     fn may_wait(&self) -> bool {
         let header = |name: &'static str| self.headers.iter().find(|h| h.field.equiv(name));
         self.version > (1, 1)
@@ -106,31 +182,39 @@ enum ReadError {
     NotAscii,
     RequestLineTooLong,
     HeadersTooLarge,
-    PayloadTooLarge,
-    InvalidContentLength,
-    /// the client sent an unrecognized `Expect` header
-    ExpectationFailed,
     /// the request line and headers did not arrive in time
     TimedOut,
+    /// refused with this status and detail while building the request (its framing, its
+    /// body, its version)
+    Refused(u16, Cow<'static, str>),
+    /// the previous answer ended the connection (`SequentialWriter::close`)
+    Closing,
     /// the connection closed or failed, or stayed idle, before a complete request
     ReadIoError(IoError),
+}
+
+impl From<RequestCreationError> for ReadError {
+    fn from(error: RequestCreationError) -> ReadError {
+        match error {
+            RequestCreationError::CreationIoError(e) => ReadError::ReadIoError(e),
+            RequestCreationError::Refused(status, detail) => ReadError::Refused(status, detail),
+        }
+    }
 }
 
 impl ReadError {
     /// The status and `detail` the client is answered with before the connection closes;
     /// `None` to close without an answer.
-    fn answer(&self) -> Option<(u16, &'static str)> {
+    fn answer(&self) -> Option<(u16, &str)> {
         Some(match self {
             ReadError::WrongRequestLine => (400, "malformed request line"),
             ReadError::WrongHeader => (400, "malformed request header"),
             ReadError::NotAscii => (400, "the request line or a header is not ASCII"),
             ReadError::RequestLineTooLong => (414, "the request line is too long"),
             ReadError::HeadersTooLarge => (431, "the request headers are too large"),
-            ReadError::PayloadTooLarge => (413, "the request body is too large"),
-            ReadError::InvalidContentLength => (400, "Content-Length is not a number"),
-            ReadError::ExpectationFailed => (417, "only Expect: 100-continue is supported"),
             ReadError::TimedOut => (408, "the request did not arrive in time"),
-            ReadError::ReadIoError(_) => return None,
+            ReadError::Refused(status, detail) => (*status, detail.as_ref()),
+            ReadError::Closing | ReadError::ReadIoError(_) => return None,
         })
     }
 }
@@ -146,15 +230,16 @@ struct Head {
 impl ClientConnection {
     /// Creates a new `ClientConnection` that takes ownership of the `TcpStream`.
     pub fn new(write_socket: RefinedTcpStream, read_socket: RefinedTcpStream) -> ClientConnection {
-        ClientConnection::with_limits(write_socket, read_socket, ConnectionLimits::default())
+        let shared = Shared::new(ConnectionLimits::default());
+        ClientConnection::with_limits(write_socket, read_socket, shared)
     }
 
-    /// openbb-files patch: a connection bounded by `limits` (the socket timeouts themselves are
-    /// set by the accept loop).
+    /// openbb-files patch: a connection bounded by `shared` limits (the socket timeouts
+    /// themselves are set by the accept loop).
     pub(crate) fn with_limits(
         write_socket: RefinedTcpStream,
         mut read_socket: RefinedTcpStream,
-        limits: ConnectionLimits,
+        shared: Arc<Shared>,
     ) -> ClientConnection {
         let remote_addr = read_socket.peer_addr();
         let secure = read_socket.secure();
@@ -169,7 +254,7 @@ impl ClientConnection {
             next_header_source: first_header,
             no_more_requests: false,
             secure,
-            limits,
+            shared,
             pending_head: None,
         }
     }
@@ -211,8 +296,8 @@ impl ClientConnection {
             };
             let started = *head.started.get_or_insert_with(Instant::now);
             if self
-                .limits
-                .timeout
+                .shared
+                .timeout()
                 .map_or(false, |limit| started.elapsed() > limit)
             {
                 return Err(ReadError::TimedOut);
@@ -237,50 +322,64 @@ impl ClientConnection {
 
     /// Reads a request's line and headers from the stream.
     /// Blocks until the header has been read.
-    fn read_head(&mut self) -> Result<RequestHead, ReadError> {
-        let mut head = Head {
+    /// openbb-files patch: a refusal carries what was read of the head (for its answer).
+    fn read_head(&mut self) -> Result<RequestHead, Refusal> {
+        let mut progress = Head {
             started: None,
-            remaining: self.limits.max_header_bytes,
+            remaining: self.shared.limits.max_header_bytes,
         };
         // reading the request line
-        let line = self.read_next_line(&mut head, true)?;
+        let line = self.read_next_line(&mut progress, true)?;
         let line = AsciiString::from_ascii(line).map_err(|_| ReadError::NotAscii)?;
         let (method, path, version) = parse_request_line(line.as_str().trim())?;
+        let mut head = RequestHead {
+            method,
+            path,
+            version,
+            headers: Vec::new(),
+        };
 
         // getting all headers
-        let mut headers = Vec::new();
         loop {
-            let line = self.read_next_line(&mut head, false)?;
-            if line.is_empty() {
-                break;
+            let line = match self.read_next_line(&mut progress, false) {
+                Ok(line) if line.is_empty() => return Ok(head),
+                Ok(line) => line,
+                Err(error) => return Err(Refusal::with_head(error, head)),
+            };
+            let header = AsciiString::from_ascii(line)
+                .map_err(|_| ReadError::NotAscii)
+                .and_then(|line| {
+                    Header::from_str(line.as_str().trim()).map_err(|_| ReadError::WrongHeader)
+                });
+            match header {
+                Ok(header) => head.headers.push(header),
+                Err(error) => return Err(Refusal::with_head(error, head)),
             }
-            let line = AsciiString::from_ascii(line).map_err(|_| ReadError::NotAscii)?;
-            headers
-                .push(Header::from_str(line.as_str().trim()).map_err(|_| ReadError::WrongHeader)?);
         }
-        Ok(RequestHead {
-            method,
-            path,
-            version,
-            headers,
-        })
     }
 
-    /// Builds the request of `head`, reading a small body at once.
-    fn build_request(&mut self, head: RequestHead) -> Result<Request, ReadError> {
-        let RequestHead {
-            method,
-            path,
-            version,
-            headers,
-        } = head;
+    /// Builds the request of `head`.
+    ///
+    /// openbb-files patch: checks its framing (`request::framing`) and version, and reads its
+    /// whole body (`request::read_body`), answering `Expect: 100-continue` first; a refusal
+    /// keeps the head, for its answer.
+    fn build_request(&mut self, head: RequestHead) -> Result<Request, Refusal> {
+        if head.version > HTTPVersion(1, 1) {
+            let detail = "only HTTP/1.0 and HTTP/1.1 are supported".into();
+            return Err(Refusal::with_head(ReadError::Refused(505, detail), head));
+        }
+        let rules = &self.shared.body_rules;
+        let framing = match request::framing(&head.headers, rules.max_bytes) {
+            Ok(framing) => framing,
+            Err(error) => return Err(Refusal::with_head(error.into(), head)),
+        };
 
         // building the writer for the request
-        let writer = self.sink.next().unwrap();
+        let mut writer = self.sink.next().unwrap();
 
         // a socket for the caller of `Request::upgrade`: timeouts, and writing from one thread
         // while another reads (see PATCHES.md)
-        let upgrade_socket = if crate::request::connection_upgrade(&headers) {
+        let upgrade_socket = if framing == Framing::Upgrade {
             writer.with_inner(|w| w.get_ref().try_clone_tcp())
         } else {
             None
@@ -290,58 +389,57 @@ impl ClientConnection {
         let mut data_source = self.source.next().unwrap();
         std::mem::swap(&mut self.next_header_source, &mut data_source);
 
-        // building the next reader
-        let request = crate::request::new_request(
-            self.secure,
-            method,
-            path,
-            version,
-            headers,
-            // openbb-files patch: upstream unwrapped this, and panicked when the client had
-            // already gone (ENOTCONN from peer_addr).
-            self.remote_addr.as_ref().ok().copied().flatten(),
-            data_source,
-            writer,
-            self.limits.max_body_bytes,
-        )
-        .map(|request| request.with_upgrade_socket(upgrade_socket))
-        .map_err(|e| {
-            use crate::request::RequestCreationError;
-            match e {
-                RequestCreationError::CreationIoError(e) => ReadError::ReadIoError(e),
-                RequestCreationError::ExpectationFailed => ReadError::ExpectationFailed,
-                RequestCreationError::PayloadTooLarge => ReadError::PayloadTooLarge,
-                RequestCreationError::InvalidContentLength => ReadError::InvalidContentLength,
+        let body = match framing {
+            Framing::Upgrade => Body::Upgrade(Box::new(data_source)),
+            framing => {
+                let has_body = !matches!(framing, Framing::NoBody | Framing::Length(0));
+                let continues = head.version == HTTPVersion(1, 1)
+                    && head.headers.iter().any(|h| h.field.equiv("Expect"));
+                if has_body && continues {
+                    let sent = writer
+                        .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                        .and_then(|()| writer.flush());
+                    if let Err(e) = sent {
+                        return Err(Refusal::with_head(ReadError::ReadIoError(e), head));
+                    }
+                }
+                // the reader passes to the next request once the body is read
+                match request::read_body(framing, data_source, rules, Instant::now()) {
+                    Ok((bytes, reserved)) => Body::Read(bytes, reserved),
+                    Err(error) => return Err(Refusal::with_head(error.into(), head)),
+                }
             }
-        })?;
-
-        // return the request
-        Ok(request)
+        };
+        // openbb-files patch: upstream unwrapped the address, and panicked when the client
+        // had already gone (ENOTCONN from peer_addr).
+        let remote_addr = self.remote_addr.as_ref().ok().copied().flatten();
+        let request = Request::assemble(head, self.secure, remote_addr, body, Box::new(writer));
+        Ok(request
+            .with_upgrade_socket(upgrade_socket)
+            .with_pace(self.shared.limits.pace()))
     }
 
-    /// openbb-files patch: answers a refused request with `{"detail": ...}` and
-    /// `Connection: close` (upstream sent empty bodies, and nothing at all for a non-ASCII
-    /// header), shuts the sending side, then reads what the client is still sending for a
-    /// bounded time and amount.
-    fn refuse(&mut self, status: u16, detail: &str) {
-        let body = format!("{{\"detail\":\"{}\"}}", detail);
+    /// openbb-files patch: answers a refused request (through `ConnectionLimits::
+    /// answer_refusal`; upstream sent empty bodies, and nothing at all for a non-ASCII header),
+    /// then ends the connection (`linger`).
+    fn refuse(&mut self, refused: &Refused<'_>) {
+        let answer = self.shared.answer(refused);
         let mut writer = self.sink.next().unwrap();
-        let sent = write!(
-            writer,
-            "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-             Connection: close\r\n\r\n{}",
-            status,
-            StatusCode(status).default_reason_phrase(),
-            body.len(),
-            body
-        )
-        .and_then(|()| writer.flush());
+        let sent = writer.write_all(&answer).and_then(|()| writer.flush());
         drop(writer);
-        if sent.is_err()
-            || self
-                .sink
-                .with_inner(|w| w.get_mut().shutdown_write())
-                .is_err()
+        if sent.is_ok() {
+            self.linger();
+        }
+    }
+
+    /// openbb-files patch: shuts the sending side, then reads what the client is still sending
+    /// for a bounded time and amount, so that closing does not reset the connection before
+    /// the client has read the last answer.
+    fn linger(&mut self) {
+        if self
+            .sink
+            .with_inner(|w| w.get_mut().shutdown_write())
+            .is_err()
         {
             return;
         }
@@ -362,12 +460,22 @@ impl ClientConnection {
     /// more requests may follow), or why it was refused. `next` answers the refusal at once;
     /// the idle-connection thread (`util/idle_connections.rs`), which must not wait on a
     /// client, leaves that to a pool thread.
+    ///
+    /// openbb-files patch: one request at a time: the next is read once the previous answer is
+    /// written (`SequentialWriterBuilder::last_done`), so a client that pipelines requests and
+    /// reads no answer holds one answer, not a worker per request; none if that answer ended
+    /// the connection.
     pub(crate) fn read_request(&mut self) -> Result<Request, Refusal> {
         let head = match self.pending_head.take() {
             Some(head) => head,
-            None => self.read_head().map_err(Refusal)?,
+            None => {
+                if self.sink.last_done(true) == Some(true) {
+                    return Err(ReadError::Closing.into());
+                }
+                self.read_head()?
+            }
         };
-        let rq = self.build_request(head).map_err(Refusal)?;
+        let rq = self.build_request(head)?;
 
         // updating the status of the connection
         let connection_header = rq
@@ -396,7 +504,7 @@ impl ClientConnection {
     /// request is in the socket: reads it, and tells whether `read_request` can then build the
     /// request without waiting. If not, the head is kept for the thread that goes on.
     pub(crate) fn read_ready_head(&mut self) -> Result<bool, Refusal> {
-        let head = self.read_head().map_err(Refusal)?;
+        let head = self.read_head()?;
         let ready = !head.may_wait();
         self.pending_head = Some(head);
         Ok(ready)
@@ -405,9 +513,25 @@ impl ClientConnection {
     /// openbb-files patch: answers a refused request (if it gets an answer) and reads what the
     /// client still sends for a while; the connection is done with afterwards.
     pub(crate) fn answer_refusal(&mut self, refusal: Refusal) {
-        if let Some((status, detail)) = refusal.0.answer() {
-            self.refuse(status, detail);
+        let Refusal { error, head } = refusal;
+        match error.answer() {
+            Some((status, detail)) => self.refuse(&Refused {
+                status,
+                detail,
+                head: head
+                    .as_ref()
+                    .map(|h| (&h.method, h.path.as_str(), &h.version, h.headers.as_slice())),
+            }),
+            None if matches!(error, ReadError::Closing) => self.linger(),
+            None => {}
         }
+    }
+
+    /// openbb-files patch: for the idle-connection thread: whether the answer to the previous
+    /// request is written (`Some(false)`), not yet (`None`), or ended the connection
+    /// (`Some(true)`); a new request is read only in the first case.
+    pub(crate) fn previous_answer_done(&mut self) -> Option<bool> {
+        self.sink.last_done(false)
     }
 
     /// openbb-files patch: the socket, while this connection is between requests and can wait
@@ -460,8 +584,27 @@ impl ClientConnection {
     }
 }
 
-/// Why a request was refused (see `ClientConnection::read_request`).
-pub(crate) struct Refusal(ReadError);
+/// Why a request was refused (see `ClientConnection::read_request`), with what was read of
+/// its head.
+pub(crate) struct Refusal {
+    error: ReadError,
+    head: Option<RequestHead>,
+}
+
+impl Refusal {
+    fn with_head(error: ReadError, head: RequestHead) -> Refusal {
+        Refusal {
+            error,
+            head: Some(head),
+        }
+    }
+}
+
+impl From<ReadError> for Refusal {
+    fn from(error: ReadError) -> Refusal {
+        Refusal { error, head: None }
+    }
+}
 
 impl Iterator for ClientConnection {
     type Item = Request;
@@ -471,29 +614,18 @@ impl Iterator for ClientConnection {
     fn next(&mut self) -> Option<Request> {
         // the client sent a "connection: close" header in this previous request
         //  or is using HTTP 1.0, meaning that no new request will come
-        while !self.no_more_requests {
-            // after a refusal we do not know where the next request would start: close
-            let rq = match self.read_request() {
-                Ok(rq) => rq,
-                Err(refusal) => {
-                    self.answer_refusal(refusal);
-                    return None;
-                }
-            };
-
-            // checking HTTP version
-            if *rq.http_version() > (1, 1) {
-                // openbb-files patch: answered through the request's own writer. Upstream
-                // wrote it with the next one, which waits for the request's writer to be
-                // done: with the request still alive, it waited forever.
-                rq.answer_unsupported_version();
-                continue;
-            }
-
-            // returning the request
-            return Some(rq);
+        if self.no_more_requests {
+            return None;
         }
-        None
+        // after a refusal we do not know where the next request would start: close
+        // (openbb-files patch: a version above 1.1 is such a refusal, 505)
+        match self.read_request() {
+            Ok(rq) => Some(rq),
+            Err(refusal) => {
+                self.answer_refusal(refusal);
+                None
+            }
+        }
     }
 }
 

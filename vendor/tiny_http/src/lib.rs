@@ -106,8 +106,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use client::ClientConnection;
-pub use client::ConnectionLimits;
+use client::{ClientConnection, Shared};
+pub use client::{AnswerRefusal, ConnectionLimits, Refused};
 use connection::Connection;
 use util::{IdleConnections, MessagesQueue};
 
@@ -151,11 +151,13 @@ pub struct Server {
 const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_millis(500);
 
-/// openbb-files patch: the answer to a connection accepted while no file descriptor is left to
-/// serve it.
-const SERVICE_UNAVAILABLE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\n\
-Content-Type: application/json\r\nContent-Length: 50\r\nConnection: close\r\n\r\n\
-{\"detail\":\"the server is out of file descriptors\"}";
+/// openbb-files patch: the refusal of a connection accepted while no file descriptor is left to
+/// serve it (answered at once: its request, and so its origin, is not read).
+const OUT_OF_DESCRIPTORS: Refused<'static> = Refused {
+    status: 503,
+    detail: "the server is out of file descriptors",
+    head: None,
+};
 
 /// openbb-files patch: accept errors after which the listener still works. EMFILE and ENFILE
 /// (23 and 24 on Linux, the BSDs and macOS; std has no stable kind for them), no memory,
@@ -367,6 +369,7 @@ impl Server {
                 .ok(),
         };
 
+        let shared = Shared::new(limits);
         let inside_close_trigger = close_trigger.clone();
         let inside_messages = messages.clone();
         let inside_idle = idle.clone();
@@ -396,7 +399,7 @@ impl Server {
                     }
                 };
                 // openbb-files patch: socket timeouts (upstream set none).
-                if let Err(e) = sock.set_timeouts(limits.timeout) {
+                if let Err(e) = sock.set_timeouts(shared.timeout()) {
                     log::warn!("Cannot set the timeouts of a new client: {}", e);
                     continue;
                 }
@@ -413,12 +416,15 @@ impl Server {
                             Err((e, mut stream)) => {
                                 log::warn!("Cannot serve a new client: {}", e);
                                 use std::io::Write;
-                                let _ = stream.write_all(SERVICE_UNAVAILABLE);
+                                let _ = stream.write_all(&shared.answer(&OUT_OF_DESCRIPTORS));
                                 continue;
                             }
                         };
-                        let client =
-                            ClientConnection::with_limits(write_closable, read_closable, limits);
+                        let client = ClientConnection::with_limits(
+                            write_closable,
+                            read_closable,
+                            Arc::clone(&shared),
+                        );
                         let client = match &inside_idle {
                             Some(idle) => match idle.park(client) {
                                 Ok(()) => continue,
@@ -440,6 +446,7 @@ impl Server {
                     #[cfg(any(feature = "ssl-openssl", feature = "ssl-rustls"))]
                     Some(ref ssl) => {
                         let ssl = Arc::clone(ssl);
+                        let shared = Arc::clone(&shared);
                         let mut sock = Some(sock);
                         tasks_pool.spawn(Box::new(move || {
                             let secured = match sock.take().map(|sock| ssl.accept(sock)) {
@@ -452,7 +459,7 @@ impl Server {
                                 let client = ClientConnection::with_limits(
                                     write_closable,
                                     read_closable,
-                                    limits,
+                                    Arc::clone(&shared),
                                 );
                                 serve_client(client, &messages, None);
                             }
@@ -498,7 +505,7 @@ impl Server {
     pub fn recv(&self) -> IoResult<Request> {
         match self.messages.pop() {
             Some(Message::Error(err)) => Err(err),
-            Some(Message::NewRequest(rq)) => Ok(rq),
+            Some(Message::NewRequest(rq)) => Ok(taken(rq)),
             None => Err(IoError::new(IoErrorKind::Other, "thread unblocked")),
         }
     }
@@ -507,7 +514,7 @@ impl Server {
     pub fn recv_timeout(&self, timeout: Duration) -> IoResult<Option<Request>> {
         match self.messages.pop_timeout(timeout) {
             Some(Message::Error(err)) => Err(err),
-            Some(Message::NewRequest(rq)) => Ok(Some(rq)),
+            Some(Message::NewRequest(rq)) => Ok(Some(taken(rq))),
             None => Ok(None),
         }
     }
@@ -516,7 +523,7 @@ impl Server {
     pub fn try_recv(&self) -> IoResult<Option<Request>> {
         match self.messages.try_pop() {
             Some(Message::Error(err)) => Err(err),
-            Some(Message::NewRequest(rq)) => Ok(Some(rq)),
+            Some(Message::NewRequest(rq)) => Ok(Some(taken(rq))),
             None => Ok(None),
         }
     }
@@ -527,6 +534,12 @@ impl Server {
     pub fn unblock(&self) {
         self.messages.unblock();
     }
+}
+
+/// openbb-files patch: a request a worker took: its body leaves the budget of bodies waiting.
+fn taken(mut request: Request) -> Request {
+    request.leave_budget();
+    request
 }
 
 impl Iterator for IncomingRequests<'_> {

@@ -1,15 +1,18 @@
 use std::io::Error as IoError;
-use std::io::{self, Cursor, ErrorKind, Read, Write};
+use std::io::{self, Cursor, ErrorKind, IoSlice, Read, Write};
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::{SocketAddr, TcpStream};
-use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use std::sync::mpsc::Sender;
 
-use crate::util::{EqualReader, FusedReader};
+use crate::util::{RefinedTcpStream, SequentialWriter};
 use crate::{HTTPVersion, Header, Method, Response, StatusCode};
 use chunked_transfer::Decoder;
+use std::io::BufWriter;
 
 /// Represents an HTTP request made by a client.
 ///
@@ -52,7 +55,7 @@ pub struct Request {
     data_reader: Option<Box<dyn Read + Send + 'static>>,
 
     // if this writer is empty, then the request has been answered
-    response_writer: Option<Box<dyn Write + Send + 'static>>,
+    response_writer: Option<Box<dyn AnswerSink>>,
 
     remote_addr: Option<SocketAddr>,
 
@@ -69,14 +72,143 @@ pub struct Request {
 
     body_length: Option<usize>,
 
-    // true if a `100 Continue` response must be sent when `as_reader()` is called
-    must_send_continue: bool,
-
     // If Some, a message must be sent after responding
     notify_when_responded: Option<Sender<()>>,
 
     // a clone of the connection's TCP socket, for requests with `Connection: upgrade`
     upgrade_socket: Option<TcpStream>,
+
+    // openbb-files patch: the share of the body budget this request's body holds until a
+    // worker takes the request (`Request::leave_budget`)
+    reserved: Option<Reserved>,
+
+    // openbb-files patch: how slowly the answer may leave (`Request::send`)
+    pace: Pace,
+}
+
+/// openbb-files patch: where a request's answer goes. Besides `Write`: a write that does not
+/// wait for the client, a wait for the client to take more, and ending the connection after
+/// the answer. The defaults suit writers that never wait (tests).
+pub(crate) trait AnswerSink: Write + Send {
+    /// Writes what the client takes at once; `WouldBlock` when it takes nothing now.
+    fn send_now(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.write_vectored(bufs)
+    }
+
+    /// Waits at most `timeout` (`None`: as long as it takes) for the client to take more;
+    /// false if it did not.
+    fn wait_writable(&mut self, _timeout: Option<Duration>) -> io::Result<bool> {
+        Ok(true)
+    }
+
+    /// The connection ends after this answer (written in full or given up).
+    fn close(&mut self) {}
+}
+
+impl AnswerSink for SequentialWriter<BufWriter<RefinedTcpStream>> {
+    fn send_now(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        SequentialWriter::send_now(self, bufs)
+    }
+
+    fn wait_writable(&mut self, timeout: Option<Duration>) -> io::Result<bool> {
+        SequentialWriter::wait_writable(self, timeout)
+    }
+
+    fn close(&mut self) {
+        SequentialWriter::close(self)
+    }
+}
+
+impl AnswerSink for io::Sink {}
+
+impl<W: AnswerSink + ?Sized> AnswerSink for Box<W> {
+    fn send_now(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        (**self).send_now(bufs)
+    }
+
+    fn wait_writable(&mut self, timeout: Option<Duration>) -> io::Result<bool> {
+        (**self).wait_writable(timeout)
+    }
+
+    fn close(&mut self) {
+        (**self).close()
+    }
+}
+
+/// openbb-files patch: how slowly a request body may arrive, or an answer leave: all of it
+/// within `timeout` plus a second per `min_bytes_per_sec` bytes. No deadline without either.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Pace {
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) min_bytes_per_sec: usize,
+}
+
+impl Pace {
+    /// When `bytes` started at `started` must be through.
+    fn deadline(&self, started: Instant, bytes: usize) -> Option<Instant> {
+        let timeout = self.timeout?;
+        if self.min_bytes_per_sec == 0 {
+            return None;
+        }
+        let transfer = Duration::from_secs_f64(bytes as f64 / self.min_bytes_per_sec as f64);
+        started.checked_add(timeout.saturating_add(transfer))
+    }
+}
+
+/// openbb-files patch: the bytes of request bodies read and not yet taken by a worker, shared
+/// by every connection of a server, so that many clients sending bodies at once cannot make it
+/// hold more than `limit` bytes of them.
+pub(crate) struct BodyBudget {
+    used: Mutex<usize>,
+    limit: usize,
+}
+
+/// A share of a [`BodyBudget`], given back when dropped.
+pub(crate) struct Reserved {
+    budget: Arc<BodyBudget>,
+    bytes: usize,
+}
+
+impl BodyBudget {
+    pub(crate) fn new(limit: usize) -> Arc<BodyBudget> {
+        Arc::new(BodyBudget {
+            used: Mutex::new(0),
+            limit,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, usize> {
+        self.used.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// An empty share, to grow as bytes arrive.
+    pub(crate) fn share(self: &Arc<Self>) -> Reserved {
+        Reserved {
+            budget: Arc::clone(self),
+            bytes: 0,
+        }
+    }
+}
+
+impl Reserved {
+    /// Adds `bytes` to the share; false (and nothing added) when the budget has no room.
+    fn grow(&mut self, bytes: usize) -> bool {
+        let mut used = self.budget.lock();
+        match used.checked_add(bytes) {
+            Some(total) if total <= self.budget.limit => {
+                *used = total;
+                self.bytes += bytes;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Drop for Reserved {
+    fn drop(&mut self) {
+        *self.budget.lock() -= self.bytes;
+    }
 }
 
 struct NotifyOnDrop<R> {
@@ -111,17 +243,13 @@ impl<R> Drop for NotifyOnDrop<R> {
 /// Error that can happen when building a `Request` object.
 #[derive(Debug)]
 pub enum RequestCreationError {
-    /// The client sent an `Expect` header that was not recognized by tiny-http.
-    ExpectationFailed,
-
     /// Error while reading data from the socket during the creation of the `Request`.
     CreationIoError(IoError),
 
-    /// openbb-files patch: the `Content-Length` is larger than the server accepts.
-    PayloadTooLarge,
-
-    /// openbb-files patch: the `Content-Length` is not a number.
-    InvalidContentLength,
+    /// openbb-files patch: the request is refused with this status and detail, and the
+    /// connection closed (an `Expect` other than `100-continue`, broken framing, a body too
+    /// large or too slow...).
+    Refused(u16, Cow<'static, str>),
 }
 
 impl From<IoError> for RequestCreationError {
@@ -142,138 +270,290 @@ pub(crate) fn connection_upgrade(headers: &[Header]) -> bool {
     }
 }
 
+/// openbb-files patch: how a request's body is delimited (RFC 9112 section 6).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Framing {
+    NoBody,
+    Length(usize),
+    Chunked,
+    /// `Connection: upgrade`: the rest of the connection belongs to the new protocol.
+    Upgrade,
+}
+
+/// openbb-files patch: how the body of a request with `headers` is delimited, or why it is
+/// refused. Upstream took the first `Content-Length` (`+17` included), decoded any
+/// `Transfer-Encoding` as chunked, and with both let one win: a proxy that framed the request
+/// otherwise could have a request smuggled past it. Now `Content-Length` with
+/// `Transfer-Encoding` is 400; several `Content-Length`s must be one same decimal number (a
+/// sign, a non-digit, or different values are 400); a `Transfer-Encoding` other than `chunked`
+/// is 501; a length over `max_body_bytes` is 413; an `Expect` other than `100-continue` 417.
+pub(crate) fn framing(headers: &[Header], max_body_bytes: usize) -> Result<Framing, RequestCreationError> {
+    let refused = |status, detail: &'static str| Err(RequestCreationError::Refused(status, detail.into()));
+    let values = |name: &'static str| {
+        headers
+            .iter()
+            .filter(move |h| h.field.equiv(name))
+            .flat_map(|h| h.value.as_str().split(','))
+            .map(str::trim)
+    };
+    let codings: Vec<&str> = values("Transfer-Encoding").filter(|v| !v.is_empty()).collect();
+    let lengths: Vec<&str> = values("Content-Length").collect();
+    let mut framing = match (codings.as_slice(), lengths.as_slice()) {
+        ([], []) => Framing::NoBody,
+        ([_, ..], [_, ..]) => {
+            return refused(400, "Content-Length and Transfer-Encoding together");
+        }
+        ([only], []) if only.eq_ignore_ascii_case("chunked") => Framing::Chunked,
+        ([_, ..], []) => return refused(501, "only the chunked transfer coding is supported"),
+        ([], [first, rest @ ..]) => {
+            let digits = |v: &&str| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit());
+            if !lengths.iter().all(digits) {
+                return refused(400, "Content-Length is not a number");
+            }
+            let significant = |v: &str| v.trim_start_matches('0').to_owned();
+            if rest.iter().any(|v| significant(v) != significant(first)) {
+                return refused(400, "conflicting Content-Length values");
+            }
+            match first.parse::<usize>() {
+                Ok(length) if length <= max_body_bytes => Framing::Length(length),
+                _ => return Err(too_large(max_body_bytes)),
+            }
+        }
+    };
+    match headers.iter().find(|h| h.field.equiv("Expect")) {
+        Some(h) if !h.value.as_str().eq_ignore_ascii_case("100-continue") => {
+            return refused(417, "only Expect: 100-continue is supported");
+        }
+        _ => {}
+    }
+    if connection_upgrade(headers) {
+        framing = Framing::Upgrade;
+    }
+    Ok(framing)
+}
+
+fn too_large(max_body_bytes: usize) -> RequestCreationError {
+    let detail = format!("the request body is larger than {} bytes", max_body_bytes);
+    RequestCreationError::Refused(413, detail.into())
+}
+
+/// openbb-files patch: the rules for reading a request's body (see `read_body`).
+#[derive(Clone)]
+pub(crate) struct BodyRules {
+    pub(crate) max_bytes: usize,
+    pub(crate) pace: Pace,
+    pub(crate) budget: Option<Arc<BodyBudget>>,
+}
+
+impl BodyRules {
+    /// No limits, as upstream.
+    pub(crate) fn unlimited() -> BodyRules {
+        BodyRules {
+            max_bytes: usize::MAX,
+            pace: Pace::default(),
+            budget: None,
+        }
+    }
+}
+
+/// Bytes read from the socket at once while reading a body.
+const BODY_READ: usize = 16 * 1024;
+
+/// openbb-files patch: reads the whole body `framing` delimits from `source`, before the
+/// request is queued, so that no worker waits on a client sending it (upstream handed workers
+/// a reader on the socket: four clients sending a byte every few seconds took four workers).
+/// Refused: a chunked body over `rules.max_bytes` (413), one that is not valid chunked coding
+/// (400), a body that misses its deadline (408, `Pace`, counted from `started`), or one the
+/// body budget has no room for (503). Bytes are kept as they arrive, never allocated ahead.
+pub(crate) fn read_body<R: Read>(
+    framing: Framing,
+    source: R,
+    rules: &BodyRules,
+    started: Instant,
+) -> Result<(Vec<u8>, Option<Reserved>), RequestCreationError> {
+    let mut reserved = rules.budget.as_ref().map(BodyBudget::share);
+    let (mut reader, expected): (Box<dyn Read + '_>, Option<usize>) = match framing {
+        Framing::NoBody | Framing::Upgrade | Framing::Length(0) => return Ok((Vec::new(), None)),
+        Framing::Length(length) => (Box::new(source.take(length as u64)), Some(length)),
+        Framing::Chunked => (Box::new(Decoder::new(source)), None),
+    };
+    let refused = |status, detail: &'static str| RequestCreationError::Refused(status, detail.into());
+    let mut body = Vec::new();
+    let mut buffer = [0u8; BODY_READ];
+    loop {
+        let so_far = expected.unwrap_or(body.len());
+        if rules.pace.deadline(started, so_far).is_some_and(|at| Instant::now() > at) {
+            return Err(refused(408, "the request body did not arrive in time"));
+        }
+        let read = match reader.read(&mut buffer) {
+            Ok(0) if expected.is_some_and(|length| body.len() < length) => {
+                let info = "Connection has been closed before we received enough data";
+                return Err(IoError::new(ErrorKind::ConnectionAborted, info).into());
+            }
+            Ok(0) => return Ok((body, reserved)),
+            Ok(read) => read,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                return Err(refused(408, "the request body did not arrive in time"));
+            }
+            Err(e) if e.kind() == ErrorKind::InvalidInput => {
+                return Err(refused(400, "the chunked request body is malformed"));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if body.len() + read > rules.max_bytes {
+            return Err(too_large(rules.max_bytes));
+        }
+        if !reserved.as_mut().map_or(true, |share| share.grow(read)) {
+            return Err(refused(
+                503,
+                "too many request bodies are being received at once; try again",
+            ));
+        }
+        body.extend_from_slice(&buffer[..read]);
+    }
+}
+
 /// Builds a new request.
 ///
 /// After the request line and headers have been read from the socket, a new `Request` object
 /// is built.
 ///
-/// You must pass a `Read` that will allow the `Request` object to read from the incoming data.
-/// It is the responsibility of the `Request` to read only the data of the request and not further.
+/// openbb-files patch: the body is read whole here (`framing`, `read_body`); the request's
+/// reader is those bytes, or for an upgrade the rest of the connection.
 ///
 /// The `Write` object will be used by the `Request` to write the response.
 #[allow(clippy::too_many_arguments)]
-pub fn new_request<R, W>(
+pub(crate) fn new_request<R, W>(
     secure: bool,
     method: Method,
     path: String,
     version: HTTPVersion,
     headers: Vec<Header>,
     remote_addr: Option<SocketAddr>,
-    mut source_data: R,
+    source_data: R,
     writer: W,
-    max_body_bytes: usize,
+    rules: &BodyRules,
 ) -> Result<Request, RequestCreationError>
 where
     R: Read + Send + 'static,
-    W: Write + Send + 'static,
+    W: AnswerSink + 'static,
 {
-    // finding the transfer-encoding header
-    let transfer_encoding = headers
-        .iter()
-        .find(|h: &&Header| h.field.equiv("Transfer-Encoding"))
-        .map(|h| h.value.clone());
-
-    // finding the content-length header
-    let content_length = if transfer_encoding.is_some() {
-        // if transfer-encoding is specified, the Content-Length
-        // header must be ignored (RFC2616 #4.4)
-        None
-    } else {
-        // openbb-files patch: upstream ignored a Content-Length that did not parse, and then
-        // read the body as the next request.
-        match headers
-            .iter()
-            .find(|h: &&Header| h.field.equiv("Content-Length"))
-        {
-            None => None,
-            Some(h) => match usize::from_str(h.value.as_str().trim()) {
-                Ok(length) => Some(length),
-                Err(_) => return Err(RequestCreationError::InvalidContentLength),
-            },
+    let body = match framing(&headers, rules.max_bytes)? {
+        Framing::Upgrade => Body::Upgrade(Box::new(source_data)),
+        framing => {
+            let (bytes, reserved) = read_body(framing, source_data, rules, Instant::now())?;
+            Body::Read(bytes, reserved)
         }
     };
-    // openbb-files patch: refuse a body too large before reading it (and before answering an
-    // `Expect: 100-continue`).
-    if content_length.is_some_and(|length| length > max_body_bytes) {
-        return Err(RequestCreationError::PayloadTooLarge);
-    }
-
-    // true if the client sent a `Expect: 100-continue` header
-    let expects_continue = {
-        match headers
-            .iter()
-            .find(|h: &&Header| h.field.equiv("Expect"))
-            .map(|h| h.value.as_str())
-        {
-            None => false,
-            Some(v) if v.eq_ignore_ascii_case("100-continue") => true,
-            _ => return Err(RequestCreationError::ExpectationFailed),
-        }
-    };
-
-    // true if the client sent a `Connection: upgrade` header
-    let connection_upgrade = connection_upgrade(&headers);
-
-    // we wrap `source_data` around a reading whose nature depends on the transfer-encoding and
-    // content-length headers
-    let reader = if connection_upgrade {
-        // if we have a `Connection: upgrade`, always keeping the whole reader
-        Box::new(source_data) as Box<dyn Read + Send + 'static>
-    } else if let Some(content_length) = content_length {
-        if content_length == 0 {
-            Box::new(io::empty()) as Box<dyn Read + Send + 'static>
-        } else if content_length <= 1024 && !expects_continue {
-            // if the content-length is small enough, we just read everything into a buffer
-
-            let mut buffer = vec![0; content_length];
-            let mut offset = 0;
-
-            while offset != content_length {
-                let read = source_data.read(&mut buffer[offset..])?;
-                if read == 0 {
-                    // the socket returned EOF, but we were before the expected content-length
-                    // aborting
-                    let info = "Connection has been closed before we received enough data";
-                    let err = IoError::new(ErrorKind::ConnectionAborted, info);
-                    return Err(RequestCreationError::CreationIoError(err));
-                }
-
-                offset += read;
-            }
-
-            Box::new(Cursor::new(buffer)) as Box<dyn Read + Send + 'static>
-        } else {
-            let (data_reader, _) = EqualReader::new(source_data, content_length); // TODO:
-            Box::new(FusedReader::new(data_reader)) as Box<dyn Read + Send + 'static>
-        }
-    } else if transfer_encoding.is_some() {
-        // if a transfer-encoding was specified, then "chunked" is ALWAYS applied
-        // over the message (RFC2616 #3.6)
-        Box::new(FusedReader::new(Decoder::new(source_data))) as Box<dyn Read + Send + 'static>
-    } else {
-        // if we have neither a Content-Length nor a Transfer-Encoding,
-        // assuming that we have no data
-        // TODO: could also be multipart/byteranges
-        Box::new(io::empty()) as Box<dyn Read + Send + 'static>
-    };
-
-    Ok(Request {
-        data_reader: Some(reader),
-        response_writer: Some(Box::new(writer) as Box<dyn Write + Send + 'static>),
-        remote_addr,
-        secure,
+    let head = RequestHead {
         method,
         path,
-        http_version: version,
+        version,
         headers,
-        body_length: content_length,
-        must_send_continue: expects_continue,
-        notify_when_responded: None,
-        upgrade_socket: None,
-    })
+    };
+    Ok(Request::assemble(head, secure, remote_addr, body, Box::new(writer)))
+}
+
+/// openbb-files patch: a request's line and headers, read; its body not yet.
+pub(crate) struct RequestHead {
+    pub(crate) method: Method,
+    pub(crate) path: String,
+    pub(crate) version: HTTPVersion,
+    pub(crate) headers: Vec<Header>,
+}
+
+/// openbb-files patch: a request's body, read whole (with its share of the body budget), or
+/// for an upgrade the rest of the connection.
+pub(crate) enum Body {
+    Read(Vec<u8>, Option<Reserved>),
+    Upgrade(Box<dyn Read + Send + 'static>),
 }
 
 impl Request {
+    /// openbb-files patch: the request of `head`, whose body has been read, answered through
+    /// `writer`.
+    pub(crate) fn assemble(
+        head: RequestHead,
+        secure: bool,
+        remote_addr: Option<SocketAddr>,
+        body: Body,
+        writer: Box<dyn AnswerSink>,
+    ) -> Request {
+        let (body_length, data_reader, reserved) = match body {
+            Body::Read(bytes, reserved) => (
+                Some(bytes.len()),
+                Box::new(Cursor::new(bytes)) as Box<dyn Read + Send>,
+                reserved,
+            ),
+            Body::Upgrade(rest) => (None, rest, None),
+        };
+        Request {
+            data_reader: Some(data_reader),
+            response_writer: Some(writer),
+            remote_addr,
+            secure,
+            method: head.method,
+            path: head.path,
+            http_version: head.version,
+            headers: head.headers,
+            body_length,
+            notify_when_responded: None,
+            upgrade_socket: None,
+            reserved,
+            pace: Pace::default(),
+        }
+    }
+
+    /// openbb-files patch: the answer may leave as slowly as `pace` allows (`Request::send`).
+    pub(crate) fn with_pace(mut self, pace: Pace) -> Self {
+        self.pace = pace;
+        self
+    }
+
+    /// openbb-files patch: a worker took the request: its body no longer counts against the
+    /// budget of bodies waiting for one (see `BodyBudget`).
+    pub(crate) fn leave_budget(&mut self) {
+        self.reserved = None;
+    }
+
+    /// openbb-files patch: sends an answer already framed, `head` and then `body`, without
+    /// making the caller wait on the client: what the socket takes at once is written here,
+    /// and the rest, if any, by a thread of its own, which gives up when the client takes
+    /// nothing for the connection's timeout or the answer misses its deadline (`Pace`). A
+    /// worker is then free at once even for a client that does not read (upstream wrote on
+    /// the worker, which a client that stopped reading held for good). With `close`, or when
+    /// the answer cannot be written, the connection ends after it (see
+    /// `SequentialWriter::close`).
+    pub fn send<B>(mut self, head: Vec<u8>, body: B, close: bool)
+    where
+        B: AsRef<[u8]> + Send + 'static,
+    {
+        let writer = self.extract_writer_impl();
+        let notify = self.notify_when_responded.take();
+        let mut answer = Answer {
+            writer,
+            head,
+            body,
+            sent: 0,
+            close,
+        };
+        match answer.send_now() {
+            Ok(false) => {}
+            done => return answer.finish(done.map(|_| ()), notify),
+        }
+        let deadline = self.pace.deadline(Instant::now(), answer.left());
+        let rest = Arc::new(Mutex::new(Some((answer, notify))));
+        let on_thread = Arc::clone(&rest);
+        let timeout = self.pace.timeout;
+        let spawned = std::thread::Builder::new()
+            .name("tiny_http answer".into())
+            .spawn(move || Answer::send_rest(&on_thread, timeout, deadline));
+        if spawned.is_err() {
+            Answer::send_rest(&rest, timeout, deadline); // no thread to spare: here, then
+        }
+    }
+
     /// Returns true if the request was made through HTTPS.
     #[inline]
     pub fn secure(&self) -> bool {
@@ -403,24 +683,10 @@ impl Request {
     /// # }
     /// ```
     ///
-    /// If the client sent a `Expect: 100-continue` header with the request, calling this
-    ///  function will send back a `100 Continue` response.
+    /// openbb-files patch: the body has already been read (a `100 Continue` the client asked
+    /// for was sent before that), so this reader never waits on the client.
     #[inline]
     pub fn as_reader(&mut self) -> &mut dyn Read {
-        if self.must_send_continue {
-            let msg = Response::new_empty(StatusCode(100));
-            msg.raw_print(
-                self.response_writer.as_mut().unwrap().by_ref(),
-                self.http_version.clone(),
-                &self.headers,
-                true,
-                None,
-            )
-            .ok();
-            self.response_writer.as_mut().unwrap().flush().ok();
-            self.must_send_continue = false;
-        }
-
         self.data_reader.as_mut().unwrap()
     }
 
@@ -444,7 +710,7 @@ impl Request {
             };
             Box::new(writer) as Box<dyn Write + Send + 'static>
         } else {
-            writer
+            Box::new(writer)
         }
     }
 
@@ -452,7 +718,7 @@ impl Request {
     /// as the object returned by `into_writer` above.
     ///
     /// This may only be called once on a single request.
-    fn extract_writer_impl(&mut self) -> Box<dyn Write + Send + 'static> {
+    fn extract_writer_impl(&mut self) -> Box<dyn AnswerSink> {
         use std::mem;
 
         assert!(self.response_writer.is_some());
@@ -486,14 +752,6 @@ impl Request {
             sender.send(()).unwrap();
         }
         res
-    }
-
-    /// openbb-files patch: answers 505 to a request of an HTTP version above 1.1, in HTTP/1.1.
-    pub(crate) fn answer_unsupported_version(mut self) {
-        self.http_version = HTTPVersion(1, 1);
-        let response = Response::from_string("This server only supports HTTP versions 1.0 and 1.1")
-            .with_status_code(StatusCode(505));
-        let _ = self.respond(response);
     }
 
     fn respond_impl<R>(&mut self, response: Response<R>) -> Result<(), IoError>
@@ -549,6 +807,87 @@ impl Drop for Request {
             if let Some(sender) = self.notify_when_responded.take() {
                 sender.send(()).unwrap();
             }
+        }
+    }
+}
+
+/// openbb-files patch: an answer on its way to the client (`Request::send`).
+struct Answer<B> {
+    writer: Box<dyn AnswerSink>,
+    head: Vec<u8>,
+    body: B,
+    /// Bytes of `head` and then `body` written so far.
+    sent: usize,
+    close: bool,
+}
+
+/// An answer left to a thread of its own, with the sender `Request::respond` would notify.
+type Rest<B> = Mutex<Option<(Answer<B>, Option<Sender<()>>)>>;
+
+impl<B: AsRef<[u8]>> Answer<B> {
+    fn left(&self) -> usize {
+        self.head.len() + self.body.as_ref().len() - self.sent
+    }
+
+    /// Writes what the client takes at once; true when all is written.
+    fn send_now(&mut self) -> io::Result<bool> {
+        while self.left() > 0 {
+            let (head, body) = (self.head.as_slice(), self.body.as_ref());
+            let parts = match head.get(self.sent..) {
+                Some(head) if !head.is_empty() => [IoSlice::new(head), IoSlice::new(body)],
+                _ => [IoSlice::new(&body[self.sent - head.len()..]), IoSlice::new(&[])],
+            };
+            match self.writer.send_now(&parts) {
+                Ok(0) => return Err(ErrorKind::WriteZero.into()),
+                Ok(written) => self.sent += written,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(false),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Writes the rest of the answer in `rest` as the client takes it, giving up when it takes
+    /// nothing for `timeout` or at `deadline`; then finishes it.
+    fn send_rest(rest: &Rest<B>, timeout: Option<Duration>, deadline: Option<Instant>) {
+        let taken = rest.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let Some((mut answer, notify)) = taken else {
+            return;
+        };
+        let sent = loop {
+            match answer.send_now() {
+                Ok(true) => break Ok(()),
+                Ok(false) => {}
+                Err(e) => break Err(e),
+            }
+            let wait = match deadline.map(|at| at.checked_duration_since(Instant::now())) {
+                Some(None) => break Err(ErrorKind::TimedOut.into()),
+                Some(Some(left)) => Some(timeout.map_or(left, |timeout| timeout.min(left))),
+                None => timeout,
+            };
+            match answer.writer.wait_writable(wait) {
+                Ok(true) => {}
+                Ok(false) => break Err(ErrorKind::TimedOut.into()),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        answer.finish(sent, notify);
+    }
+
+    /// Ends the answer: the connection closes if it asked to or the answer failed; the next
+    /// answer on the connection may go once the writer is dropped.
+    fn finish(mut self, sent: io::Result<()>, notify: Option<Sender<()>>) {
+        match sent {
+            Ok(()) if !self.close => {
+                let _ = self.writer.flush();
+            }
+            _ => self.writer.close(),
+        }
+        drop(self.writer);
+        if let Some(sender) = notify {
+            let _ = sender.send(());
         }
     }
 }

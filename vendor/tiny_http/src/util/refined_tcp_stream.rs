@@ -181,6 +181,42 @@ impl RefinedTcpStream {
         self.arrived_read < self.arrived.len()
     }
 
+    /// openbb-files patch: writes what the client takes at once, without waiting for it: for a
+    /// plain socket on Linux, one `sendmsg` with `MSG_DONTWAIT` (`WouldBlock` when the socket
+    /// takes nothing) and `MSG_NOSIGNAL`; elsewhere, and over TLS, a write as `write_vectored`
+    /// does, which waits for the client at most the socket's write timeout.
+    #[allow(irrefutable_let_patterns)] // without TLS, every stream is a plain one
+    pub(crate) fn send_now(&mut self, bufs: &[IoSlice<'_>]) -> IoResult<usize> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if let Stream::Http(connection) = &self.stream {
+            use rustix::net::{sendmsg, SendAncillaryBuffer, SendFlags};
+            let flags = SendFlags::DONTWAIT | SendFlags::NOSIGNAL;
+            let mut no_control = SendAncillaryBuffer::default();
+            return Ok(sendmsg(connection.as_fd(), bufs, &mut no_control, flags)?);
+        }
+        self.stream.write_vectored(bufs)
+    }
+
+    /// openbb-files patch: waits at most `timeout` (`None`: as long as it takes) for a plain
+    /// socket to take more (`poll`), false if it did not; true at once elsewhere (`send_now`
+    /// then waits itself).
+    #[allow(irrefutable_let_patterns)] // without TLS, every stream is a plain one
+    pub(crate) fn wait_writable(&self, timeout: Option<std::time::Duration>) -> IoResult<bool> {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if let Stream::Http(connection) = &self.stream {
+            use rustix::event::{poll, PollFd, PollFlags, Timespec};
+            let timeout = timeout.map(|timeout| Timespec {
+                tv_sec: timeout.as_secs().min(i32::MAX as u64) as _,
+                tv_nsec: timeout.subsec_nanos() as _,
+            });
+            let socket = connection.as_fd();
+            let mut fds = [PollFd::new(&socket, PollFlags::OUT)];
+            return Ok(poll(&mut fds, timeout.as_ref())? > 0);
+        }
+        let _ = timeout;
+        Ok(true)
+    }
+
     /// openbb-files patch: tells the client no more data is coming (the read half still reads).
     pub(crate) fn shutdown_write(&mut self) -> IoResult<()> {
         self.stream.shutdown(Shutdown::Write)

@@ -1,5 +1,8 @@
 use std::io::Result as IoResult;
 use std::io::{BufWriter, IoSlice, Read, Write};
+use std::time::Duration;
+
+use super::RefinedTcpStream;
 
 // openbb-files patch: one-value channels (see oneshot.rs) instead of std::sync::mpsc
 use super::oneshot::{channel, Receiver, Sender};
@@ -44,16 +47,21 @@ where
     W: Write + Send,
 {
     writer: Arc<Mutex<W>>,
-    next_trigger: Option<Receiver<()>>,
+    // openbb-files patch: each writer says, when done, whether the connection is to close
+    next_trigger: Option<Receiver<bool>>,
+    /// openbb-files patch: a writer done asked to close the connection
+    close_asked: bool,
 }
 
 pub struct SequentialWriter<W>
 where
     W: Write + Send,
 {
-    trigger: Option<Receiver<()>>,
+    trigger: Option<Receiver<bool>>,
     writer: Arc<Mutex<W>>,
-    on_finish: Sender<()>,
+    on_finish: Sender<bool>,
+    /// openbb-files patch: the connection closes after this writer's answer
+    close: bool,
 }
 
 impl<R: Read + Send> SequentialReaderBuilder<R> {
@@ -69,7 +77,28 @@ impl<W: Write + Send> SequentialWriterBuilder<W> {
         SequentialWriterBuilder {
             writer: Arc::new(Mutex::new(writer)),
             next_trigger: None,
+            close_asked: false,
         }
+    }
+
+    /// openbb-files patch: whether the last writer handed out is done, waiting for it with
+    /// `wait` (`None`: not yet); once it is, `Some(true)` if a writer asked to close the
+    /// connection (see `SequentialWriter::close_after`).
+    pub fn last_done(&mut self, wait: bool) -> Option<bool> {
+        if let Some(trigger) = self.next_trigger.take() {
+            let close = match wait {
+                true => trigger.recv().ok(),
+                false => match trigger.try_recv() {
+                    Ok(None) => {
+                        self.next_trigger = Some(trigger);
+                        return None;
+                    }
+                    done => done.ok().flatten(),
+                },
+            };
+            self.close_asked |= close.unwrap_or(true);
+        }
+        Some(self.close_asked)
     }
 
     /// openbb-files patch: runs `f` on the underlying writer (to shut a socket down).
@@ -122,6 +151,7 @@ impl<W: Write + Send> Iterator for SequentialWriterBuilder<W> {
             trigger: next_next_trigger,
             writer: self.writer.clone(),
             on_finish: tx,
+            close: false,
         })
     }
 }
@@ -173,8 +203,37 @@ impl<W: Write + Send> SequentialWriter<W> {
     /// one function for what upstream repeated in each write method.)
     fn wait_for_previous(&mut self) {
         if let Some(v) = self.trigger.take() {
-            v.recv().unwrap()
+            let _ = v.recv();
         }
+    }
+}
+
+impl SequentialWriter<BufWriter<RefinedTcpStream>> {
+    /// openbb-files patch: writes what the client takes at once (see
+    /// `RefinedTcpStream::send_now`), after anything buffered.
+    pub fn send_now(&mut self, bufs: &[IoSlice<'_>]) -> IoResult<usize> {
+        self.wait_for_previous();
+        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        writer.flush()?;
+        writer.get_mut().send_now(bufs)
+    }
+
+    /// openbb-files patch: ends the connection after this answer, which must be written: its
+    /// sending side is shut (the client sees the end at once), and once this writer is done
+    /// the connection reads no further request (`SequentialWriterBuilder::last_done`).
+    pub fn close(&mut self) {
+        self.wait_for_previous();
+        self.close = true;
+        let mut writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = writer.flush();
+        let _ = writer.get_mut().shutdown_write();
+    }
+
+    /// openbb-files patch: waits at most `timeout` for the client to take more; false if it
+    /// took nothing.
+    pub fn wait_writable(&self, timeout: Option<Duration>) -> IoResult<bool> {
+        let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        writer.get_ref().wait_writable(timeout)
     }
 }
 
@@ -226,6 +285,6 @@ where
     W: Write + Send,
 {
     fn drop(&mut self) {
-        self.on_finish.send(()).ok();
+        self.on_finish.send(self.close).ok();
     }
 }
