@@ -33,6 +33,7 @@ use crate::http::{JSON, Method, Payload, Request, Response};
 use crate::live::{Hub, Limits};
 use crate::manifest::{self, FILES_PREFIX, Manifest};
 use crate::paths::{DataDir, clean_request_path};
+use crate::validate::Problem;
 use crate::websocket::{self, Upgrade};
 use crate::widgets::{self, Call, options, pdf};
 
@@ -67,8 +68,8 @@ impl App {
     pub fn with_live_limits(config: &Config, limits: Limits) -> App {
         let app = App::build(config, load_and_log, limits);
         let (manifest, _) = app.manifest();
-        for warning in app.data_and_apps_problems(&manifest) {
-            crate::log::line(&format!("openbb-files: {warning}"));
+        for problem in app.data_and_apps_problems(&manifest) {
+            crate::log::line(&format!("openbb-files: {}", problem.line));
         }
         app
     }
@@ -132,19 +133,26 @@ impl App {
     /// Every problem the server knows of: manifest files, widgets left out, widgets whose data
     /// is missing or lacks the columns they name, app layouts naming missing widgets,
     /// unreadable data.
-    pub fn problems(&self) -> Vec<String> {
+    pub fn problems(&self) -> Vec<Problem> {
         let (manifest, widgets_problem) = self.manifest();
         let (_, apps_problem) = self.apps.get();
         let (_, agents_problem) = self.agents.get();
+        let files = self.files.problems().into_iter().map(|line| {
+            // The one warning files record: a remote copy served while its upstream fails.
+            match line.contains(": warning: ") {
+                true => Problem::warning(line),
+                false => Problem::error(line),
+            }
+        });
         widgets_problem
             .iter()
             .chain(apps_problem.iter())
             .chain(agents_problem.iter())
-            .map(|p| p.to_string())
+            .map(|p| Problem::error(p.to_string()))
             .chain(manifest.problems.iter().cloned())
             .chain(manifest.warnings.iter().cloned())
             .chain(self.data_and_apps_problems(&manifest))
-            .chain(self.files.problems())
+            .chain(files)
             .collect()
     }
 
@@ -159,7 +167,7 @@ impl App {
     }
 
     /// The served widgets checked against `data/`, and `apps.json` against the served widgets.
-    fn data_and_apps_problems(&self, manifest: &Arc<Manifest>) -> Vec<String> {
+    fn data_and_apps_problems(&self, manifest: &Arc<Manifest>) -> Vec<Problem> {
         let mut problems = self.data_problems(manifest);
         problems.extend(manifest.apps(&self.apps.get().0).1);
         problems
@@ -167,7 +175,7 @@ impl App {
 
     /// [`Manifest::data_problems`], checked again only when the manifest or a file the last
     /// check looked for has changed (one `stat` a file otherwise): `/` reads no data.
-    fn data_problems(&self, manifest: &Arc<Manifest>) -> Vec<String> {
+    fn data_problems(&self, manifest: &Arc<Manifest>) -> Vec<Problem> {
         let version = |file: &str| {
             let (_, meta) = self.files.dir.resolve(file)?;
             Some(FileVersion::from_metadata(&meta))
@@ -383,7 +391,7 @@ impl App {
                 "auth_required": self.auth.required(),
                 "uptime_seconds": self.started.elapsed().as_secs(),
                 "live_subscribers": self.live.subscribers(),
-                "problems": self.problems(),
+                "problems": self.problems().into_iter().map(|p| p.line).collect::<Vec<_>>(),
             }),
         )
     }
@@ -413,10 +421,10 @@ fn load_and_log(bytes: Option<&[u8]>) -> Result<Option<Arc<Manifest>>, String> {
     let manifest = load(bytes)?;
     for manifest in manifest.iter() {
         for problem in &manifest.problems {
-            crate::log::line(&format!("openbb-files: widget left out: {problem}"));
+            crate::log::line(&format!("openbb-files: widget left out: {}", problem.line));
         }
         for warning in &manifest.warnings {
-            crate::log::line(&format!("openbb-files: {warning}"));
+            crate::log::line(&format!("openbb-files: {}", warning.line));
         }
     }
     Ok(manifest)
@@ -427,7 +435,7 @@ struct DataCheck {
     manifest: Arc<Manifest>,
     /// Each file the check looked for, with its version then (`None`: not there).
     looked_at: Vec<(String, Option<FileVersion>)>,
-    problems: Vec<String>,
+    problems: Vec<Problem>,
 }
 
 /// What a request path names.

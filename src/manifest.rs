@@ -35,7 +35,7 @@ use crate::filter::Rule;
 use crate::http::Payload;
 use crate::paths::{clean_request_path, is_safe_segment};
 use crate::remote::is_remote;
-use crate::validate;
+use crate::validate::{self, Problem};
 
 /// How a widget's endpoint is answered, from its `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,10 +222,10 @@ pub struct Manifest {
     named: Vec<Vec<(String, String)>>,
     options: Vec<OptionsRoute>,
     /// Why widgets were left out, as `widget: field: message` lines.
-    pub problems: Vec<String>,
+    pub problems: Vec<Problem>,
     /// What a user should hear of the served widgets (spellings served under the front end's
     /// name, keys it does not know, ...), as `widget: field: warning: message` lines.
-    pub warnings: Vec<String>,
+    pub warnings: Vec<Problem>,
 }
 
 /// Paths the server answers itself; no widget may take them.
@@ -292,7 +292,7 @@ impl Manifest {
         for (id, mut entry) in entries {
             let Some(object) = entry.as_object_mut() else {
                 let issue = validate::Issue::error("widget", "expected an object");
-                manifest.problems.push(issue.line(&id));
+                manifest.problems.push(issue.problem(&id));
                 continue;
             };
             let mut issues = canonical_spellings(object);
@@ -319,9 +319,9 @@ impl Manifest {
                         }
                     }
                 }
-                Err((field, message)) => {
-                    manifest.problems.push(format!("{id}: {field}: {message}"))
-                }
+                Err((field, message)) => manifest
+                    .problems
+                    .push(Problem::error(format!("{id}: {field}: {message}"))),
             }
         }
         let served = serde_json::to_vec(&served).map_err(|err| err.to_string())?;
@@ -337,13 +337,13 @@ impl Manifest {
     /// `apps.json` as served beside this manifest: apps that break the front end's rules and
     /// layout items naming a widget that is not served are taken out (see [`validate::apps`]);
     /// with the problem lines for `apps.json`.
-    pub fn apps(&self, apps: &Payload) -> (Payload, Vec<String>) {
+    pub fn apps(&self, apps: &Payload) -> (Payload, Vec<Problem>) {
         let Ok(mut document) = serde_json::from_slice::<Value>(&apps.bytes) else {
             return (apps.clone(), Vec::new());
         };
         let written = document.clone();
         let issues = validate::apps(&mut document, &self.ids().collect());
-        let lines = issues.iter().map(|i| i.line("apps.json")).collect();
+        let lines = issues.iter().map(|i| i.problem("apps.json")).collect();
         if document == written {
             return (apps.clone(), lines);
         }
@@ -377,13 +377,13 @@ impl Manifest {
         &self,
         exists: &dyn Fn(&str) -> bool,
         header: &dyn Fn(&str) -> Header,
-    ) -> Vec<String> {
+    ) -> Vec<Problem> {
         let mut problems = Vec::new();
         let mut check = |id: &str, candidates: Vec<String>, named: &[(String, String)]| {
             let Some(file) = candidates.iter().find(|c| exists(c)) else {
                 let shown: Vec<String> = candidates.iter().map(|c| format!("data/{c}")).collect();
                 let message = format!("{} does not exist (yet)", shown.join(" or "));
-                problems.push(validate::Issue::warning("backend.file", message).line(id));
+                problems.push(validate::Issue::warning("backend.file", message).problem(id));
                 return;
             };
             let shown = format!("data/{file}");
@@ -392,7 +392,7 @@ impl Manifest {
                 Ok(None) => Vec::new(),
                 Err(message) => vec![validate::Issue::error("backend.file", message)],
             };
-            problems.extend(issues.iter().map(|issue| issue.line(id)));
+            problems.extend(issues.iter().map(|issue| issue.problem(id)));
         };
         for (widget, named) in self.widgets.iter().zip(&self.named) {
             if let Some(candidates) = widget.known_files() {
@@ -471,7 +471,7 @@ impl Manifest {
         &self,
         id: &str,
         entry: Value,
-    ) -> Result<(Widget, Vec<OptionsRoute>, Value), Problem> {
+    ) -> Result<(Widget, Vec<OptionsRoute>, Value), Refusal> {
         let Value::Object(mut entry) = entry else {
             return Err(("widget", "expected an object".into()));
         };
@@ -627,7 +627,7 @@ impl Manifest {
     }
 
     /// Two widgets (or options endpoints) may share a path only when they answer it alike.
-    fn check_clashes(&self, widget: &Widget, options: &[OptionsRoute]) -> Result<(), Problem> {
+    fn check_clashes(&self, widget: &Widget, options: &[OptionsRoute]) -> Result<(), Refusal> {
         if let Some(other) = self.widgets.iter().find(|w| w.endpoint == widget.endpoint)
             && (Widget {
                 id: other.id.clone(),
@@ -702,7 +702,8 @@ impl Manifest {
     }
 }
 
-type Problem = (&'static str, String);
+/// Why an entry cannot be served: the field, and the message.
+type Refusal = (&'static str, String);
 
 /// A table file's column names (`None`: a document that is not a table), or why it does not read.
 pub type Header = Result<Option<Vec<String>>, String>;
@@ -758,7 +759,7 @@ fn named_columns(widget: &Widget, entry: &Value) -> Vec<(String, String)> {
 
 /// A live_grid's `wsEndpoint` and `data.wsRowIdColumn`, both required. Its file may not hold
 /// `{param}` placeholders: one file is watched for all of the widget's subscribers.
-fn live_socket(entry: &Map<String, Value>, file: Option<&str>) -> Result<LiveSocket, Problem> {
+fn live_socket(entry: &Map<String, Value>, file: Option<&str>) -> Result<LiveSocket, Refusal> {
     let endpoint = endpoint_path(
         entry.get("wsEndpoint").and_then(Value::as_str),
         "wsEndpoint",
@@ -785,7 +786,7 @@ fn live_socket(entry: &Map<String, Value>, file: Option<&str>) -> Result<LiveSoc
 }
 
 /// A cleaned endpoint path from a manifest value; refuses reserved paths and the files prefix.
-fn endpoint_path(value: Option<&str>, field: &'static str) -> Result<String, Problem> {
+fn endpoint_path(value: Option<&str>, field: &'static str) -> Result<String, Refusal> {
     let raw = value.ok_or((field, "required, as a string".to_string()))?;
     if raw.contains(['{', '}']) {
         return Err((
@@ -809,15 +810,18 @@ fn endpoint_path(value: Option<&str>, field: &'static str) -> Result<String, Pro
 
 /// The problem lines listed for one widget: at most [`LINES_PER_WIDGET`], then how many more
 /// (a widget of 100,000 bad columns must not make `/` megabytes long).
-fn shown_lines(id: &str, issues: &[validate::Issue]) -> Vec<String> {
-    let mut lines: Vec<String> = issues
+fn shown_lines(id: &str, issues: &[validate::Issue]) -> Vec<Problem> {
+    let mut lines: Vec<Problem> = issues
         .iter()
         .take(LINES_PER_WIDGET)
-        .map(|issue| issue.line(id))
+        .map(|issue| issue.problem(id))
         .collect();
-    if issues.len() > LINES_PER_WIDGET {
+    if let Some(first) = issues.get(LINES_PER_WIDGET) {
         let more = issues.len() - LINES_PER_WIDGET;
-        lines.push(format!("{id}: and {more} more problems like these"));
+        lines.push(Problem {
+            severity: first.severity,
+            line: format!("{id}: and {more} more problems like these"),
+        });
     }
     lines
 }
@@ -845,7 +849,7 @@ fn canonical_spellings(entry: &mut Map<String, Value>) -> Vec<validate::Issue> {
 
 /// Every `{name}` placeholder of a file template names one of the widget's params (otherwise
 /// every request would fail).
-fn declared_placeholders(template: &str, params: &[&Map<String, Value>]) -> Result<(), Problem> {
+fn declared_placeholders(template: &str, params: &[&Map<String, Value>]) -> Result<(), Refusal> {
     let names = placeholders(template).map_err(|message| ("backend.file", message))?;
     let declared: Vec<&str> = params
         .iter()
@@ -902,7 +906,7 @@ pub fn placeholders(template: &str) -> Result<Vec<&str>, String> {
 }
 
 /// A path under `data/`: safe segments only; with `templated`, `{param}` placeholders allowed.
-fn check_path(field: &'static str, path: Option<&str>, templated: bool) -> Result<(), Problem> {
+fn check_path(field: &'static str, path: Option<&str>, templated: bool) -> Result<(), Refusal> {
     let Some(path) = path else { return Ok(()) };
     let mut filled = path.to_string();
     if templated {
@@ -978,6 +982,10 @@ mod tests {
         Manifest::parse(Some(&serde_json::to_vec(&document).unwrap())).unwrap()
     }
 
+    fn lines(problems: &[Problem]) -> Vec<String> {
+        problems.iter().map(|p| p.line.clone()).collect()
+    }
+
     fn served(manifest: &Manifest) -> Value {
         serde_json::from_slice(&manifest.served.bytes).unwrap()
     }
@@ -1017,7 +1025,7 @@ mod tests {
             served(&manifest),
             serde_json::json!({"ok": {"name": "Ok", "endpoint": "ok", "description": "description"}})
         );
-        let problems = manifest.problems.join("\n");
+        let problems = lines(&manifest.problems).join("\n");
         for expected in [
             "no_endpoint: endpoint:",
             "escape: endpoint:",
@@ -1043,7 +1051,7 @@ mod tests {
         let manifest = Manifest::parse(Some(entry.to_string().as_bytes())).unwrap();
         assert_eq!(manifest.problems.len(), 21);
         assert_eq!(
-            manifest.problems[20],
+            manifest.problems[20].line,
             "wide: and 40 more problems like these"
         );
     }
@@ -1060,7 +1068,7 @@ mod tests {
         assert_eq!(manifest.widget_count(), 1);
         assert!(manifest.widget_for("g").is_some());
         assert_eq!(
-            manifest.problems,
+            lines(&manifest.problems),
             [
                 "broken: description: required, as a string",
                 "broken: type: \"tabel\" is not a widget type Workspace knows (advanced_charting, chart, chart-highcharts, chart-vegalite, file_viewer, html, iframe, live_grid, markdown, metric, multi_file_viewer, newsfeed, note, rich_note, omni, pdf, table, ssrm_table, ssrm_advanced, youtube)",
@@ -1120,7 +1128,7 @@ mod tests {
                  "files_prefix": {"endpoint": "files/a.pdf", "type": "pdf"},
                  "path_param": {"endpoint": "r/{t}", "params": [{"paramName": "t"}]}}"#,
         );
-        let problems = manifest.problems.join("\n");
+        let problems = lines(&manifest.problems).join("\n");
         for expected in [
             "folder_on_table: backend: 'folder' does not apply to a table widget",
             "column_on_chart: backend: 'column' does not apply to a chart widget",
@@ -1197,7 +1205,7 @@ mod tests {
             manifest.widget_for("b").is_some(),
             "same options, same endpoint: fine"
         );
-        let problems = manifest.problems.join("\n");
+        let problems = lines(&manifest.problems).join("\n");
         for expected in [
             "clash: backend.options: options endpoint 'options/tickers' is already answered otherwise (by widget 'a')",
             "on_widget: backend.options: options endpoint 'a'",
@@ -1222,8 +1230,7 @@ mod tests {
                  "no_filters": {"endpoint": "a3", "type": "advanced_charting", "backend": {"filters": {}}}}"#,
         );
         assert!(
-            manifest
-                .problems
+            lines(&manifest.problems)
                 .join("\n")
                 .contains("no_filters: backend: 'filters' does not apply")
         );
@@ -1256,7 +1263,7 @@ mod tests {
         );
         let widget = manifest.widget_for("r").unwrap();
         assert_eq!(widget.ttl, Some(std::time::Duration::from_secs(30)));
-        let problems = manifest.problems.join("\n");
+        let problems = lines(&manifest.problems).join("\n");
         for expected in [
             "ttl_local: backend.ttl: applies to a remote backend.file",
             "ttl_on_omni: backend: 'ttl' does not apply to a omni widget",
@@ -1292,7 +1299,7 @@ mod tests {
         assert_eq!(manifest.widget_for("quotes").unwrap().id, "live");
         assert!(!Kind::LiveGrid.takes_post());
         assert_eq!(manifest.widget_count(), 1);
-        let problems = manifest.problems.join("\n");
+        let problems = lines(&manifest.problems).join("\n");
         for expected in [
             "no_socket: wsEndpoint: required",
             "no_key: data.wsRowIdColumn:",

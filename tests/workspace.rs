@@ -322,7 +322,8 @@ fn check_reports_a_csv_that_does_not_parse_and_an_undeclared_placeholder() {
             r#"{"rows": {"name": "R", "description": "d", "endpoint": "rows", "backend": {"file": "rows.csv"}},
                 "report": {"name": "P", "description": "d", "type": "markdown", "endpoint": "report",
                            "params": [{"paramName": "ticker", "type": "ticker"}],
-                           "backend": {"file": "reports/{tickr}.md"}}}"#,
+                           "backend": {"file": "reports/{tickr}.md"}},
+                "looks: warning: fine": {"name": "W", "description": "d", "endpoint": "w", "type": "tabel"}}"#,
         )
         .write("data/rows.csv", "a,b\n1,2\n3,4\n5,6,7\n");
     let out = Command::new(BIN)
@@ -342,5 +343,8 @@ fn check_reports_a_csv_that_does_not_parse_and_an_undeclared_placeholder() {
         ),
         "{text}"
     );
-    assert!(text.contains(": 2 error(s)"), "{text}");
+    assert!(
+        text.contains(": 3 error(s)"),
+        "errors are counted by severity, not by the text of a line: {text}"
+    );
 }

@@ -17,6 +17,7 @@ mod shapes;
 
 use crate::app::App;
 use crate::config::{Config, UsageError};
+use crate::validate::Severity;
 
 /// How long one request to the backend may take, connection included.
 pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
@@ -150,9 +151,12 @@ fn check_folder(options: &Options, out: &mut dyn Write) -> bool {
     app.read_data_files();
     let problems = app.problems();
     for problem in &problems {
-        let _ = writeln!(out, "{problem}");
+        let _ = writeln!(out, "{}", problem.line);
     }
-    let errors = problems.iter().filter(|p| !is_warning(p)).count();
+    let errors = problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .count();
     let _ = writeln!(
         out,
         "{}: {errors} error(s), {} warning(s)",
@@ -160,10 +164,6 @@ fn check_folder(options: &Options, out: &mut dyn Write) -> bool {
         problems.len() - errors
     );
     errors == 0
-}
-
-fn is_warning(problem: &str) -> bool {
-    problem.contains(": warning: ")
 }
 
 #[cfg(test)]

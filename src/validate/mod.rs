@@ -63,6 +63,40 @@ impl Issue {
     }
 }
 
+/// A line listed at `/` and by `check`, with its severity: `check` counts errors by this, never
+/// by reading the text back (a widget id may hold anything).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub severity: Severity,
+    pub line: String,
+}
+
+impl Problem {
+    pub fn error(line: impl Into<String>) -> Problem {
+        Problem {
+            severity: Severity::Error,
+            line: line.into(),
+        }
+    }
+
+    pub fn warning(line: impl Into<String>) -> Problem {
+        Problem {
+            severity: Severity::Warning,
+            line: line.into(),
+        }
+    }
+}
+
+impl Issue {
+    /// This issue of `subject` as a [`Problem`].
+    pub fn problem(&self, subject: &str) -> Problem {
+        Problem {
+            severity: self.severity,
+            line: self.line(subject),
+        }
+    }
+}
+
 /// Whether any of `issues` is an error.
 pub fn has_error(issues: &[Issue]) -> bool {
     issues.iter().any(|i| i.severity == Severity::Error)
