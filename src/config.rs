@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cors::DEFAULT_ORIGINS;
+use crate::live::Limits;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -31,6 +32,8 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// HTTPS: the PEM certificate chain (leaf first) and private key; both or neither.
     pub tls: Option<Tls>,
+    /// The live_grid sockets' bounds; `--live-per-address` and `--live-queue-bytes` set two.
+    pub live: Limits,
 }
 
 /// The files `--tls-cert` and `--tls-key` name.
@@ -76,6 +79,7 @@ impl Default for Config {
             max_body_bytes: 16 * 1024 * 1024,
             idle_timeout: Duration::from_secs(30),
             tls: None,
+            live: Limits::default(),
         }
     }
 }
@@ -110,7 +114,7 @@ struct Flag {
     help: &'static str,
 }
 
-const FLAGS: [Flag; 16] = [
+const FLAGS: [Flag; 18] = [
     Flag {
         name: "root",
         value: Some("DIR"),
@@ -180,6 +184,18 @@ const FLAGS: [Flag; 16] = [
         value: Some("N"),
         help: "close a connection idle, sending its request or not reading the answer for \
                this long [default: 30]",
+    },
+    Flag {
+        name: "live-per-address",
+        value: Some("N"),
+        help: "live_grid WebSockets open at once from one client address (an IPv6 /64); more \
+               get 429. Behind a proxy every client has the proxy's address [default: 32]",
+    },
+    Flag {
+        name: "live-queue-bytes",
+        value: Some("N"),
+        help: "bytes of rows waiting to be sent to one live_grid WebSocket; a client further \
+               behind is closed (1008, too slow) and may reconnect [default: 1048576]",
     },
     Flag {
         name: "tls-cert",
@@ -319,6 +335,12 @@ fn build(
     }
     if let Some(secs) = last("idle-timeout-secs") {
         config.idle_timeout = Duration::from_secs(number_in("idle-timeout-secs", &secs, 1, 86400)?);
+    }
+    if let Some(sockets) = last("live-per-address") {
+        config.live.per_address = number_in("live-per-address", &sockets, 1, 65536)?;
+    }
+    if let Some(bytes) = last("live-queue-bytes") {
+        config.live.queue_bytes = number_in("live-queue-bytes", &bytes, 1024, 1 << 30)?;
     }
     config.tls = match (last("tls-cert"), last("tls-key")) {
         (Some(cert), Some(key)) => Some(Tls {
@@ -526,6 +548,8 @@ mod tests {
             ("idle-timeout-secs", "5"),
             ("tls-cert", "/c.pem"),
             ("tls-key", "/k.pem"),
+            ("live-per-address", "4"),
+            ("live-queue-bytes", "65536"),
         ]
         .iter()
         .map(|(flag, value)| (env_name(flag), *value))
@@ -552,6 +576,11 @@ mod tests {
                     cert: PathBuf::from("/c.pem"),
                     key: PathBuf::from("/k.pem"),
                 }),
+                live: Limits {
+                    per_address: 4,
+                    queue_bytes: 65536,
+                    ..Limits::default()
+                },
             }
         );
         for flag in FLAGS.iter().filter(|f| f.name != "version") {
@@ -581,6 +610,8 @@ mod tests {
             &["--max-header-bytes", "10"],
             &["--max-body-bytes", "-1"],
             &["--idle-timeout-secs", "0"],
+            &["--live-per-address", "0"],
+            &["--live-queue-bytes", "100"],
             &["--tls-cert", "c.pem"],
             &["--tls-key", "k.pem"],
             &["--api-key", ""],
