@@ -2,13 +2,15 @@
 //!
 //! One watcher thread (started with the first subscriber, gone with the last) looks at every
 //! watched file each [`Limits::poll`]. A file's rows are kept as a [`Snapshot`]: each key's
-//! (`data.wsRowIdColumn`) last row as JSON text, built once per version of the file (one parse
-//! by [`Files`]) and shared by the watcher and every handshake, so a handshake on a big file
-//! costs what one on a small file does. When the file changed, the rows of the new snapshot
-//! that are new or differ from the last one are sent, as one JSON object per text message, to
-//! each subscriber whose params (the socket URL's query, then each `{"params": {...}}` message)
-//! keep them, by the table filter rules (`filter::plan`). Rows removed from the file are not
-//! announced; a key repeated in the file counts once, its last row.
+//! (`data.wsRowIdColumn`) last row as JSON text, built once per version of the file (from one
+//! parse by [`Files`]). A handshake takes the latest snapshot, whatever its version, and never
+//! waits for one being built, so it costs the same on a big file as on a small one; only the
+//! first handshake on a file builds one. When the file changed, the rows of the new snapshot
+//! that are new or differ from the group's last one are sent, as one JSON object per text
+//! message, to each subscriber whose params (the socket URL's query, then each
+//! `{"params": {...}}` message) keep them, by the table filter rules (`filter::plan`). Rows
+//! removed from the file are not announced; a key repeated in the file counts once, its last
+//! row.
 //!
 //! Each subscriber has two threads: a reader (client messages: params, ping, close) and a writer
 //! fed by a bounded queue (one entry per change of the file: the rows it keeps; pongs), which
@@ -102,13 +104,18 @@ pub struct Hub {
     files: Arc<Files>,
     limits: Limits,
     state: Mutex<State>,
-    /// The latest snapshot of each live file, by file and row key.
-    snapshots: Mutex<HashMap<(String, String), Arc<Latest>>>,
+    /// The snapshots of each live file, by file and row key.
+    snapshots: Mutex<HashMap<(String, String), Arc<Snapshots>>>,
 }
 
-/// The latest snapshot of one file and row key. Its lock is held while a snapshot is built:
-/// concurrent handshakes on a new version wait for one build instead of each making its own.
-type Latest = Mutex<Option<Arc<Snapshot>>>;
+/// The snapshots of one file for one row key.
+#[derive(Default)]
+struct Snapshots {
+    /// The latest built, whatever the file's version now.
+    latest: Mutex<Option<Arc<Snapshot>>>,
+    /// Held while a snapshot is built, so that each version is built once.
+    building: Mutex<()>,
+}
 
 #[derive(Default)]
 struct State {
@@ -121,7 +128,8 @@ struct State {
 struct Group {
     widget: Widget,
     relative: String,
-    /// The rows last sent (or, before the first change, as the first subscriber was admitted).
+    /// The rows last sent (before the first change: what its first subscriber was admitted
+    /// with).
     seen: Arc<Snapshot>,
     peers: Vec<Arc<Peer>>,
 }
@@ -269,8 +277,10 @@ impl Hub {
 
     /// Checks, before the handshake is answered, that a client at `address` may subscribe to
     /// `widget` over `relative`: room for one more in all (else 503) and from that address
-    /// (else 429), and rows keyed by the widget's row key (else the file's error, or a 500
-    /// naming the missing column).
+    /// (else 429). The subscriber starts from the latest snapshot of the file, whatever its
+    /// version (the watcher then sends what changed since), so only the first handshake on a
+    /// file reads it: its rows must be keyed by the widget's row key (else the file's error,
+    /// or a 500 naming the missing column).
     pub fn admit(
         &self,
         widget: &Widget,
@@ -281,8 +291,17 @@ impl Hub {
         lock(&self.state)
             .room_for(&self.limits, client)
             .map_err(|(status, detail)| Response::error(status, &detail))?;
-        let (_, seen) = self.snapshot(widget, relative)?;
+        let latest = lock(&self.snapshots_of(widget, relative).latest).clone();
+        let seen = match latest {
+            Some(seen) => seen,
+            None => self.snapshot(widget, relative)?.1,
+        };
         Ok(Admission { seen, client })
+    }
+
+    fn snapshots_of(&self, widget: &Widget, relative: &str) -> Arc<Snapshots> {
+        let key = (relative.to_string(), row_key(widget).to_string());
+        Arc::clone(lock(&self.snapshots).entry(key).or_default())
     }
 
     /// The rows of `relative` now, keyed by `widget`'s row key, with the data they come from:
@@ -293,21 +312,17 @@ impl Hub {
         widget: &Widget,
         relative: &str,
     ) -> Result<(Arc<Data>, Arc<Snapshot>), Response> {
-        let key = row_key(widget);
-        let slot = Arc::clone(
-            lock(&self.snapshots)
-                .entry((relative.to_string(), key.to_string()))
-                .or_default(),
-        );
-        let mut latest = lock(&slot);
+        let snapshots = self.snapshots_of(widget, relative);
+        let _building = lock(&snapshots.building);
         let data = self.files.data(relative)?;
-        if let Some(snapshot) = latest.as_ref().filter(|s| s.is_of(&data)) {
-            return Ok((data, Arc::clone(snapshot)));
+        let latest = lock(&snapshots.latest).clone();
+        if let Some(snapshot) = latest.filter(|s| s.is_of(&data)) {
+            return Ok((data, snapshot));
         }
-        let snapshot = Snapshot::build(&data, key)
+        let snapshot = Snapshot::build(&data, row_key(widget))
             .map_err(|detail| Response::error(500, &format!("{}: {detail}", widget.id)))?;
         let snapshot = Arc::new(snapshot);
-        *latest = Some(Arc::clone(&snapshot));
+        *lock(&snapshots.latest) = Some(Arc::clone(&snapshot));
         Ok((data, snapshot))
     }
 
@@ -854,17 +869,23 @@ mod tests {
         .unwrap();
         let widget = manifest.live_for("q/ws").unwrap();
         let admit = || hub.admit(widget, "q.csv", None).unwrap().seen;
+        let current = || hub.snapshot(widget, "q.csv").unwrap().1;
         let first = admit();
         assert!(
             Arc::ptr_eq(&first, &admit()),
             "the same version is not built again"
         );
+        assert!(Arc::ptr_eq(&first, &current()));
         std::fs::write(data.join("q.csv"), "id,px\nA,1\nB,2\n").unwrap();
-        let second = admit();
+        // A handshake takes the latest snapshot; the watcher's look builds the new version's.
+        assert!(Arc::ptr_eq(&first, &admit()));
+        let second = current();
         assert!(
             !Arc::ptr_eq(&first, &second),
             "a new version has a new snapshot"
         );
+        assert!(Arc::ptr_eq(&second, &current()));
+        assert!(Arc::ptr_eq(&second, &admit()));
         assert_eq!(second.rows.len(), 2);
         assert_eq!(
             texts(&Change::between(&first, &second)),
