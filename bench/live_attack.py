@@ -59,6 +59,7 @@ def start_server(binary, root):
     server = subprocess.Popen(
         [binary, "--root", root, "--port", "0", "--quiet"],
         stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         text=True,
         start_new_session=True,
     )

@@ -21,8 +21,9 @@
 //! - the watcher never blocks on a client (it only `try_send`s); a client with rows waiting
 //!   gets a new change only while what waits stays within [`Limits::queue_bytes`] and
 //!   [`Limits::queue`] changes, else it is closed ("too slow", 1008) and may reconnect;
-//! - a write that takes longer than [`Limits::write_timeout`], or a client silent for
-//!   [`Limits::idle`] (it answers our pings, so only a dead one is), ends the connection;
+//! - a frame or batch of rows the client does not take within [`Limits::write_timeout`]
+//!   (however it paces its reads), or a client silent for [`Limits::idle`] (it answers our
+//!   pings, so only a dead one is), ends the connection;
 //! - open connections are bounded in all ([`Limits::subscribers`], else 503) and from one
 //!   client address ([`Limits::per_address`], else 429), both checked before the upgrade; a
 //!   connection counts until its threads end;
@@ -42,7 +43,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -71,7 +72,8 @@ pub struct Limits {
     pub ping_every: Duration,
     /// A client that sends nothing (not even a pong) for this long is closed.
     pub idle: Duration,
-    /// A client that does not take a frame within this time is closed.
+    /// A client that does not take a frame, or a batch of rows (64 KiB), within this time is
+    /// closed, however it paces its reads.
     pub write_timeout: Duration,
     /// Changes (each the rows of one new version of the file) waiting for one client; a client
     /// that falls this far behind is closed.
@@ -343,7 +345,6 @@ impl Hub {
         };
         let set_up = socket
             .set_read_timeout(Some(self.limits.idle))
-            .and_then(|()| socket.set_write_timeout(Some(self.limits.write_timeout)))
             .and_then(|()| socket2::SockRef::from(&socket).set_send_buffer_size(SEND_BUFFER_BYTES));
         if set_up.is_err() {
             return refuse(websocket::INTERNAL_ERROR, "cannot set up the socket");
@@ -360,9 +361,13 @@ impl Hub {
             return refuse(websocket::TRY_AGAIN_LATER, &reason);
         }
         let ping_every = self.limits.ping_every;
+        let writer = Writer {
+            socket,
+            timeout: self.limits.write_timeout,
+        };
         let writer = thread::Builder::new()
             .name("live-writer".into())
-            .spawn(move || write_frames(&outgoing, &sending, socket, ping_every));
+            .spawn(move || write_frames(&outgoing, &sending, writer, ping_every));
         let Ok(writer) = writer else {
             // Dropping the upgraded stream (`reader`) hangs up.
             return self.leave(&peer);
@@ -735,45 +740,45 @@ fn read_messages(peer: &Peer, reader: &mut dyn Read, idle: Duration) -> (u16, St
 fn write_frames(
     outgoing: &Receiver<Out>,
     sending: &Sending,
-    mut socket: TcpStream,
+    mut writer: Writer,
     ping_every: Duration,
 ) {
     loop {
         if let Some((code, reason)) = lock(&sending.closing).take() {
-            let _ = socket.write_all(&websocket::close_frame(code, &reason));
+            let _ = writer.send(&websocket::close_frame(code, &reason));
             break;
         }
         let written = match outgoing.recv_timeout(ping_every) {
             Ok(Out::Rows { texts, kept }) => match kept {
-                None => write_rows(&mut socket, texts.iter(), sending),
+                None => write_rows(&mut writer, texts.iter(), sending),
                 Some(kept) => {
                     let rows = kept.iter().map(|&at| &texts[at as usize]);
-                    write_rows(&mut socket, rows, sending)
+                    write_rows(&mut writer, rows, sending)
                 }
             },
-            Ok(Out::Pong(payload)) => socket.write_all(&websocket::pong_frame(&payload)),
+            Ok(Out::Pong(payload)) => writer.send(&websocket::pong_frame(&payload)),
             Ok(Out::Wake) => Ok(()),
-            Err(RecvTimeoutError::Timeout) => socket.write_all(&websocket::ping_frame()),
+            Err(RecvTimeoutError::Timeout) => writer.send(&websocket::ping_frame()),
             Err(RecvTimeoutError::Disconnected) => break,
         };
         if written.is_err() {
             break;
         }
     }
-    let _ = socket.shutdown(Shutdown::Both);
+    let _ = writer.socket.shutdown(Shutdown::Both);
 }
 
 /// Writes rows as text frames, in batches, each batch's bytes taken off `sending.queued` once
 /// written; stops early when the peer is closing (the rest is not sent).
 fn write_rows<'a>(
-    socket: &mut TcpStream,
+    writer: &mut Writer,
     rows: impl Iterator<Item = &'a Arc<str>>,
     sending: &Sending,
 ) -> io::Result<()> {
     let mut batch = Vec::with_capacity(WRITE_BATCH_BYTES);
     let mut batch_rows = 0;
     let mut flush = |batch: &mut Vec<u8>, batch_rows: &mut usize| {
-        socket.write_all(batch)?;
+        writer.send(batch)?;
         sending.queued.fetch_sub(*batch_rows, Ordering::Relaxed);
         batch.clear();
         *batch_rows = 0;
@@ -790,6 +795,36 @@ fn write_rows<'a>(
         }
     }
     flush(&mut batch, &mut batch_rows)
+}
+
+/// A subscriber's socket, for its writer: each frame or batch of rows must be taken by the
+/// client within `timeout`.
+struct Writer {
+    socket: TcpStream,
+    timeout: Duration,
+}
+
+impl Writer {
+    /// Writes all of `bytes` within the timeout, else fails. The socket's write timeout bounds
+    /// one wait for the client, and a client that takes a few bytes now and then would start
+    /// a new wait each time: so it is set to what is left of the timeout before every write.
+    fn send(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        let deadline = Instant::now() + self.timeout;
+        while !bytes.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(ErrorKind::TimedOut.into());
+            }
+            self.socket.set_write_timeout(Some(left))?;
+            match self.socket.write(bytes) {
+                Ok(0) => return Err(ErrorKind::WriteZero.into()),
+                Ok(written) => bytes = &bytes[written..],
+                Err(err) if err.kind() == ErrorKind::Interrupted => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -892,6 +927,35 @@ mod tests {
             [r#"{"id":"B","px":2}"#]
         );
         std::fs::remove_dir_all(data).unwrap();
+    }
+
+    #[test]
+    fn a_write_is_cut_at_its_timeout_however_the_client_paces_its_reads() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (socket, _) = listener.accept().unwrap();
+        // A client that takes 64 KiB every 50 ms (for at most 3 s): each wait of the writer
+        // ends with some progress, so a timeout per write call alone never fires.
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = Arc::clone(&done);
+        let reading = thread::spawn(move || {
+            let mut buffer = vec![0; 64 * 1024];
+            let started = Instant::now();
+            while !stop.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(3) {
+                match client.read(&mut buffer) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => thread::sleep(Duration::from_millis(50)),
+                }
+            }
+        });
+        let timeout = Duration::from_millis(300);
+        let mut writer = Writer { socket, timeout };
+        let started = Instant::now();
+        assert!(writer.send(&vec![b'x'; 64 * 1024 * 1024]).is_err());
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(1), "the write took {took:?}");
+        done.store(true, Ordering::Relaxed);
+        reading.join().unwrap();
     }
 
     #[test]
