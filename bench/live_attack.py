@@ -121,31 +121,34 @@ def get_json(address, path):
 
 
 def read_frames(sock):
-    """Yields the text of each text frame the server sends (server frames are not masked)."""
-    buffer = b""
+    """Yields the payload of each text frame the server sends (server frames are not masked)."""
+    buffer, at = bytearray(), 0
 
     def need(count):
-        nonlocal buffer
-        while len(buffer) < count:
-            chunk = sock.recv(65536)
+        nonlocal buffer, at
+        while len(buffer) - at < count:
+            if at:
+                del buffer[:at]
+                at = 0
+            chunk = sock.recv(1 << 20)
             if not chunk:
                 raise EOFError
             buffer += chunk
 
     while True:
         need(2)
-        opcode, length = buffer[0] & 0x0F, buffer[1] & 0x7F
-        at = 2
+        opcode, length, head = buffer[at] & 0x0F, buffer[at + 1] & 0x7F, 2
         if length == 126:
             need(4)
-            length, at = int.from_bytes(buffer[2:4], "big"), 4
+            length, head = int.from_bytes(buffer[at + 2 : at + 4], "big"), 4
         elif length == 127:
             need(10)
-            length, at = int.from_bytes(buffer[2:10], "big"), 10
-        need(at + length)
-        payload, buffer = buffer[at : at + length], buffer[at + length :]
+            length, head = int.from_bytes(buffer[at + 2 : at + 10], "big"), 10
+        need(head + length)
+        payload = bytes(buffer[at + head : at + head + length])
+        at += head + length
         if opcode == 0x1:
-            yield payload.decode()
+            yield payload
         elif opcode == 0x8:
             return
 
@@ -167,8 +170,10 @@ def flood(args, root, server, address):
     def read(sock):
         sock.settimeout(30)
         try:
-            for text in read_frames(sock):
-                version = int(json.loads(text)["price"])
+            for row in read_frames(sock):
+                # `{"symbol":"S1","price":7.01,...}`: the version is the price's whole part.
+                price = row.index(b'"price":') + 8
+                version = int(row[price : row.index(b".", price)])
                 arrived.setdefault(version, time.monotonic())
                 if stop.is_set():
                     return
