@@ -32,7 +32,7 @@ pub struct Config {
     pub idle_timeout: Duration,
     /// HTTPS: the PEM certificate chain (leaf first) and private key; both or neither.
     pub tls: Option<Tls>,
-    /// The live_grid sockets' bounds; `--live-per-address` and `--live-queue-bytes` set two.
+    /// The live_grid sockets' bounds (`--live-per-address` and `--live-queue-bytes` set theirs).
     pub live: Limits,
 }
 

@@ -63,7 +63,8 @@ pub const SEND_BUFFER_BYTES: usize = 256 * 1024;
 /// row.
 const WRITE_BATCH_BYTES: usize = 64 * 1024;
 
-/// Timings and bounds of the live sockets; tests shorten them.
+/// Timings and bounds of the live sockets: two come from flags (`Config::live`), tests
+/// shorten the rest.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Limits {
     /// How often watched files are looked at.
