@@ -61,7 +61,7 @@ impl App {
     /// The app for a server: widgets left out are logged on every load of `widgets.json`, the
     /// other problems once at the start.
     pub fn new(config: &Config) -> App {
-        App::with_live_limits(config, Limits::default())
+        App::with_live_limits(config, config.live.clone())
     }
 
     /// [`App::new`] whose live_grid sockets use `limits` (tests shorten the timeouts).
@@ -364,13 +364,13 @@ impl App {
             max_viewer_bytes: self.max_viewer_bytes,
         };
         let relative = call.locate()?;
-        let seen = self.live.admit(widget, &relative)?;
+        let admission = self.live.admit(widget, &relative, request.remote)?;
         let hub = Arc::clone(&self.live);
         let widget = widget.clone();
         Ok(Upgrade {
             accept,
             start: Box::new(move |connection| {
-                hub.join(widget, relative.into_name(), params, seen, connection)
+                hub.join(widget, relative.into_name(), params, admission, connection)
             }),
         })
     }
@@ -391,6 +391,7 @@ impl App {
                 "auth_required": self.auth.required(),
                 "uptime_seconds": self.started.elapsed().as_secs(),
                 "live_subscribers": self.live.subscribers(),
+                "live_queued_bytes": self.live.queued_bytes(),
                 "problems": self.problems().into_iter().map(|p| p.line).collect::<Vec<_>>(),
             }),
         )

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cors::DEFAULT_ORIGINS;
+use crate::live::Limits;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -47,6 +48,8 @@ pub struct Config {
     pub allowed_hosts: Vec<String>,
     /// The largest multi_file_viewer answer, in bytes (its files in base64; larger: 413).
     pub max_viewer_bytes: u64,
+    /// The live_grid sockets' bounds (`--live-per-address` and `--live-queue-bytes` set theirs).
+    pub live: Limits,
 }
 
 /// The files `--tls-cert` and `--tls-key` name.
@@ -102,6 +105,7 @@ impl Default for Config {
             max_filter_conditions: limits.filter.conditions,
             allowed_hosts: Vec::new(),
             max_viewer_bytes: 64 * 1024 * 1024,
+            live: Limits::default(),
         }
     }
 }
@@ -136,7 +140,7 @@ struct Flag {
     help: &'static str,
 }
 
-const FLAGS: [Flag; 25] = [
+const FLAGS: [Flag; 27] = [
     Flag {
         name: "root",
         value: Some("DIR"),
@@ -225,6 +229,18 @@ const FLAGS: [Flag; 25] = [
         value: Some("N"),
         help: "a request body must arrive, and an answer be read, within the idle timeout \
                plus one second per N bytes; slower ones get 408 or are closed [default: 16384]",
+    },
+    Flag {
+        name: "live-per-address",
+        value: Some("N"),
+        help: "live_grid WebSockets open at once from one client address (an IPv6 /64); more \
+               get 429. Behind a proxy every client has the proxy's address [default: 32]",
+    },
+    Flag {
+        name: "live-queue-bytes",
+        value: Some("N"),
+        help: "bytes of rows waiting to be sent to one live_grid WebSocket; a client further \
+               behind is closed (1008, too slow) and may reconnect [default: 1048576]",
     },
     Flag {
         name: "tls-cert",
@@ -436,6 +452,12 @@ fn build(
     }
     if let Some(rate) = last("min-bytes-per-sec") {
         config.min_bytes_per_sec = number_in("min-bytes-per-sec", &rate, 1, 1 << 30)?;
+    }
+    if let Some(sockets) = last("live-per-address") {
+        config.live.per_address = number_in("live-per-address", &sockets, 1, 65536)?;
+    }
+    if let Some(bytes) = last("live-queue-bytes") {
+        config.live.queue_bytes = number_in("live-queue-bytes", &bytes, 1024, 1 << 30)?;
     }
     config.tls = match (last("tls-cert"), last("tls-key")) {
         (Some(cert), Some(key)) => Some(Tls {
@@ -654,6 +676,8 @@ mod tests {
             ("remote-cache-bytes", "14"),
             ("max-filter-values", "15"),
             ("max-filter-conditions", "16"),
+            ("live-per-address", "4"),
+            ("live-queue-bytes", "65536"),
         ]
         .iter()
         .map(|(flag, value)| (env_name(flag), *value))
@@ -689,6 +713,11 @@ mod tests {
                 max_filter_conditions: 16,
                 allowed_hosts: vec!["files.example.com".into(), "nas.local".into()],
                 max_viewer_bytes: 2048,
+                live: Limits {
+                    per_address: 4,
+                    queue_bytes: 65536,
+                    ..Limits::default()
+                },
             }
         );
         for flag in FLAGS.iter().filter(|f| f.name != "version") {
@@ -719,6 +748,8 @@ mod tests {
             &["--max-body-bytes", "-1"],
             &["--idle-timeout-secs", "0"],
             &["--min-bytes-per-sec", "0"],
+            &["--live-per-address", "0"],
+            &["--live-queue-bytes", "100"],
             &["--tls-cert", "c.pem"],
             &["--tls-key", "k.pem"],
             &["--api-key", ""],

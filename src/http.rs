@@ -6,6 +6,7 @@
 //! percent-encoded); query keys and values are percent-decoded, with `+` read as a space.
 
 use std::hash::{Hash, Hasher};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -51,6 +52,8 @@ pub struct Request {
     /// `(lower-case name, value)` pairs in arrival order.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The client's address, when the request came over a socket.
+    pub remote: Option<IpAddr>,
 }
 
 impl Request {
@@ -76,6 +79,7 @@ impl Request {
             query,
             headers,
             body: Vec::new(),
+            remote: None,
         }
     }
 

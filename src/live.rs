@@ -1,45 +1,71 @@
 //! Live grids: the subscribers of each live_grid's WebSocket, and the rows pushed to them.
 //!
-//! One watcher thread (started with the first subscriber, gone with the last) looks at the
-//! version of every watched file each [`Limits::poll`]. When a file changed, its rows are read
-//! again (through [`Files`], so parsed once per version) and compared by key
-//! (`data.wsRowIdColumn`) with the last snapshot: every row that is new or differs is sent, as
-//! one JSON object per text message, to each subscriber whose params (the socket URL's query,
-//! then each `{"params": {...}}` message) keep it, by the table filter rules (`filter::plan`).
-//! Rows removed from the file are not announced; a key repeated in the file counts once, its
-//! last row.
+//! One watcher thread (started with the first subscriber, gone with the last) looks at every
+//! watched file each [`Limits::poll`]. A file's rows are kept as a [`Snapshot`]: each key's
+//! (`data.wsRowIdColumn`) last row as JSON text, built once per version of the file (from one
+//! parse by [`Files`]). A handshake takes the latest snapshot, whatever its version, and never
+//! waits for one being built, so it costs the same on a big file as on a small one; only the
+//! first handshake on a file builds one. When the file changed, the rows of the new snapshot
+//! that are new or differ from the group's last one are sent, as one JSON object per text
+//! message, to each subscriber whose params (the socket URL's query, then each
+//! `{"params": {...}}` message) keep them, by the table filter rules (`filter::plan`). Rows
+//! removed from the file are not announced; a key repeated in the file counts once, its last
+//! row.
 //!
 //! Each subscriber has two threads: a reader (client messages: params, ping, close) and a writer
 //! fed by a bounded queue (one entry per change of the file: the rows it keeps; pongs), which
 //! also pings a quiet connection every [`Limits::ping_every`]. Invariants:
-//! the watcher never blocks on a client (it only `try_send`s; a full queue drops the client);
-//! a write that takes longer than [`Limits::write_timeout`], or a client silent for
-//! [`Limits::idle`] (it answers our pings, so only a dead one is), ends the connection; both
-//! threads of a subscriber end together (the writer shuts the socket down when it stops, the
-//! reader leaves the hub and so disconnects the writer's queue), so no thread outlives its
-//! connection; every end we choose is announced with a close frame and a reason.
+//! - the hub's lock is only held to look at or change who subscribes to what, never while a
+//!   file is read, a snapshot built or rows compared or queued, so the watcher never stalls
+//!   `/` or a handshake;
+//! - the watcher never blocks on a client (it only `try_send`s); a client with rows waiting
+//!   gets a new change only while what waits stays within [`Limits::queue_bytes`] and
+//!   [`Limits::queue`] changes, else it is closed ("too slow", 1008) and may reconnect;
+//! - a frame or batch of rows the client does not take within [`Limits::write_timeout`]
+//!   (however it paces its reads), or a client silent for [`Limits::idle`] (it answers our
+//!   pings, so only a dead one is), ends the connection;
+//! - open connections are bounded in all ([`Limits::subscribers`], else 503) and from one
+//!   client address ([`Limits::per_address`], else 429), both checked before the upgrade; a
+//!   connection counts until its threads end;
+//! - both threads of a subscriber end together (the writer shuts the socket down when it stops,
+//!   the reader leaves the hub and so disconnects the writer's queue), so no thread outlives its
+//!   connection; every end we choose is announced with a close frame and a reason.
+//!
+//! Memory: one snapshot per live file (the latest, kept while the server runs: one per
+//! live_grid file the manifest names), whose row texts the queues share; per subscriber at most
+//! `queue_bytes` of waiting rows beyond the change it is taking, and a socket send buffer of
+//! [`SEND_BUFFER_BYTES`].
 
 use std::collections::HashMap;
-use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, TcpStream};
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{IpAddr, Ipv6Addr, Shutdown, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::cache::FileVersion;
 use crate::data::{self, Data, cell_value};
 use crate::files::Files;
-use crate::filter;
+use crate::filter::{self, Condition};
 use crate::http::Response;
 use crate::manifest::Widget;
 use crate::websocket::{self, Connection, Message, Parser};
 use crate::widgets::json_params;
 
-/// Timings and bounds of the live sockets; tests shorten them.
-#[derive(Debug, Clone)]
+/// The kernel's send buffer for a live socket (Linux doubles it). Left to itself, it grows up
+/// to 4 MiB on a connection that does not read; this keeps 256 of them to about 128 MiB.
+pub const SEND_BUFFER_BYTES: usize = 256 * 1024;
+
+/// Frames are written in batches of about this many bytes: one system call per batch, not per
+/// row.
+const WRITE_BATCH_BYTES: usize = 64 * 1024;
+
+/// Timings and bounds of the live sockets: two come from flags (`Config::live`), tests
+/// shorten the rest.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Limits {
     /// How often watched files are looked at.
     pub poll: Duration,
@@ -47,13 +73,19 @@ pub struct Limits {
     pub ping_every: Duration,
     /// A client that sends nothing (not even a pong) for this long is closed.
     pub idle: Duration,
-    /// A client that does not take a frame within this time is closed.
+    /// A client that does not take a frame, or a batch of rows (64 KiB), within this time is
+    /// closed, however it paces its reads.
     pub write_timeout: Duration,
     /// Changes (each the rows of one new version of the file) waiting for one client; a client
     /// that falls this far behind is closed.
     pub queue: usize,
+    /// Bytes of rows waiting for one client: a client with rows waiting whose next change
+    /// would take it past this is closed. One that has none waiting takes a change of any size.
+    pub queue_bytes: usize,
     /// Connections open at once, over all live grids.
     pub subscribers: usize,
+    /// Connections open at once from one client address (an IPv6 address's /64).
+    pub per_address: usize,
 }
 
 impl Default for Limits {
@@ -64,7 +96,9 @@ impl Default for Limits {
             idle: Duration::from_secs(60),
             write_timeout: Duration::from_secs(10),
             queue: 64,
+            queue_bytes: 1024 * 1024,
             subscribers: 256,
+            per_address: 32,
         }
     }
 }
@@ -73,6 +107,17 @@ pub struct Hub {
     files: Arc<Files>,
     limits: Limits,
     state: Mutex<State>,
+    /// The snapshots of each live file, by file and row key.
+    snapshots: Mutex<HashMap<(String, String), Arc<Snapshots>>>,
+}
+
+/// The snapshots of one file for one row key.
+#[derive(Default)]
+struct Snapshots {
+    /// The latest built, whatever the file's version now.
+    latest: Mutex<Option<Arc<Snapshot>>>,
+    /// Held while a snapshot is built, so that each version is built once.
+    building: Mutex<()>,
 }
 
 #[derive(Default)]
@@ -86,27 +131,62 @@ struct State {
 struct Group {
     widget: Widget,
     relative: String,
-    seen: Snapshot,
+    /// The rows last sent (before the first change: what its first subscriber was admitted
+    /// with).
+    seen: Arc<Snapshot>,
     peers: Vec<Arc<Peer>>,
 }
 
-/// A file's rows as last seen: its version, and each row's JSON text by key.
+/// The rows of one version of a file for one row key: each key's last row, with its index in
+/// the data, as the JSON text sent.
 pub struct Snapshot {
-    version: Option<FileVersion>,
-    rows: HashMap<String, Arc<str>>,
+    /// The parse the rows come from. `Files` hands out the same `Arc` while the file is
+    /// unchanged, so this tells the version; weak, so that an old snapshot never keeps a
+    /// replaced file's parse in memory.
+    data: Weak<Data>,
+    rows: HashMap<String, (usize, Arc<str>)>,
+}
+
+/// A handshake [`Hub::admit`] let in: the rows as they were, and the client's address.
+pub struct Admission {
+    seen: Arc<Snapshot>,
+    client: Option<IpAddr>,
 }
 
 struct Peer {
     queue: SyncSender<Out>,
     params: Mutex<Vec<(String, String)>>,
+    /// Whom the per-address limit counts this connection against (see [`client_of`]).
+    client: Option<IpAddr>,
+    sending: Arc<Sending>,
+}
+
+/// What the watcher and the reader tell a subscriber's writer besides its queue.
+#[derive(Default)]
+struct Sending {
     /// Set once: the close frame the writer sends before it hangs up.
-    closing: Arc<Mutex<Option<(u16, String)>>>,
+    closing: Mutex<Option<(u16, String)>>,
+    /// Bytes of the rows queued or being written.
+    queued: AtomicUsize,
+}
+
+/// The rows that changed between two snapshots, in file order, as every subscriber's queue
+/// shares them.
+struct Change {
+    /// Each row's index in the new data (to test it against a subscriber's filters).
+    indices: Vec<usize>,
+    texts: Arc<[Arc<str>]>,
+    bytes: usize,
 }
 
 /// What a subscriber's writer sends.
 enum Out {
-    /// The rows of one change of the file that the subscriber's params keep.
-    Rows(Vec<Arc<str>>),
+    /// The rows of one change that the subscriber's params keep: those at `kept` (positions in
+    /// `texts`), or all of them.
+    Rows {
+        texts: Arc<[Arc<str>]>,
+        kept: Option<Vec<u32>>,
+    },
     Pong(Vec<u8>),
     /// Look at `closing`.
     Wake,
@@ -121,12 +201,57 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Peer {
     /// Asks the writer to send this close frame and hang up (the first reason wins).
     fn close(&self, code: u16, reason: &str) {
-        lock(&self.closing).get_or_insert_with(|| (code, reason.to_string()));
+        lock(&self.sending.closing).get_or_insert_with(|| (code, reason.to_string()));
         let _ = self.queue.try_send(Out::Wake);
     }
+}
 
+impl Sending {
     fn is_closing(&self) -> bool {
         lock(&self.closing).is_some()
+    }
+}
+
+impl State {
+    fn peers(&self) -> impl Iterator<Item = &Arc<Peer>> {
+        self.groups.iter().flat_map(|group| &group.peers)
+    }
+
+    /// Whether one more connection from `client` fits: the status and reason if not.
+    fn room_for(&self, limits: &Limits, client: Option<IpAddr>) -> Result<(), (u16, String)> {
+        let open = self.peers().count();
+        if open >= limits.subscribers {
+            return Err((
+                503,
+                format!("{open} live sockets open already (the limit); try again later"),
+            ));
+        }
+        let from_client = self.peers().filter(|peer| peer.client == client).count();
+        match client {
+            Some(client) if from_client >= limits.per_address => Err((
+                429,
+                format!(
+                    "{from_client} live sockets open from {client} already (the limit per \
+                     address, --live-per-address); close one first"
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn group(&mut self, widget: &Widget, relative: &str) -> Option<&mut Group> {
+        self.groups
+            .iter_mut()
+            .find(|g| g.widget == *widget && g.relative == relative)
+    }
+}
+
+/// Whom the per-address limit counts as one client: an IPv4 address, or an IPv6 address's /64
+/// (a host on IPv6 usually has a whole /64 to pick addresses from).
+fn client_of(address: IpAddr) -> IpAddr {
+    match address.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6) & (u128::MAX << 64))),
+        v4 => v4,
     }
 }
 
@@ -136,51 +261,82 @@ impl Hub {
             files,
             limits,
             state: Mutex::new(State::default()),
+            snapshots: Mutex::new(HashMap::new()),
         }
     }
 
     /// Connections open now.
     pub fn subscribers(&self) -> usize {
-        lock(&self.state).groups.iter().map(|g| g.peers.len()).sum()
+        lock(&self.state).peers().count()
     }
 
-    /// Checks, before the handshake is answered, that a client may subscribe to `widget` over
-    /// `relative`: room for one more (else 503) and rows keyed by the widget's row key (else
-    /// the file's error, or a 500 naming the missing column). Returns the rows as they are now.
-    pub fn admit(&self, widget: &Widget, relative: &str) -> Result<Snapshot, Response> {
-        if self.subscribers() >= self.limits.subscribers {
-            return Err(Response::error(
-                503,
-                &format!(
-                    "{} live subscribers already (the limit); try again later",
-                    self.limits.subscribers
-                ),
-            ));
-        }
-        let path = self
-            .files
-            .dir
-            .resolve(relative)
-            .map(|(path, _)| path)
-            .ok_or_else(|| Response::error(404, &format!("not found: {relative}")))?;
-        let version = FileVersion::of(&path).ok();
+    /// Bytes of rows waiting to be sent, over all connections.
+    pub fn queued_bytes(&self) -> usize {
+        lock(&self.state)
+            .peers()
+            .map(|peer| peer.sending.queued.load(Ordering::Relaxed))
+            .sum()
+    }
+
+    /// Checks, before the handshake is answered, that a client at `address` may subscribe to
+    /// `widget` over `relative`: room for one more in all (else 503) and from that address
+    /// (else 429). The subscriber starts from the latest snapshot of the file, whatever its
+    /// version (the watcher then sends what changed since), so only the first handshake on a
+    /// file reads it: its rows must be keyed by the widget's row key (else the file's error,
+    /// or a 500 naming the missing column).
+    pub fn admit(
+        &self,
+        widget: &Widget,
+        relative: &str,
+        address: Option<IpAddr>,
+    ) -> Result<Admission, Response> {
+        let client = address.map(client_of);
+        lock(&self.state)
+            .room_for(&self.limits, client)
+            .map_err(|(status, detail)| Response::error(status, &detail))?;
+        let latest = lock(&self.snapshots_of(widget, relative).latest).clone();
+        let seen = match latest {
+            Some(seen) => seen,
+            None => self.snapshot(widget, relative)?.1,
+        };
+        Ok(Admission { seen, client })
+    }
+
+    fn snapshots_of(&self, widget: &Widget, relative: &str) -> Arc<Snapshots> {
+        let key = (relative.to_string(), row_key(widget).to_string());
+        Arc::clone(lock(&self.snapshots).entry(key).or_default())
+    }
+
+    /// The rows of `relative` now, keyed by `widget`'s row key, with the data they come from:
+    /// built once per version of the file and shared. Waits for a build of the same file under
+    /// way, never for the hub's lock.
+    fn snapshot(
+        &self,
+        widget: &Widget,
+        relative: &str,
+    ) -> Result<(Arc<Data>, Arc<Snapshot>), Response> {
+        let snapshots = self.snapshots_of(widget, relative);
+        let _building = lock(&snapshots.building);
         let data = self.files.data(relative)?;
-        let (_, rows) = keyed_rows(&data, row_key(widget))
+        let latest = lock(&snapshots.latest).clone();
+        if let Some(snapshot) = latest.filter(|s| s.is_of(&data)) {
+            return Ok((data, snapshot));
+        }
+        let snapshot = Snapshot::build(&data, row_key(widget))
             .map_err(|detail| Response::error(500, &format!("{}: {detail}", widget.id)))?;
-        Ok(Snapshot {
-            version,
-            rows: diff(&HashMap::new(), rows).0,
-        })
+        let snapshot = Arc::new(snapshot);
+        *lock(&snapshots.latest) = Some(Arc::clone(&snapshot));
+        Ok((data, snapshot))
     }
 
     /// Takes an accepted connection: a subscriber of `widget` on `relative` with `params`,
-    /// until either side closes. `seen` is what [`Hub::admit`] returned.
+    /// until either side closes. `admission` is what [`Hub::admit`] returned.
     pub fn join(
         self: &Arc<Self>,
         widget: Widget,
         relative: String,
         params: Vec<(String, String)>,
-        seen: Snapshot,
+        admission: Admission,
         connection: Connection,
     ) {
         let Connection { reader, socket } = connection;
@@ -188,29 +344,31 @@ impl Hub {
             let _ = (&socket).write_all(&websocket::close_frame(code, reason));
             let _ = socket.shutdown(Shutdown::Both);
         };
-        let timeouts = socket
+        let set_up = socket
             .set_read_timeout(Some(self.limits.idle))
-            .and_then(|()| socket.set_write_timeout(Some(self.limits.write_timeout)));
-        if timeouts.is_err() {
-            return refuse(
-                websocket::INTERNAL_ERROR,
-                "cannot set the socket's timeouts",
-            );
+            .and_then(|()| socket2::SockRef::from(&socket).set_send_buffer_size(SEND_BUFFER_BYTES));
+        if set_up.is_err() {
+            return refuse(websocket::INTERNAL_ERROR, "cannot set up the socket");
         }
         let (queue, outgoing) = sync_channel(self.limits.queue);
-        let closing = Arc::new(Mutex::new(None));
+        let sending = Arc::new(Sending::default());
         let peer = Arc::new(Peer {
             queue,
             params: Mutex::new(params),
-            closing: Arc::clone(&closing),
+            client: admission.client,
+            sending: Arc::clone(&sending),
         });
-        if let Err(reason) = self.enter(widget, relative, seen, &peer) {
+        if let Err(reason) = self.enter(widget, relative, admission.seen, &peer) {
             return refuse(websocket::TRY_AGAIN_LATER, &reason);
         }
         let ping_every = self.limits.ping_every;
+        let writer = Writer {
+            socket,
+            timeout: self.limits.write_timeout,
+        };
         let writer = thread::Builder::new()
             .name("live-writer".into())
-            .spawn(move || write_frames(&outgoing, &closing, socket, ping_every));
+            .spawn(move || write_frames(&outgoing, &sending, writer, ping_every));
         let Ok(writer) = writer else {
             // Dropping the upgraded stream (`reader`) hangs up.
             return self.leave(&peer);
@@ -242,16 +400,13 @@ impl Hub {
         self: &Arc<Self>,
         widget: Widget,
         relative: String,
-        seen: Snapshot,
+        seen: Arc<Snapshot>,
         peer: &Arc<Peer>,
     ) -> Result<(), String> {
         let mut state = lock(&self.state);
-        let open: usize = state.groups.iter().map(|g| g.peers.len()).sum();
-        if open >= self.limits.subscribers {
-            return Err(format!(
-                "{open} live subscribers already (the limit); try again later"
-            ));
-        }
+        state
+            .room_for(&self.limits, peer.client)
+            .map_err(|(_, reason)| reason)?;
         if !state.watching {
             let hub = Arc::clone(self);
             thread::Builder::new()
@@ -260,11 +415,7 @@ impl Hub {
                 .map_err(|_| "no thread free for the file watcher".to_string())?;
             state.watching = true;
         }
-        match state
-            .groups
-            .iter_mut()
-            .find(|g| g.widget == widget && g.relative == relative)
-        {
+        match state.group(&widget, &relative) {
             Some(group) => group.peers.push(Arc::clone(peer)),
             None => state.groups.push(Group {
                 widget,
@@ -278,10 +429,8 @@ impl Hub {
 
     /// Closes every connection with `code` and `reason` (each leaves once its reader ends).
     pub fn close_all(&self, code: u16, reason: &str) {
-        for group in &lock(&self.state).groups {
-            for peer in &group.peers {
-                peer.close(code, reason);
-            }
+        for peer in lock(&self.state).peers() {
+            peer.close(code, reason);
         }
     }
 
@@ -297,84 +446,109 @@ impl Hub {
     fn watch(&self) {
         loop {
             thread::sleep(self.limits.poll);
-            let mut state = lock(&self.state);
-            if state.groups.is_empty() {
-                state.watching = false;
-                return;
+            let watched: Vec<(Widget, String, Arc<Snapshot>)> = {
+                let mut state = lock(&self.state);
+                if state.groups.is_empty() {
+                    state.watching = false;
+                    return;
+                }
+                let group = |g: &Group| (g.widget.clone(), g.relative.clone(), Arc::clone(&g.seen));
+                state.groups.iter().map(group).collect()
+            };
+            for (widget, relative, seen) in watched {
+                self.refresh(&widget, &relative, &seen);
             }
-            for group in &mut state.groups {
-                self.refresh(group);
-            }
-            state.groups.retain(|g| !g.peers.is_empty());
         }
     }
 
-    /// Sends a group's changed rows, if its file changed, to the peers whose params keep them;
-    /// peers that are closing or too far behind leave the group.
-    fn refresh(&self, group: &mut Group) {
-        let Some((path, _)) = self.files.dir.resolve(&group.relative) else {
-            return;
-        };
-        let version = FileVersion::of(&path).ok();
-        if version == group.seen.version {
-            return;
-        }
+    /// If the file of a group changed since `seen`, offers the changed rows to its subscribers.
+    /// The file is read, and the rows compared and queued, without the hub's lock; it is taken
+    /// only to swap in the new snapshot and to see who subscribes.
+    fn refresh(&self, widget: &Widget, relative: &str, seen: &Arc<Snapshot>) {
         // A file that does not read (a partial write, a parse error) is tried again next time;
         // `Files` lists the problem at `/`.
-        let Ok(data) = self.files.data(&group.relative) else {
+        let Ok((data, now)) = self.snapshot(widget, relative) else {
             return;
         };
-        let Ok((columns, rows)) = keyed_rows(&data, row_key(&group.widget)) else {
-            return;
-        };
-        let (rows, changed) = diff(&group.seen.rows, rows);
-        group.seen = Snapshot { version, rows };
-        if changed.is_empty() {
+        if Arc::ptr_eq(&now, seen) {
             return;
         }
-        let rules = &group.widget.filters;
-        group
-            .peers
-            .retain(|peer| offer(peer, &columns, rules, &changed));
+        let change = Change::between(seen, &now);
+        let peers = {
+            let mut state = lock(&self.state);
+            // Gone, or everyone left and a new group began since the look.
+            let Some(group) = state
+                .group(widget, relative)
+                .filter(|group| Arc::ptr_eq(&group.seen, seen))
+            else {
+                return;
+            };
+            group.seen = now;
+            group.peers.clone()
+        };
+        if change.texts.is_empty() {
+            return;
+        }
+        for peer in peers {
+            offer(&peer, &data, &widget.filters, &change, &self.limits);
+        }
     }
 }
 
-/// Queues the changed rows `peer`'s params keep; false when the peer must leave.
+/// Queues the rows of `change` that `peer`'s params keep, or closes a peer too far behind.
 fn offer(
     peer: &Peer,
-    columns: &[String],
+    data: &Data,
     rules: &[(String, Option<filter::Rule>)],
-    changed: &[Changed],
-) -> bool {
-    if peer.is_closing() {
-        return false;
+    change: &Change,
+    limits: &Limits,
+) {
+    if peer.sending.is_closing() {
+        return;
     }
     let params = lock(&peer.params).clone();
-    let conditions = match filter::plan(&params, columns, rules, &filter::Limits::default()) {
+    let conditions = match filter::plan(&params, columns(data), rules, &filter::Limits::default()) {
         Ok(conditions) => conditions,
         Err(detail) => {
             peer.close(websocket::INTERNAL_ERROR, &format!("filters: {detail}"));
-            return false;
+            return;
         }
     };
-    let rows: Vec<Arc<str>> = changed
-        .iter()
-        .filter(|(row, _)| data::row_matches(row, columns, &conditions))
-        .map(|(_, text)| Arc::clone(text))
-        .collect();
-    if rows.is_empty() {
-        return true;
+    let (kept, bytes) = if conditions.is_empty() {
+        (None, change.bytes)
+    } else {
+        let kept: Vec<u32> = (0..change.indices.len() as u32)
+            .filter(|&at| row_kept(data, change.indices[at as usize], &conditions))
+            .collect();
+        let bytes = kept.iter().map(|&at| change.texts[at as usize].len()).sum();
+        (Some(kept), bytes)
+    };
+    if bytes == 0 {
+        return;
     }
-    match peer.queue.try_send(Out::Rows(rows)) {
-        Ok(()) => true,
+    let waiting = peer.sending.queued.load(Ordering::Relaxed);
+    if waiting > 0 && waiting + bytes > limits.queue_bytes {
+        let reason = format!(
+            "too slow: {waiting} bytes of rows were still waiting for this client (the limit is {})",
+            limits.queue_bytes
+        );
+        return peer.close(websocket::POLICY_VIOLATION, &reason);
+    }
+    peer.sending.queued.fetch_add(bytes, Ordering::Relaxed);
+    let rows = Out::Rows {
+        texts: Arc::clone(&change.texts),
+        kept,
+    };
+    match peer.queue.try_send(rows) {
+        Ok(()) | Err(TrySendError::Disconnected(_)) => {}
         Err(TrySendError::Full(_)) => {
-            peer.close(
-                websocket::POLICY_VIOLATION,
-                "too slow: the updates waiting for this client filled its queue",
+            peer.sending.queued.fetch_sub(bytes, Ordering::Relaxed);
+            let reason = format!(
+                "too slow: {} changes were still waiting for this client (the limit)",
+                limits.queue
             );
-            false
+            peer.close(websocket::POLICY_VIOLATION, &reason);
         }
-        Err(TrySendError::Disconnected(_)) => false,
     }
 }
 
@@ -385,20 +559,85 @@ fn row_key(widget: &Widget) -> &str {
         .map_or("", |live| live.row_key.as_str())
 }
 
-/// A row's key (the text of its key cell) and the row as a JSON object.
-type Keyed = (String, Value);
+/// The columns of a table or of JSON rows (none for a JSON document).
+fn columns(data: &Data) -> &[String] {
+    match data {
+        Data::Table(table) => table.names(),
+        Data::Json {
+            rows: Some((columns, _)),
+            ..
+        } => columns,
+        Data::Json { rows: None, .. } => &[],
+    }
+}
 
-/// A changed row, and its JSON text as sent.
-type Changed = (Value, Arc<str>);
+/// Whether the row at `index` meets every condition.
+fn row_kept(data: &Data, index: usize, conditions: &[Condition]) -> bool {
+    match data {
+        Data::Table(table) => conditions
+            .iter()
+            .all(|condition| condition.accepts(table.cell(index, condition.column))),
+        Data::Json {
+            rows: Some((columns, items)),
+            ..
+        } => data::row_matches(&items[index], columns, conditions),
+        Data::Json { rows: None, .. } => false,
+    }
+}
 
-/// The rows of a table or JSON array as objects, with each one's key (text of the key cell;
-/// rows without a key are left out), and the columns.
-fn keyed_rows(data: &Data, key: &str) -> Result<(Vec<String>, Vec<Keyed>), String> {
-    let missing = |columns: &[String]| {
-        format!(
-            "data.wsRowIdColumn '{key}' is not a column of the data (columns: {})",
-            columns.join(", ")
-        )
+impl Snapshot {
+    /// The rows of a table or JSON array keyed by the column `key` (rows without a key are
+    /// left out; a repeated key keeps its last row).
+    fn build(data: &Arc<Data>, key: &str) -> Result<Snapshot, String> {
+        let mut rows = HashMap::new();
+        each_keyed_row(data, key, |index, key, text| {
+            rows.insert(key, (index, text.into()));
+        })?;
+        Ok(Snapshot {
+            data: Arc::downgrade(data),
+            rows,
+        })
+    }
+
+    fn is_of(&self, data: &Arc<Data>) -> bool {
+        std::ptr::eq(self.data.as_ptr(), Arc::as_ptr(data))
+    }
+}
+
+impl Change {
+    /// The rows of `after` that are new or differ from `before`, in file order.
+    fn between(before: &Snapshot, after: &Snapshot) -> Change {
+        let mut changed: Vec<(usize, Arc<str>)> = after
+            .rows
+            .iter()
+            .filter(|(key, (_, text))| before.rows.get(*key).is_none_or(|(_, old)| old != text))
+            .map(|(_, (index, text))| (*index, Arc::clone(text)))
+            .collect();
+        changed.sort_unstable_by_key(|(index, _)| *index);
+        let bytes = changed.iter().map(|(_, text)| text.len()).sum();
+        let (indices, texts): (Vec<usize>, Vec<Arc<str>>) = changed.into_iter().unzip();
+        Change {
+            indices,
+            texts: texts.into(),
+            bytes,
+        }
+    }
+}
+
+/// Calls `each` with the index, key (text of the key cell) and JSON text of every row of a
+/// table or JSON array that has a key.
+fn each_keyed_row(
+    data: &Data,
+    key: &str,
+    mut each: impl FnMut(usize, String, &str),
+) -> Result<(), String> {
+    let find = |columns: &[String]| {
+        filter::find_column(columns, key).ok_or_else(|| {
+            format!(
+                "data.wsRowIdColumn '{key}' is not a column of the data (columns: {})",
+                columns.join(", ")
+            )
+        })
     };
     let key_text = |value: &Value| match value {
         Value::Null => None,
@@ -407,65 +646,37 @@ fn keyed_rows(data: &Data, key: &str) -> Result<(Vec<String>, Vec<Keyed>), Strin
     };
     match data {
         Data::Table(table) => {
-            let names = table.names();
-            let index = filter::find_column(names, key).ok_or_else(|| missing(names))?;
-            let rows = (0..table.rows())
-                .filter_map(|row| {
-                    let key = key_text(&cell_value(table.cell(row, index)))?;
-                    let object: Map<String, Value> = names
-                        .iter()
-                        .enumerate()
-                        .map(|(column, name)| (name.clone(), cell_value(table.cell(row, column))))
-                        .collect();
-                    Some((key, Value::Object(object)))
-                })
-                .collect();
-            Ok((names.to_vec(), rows))
+            let column = find(table.names())?;
+            let mut text = Vec::new();
+            for index in 0..table.rows() {
+                let Some(key) = key_text(&cell_value(table.cell(index, column))) else {
+                    continue;
+                };
+                // `[{...}]`: the row as a GET answers it, without the brackets.
+                text.clear();
+                table.write_json(std::iter::once(index), &mut text);
+                let object = std::str::from_utf8(&text[1..text.len() - 1])
+                    .map_err(|_| "a row that is not UTF-8".to_string())?;
+                each(index, key, object);
+            }
+            Ok(())
         }
         Data::Json {
             rows: Some((columns, items)),
             ..
         } => {
-            let name =
-                &columns[filter::find_column(columns, key).ok_or_else(|| missing(columns))?];
-            let rows = items
-                .iter()
-                .filter_map(|item| Some((key_text(item.get(name)?)?, item.clone())))
-                .collect();
-            Ok((columns.clone(), rows))
+            let name = &columns[find(columns)?];
+            for (index, item) in items.iter().enumerate() {
+                if let Some(key) = item.get(name).and_then(key_text) {
+                    each(index, key, &item.to_string());
+                }
+            }
+            Ok(())
         }
         Data::Json { rows: None, .. } => {
             Err("the data is a JSON document, not rows (a CSV, NDJSON or JSON array)".into())
         }
     }
-}
-
-/// The new snapshot (each key's last row, as JSON text) and the rows that are new or differ
-/// from `before`, in file order.
-fn diff(
-    before: &HashMap<String, Arc<str>>,
-    rows: Vec<Keyed>,
-) -> (HashMap<String, Arc<str>>, Vec<Changed>) {
-    let mut last: HashMap<String, (usize, Value, Arc<str>)> = HashMap::with_capacity(rows.len());
-    for (position, (key, row)) in rows.into_iter().enumerate() {
-        let text: Arc<str> = row.to_string().into();
-        last.insert(key, (position, row, text));
-    }
-    let mut changed: Vec<(usize, Value, Arc<str>)> = last
-        .iter()
-        .filter(|(key, (_, _, text))| before.get(*key) != Some(text))
-        .map(|(_, (position, row, text))| (*position, row.clone(), Arc::clone(text)))
-        .collect();
-    changed.sort_by_key(|(position, _, _)| *position);
-    let snapshot = last
-        .into_iter()
-        .map(|(key, (_, _, text))| (key, text))
-        .collect();
-    let changed = changed
-        .into_iter()
-        .map(|(_, row, text)| (row, text))
-        .collect();
-    (snapshot, changed)
 }
 
 /// A client's message: `{"params": {...}}` gives its params (multi-values as arrays or comma
@@ -529,70 +740,236 @@ fn read_messages(peer: &Peer, reader: &mut dyn Read, idle: Duration) -> (u16, St
 /// then shuts the socket down, which also ends the reader.
 fn write_frames(
     outgoing: &Receiver<Out>,
-    closing: &Mutex<Option<(u16, String)>>,
-    mut socket: TcpStream,
+    sending: &Sending,
+    mut writer: Writer,
     ping_every: Duration,
 ) {
     loop {
-        if let Some((code, reason)) = lock(closing).take() {
-            let _ = socket.write_all(&websocket::close_frame(code, &reason));
+        if let Some((code, reason)) = lock(&sending.closing).take() {
+            let _ = writer.send(&websocket::close_frame(code, &reason));
             break;
         }
         let written = match outgoing.recv_timeout(ping_every) {
-            Ok(Out::Rows(rows)) => rows
-                .iter()
-                .try_for_each(|row| socket.write_all(&websocket::text_frame(row))),
-            Ok(Out::Pong(payload)) => socket.write_all(&websocket::pong_frame(&payload)),
+            Ok(Out::Rows { texts, kept }) => match kept {
+                None => write_rows(&mut writer, texts.iter(), sending),
+                Some(kept) => {
+                    let rows = kept.iter().map(|&at| &texts[at as usize]);
+                    write_rows(&mut writer, rows, sending)
+                }
+            },
+            Ok(Out::Pong(payload)) => writer.send(&websocket::pong_frame(&payload)),
             Ok(Out::Wake) => Ok(()),
-            Err(RecvTimeoutError::Timeout) => socket.write_all(&websocket::ping_frame()),
+            Err(RecvTimeoutError::Timeout) => writer.send(&websocket::ping_frame()),
             Err(RecvTimeoutError::Disconnected) => break,
         };
         if written.is_err() {
             break;
         }
     }
-    let _ = socket.shutdown(Shutdown::Both);
+    let _ = writer.socket.shutdown(Shutdown::Both);
+}
+
+/// Writes rows as text frames, in batches, each batch's bytes taken off `sending.queued` once
+/// written; stops early when the peer is closing (the rest is not sent).
+fn write_rows<'a>(
+    writer: &mut Writer,
+    rows: impl Iterator<Item = &'a Arc<str>>,
+    sending: &Sending,
+) -> io::Result<()> {
+    let mut batch = Vec::with_capacity(WRITE_BATCH_BYTES);
+    let mut batch_rows = 0;
+    let mut flush = |batch: &mut Vec<u8>, batch_rows: &mut usize| {
+        writer.send(batch)?;
+        sending.queued.fetch_sub(*batch_rows, Ordering::Relaxed);
+        batch.clear();
+        *batch_rows = 0;
+        io::Result::Ok(())
+    };
+    for row in rows {
+        if sending.is_closing() {
+            return Ok(());
+        }
+        websocket::push_text_frame(&mut batch, row);
+        batch_rows += row.len();
+        if batch.len() >= WRITE_BATCH_BYTES {
+            flush(&mut batch, &mut batch_rows)?;
+        }
+    }
+    flush(&mut batch, &mut batch_rows)
+}
+
+/// A subscriber's socket, for its writer: each frame or batch of rows must be taken by the
+/// client within `timeout`.
+struct Writer {
+    socket: TcpStream,
+    timeout: Duration,
+}
+
+impl Writer {
+    /// Writes all of `bytes` within the timeout, else fails. The socket's write timeout bounds
+    /// one wait for the client, and a client that takes a few bytes now and then would start
+    /// a new wait each time: so it is set to what is left of the timeout before every write.
+    fn send(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        let deadline = Instant::now() + self.timeout;
+        while !bytes.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(ErrorKind::TimedOut.into());
+            }
+            self.socket.set_write_timeout(Some(left))?;
+            match self.socket.write(bytes) {
+                Ok(0) => return Err(ErrorKind::WriteZero.into()),
+                Ok(written) => bytes = &bytes[written..],
+                Err(err) if err.kind() == ErrorKind::Interrupted => {}
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn rows(csv: &str, key: &str) -> (Vec<String>, Vec<Keyed>) {
-        keyed_rows(&Data::parse("data/t.csv", csv.as_bytes()).unwrap(), key).unwrap()
+    fn snapshot(csv: &str, key: &str) -> Snapshot {
+        Snapshot::build(
+            &Arc::new(Data::parse("data/t.csv", csv.as_bytes()).unwrap()),
+            key,
+        )
+        .unwrap()
+    }
+
+    fn texts(change: &Change) -> Vec<&str> {
+        change.texts.iter().map(|text| &**text).collect()
     }
 
     #[test]
     fn changed_rows_are_found_by_key() {
-        let (_, first) = rows("id,px\nA,1\nB,2\nC,3\n", "id");
-        let (seen, all) = diff(&HashMap::new(), first);
-        assert_eq!(all.len(), 3);
+        let empty = snapshot("id,px\n", "id");
+        let first = snapshot("id,px\nA,1\nB,2\nC,3\n", "id");
+        assert_eq!(Change::between(&empty, &first).texts.len(), 3);
         // B changes, D is appended, C is removed (not announced), A is unchanged.
-        let (_, next) = rows("id,px\nA,1\nB,5\nD,4\n", "ID");
-        let (seen, changed) = diff(&seen, next);
-        let texts: Vec<&str> = changed.iter().map(|(_, text)| &**text).collect();
-        assert_eq!(texts, [r#"{"id":"B","px":5}"#, r#"{"id":"D","px":4}"#]);
-        assert_eq!(seen.len(), 3);
+        let next = snapshot("id,px\nA,1\nB,5\nD,4\n", "ID");
+        let change = Change::between(&first, &next);
+        assert_eq!(
+            texts(&change),
+            [r#"{"id":"B","px":5}"#, r#"{"id":"D","px":4}"#]
+        );
+        assert_eq!(change.indices, [1, 2]);
+        assert_eq!(change.bytes, 34);
+        assert_eq!(next.rows.len(), 3);
         // A key repeated in the file counts once, with its last row.
-        let (_, log) = rows("id,px\nA,1\nA,7\nA,8\n", "id");
-        let (_, changed) = diff(&seen, log);
-        assert_eq!(&*changed[0].1, r#"{"id":"A","px":8}"#);
-        assert_eq!(changed.len(), 1);
+        let log = snapshot("id,px\nA,1\nA,7\nA,8\n", "id");
+        assert_eq!(
+            texts(&Change::between(&next, &log)),
+            [r#"{"id":"A","px":8}"#]
+        );
     }
 
     #[test]
     fn rows_need_their_key() {
-        let (_, keyed) = rows("id,px\n1,1\n,2\n", "id");
-        assert_eq!(keyed.len(), 1, "a row without a key is left out");
-        assert_eq!(keyed[0].0, "1");
-        let data = Data::parse("data/t.csv", b"id,px\n1,1\n").unwrap();
-        assert!(keyed_rows(&data, "sym").unwrap_err().contains("'sym'"));
-        let doc = Data::parse("data/t.json", br#"{"a": 1}"#).unwrap();
-        assert!(keyed_rows(&doc, "a").is_err());
+        let keyed = snapshot("id,px\n1,1\n,2\n", "id");
+        assert_eq!(keyed.rows.len(), 1, "a row without a key is left out");
+        assert_eq!(&*keyed.rows["1"].1, r#"{"id":1,"px":1}"#);
+        let data = Arc::new(Data::parse("data/t.csv", b"id,px\n1,1\n").unwrap());
+        assert!(
+            Snapshot::build(&data, "sym")
+                .err()
+                .unwrap()
+                .contains("'sym'")
+        );
+        let doc = Arc::new(Data::parse("data/t.json", br#"{"a": 1}"#).unwrap());
+        assert!(Snapshot::build(&doc, "a").is_err());
         let nd = Data::parse("data/t.ndjson", b"{\"k\": 2, \"v\": true}\n{\"v\": 1}\n").unwrap();
-        let (columns, keyed) = keyed_rows(&nd, "k").unwrap();
-        assert_eq!(columns, ["k", "v"]);
-        assert_eq!(keyed.len(), 1);
+        let nd = Arc::new(nd);
+        let keyed = Snapshot::build(&nd, "k").unwrap();
+        assert_eq!(columns(&nd), ["k", "v"]);
+        assert_eq!(keyed.rows.len(), 1);
+        assert_eq!(&*keyed.rows["2"].1, r#"{"k":2,"v":true}"#);
+        assert!(keyed.is_of(&nd));
+        assert!(!keyed.is_of(&data));
+    }
+
+    #[test]
+    fn a_snapshot_is_built_once_per_version_and_shared() {
+        let data = std::env::temp_dir().join(format!("obf-live-{}", std::process::id()));
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::write(data.join("q.csv"), "id,px\nA,1\n").unwrap();
+        let files = Arc::new(Files::new(crate::paths::DataDir::new(data.clone())));
+        let hub = Hub::new(files, Limits::default());
+        let manifest = crate::manifest::Manifest::parse(Some(
+            br#"{"q": {"name": "Q", "description": "d", "type": "live_grid", "endpoint": "q",
+                       "wsEndpoint": "q/ws", "data": {"wsRowIdColumn": "id"}}}"#,
+        ))
+        .unwrap();
+        let widget = manifest.live_for("q/ws").unwrap();
+        let admit = || hub.admit(widget, "q.csv", None).unwrap().seen;
+        let current = || hub.snapshot(widget, "q.csv").unwrap().1;
+        let first = admit();
+        assert!(
+            Arc::ptr_eq(&first, &admit()),
+            "the same version is not built again"
+        );
+        assert!(Arc::ptr_eq(&first, &current()));
+        std::fs::write(data.join("q.csv"), "id,px\nA,1\nB,2\n").unwrap();
+        // A handshake takes the latest snapshot; the watcher's look builds the new version's.
+        assert!(Arc::ptr_eq(&first, &admit()));
+        let second = current();
+        assert!(
+            !Arc::ptr_eq(&first, &second),
+            "a new version has a new snapshot"
+        );
+        assert!(Arc::ptr_eq(&second, &current()));
+        assert!(Arc::ptr_eq(&second, &admit()));
+        assert_eq!(second.rows.len(), 2);
+        assert_eq!(
+            texts(&Change::between(&first, &second)),
+            [r#"{"id":"B","px":2}"#]
+        );
+        std::fs::remove_dir_all(data).unwrap();
+    }
+
+    #[test]
+    fn a_write_is_cut_at_its_timeout_however_the_client_paces_its_reads() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (socket, _) = listener.accept().unwrap();
+        // A client that takes 64 KiB every 50 ms (for at most 3 s): each wait of the writer
+        // ends with some progress, so a timeout per write call alone never fires.
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = Arc::clone(&done);
+        let reading = thread::spawn(move || {
+            let mut buffer = vec![0; 64 * 1024];
+            let started = Instant::now();
+            while !stop.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(3) {
+                match client.read(&mut buffer) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => thread::sleep(Duration::from_millis(50)),
+                }
+            }
+        });
+        let timeout = Duration::from_millis(300);
+        let mut writer = Writer { socket, timeout };
+        let started = Instant::now();
+        assert!(writer.send(&vec![b'x'; 64 * 1024 * 1024]).is_err());
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(1), "the write took {took:?}");
+        done.store(true, Ordering::Relaxed);
+        reading.join().unwrap();
+    }
+
+    #[test]
+    fn clients_are_counted_by_address_and_ipv6_prefix() {
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap();
+        assert_eq!(client_of(ip("10.1.2.3")), ip("10.1.2.3"));
+        assert_eq!(client_of(ip("::ffff:10.1.2.3")), ip("10.1.2.3"));
+        assert_eq!(client_of(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+        assert_eq!(
+            client_of(ip("2001:db8:1:2:bbbb::9")),
+            client_of(ip("2001:db8:1:2:aaaa::1"))
+        );
+        assert_ne!(client_of(ip("2001:db8:1:3::1")), ip("2001:db8:1:2::"));
     }
 
     #[test]

@@ -426,6 +426,7 @@ fn read_request(incoming: &mut tiny_http::Request) -> Request {
     let headers = plain_headers(incoming.headers());
     let method = Method::parse(incoming.method().as_str());
     let mut request = Request::new(method, incoming.url(), headers);
+    request.remote = incoming.remote_addr().map(|address| address.ip());
     // With `Connection: upgrade`, tiny_http's body reader is the rest of the connection (the
     // upgraded protocol's bytes) and no request follows on it: no body is read.
     let upgrading = request

@@ -109,6 +109,12 @@ pub fn accept_key(key: &str) -> String {
 /// A server frame: final, unmasked.
 fn frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + 10);
+    push_frame(&mut out, opcode, payload);
+    out
+}
+
+/// Appends a server frame to `out`.
+fn push_frame(out: &mut Vec<u8>, opcode: u8, payload: &[u8]) {
     out.push(0x80 | opcode);
     match payload.len() {
         len @ 0..=125 => out.push(len as u8),
@@ -122,11 +128,11 @@ fn frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
         }
     }
     out.extend_from_slice(payload);
-    out
 }
 
-pub fn text_frame(text: &str) -> Vec<u8> {
-    frame(TEXT, text.as_bytes())
+/// Appends a text frame to `out`, to send several in one write.
+pub fn push_text_frame(out: &mut Vec<u8>, text: &str) {
+    push_frame(out, TEXT, text.as_bytes());
 }
 
 pub fn ping_frame() -> Vec<u8> {
@@ -397,6 +403,12 @@ mod tests {
         assert_eq!(handshake(&request(&short_key)).unwrap_err().status, 400);
     }
 
+    fn text_frame(text: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        push_text_frame(&mut out, text);
+        out
+    }
+
     #[test]
     fn server_frames_have_the_right_lengths() {
         assert_eq!(text_frame("hi"), [0x81, 2, b'h', b'i']);
@@ -406,6 +418,10 @@ mod tests {
             [0x81, 127, 0, 0, 0, 0, 0, 1, 0x11, 0x70]
         );
         assert_eq!(ping_frame(), [0x89, 0]);
+        let mut two = text_frame("a");
+        push_text_frame(&mut two, &"b".repeat(300));
+        assert_eq!(two[..3], text_frame("a"));
+        assert_eq!(two[3..], text_frame(&"b".repeat(300)));
         assert_eq!(
             close_frame(1000, "bye"),
             [0x88, 5, 0x03, 0xE8, b'b', b'y', b'e']

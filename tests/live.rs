@@ -35,7 +35,9 @@ fn limits() -> Limits {
         idle: Duration::from_secs(2),
         write_timeout: Duration::from_secs(1),
         queue: 64,
+        queue_bytes: 1024 * 1024,
         subscribers: 3,
+        per_address: 3,
     }
 }
 
@@ -56,7 +58,25 @@ fn server() -> TestServer {
 
 /// Opens the WebSocket at `target`, or returns the HTTP status that refused it.
 fn try_connect(server: &TestServer, target: &str) -> Result<Socket, u16> {
-    let stream = TcpStream::connect(server.addr).unwrap();
+    handshake(server, TcpStream::connect(server.addr).unwrap(), target)
+}
+
+/// A connection from the local address `from` (on Linux every 127.x.y.z reaches the server),
+/// with a receive buffer of `receive_buffer` bytes when given: set before connecting, so the
+/// kernel does not grow it, and a client that stops reading stalls the server's writes quickly.
+fn tcp_from(server: &TestServer, from: [u8; 4], receive_buffer: Option<usize>) -> TcpStream {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    if let Some(bytes) = receive_buffer {
+        socket.set_recv_buffer_size(bytes).unwrap();
+    }
+    let from = std::net::SocketAddr::from((from, 0));
+    socket.bind(&from.into()).unwrap();
+    socket.connect(&server.addr.into()).unwrap();
+    socket.into()
+}
+
+/// The WebSocket handshake for `target` on `stream`, or the HTTP status that refused it.
+fn handshake(server: &TestServer, stream: TcpStream, target: &str) -> Result<Socket, u16> {
     stream.set_read_timeout(Some(TIMEOUT)).unwrap();
     stream.set_write_timeout(Some(TIMEOUT)).unwrap();
     match tungstenite::client::client(format!("ws://{}{target}", server.addr), stream) {
@@ -72,16 +92,10 @@ fn try_connect(server: &TestServer, target: &str) -> Result<Socket, u16> {
     }
 }
 
-/// A client whose receive buffer is 4 KiB, set before connecting (so the kernel does not grow
-/// it): a client that stops reading then stalls the server's writes quickly.
+/// A client whose receive buffer is 4 KiB (see [`tcp_from`]).
 fn connect_with_small_buffer(server: &TestServer, target: &str) -> Socket {
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    socket.connect(&server.addr.into()).unwrap();
-    let stream: TcpStream = socket.into();
-    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-    let url = format!("ws://{}{target}", server.addr);
-    tungstenite::client::client(url.as_str(), stream).unwrap().0
+    let stream = tcp_from(server, [127, 0, 0, 1], Some(4096));
+    handshake(server, stream, target).unwrap_or_else(|status| panic!("{target}: HTTP {status}"))
 }
 
 fn connect(server: &TestServer, target: &str) -> Socket {
@@ -432,4 +446,215 @@ fn a_dead_client_does_not_block_another() {
     // The live one still gets updates.
     append(fixture, "data/quotes.csv", "S0,-1,\n");
     assert_eq!(next_row(&mut live)["price"], -1);
+}
+
+/// The live widget `big` (key `symbol`) over `data/big.csv`, besides `quotes`.
+const BIG_WIDGETS: &str = r#"{
+  "quotes": {"name": "Quotes", "description": "d", "type": "live_grid", "endpoint": "quotes",
+             "wsEndpoint": "ws/quotes", "data": {"wsRowIdColumn": "symbol"}},
+  "big": {"name": "Big", "description": "d", "type": "live_grid", "endpoint": "big",
+          "wsEndpoint": "ws/big", "data": {"wsRowIdColumn": "symbol"}}
+}"#;
+
+/// `rows` rows `S<i>,<price>,<note>`, every price `price`.
+fn big_csv(rows: usize, price: usize) -> String {
+    let mut csv = String::from("symbol,price,note\n");
+    for i in 0..rows {
+        csv.push_str(&format!("S{i},{price},row number {i}\n"));
+    }
+    csv
+}
+
+#[test]
+fn a_handshake_on_a_big_file_costs_what_one_on_a_small_file_does() {
+    let fixture = fixture();
+    fixture
+        .write("widgets.json", BIG_WIDGETS)
+        .write("data/big.csv", big_csv(200_000, 1));
+    let config = test_config(&fixture.root);
+    let server = TestServer::start_live(fixture, config, limits());
+    // The first handshake on this version of the file reads it (once per version).
+    let started = Instant::now();
+    drop(connect(&server, "/ws/big"));
+    let first = started.elapsed();
+    let slowest = |target: &str| {
+        (0..3)
+            .map(|_| {
+                let started = Instant::now();
+                let socket = connect(&server, target);
+                let took = started.elapsed();
+                drop(socket);
+                wait_for_subscribers(&server, 0);
+                took
+            })
+            .max()
+            .unwrap()
+    };
+    let small = slowest("/ws/quotes");
+    let big = slowest("/ws/big");
+    eprintln!("handshakes: first on 200k rows {first:?}, 3 rows {small:?}, 200k rows {big:?}");
+    assert!(
+        big < small + Duration::from_millis(150),
+        "a handshake on 200k rows took {big:?}, on 3 rows {small:?}"
+    );
+}
+
+#[test]
+fn a_client_that_falls_behind_is_closed_with_a_reason_and_may_reconnect() {
+    let fixture = fixture();
+    let config = test_config(&fixture.root);
+    let budget = 64 * 1024;
+    let limits = Limits {
+        idle: Duration::from_secs(30),
+        write_timeout: Duration::from_secs(8),
+        queue_bytes: budget,
+        subscribers: 8,
+        per_address: 8,
+        ..limits()
+    };
+    let server = TestServer::start_live(fixture, config, limits);
+    // Three clients that stop reading, one that reads.
+    let mut stuck: Vec<Socket> = (0..3)
+        .map(|_| connect_with_small_buffer(&server, "/ws/quotes"))
+        .collect();
+    let mut reader = connect(&server, "/ws/quotes");
+    wait_for_subscribers(&server, 4);
+    // Each version changes all 1,000 rows: 150 KB of rows. The server's send buffer (512 KiB)
+    // takes three; then a stuck client has rows waiting, and the next change is too many.
+    let padding = "x".repeat(100);
+    let rows = 1000;
+    let versions = 10;
+    let change = |version: usize| {
+        let mut csv = String::from("symbol,price,note\n");
+        for i in 0..rows {
+            csv.push_str(&format!("S{i},{version},{padding}\n"));
+        }
+        csv
+    };
+    let mut most_queued = 0;
+    for version in 1..=versions {
+        replace(&server.fixture, "data/quotes.csv", &change(version));
+        for _ in 0..rows {
+            assert_eq!(
+                next_row(&mut reader)["price"],
+                version,
+                "the reader missed a row"
+            );
+        }
+        let queued = server.get("/").json()["live_queued_bytes"]
+            .as_u64()
+            .unwrap();
+        most_queued = most_queued.max(queued);
+    }
+    // Each client holds at most its budget, or one change (when it had nothing waiting).
+    let one_change =
+        rows as u64 * format!(r#"{{"symbol":"S000","price":1,"note":"{padding}"}}"#).len() as u64;
+    assert!(
+        most_queued <= 4 * one_change.max(budget as u64),
+        "{most_queued} bytes queued (one change: {one_change} bytes)"
+    );
+    // Reading at last, each stuck client finds part of the rows, then the reason.
+    for socket in &mut stuck {
+        let mut received = 0;
+        let started = Instant::now();
+        let frame = loop {
+            within_time(started, "close frame");
+            match socket.read() {
+                Ok(Message::Text(_)) => received += 1,
+                Ok(Message::Close(Some(frame))) => break frame,
+                Ok(_) => {}
+                Err(err) => panic!("after {received} rows: {err}"),
+            }
+        };
+        assert_eq!(frame.code, CloseCode::Policy);
+        assert!(frame.reason.starts_with("too slow: "), "{}", frame.reason);
+        assert!(received < versions * rows, "got all {received} rows");
+    }
+    wait_for_subscribers(&server, 1);
+    // A client closed for falling behind may come back.
+    let mut again = connect(&server, "/ws/quotes");
+    wait_for_subscribers(&server, 2);
+    append(&server.fixture, "data/quotes.csv", "S0,-1,\n");
+    assert_eq!(next_row(&mut again)["price"], -1);
+}
+
+#[test]
+fn one_address_cannot_take_every_socket() {
+    let fixture = fixture();
+    let config = test_config(&fixture.root);
+    let limits = Limits {
+        per_address: 2,
+        ..limits()
+    };
+    let server = TestServer::start_live(fixture, config, limits);
+    let from_one: Vec<Socket> = (0..2).map(|_| connect(&server, "/ws/quotes")).collect();
+    wait_for_subscribers(&server, 2);
+    // A third from the same address is refused before the upgrade, with the reason.
+    let refused = server.raw(
+        b"GET /ws/quotes HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+          Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+    );
+    assert!(refused.starts_with("HTTP/1.1 429"), "{refused}");
+    assert!(
+        refused.contains(r#"{"detail":"2 live sockets open from 127.0.0.1 already"#),
+        "{refused}"
+    );
+    assert!(refused.contains("--live-per-address"), "{refused}");
+    // Another address still gets in, up to the limit over all (3).
+    let from_two = tcp_from(&server, [127, 0, 0, 2], None);
+    let other = handshake(&server, from_two, "/ws/quotes").unwrap();
+    wait_for_subscribers(&server, 3);
+    let from_three = tcp_from(&server, [127, 0, 0, 3], None);
+    assert_eq!(
+        handshake(&server, from_three, "/ws/quotes").err(),
+        Some(503)
+    );
+    // Once one closes, the first address may open one again.
+    drop(from_one);
+    wait_for_subscribers(&server, 1);
+    connect(&server, "/ws/quotes");
+    drop(other);
+}
+
+#[test]
+fn the_watcher_reads_a_big_file_without_stalling_the_server() {
+    let fixture = fixture();
+    fixture
+        .write("widgets.json", BIG_WIDGETS)
+        .write("data/big.csv", big_csv(200_000, 1));
+    let config = test_config(&fixture.root);
+    let limits = Limits {
+        subscribers: 16,
+        per_address: 16,
+        ..limits()
+    };
+    let server = TestServer::start_live(fixture, config, limits);
+    let mut big = connect(&server, "/ws/big");
+    wait_for_subscribers(&server, 1);
+    // A new version: the watcher parses 200k rows, builds their snapshot and compares it with
+    // the last (about 1.5 s in a debug build). Meanwhile `/` and a handshake are answered.
+    replace(&server.fixture, "data/big.csv", &big_csv(200_000, 2));
+    let pushed = std::thread::spawn(move || {
+        let row = next_row(&mut big);
+        (Instant::now(), row)
+    });
+    let mut slowest = Duration::ZERO;
+    let mut answered = 0;
+    while !pushed.is_finished() {
+        let started = Instant::now();
+        assert_eq!(server.get("/").status, 200);
+        drop(connect(&server, "/ws/quotes"));
+        slowest = slowest.max(started.elapsed());
+        answered += 1;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (pushed_at, row) = pushed.join().unwrap();
+    assert_eq!(row["price"], 2);
+    eprintln!("during the reload: {answered} requests, slowest {slowest:?}");
+    assert!(answered >= 3, "only {answered} requests during the reload");
+    assert!(
+        slowest < Duration::from_millis(500),
+        "a request took {slowest:?} while the watcher read the file"
+    );
+    assert!(pushed_at.elapsed() < TIMEOUT);
 }
