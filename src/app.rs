@@ -156,13 +156,18 @@ impl App {
             .collect()
     }
 
-    /// Reads every data file a served widget reads, so that one that does not parse is among
-    /// the [`App::problems`] with its file and line. `check` does this; the server finds such a
+    /// Reads every data file a served widget reads (every file a templated name can stand for,
+    /// every note of a newsfeed), so that one that does not parse is among the
+    /// [`App::problems`] with its file and line. `check` does this; the server finds such a
     /// file when it is first requested.
     pub fn read_data_files(&self) {
         let (manifest, _) = self.manifest();
-        for file in manifest.data_files(&|f| self.files.exists(f)) {
+        let listing = self.files.dir.list("", true).unwrap_or_default();
+        for file in manifest.data_files(&|f| self.files.exists(f), &listing) {
             let _ = self.files.data(file.as_str());
+        }
+        for folder in manifest.note_folders() {
+            let _ = widgets::newsfeed::read_notes(&self.files, folder);
         }
     }
 

@@ -262,7 +262,7 @@ const FLAGS: [Flag; 27] = [
     Flag {
         name: "selection-cache-bytes",
         value: Some("N"),
-        help: "memory for filtered and sorted row orders kept for paging (table_ssrm) \
+        help: "memory for filtered and sorted row orders kept for paging (ssrm_table) \
                [default: 100663296]",
     },
     Flag {

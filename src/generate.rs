@@ -5,15 +5,15 @@
 //! |---|---|
 //! | `.csv` that parses, `.json` array of objects | table; `columnsDefs` from the inferred column types; a text column with few distinct values becomes a dropdown param whose options come from the data; a `YYYY-MM-DD` column becomes `start_<col>`/`end_<col>` date params |
 //! | `.json` object with `data` and `layout` | Plotly chart (`x.dark.json`/`x.light.json` are its theme variants, not widgets) |
-//! | `.md` | markdown; a folder (below `data/`) whose notes all open with front matter is one newsfeed |
-//! | `.html`, `.htm` | html |
+//! | `.md` that reads as text | markdown; a folder (below `data/`) whose notes all open with front matter is one newsfeed |
+//! | `.html`, `.htm` that read as text | html |
 //! | `.pdf` | pdf; a folder with two or more PDFs is one multi-file viewer |
 //!
 //! Widget ids (also their endpoints) are derived from paths only (`charts/perf.json` →
 //! `charts_perf_json`, the notes folder `notes` → `notes_feed`), so they stay the same as files
 //! come and go. The output is ordinary widgets.json, parsed by [`Manifest::parse`] like a
-//! user's, written in the front end's own spellings. A data file that does not parse gets no
-//! widget (its problem is listed at `/`) until it is fixed. Invariant: [`Generated`] regenerates when the listing of `data/` or a file's version
+//! user's, written in the front end's own spellings. A file that does not parse (or, for a
+//! text type, is not UTF-8) gets no widget (its problem is listed at `/`) until it is fixed. Invariant: [`Generated`] regenerates when the listing of `data/` or a file's version
 //! changes, looking at most once per [`RECHECK`].
 
 use std::collections::{BTreeMap, HashSet};
@@ -133,8 +133,8 @@ pub fn widgets(files: &Files) -> Map<String, Value> {
         }
         for relative in names {
             let kind = match extension(relative).as_str() {
-                "md" if !is_feed => "markdown",
-                "html" | "htm" => "html",
+                "md" if !is_feed && files.text(relative).is_ok() => "markdown",
+                "html" | "htm" if files.text(relative).is_ok() => "html",
                 "pdf" if pdfs.len() < 2 => "pdf",
                 "csv" if files.data(relative).is_ok() => "table",
                 "json" => match json_kind(files, relative) {
@@ -174,7 +174,8 @@ fn extension(name: &str) -> String {
         .unwrap_or_default()
 }
 
-/// A widget id from a path: lower case letters, digits and `_`.
+/// A widget id (and endpoint) from a path: lower case letters, digits and `_`; never beginning
+/// with `http`, which Workspace would read as another site's address (`file_http_log_csv`).
 fn id_of(path: &str) -> String {
     let mut id = String::new();
     for c in path.chars() {
@@ -184,7 +185,11 @@ fn id_of(path: &str) -> String {
             _ => id.push('_'),
         }
     }
-    id.trim_matches('_').to_string()
+    let id = id.trim_matches('_');
+    match id.starts_with("http") {
+        true => format!("file_{id}"),
+        false => id.to_string(),
+    }
 }
 
 /// A display name from a path's last segment: `q4-2024-letter.pdf` → `Q4 2024 letter`.
@@ -401,6 +406,7 @@ mod tests {
     fn ids_and_titles_come_from_paths() {
         assert_eq!(id_of("charts/Perf 2024.json"), "charts_perf_2024_json");
         assert_eq!(id_of("--a--b"), "a_b");
+        assert_eq!(id_of("HTTP-log.csv"), "file_http_log_csv");
         assert_eq!(title("filings/q4-2024_letter.pdf"), "Q4 2024 letter");
         assert_eq!(title("notes"), "Notes");
     }

@@ -19,6 +19,7 @@ pub mod app;
 pub mod auth;
 pub mod base64;
 pub mod cache;
+pub mod calendar;
 pub mod check;
 pub mod config;
 pub mod cors;

@@ -36,6 +36,7 @@ use crate::http::Payload;
 use crate::paths::{clean_request_path, is_safe_segment};
 use crate::remote::is_remote;
 use crate::validate::{self, Problem};
+use crate::workspace;
 
 /// How a widget's endpoint is answered, from its `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,6 +141,20 @@ impl Kind {
         }
     }
 
+    /// Whether the widget's file is read as data (a table or a JSON document), not as text or
+    /// bytes.
+    pub fn reads_data(self) -> bool {
+        !matches!(
+            self,
+            Kind::Markdown
+                | Kind::Html
+                | Kind::Pdf
+                | Kind::MultiFileViewer
+                | Kind::Omni
+                | Kind::PassThrough
+        )
+    }
+
     /// Whether the endpoint takes POST (with a JSON body) instead of GET.
     pub fn takes_post(self) -> bool {
         matches!(self, Kind::MultiFileViewer | Kind::Omni | Kind::Ssrm)
@@ -220,6 +235,9 @@ pub struct Manifest {
     /// For each widget, the columns its entry names as `(field, column)`: checked against the
     /// data by [`Manifest::data_problems`].
     named: Vec<Vec<(String, String)>>,
+    /// For each widget, the file its "Validate widgets" call reads when that name is a template
+    /// filled by the default params: checked to exist by [`Manifest::data_problems`].
+    validation_files: Vec<Option<String>>,
     options: Vec<OptionsRoute>,
     /// Why widgets were left out, as `widget: field: message` lines.
     pub problems: Vec<Problem>,
@@ -271,6 +289,7 @@ impl Manifest {
             served: Payload::new(&b"{}"[..]),
             widgets: Vec::new(),
             named: Vec::new(),
+            validation_files: Vec::new(),
             options: Vec::new(),
             problems: Vec::new(),
             warnings: Vec::new(),
@@ -307,6 +326,9 @@ impl Manifest {
                 Ok((widget, routes, entry)) => {
                     manifest.warnings.extend(warnings);
                     manifest.named.push(named_columns(&widget, &entry));
+                    manifest
+                        .validation_files
+                        .push(validation_file(&widget, &entry));
                     served.insert(id, entry);
                     manifest.widgets.push(widget);
                     for route in routes {
@@ -379,24 +401,29 @@ impl Manifest {
         header: &dyn Fn(&str) -> Header,
     ) -> Vec<Problem> {
         let mut problems = Vec::new();
-        let mut check = |id: &str, candidates: Vec<String>, named: &[(String, String)]| {
-            let Some(file) = candidates.iter().find(|c| exists(c)) else {
-                let shown: Vec<String> = candidates.iter().map(|c| format!("data/{c}")).collect();
-                let message = format!("{} does not exist (yet)", shown.join(" or "));
-                problems.push(validate::Issue::warning("backend.file", message).problem(id));
-                return;
+        let mut check =
+            |id: &str, candidates: Vec<String>, kind: Kind, named: &[(String, String)]| {
+                let Some(file) = candidates.iter().find(|c| exists(c)) else {
+                    let shown: Vec<String> =
+                        candidates.iter().map(|c| format!("data/{c}")).collect();
+                    let message = format!("{} does not exist (yet)", shown.join(" or "));
+                    problems.push(validate::Issue::warning("backend.file", message).problem(id));
+                    return;
+                };
+                if !kind.reads_data() {
+                    return;
+                }
+                let shown = format!("data/{file}");
+                let issues = match header(file) {
+                    Ok(Some(columns)) => validate::data_columns(&shown, &columns, named),
+                    Ok(None) => Vec::new(),
+                    Err(message) => vec![validate::Issue::error("backend.file", message)],
+                };
+                problems.extend(issues.iter().map(|issue| issue.problem(id)));
             };
-            let shown = format!("data/{file}");
-            let issues = match header(file) {
-                Ok(Some(columns)) => validate::data_columns(&shown, &columns, named),
-                Ok(None) => Vec::new(),
-                Err(message) => vec![validate::Issue::error("backend.file", message)],
-            };
-            problems.extend(issues.iter().map(|issue| issue.problem(id)));
-        };
         for (widget, named) in self.widgets.iter().zip(&self.named) {
             if let Some(candidates) = widget.known_files() {
-                check(&widget.id, candidates, named);
+                check(&widget.id, candidates, widget.kind, named);
             }
         }
         for route in &self.options {
@@ -411,32 +438,37 @@ impl Manifest {
                     .flatten()
                     .map(|c| ("backend.options".to_string(), c.clone()))
                     .collect();
-                check(&route.widget, vec![file.clone()], &named);
+                check(&route.widget, vec![file.clone()], Kind::Table, &named);
+            }
+        }
+        for (widget, file) in self.widgets.iter().zip(&self.validation_files) {
+            if let Some(file) = file.as_deref().filter(|file| !exists(file)) {
+                let message = format!(
+                    "Workspace's \"Validate widgets\" call (the default params, ticker params as \
+                     {}) asks for data/{file}, which does not exist: adding this backend with \
+                     Validate widgets on fails",
+                    workspace::VALIDATION_TICKER
+                );
+                problems
+                    .push(validate::Issue::warning("backend.file", message).problem(&widget.id));
             }
         }
         problems
     }
 
     /// The files under `data/` that the served widgets read as data (tables and JSON
-    /// documents): the first existing candidate of each such widget, its `records`, and the
-    /// files of its options. Templated and remote names are left out.
-    pub fn data_files(&self, exists: &dyn Fn(&str) -> bool) -> Vec<String> {
-        let reads_data = |widget: &&Widget| {
-            !matches!(
-                widget.kind,
-                Kind::Markdown
-                    | Kind::Html
-                    | Kind::Pdf
-                    | Kind::MultiFileViewer
-                    | Kind::Omni
-                    | Kind::PassThrough
-            )
-        };
-        let widget_files = self
-            .widgets
-            .iter()
-            .filter(reads_data)
-            .filter_map(|w| w.known_files()?.into_iter().find(|f| exists(f)));
+    /// documents): the first existing candidate of each such widget, every file of `listing`
+    /// (all of `data/`) a templated name can stand for, its `records`, and the files of its
+    /// options. Remote names are left out.
+    pub fn data_files(&self, exists: &dyn Fn(&str) -> bool, listing: &[String]) -> Vec<String> {
+        let readers = self.widgets.iter().filter(|w| w.kind.reads_data());
+        let widget_files = readers.clone().filter_map(|w| match w.known_files() {
+            Some(candidates) => candidates.into_iter().find(|f| exists(f)),
+            None => None,
+        });
+        let templated = readers
+            .filter_map(|w| w.file.as_deref().filter(|f| !is_remote(f)))
+            .flat_map(|template| listing.iter().filter(|name| fills(template, name)).cloned());
         let records = self.widgets.iter().filter_map(|w| w.records.clone());
         let options = self.options.iter().filter_map(|route| match &route.source {
             OptionsSource::Column { file, .. } | OptionsSource::Static { file } => {
@@ -445,6 +477,7 @@ impl Manifest {
             OptionsSource::Folder { .. } => None,
         });
         let mut files: Vec<String> = widget_files
+            .chain(templated)
             .chain(records)
             .chain(options)
             .filter(|file| !is_remote(file))
@@ -452,6 +485,14 @@ impl Manifest {
         files.sort();
         files.dedup();
         files
+    }
+
+    /// The folders of the served newsfeeds of notes.
+    pub fn note_folders(&self) -> impl Iterator<Item = &str> {
+        self.widgets
+            .iter()
+            .filter(|w| w.kind == Kind::Newsfeed && w.file.is_none())
+            .filter_map(|w| w.folder.as_deref())
     }
 
     /// The live_grid whose `wsEndpoint` is `path`.
@@ -539,15 +580,12 @@ impl Manifest {
             Kind::LiveGrid => Some(live_socket(&entry, spec.file.as_deref())?),
             _ => None,
         };
+        let selector = params
+            .iter()
+            .find(|p| validate::has_role(p, "fileSelector"));
         let file_param = match kind {
             Kind::MultiFileViewer => Some(
-                params
-                    .iter()
-                    .find(|p| {
-                        p.get("roles")
-                            .and_then(Value::as_array)
-                            .is_some_and(|roles| roles.iter().any(|r| r == "fileSelector"))
-                    })
+                selector
                     .and_then(|p| p.get("paramName").and_then(Value::as_str))
                     .ok_or((
                         "params",
@@ -577,7 +615,10 @@ impl Manifest {
             };
             routes.push((param, source));
         }
+        // The folder's files answer the selector's options endpoint, when it names one (without
+        // one, Workspace offers no choices; the validator warns of that).
         if let (Some(param), Some(folder)) = (&file_param, &folder)
+            && selector.is_some_and(|p| p.contains_key("optionsEndpoint"))
             && !routes.iter().any(|(name, _)| name == param)
         {
             let source = OptionsSource::Folder {
@@ -733,6 +774,26 @@ impl Widget {
     }
 }
 
+/// The file a widget's "Validate widgets" call reads, when the name is a template that the
+/// default params Workspace sends fill (a missing one is a 422 Workspace accepts).
+fn validation_file(widget: &Widget, entry: &Value) -> Option<String> {
+    let template = widget.file.as_deref().filter(|f| !is_remote(f))?;
+    let names = placeholders(template)
+        .ok()
+        .filter(|names| !names.is_empty())?;
+    let defaults = workspace::default_params(entry.as_object()?, workspace::today());
+    let mut filled = template.to_string();
+    for name in names {
+        let value = defaults
+            .iter()
+            .find(|(param, _)| param == name)
+            .map(|(_, value)| validate::js_string(value))
+            .filter(|value| !value.trim().is_empty())?;
+        filled = filled.replace(&format!("{{{name}}}"), value.trim());
+    }
+    Some(filled)
+}
+
 /// The columns a widget names in its table file: `columnsDefs` fields, filter rule columns, a
 /// metric's column; as `(field, column)`.
 fn named_columns(widget: &Widget, entry: &Value) -> Vec<(String, String)> {
@@ -764,15 +825,23 @@ fn live_socket(entry: &Map<String, Value>, file: Option<&str>) -> Result<LiveSoc
         entry.get("wsEndpoint").and_then(Value::as_str),
         "wsEndpoint",
     )?;
-    let row_key = entry
-        .get("data")
-        .and_then(|data| data.get("wsRowIdColumn"))
-        .and_then(Value::as_str)
-        .filter(|key| !key.is_empty())
-        .ok_or((
-            "data.wsRowIdColumn",
-            "a live_grid needs the column that identifies its rows".to_string(),
-        ))?;
+    let key = entry.get("data").and_then(|data| data.get("wsRowIdColumn"));
+    let row_key = match key {
+        Some(Value::String(key)) if !key.is_empty() => key,
+        Some(Value::Array(_)) => {
+            return Err((
+                "data.wsRowIdColumn",
+                "openbb-files does not serve a composite row key (an array) yet: name one column"
+                    .to_string(),
+            ));
+        }
+        _ => {
+            return Err((
+                "data.wsRowIdColumn",
+                "a live_grid needs the column that identifies its rows".to_string(),
+            ));
+        }
+    };
     if file.is_some_and(|file| file.contains('{')) {
         return Err((
             "backend.file",
@@ -788,6 +857,15 @@ fn live_socket(entry: &Map<String, Value>, file: Option<&str>) -> Result<LiveSoc
 /// A cleaned endpoint path from a manifest value; refuses reserved paths and the files prefix.
 fn endpoint_path(value: Option<&str>, field: &'static str) -> Result<String, Refusal> {
     let raw = value.ok_or((field, "required, as a string".to_string()))?;
+    if raw.starts_with("http") {
+        return Err((
+            field,
+            format!(
+                "'{raw}': Workspace reads an endpoint beginning with \"http\" as another \
+                 site's address, so it would never reach this server: rename it"
+            ),
+        ));
+    }
     if raw.contains(['{', '}']) {
         return Err((
             field,
@@ -903,6 +981,28 @@ pub fn placeholders(template: &str) -> Result<Vec<&str>, String> {
         rest = &after[close + 1..];
     }
     Ok(names)
+}
+
+/// Whether `name` is what `template` gives for some values of its placeholders (each one or
+/// more characters of one path segment).
+fn fills(template: &str, name: &str) -> bool {
+    let Some(open) = template.find('{') else {
+        return template == name;
+    };
+    let Some(close) = template[open..].find('}').map(|at| open + at) else {
+        return false;
+    };
+    let (literal, rest) = (&template[..open], &template[close + 1..]);
+    let Some(value_and_rest) = name.strip_prefix(literal) else {
+        return false;
+    };
+    value_and_rest
+        .char_indices()
+        .skip(1)
+        .map(|(at, _)| at)
+        .chain([value_and_rest.len()])
+        .take_while(|&at| !value_and_rest[..at].contains('/'))
+        .any(|at| fills(rest, &value_and_rest[at..]))
 }
 
 /// A path under `data/`: safe segments only; with `templated`, `{param}` placeholders allowed.
@@ -1044,6 +1144,23 @@ mod tests {
     }
 
     #[test]
+    fn templates_stand_for_names_one_segment_a_placeholder() {
+        assert!(fills("prices/{t}.csv", "prices/AAPL.csv"));
+        assert!(
+            fills("{a}/{b}-{a}.pdf", "x/y-z.pdf"),
+            "values are not compared"
+        );
+        assert!(fills("r/{t}.md", "r/a.b.md"));
+        assert!(!fills("prices/{t}.csv", "prices/a/b.csv"), "one segment");
+        assert!(
+            !fills("prices/{t}.csv", "prices/.csv"),
+            "at least one character"
+        );
+        assert!(!fills("prices/{t}.csv", "other/AAPL.csv"));
+        assert!(fills("plain.csv", "plain.csv") && !fills("plain.csv", "plain.cs"));
+    }
+
+    #[test]
     fn a_widget_lists_at_most_twenty_problems() {
         let columns: Vec<Value> = (0..30).map(|i| serde_json::json!({"field": i})).collect();
         let entry = serde_json::json!({"wide": {"name": "W", "description": "d", "endpoint": "w",
@@ -1126,7 +1243,8 @@ mod tests {
                  "escaping_folder": {"endpoint": "n", "type": "newsfeed", "backend": {"folder": "../notes"}},
                  "no_selector": {"endpoint": "x", "type": "multi_file_viewer"},
                  "files_prefix": {"endpoint": "files/a.pdf", "type": "pdf"},
-                 "path_param": {"endpoint": "r/{t}", "params": [{"paramName": "t"}]}}"#,
+                 "path_param": {"endpoint": "r/{t}", "params": [{"paramName": "t"}]},
+                 "http_like": {"endpoint": "http_log"}}"#,
         );
         let problems = lines(&manifest.problems).join("\n");
         for expected in [
@@ -1139,6 +1257,7 @@ mod tests {
             "no_selector: params: a multi_file_viewer needs an endpoint param",
             "files_prefix: endpoint: 'files/a.pdf' is a path the server answers itself",
             "path_param: endpoint: 'r/{t}': openbb-files does not serve {param} placeholders",
+            "http_like: endpoint: 'http_log': Workspace reads an endpoint beginning with \"http\"",
         ] {
             assert!(
                 problems.contains(expected),
@@ -1290,7 +1409,9 @@ mod tests {
                                  "data": {"wsRowIdColumn": "id"}},
                  "socket_on_endpoint": {"name": "N", "description": "d", "endpoint": "e", "type": "live_grid", "wsEndpoint": "quotes",
                                         "data": {"wsRowIdColumn": "id"}},
-                 "endpoint_on_socket": {"name": "N", "description": "d", "endpoint": "ws/quotes"}}"#,
+                 "endpoint_on_socket": {"name": "N", "description": "d", "endpoint": "ws/quotes"},
+                 "composite": {"name": "N", "description": "d", "endpoint": "f", "type": "live_grid", "wsEndpoint": "ws/f",
+                               "data": {"wsRowIdColumn": ["a", "b"]}}}"#,
         ))
         .unwrap();
         let live = manifest.live_for("ws/quotes").unwrap();
@@ -1307,6 +1428,7 @@ mod tests {
             "same_socket: wsEndpoint: 'ws/quotes' is already answered otherwise (by widget 'live')",
             "socket_on_endpoint: wsEndpoint: 'quotes' is already answered otherwise",
             "endpoint_on_socket: endpoint: 'ws/quotes' is already the wsEndpoint of widget 'live'",
+            "composite: data.wsRowIdColumn: openbb-files does not serve a composite row key",
         ] {
             assert!(problems.contains(expected), "{expected} in {problems}");
         }

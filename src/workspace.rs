@@ -1,6 +1,7 @@
 //! What Workspace's front end sends a backend when "Validate widgets" is on
-//! (workspace-contract.md §0), and how it judges the answers. Pure: `check --url` sends these
-//! calls; the tests replay them against our own server.
+//! (workspace-contract.md §0), and how it judges the answers. No input or output (today's date
+//! is an argument; `today` reads the clock): `check --url` sends these calls, and the tests
+//! replay them against our own server.
 //!
 //! Each widget is called once with its default params as the front end builds them: every
 //! param normalized (falsy values null, text values as text; see `validate::normalized_params`),
@@ -11,9 +12,9 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::calendar::{civil_from_days, days_from_civil};
 use crate::http::percent_encode;
-use crate::validate::{self, normalized_params};
-use crate::widgets::udf::{civil_from_days, days_from_civil};
+use crate::validate::{self, is_falsy, js_string, normalized_params};
 
 /// The ticker Workspace puts in every `ticker` param when it validates.
 pub const VALIDATION_TICKER: &str = "AAPL";
@@ -133,23 +134,6 @@ fn with_query(endpoint: &str, mut params: Vec<(String, Value)>) -> String {
     }
 }
 
-/// A value as JavaScript's `String()` writes it (null as empty: the front end drops it).
-pub fn js_string(value: &Value) -> String {
-    match value {
-        Value::Null => String::new(),
-        Value::String(text) => text.clone(),
-        Value::Array(items) => items.iter().map(js_string).collect::<Vec<_>>().join(","),
-        Value::Object(_) => "[object Object]".into(),
-        Value::Number(number) => match number.as_f64() {
-            Some(f) if number.is_f64() && f.fract() == 0.0 && f.abs() < 1e21 => {
-                format!("{}", f as i64)
-            }
-            _ => number.to_string(),
-        },
-        Value::Bool(b) => b.to_string(),
-    }
-}
-
 /// Whether a date param's text reads as a date (so the front end sends it as it is).
 fn looks_like_date(text: &str) -> bool {
     text.starts_with(|c: char| c.is_ascii_digit())
@@ -163,6 +147,10 @@ pub fn current_date(expression: &str, today: i64) -> String {
     format!("{year:04}-{month:02}-{day:02}")
 }
 
+/// The largest `N` of a `$currentDate` expression taken (larger ones read as today), so that
+/// a backend's date default cannot make the arithmetic overflow or a business-day count spin.
+const MAX_SHIFT: i64 = 100_000;
+
 fn shifted(expression: &str, today: i64) -> Option<i64> {
     let at = expression.to_ascii_lowercase().find("$currentdate")?;
     let rest = &expression[at + "$currentDate".len()..];
@@ -172,7 +160,7 @@ fn shifted(expression: &str, today: i64) -> Option<i64> {
         _ => return None,
     };
     let digits: String = rest[1..].chars().take_while(char::is_ascii_digit).collect();
-    let amount: i64 = digits.parse().ok()?;
+    let amount: i64 = digits.parse().ok().filter(|n| *n <= MAX_SHIFT)?;
     let unit = rest[1 + digits.len()..]
         .chars()
         .next()?
@@ -219,7 +207,7 @@ pub fn accepts(status: u16, body: &[u8]) -> Result<(), String> {
     })?;
     let detail = ["detail", "message", "error"]
         .iter()
-        .find_map(|key| error.get(*key).filter(|v| !is_js_falsy(v)))
+        .find_map(|key| error.get(*key).filter(|v| !is_falsy(v)))
         .unwrap_or(&error);
     let text = detail.to_string();
     match ["field required", "missing"]
@@ -228,16 +216,6 @@ pub fn accepts(status: u16, body: &[u8]) -> Result<(), String> {
     {
         true => Ok(()),
         false => Err(format!("status {status}: {text}")),
-    }
-}
-
-fn is_js_falsy(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::Bool(b) => !b,
-        Value::String(s) => s.is_empty(),
-        Value::Number(n) => n.as_f64() == Some(0.0),
-        _ => false,
     }
 }
 
@@ -332,6 +310,12 @@ mod tests {
         // 2026-03-31 is a Tuesday: three business days back is the Thursday before.
         assert_eq!(current_date("$currentDate-3b", today), "2026-03-26");
         assert_eq!(current_date("yesterday", today), "2026-03-31");
+        for huge in [
+            "$currentDate-99999999999b",
+            "$currentDate-9223372036854775807d",
+        ] {
+            assert_eq!(current_date(huge, today), "2026-03-31", "{huge}");
+        }
     }
 
     #[test]

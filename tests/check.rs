@@ -139,7 +139,8 @@ impl Handler for Broken {
                     "note": {"name": "Note", "description": "d", "type": "markdown", "endpoint": "note",
                              "params": [{"paramName": "x", "type": "endpoint", "optionsEndpoint": "opts"}]},
                     "kpi": {"name": "Kpi", "description": "d", "type": "metric", "endpoint": "kpi"},
-                    "odd": {"name": "Odd", "endpoint": "odd", "type": "tabel"}}"#,
+                    "odd": {"name": "Odd", "endpoint": "odd", "type": "tabel"},
+                    "web": {"name": "Web", "description": "d", "endpoint": "http_web"}}"#,
             ),
             "/apps.json" => json(r#"{"name": "A", "tabs": {}}"#),
             "/rows" => json(r#"{"rows": [{"a": 1}]}"#),
@@ -200,11 +201,12 @@ fn url_check_calls_every_widget_of_a_broken_backend() {
         "GET /note (note, markdown): expected a JSON string of Markdown",
         "GET /kpi (kpi, metric): expected {\"label\", \"value\"} tiles",
         "GET /opts (options of note): expected an array of options",
+        "widget web: endpoint 'http_web' begins with \"http\": Workspace calls it as a URL",
         "GET /odd (odd, tabel): JSON",
     ] {
         assert!(out.contains(expected), "missing {expected:?} in\n{out}");
     }
     let failures = out.lines().filter(|l| l.starts_with("FAIL")).count();
-    assert_eq!(failures, 7, "{out}");
-    assert!(out.ends_with(": 7 check(s) failed\n"), "{out}");
+    assert_eq!(failures, 8, "{out}");
+    assert!(out.ends_with(": 8 check(s) failed\n"), "{out}");
 }

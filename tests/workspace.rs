@@ -101,7 +101,9 @@ fn zero_config_desk() -> Fixture {
         .write(
             "data/notes/one.md",
             "---\ntitle: One\ndate: 2024-05-01\nauthor: Ana\n---\nText.\n",
-        );
+        )
+        .write("data/latin1.md", b"caf\xe9\n")
+        .write("data/http-log.csv", "at,status\n2024-01-02,200\n");
     fixture
 }
 
@@ -114,10 +116,22 @@ fn a_zero_configuration_folder_passes_and_never_offers_a_file_it_cannot_serve() 
         !widgets.contains_key("broken_csv"),
         "a CSV that does not parse gets no widget"
     );
+    assert!(
+        !widgets.contains_key("latin1_md"),
+        "a Markdown file that is not UTF-8 gets no widget"
+    );
+    assert!(
+        widgets.contains_key("file_http_log_csv"),
+        "no endpoint begins with http, which Workspace would read as a URL"
+    );
     let listed = problems(&server);
     assert!(
         listed.contains("data/broken.csv") && listed.contains("line"),
         "the file that does not parse is listed at / with its line: {listed}"
+    );
+    assert!(
+        listed.contains("data/latin1.md: not UTF-8 text"),
+        "{listed}"
     );
     server.fixture.write("data/broken.csv", "a,b\n1,2\n3,4\n");
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -170,6 +184,9 @@ const EVERY_TYPE: &str = r#"{
            "params": [{"paramName": "files", "type": "endpoint", "optionsEndpoint": "docs/files",
                        "roles": ["fileSelector"], "multiSelect": true, "value": []}],
            "backend": {"folder": "filings"}},
+  "no_choices": {"name": "Docs", "description": "d", "type": "multi_file_viewer", "endpoint": "no_choices",
+                 "params": [{"paramName": "files", "type": "endpoint", "roles": ["fileSelector"], "value": []}],
+                 "backend": {"folder": "filings"}},
   "ask": {"name": "Ask", "description": "d", "type": "omni", "endpoint": "ask",
           "params": [{"paramName": "prompt", "type": "text", "value": ""}]},
   "live": {"name": "Live", "description": "d", "type": "live_grid", "endpoint": "live", "wsEndpoint": "live/ws",
@@ -234,6 +251,39 @@ fn every_alias_and_type_is_served_in_the_front_ends_spelling() {
         assert!(listed.contains(expected), "missing {expected} in {listed}");
     }
     assert_eq!(server.get("/own_note").json(), json!({}));
+    assert!(
+        listed.contains("no_choices: params[0].optionsEndpoint: warning: an endpoint param without optionsEndpoint offers no choices"),
+        "a fileSelector without optionsEndpoint is served, with a warning: {listed}"
+    );
+}
+
+/// Workspace validates a `ticker` param as AAPL: a file template that has no AAPL file is
+/// served (the data is the user's), and the server says why adding it with "Validate widgets"
+/// will fail.
+#[test]
+fn a_ticker_template_without_an_aapl_file_is_warned_of() {
+    let fixture = Fixture::new();
+    fixture
+        .write(
+            "widgets.json",
+            r#"{"only_msft": {"name": "Report", "description": "d", "type": "markdown", "endpoint": "only_msft",
+                "params": [{"paramName": "ticker", "type": "ticker", "value": "MSFT"}],
+                "backend": {"file": "msft/{ticker}.md"}}}"#,
+        )
+        .write("data/msft/MSFT.md", "# MSFT\n");
+    let server = TestServer::start(fixture);
+    assert_eq!(
+        server.get("/only_msft?ticker=MSFT").json(),
+        json!("# MSFT\n")
+    );
+    let listed = problems(&server);
+    assert!(
+        listed.contains("only_msft: backend.file: warning: Workspace's \\\"Validate widgets\\\" call (the default params, ticker params as AAPL) asks for data/msft/AAPL.md, which does not exist"),
+        "{listed}"
+    );
+    server.fixture.write("data/msft/AAPL.md", "# AAPL\n");
+    connect_and_validate(&server);
+    assert_eq!(server.get("/").json()["problems"], json!([]));
 }
 
 #[test]
@@ -323,9 +373,18 @@ fn check_reports_a_csv_that_does_not_parse_and_an_undeclared_placeholder() {
                 "report": {"name": "P", "description": "d", "type": "markdown", "endpoint": "report",
                            "params": [{"paramName": "ticker", "type": "ticker"}],
                            "backend": {"file": "reports/{tickr}.md"}},
-                "looks: warning: fine": {"name": "W", "description": "d", "endpoint": "w", "type": "tabel"}}"#,
+                "looks: warning: fine": {"name": "W", "description": "d", "endpoint": "w", "type": "tabel"},
+                "by_ticker": {"name": "T", "description": "d", "endpoint": "by_ticker",
+                              "params": [{"paramName": "ticker", "type": "ticker"}],
+                              "backend": {"file": "prices/{ticker}.csv"}},
+                "feed": {"name": "F", "description": "d", "type": "newsfeed", "endpoint": "feed",
+                         "backend": {"folder": "notes"}}}"#,
         )
-        .write("data/rows.csv", "a,b\n1,2\n3,4\n5,6,7\n");
+        .write("data/rows.csv", "a,b\n1,2\n3,4\n5,6,7\n")
+        .write("data/prices/AAPL.csv", "date,close\n2024-01-02,1\n")
+        .write("data/prices/ZZZ.csv", "date,close\n2024-01-02,1,9\n")
+        .write("data/notes/good.md", "---\ntitle: Good\ndate: 2024-01-02\n---\nText.\n")
+        .write("data/notes/bad.md", "---\ntitle: Bad\n---\nNo date.\n");
     let out = Command::new(BIN)
         .args(["check", "--root"])
         .arg(&fixture.root)
@@ -344,7 +403,12 @@ fn check_reports_a_csv_that_does_not_parse_and_an_undeclared_placeholder() {
         "{text}"
     );
     assert!(
-        text.contains(": 3 error(s)"),
+        text.contains("data/prices/ZZZ.csv: line 2"),
+        "every file a templated name stands for is parsed: {text}"
+    );
+    assert!(text.contains("data/notes/bad.md: front matter"), "{text}");
+    assert!(
+        text.contains(": 5 error(s)"),
         "errors are counted by severity, not by the text of a line: {text}"
     );
 }

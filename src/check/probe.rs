@@ -266,12 +266,22 @@ impl<'o> Probe<'o> {
             }
             let kind = validate::type_of(widget);
             let call = workspace::validation_call(widget, today);
-            if call.is_absolute() {
+            if call.is_absolute() && call.target.contains("://") {
                 let _ = writeln!(
                     out,
                     "skip            {id}: {} is another site's, not this backend's",
                     call.target
                 );
+                continue;
+            }
+            if call.is_absolute() {
+                self.check(out, &format!("widget {id}"), |_| {
+                    Err::<((), String), String>(format!(
+                        "endpoint '{}' begins with \"http\": Workspace calls it as a URL, \
+                         which it is not",
+                        call.target
+                    ))
+                });
                 continue;
             }
             let what = format!("{} /{} ({id}, {kind})", call.method, call.target);

@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 
 pub use apps::{apps, check_app};
 pub use columns::column_fields;
-pub use params::{normalized_params, params_of};
+pub use params::{has_role, is_falsy, js_string, normalized_params, params_of};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {

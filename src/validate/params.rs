@@ -2,7 +2,7 @@
 //! objects, each first normalized (falsy values become null, a text value becomes text, a
 //! number given as text becomes a number, the type defaults to `text`, or `date` for a param
 //! named `date`) and then checked by its type. The same normalization gives the default values
-//! "Validate widgets" sends (see `check.rs`).
+//! "Validate widgets" sends (see `workspace.rs`).
 
 use serde_json::{Map, Value};
 
@@ -88,8 +88,11 @@ fn is_param(param: &Map<String, Value>) -> bool {
 /// One param as the front end normalizes it before its schema sees it.
 fn normalized(param: &Map<String, Value>) -> Map<String, Value> {
     let mut param = param.clone();
-    let kind = match param.get("type").and_then(Value::as_str) {
-        Some(kind) => kind.to_string(),
+    // `type ?? (paramName == "date" ? "date" : "text")`: only a missing or null type is filled
+    // in; any other value stays, for the type check to judge.
+    let given = param.get("type").filter(|t| !t.is_null()).cloned();
+    let kind = match &given {
+        Some(kind) => kind.as_str().unwrap_or_default().to_string(),
         None if param.get("paramName").and_then(Value::as_str) == Some("date") => "date".into(),
         None => "text".into(),
     };
@@ -99,12 +102,12 @@ fn normalized(param: &Map<String, Value>) -> Map<String, Value> {
     } else if kind == "number" && value.is_string() {
         leading_number(value.as_str().unwrap_or_default()).map_or(value, Value::from)
     } else if kind == "text" {
-        Value::String(as_text(&value))
+        Value::String(js_string(&value))
     } else {
         value
     };
     param.insert("value".into(), value);
-    if !param.get("type").is_some_and(Value::is_string) {
+    if given.is_none() {
         param.insert("type".into(), Value::String(kind));
     }
     if param.get("label").is_none_or(Value::is_null)
@@ -130,7 +133,7 @@ fn normalized(param: &Map<String, Value>) -> Map<String, Value> {
 }
 
 /// JavaScript's falsy values among JSON's: `""`, `0`, `false` and null.
-fn is_falsy(value: &Value) -> bool {
+pub fn is_falsy(value: &Value) -> bool {
     match value {
         Value::Null => true,
         Value::Bool(b) => !b,
@@ -140,14 +143,21 @@ fn is_falsy(value: &Value) -> bool {
     }
 }
 
-/// A value as JavaScript's `toString` writes it (arrays joined by commas).
-fn as_text(value: &Value) -> String {
+/// A value as JavaScript's `String()` writes it: arrays joined by commas, null inside them
+/// empty, a whole number without a fraction.
+pub fn js_string(value: &Value) -> String {
     match value {
-        Value::String(text) => text.clone(),
         Value::Null => String::new(),
-        Value::Array(items) => items.iter().map(as_text).collect::<Vec<_>>().join(","),
+        Value::String(text) => text.clone(),
+        Value::Array(items) => items.iter().map(js_string).collect::<Vec<_>>().join(","),
         Value::Object(_) => "[object Object]".into(),
-        other => other.to_string(),
+        Value::Number(number) => match number.as_f64() {
+            Some(f) if number.is_f64() && f.fract() == 0.0 && f.abs() < 1e21 => {
+                format!("{}", f as i64)
+            }
+            _ => number.to_string(),
+        },
+        Value::Bool(b) => b.to_string(),
     }
 }
 
@@ -322,14 +332,17 @@ fn base_rules(field_path: &str, param: &Map<String, Value>, issues: &mut Vec<Iss
                     ));
                 }
                 let value = option.get("value").unwrap_or(&Value::Null);
-                let fits = match tabs {
-                    true => value.is_string() || value.is_null(),
-                    false => !(value.is_array() || value.is_object()),
+                let (fits, expected) = match tabs {
+                    true => (value.is_string() || value.is_null(), "a string or null"),
+                    false => (
+                        !(value.is_array() || value.is_object()),
+                        "a string, number, boolean or null",
+                    ),
                 };
                 if !fits {
                     issues.push(Issue::error(
                         format!("{option_field}.value"),
-                        format!("{} is not a string, number, boolean or null", shown(value)),
+                        format!("{} is not {expected}", shown(value)),
                     ));
                 }
             }
@@ -372,7 +385,8 @@ fn form_rules(field_path: &str, param: &Map<String, Value>, issues: &mut Vec<Iss
     }
 }
 
-/// A number param's value given as text: digits with an optional sign and point.
+/// A number param's value given as text: digits with an optional sign and point, at least one
+/// digit (`"-"` or `"."` read as a number is NaN, which the front end refuses).
 fn is_numeric_text(value: &Value) -> bool {
     let Some(text) = value.as_str() else {
         return false;
@@ -381,8 +395,6 @@ fn is_numeric_text(value: &Value) -> bool {
     let mut parts = unsigned.splitn(2, '.');
     let whole = parts.next().unwrap_or_default();
     let fraction = parts.next().unwrap_or_default();
-    whole
-        .chars()
-        .chain(fraction.chars())
-        .all(|c| c.is_ascii_digit())
+    let digits = || whole.chars().chain(fraction.chars());
+    digits().all(|c| c.is_ascii_digit()) && digits().next().is_some()
 }

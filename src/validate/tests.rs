@@ -379,6 +379,24 @@ fn param_rules() -> Vec<(&'static str, Value, Value, &'static str)> {
             "params[0].type",
         ),
         (
+            "a null type is text",
+            params(json!([{"paramName": "a", "type": null}])),
+            params(json!([{"paramName": "a", "type": 5}])),
+            "params[0].type",
+        ),
+        (
+            "an empty type is no type",
+            params(json!([{"paramName": "a"}])),
+            params(json!([{"paramName": "a", "type": ""}])),
+            "params[0].type",
+        ),
+        (
+            "numeric text has a digit",
+            params(json!([{"paramName": "a", "type": "number", "value": "-1."}])),
+            params(json!([{"paramName": "a", "type": "number", "value": "-"}])),
+            "params[0].value",
+        ),
+        (
             "rows of params",
             params(json!([[{"paramName": "a"}, {"paramName": "b"}]])),
             params(json!([[{"paramName": "a"}, "b"]])),

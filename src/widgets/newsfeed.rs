@@ -21,6 +21,7 @@ use std::cmp::Reverse;
 use serde_json::{Map, Value};
 
 use crate::data::filter_items;
+use crate::files::Files;
 use crate::http::Response;
 use crate::widgets::Call;
 
@@ -69,7 +70,22 @@ fn from_file(call: &Call) -> Result<Vec<Value>, Response> {
 }
 
 fn notes(call: &Call, folder: &str) -> Result<Vec<Value>, Response> {
-    let files = call.files;
+    let articles = read_notes(call.files, folder)?;
+    let columns: Vec<String> = FIELDS.iter().map(|f| f.to_string()).collect();
+    let selected = filter_items(
+        &articles,
+        &columns,
+        call.params,
+        &call.widget.filters,
+        &call.files.filter_limits,
+    )
+    .map_err(|err| Response::error(err.status(), &format!("{}: filters: {err}", call.widget.id)))?;
+    Ok(selected.into_iter().cloned().collect())
+}
+
+/// The notes of a folder as articles; a note whose front matter is broken is left out and
+/// recorded as a problem of its file.
+pub fn read_notes(files: &Files, folder: &str) -> Result<Vec<Value>, Response> {
     let names = files.dir.list(folder, false).ok_or_else(|| {
         Response::error(
             404,
@@ -93,16 +109,7 @@ fn notes(call: &Call, folder: &str) -> Result<Vec<Value>, Response> {
             Err(why) => files.record_problem(&shown, &format!("{shown}: front matter: {why}")),
         }
     }
-    let columns: Vec<String> = FIELDS.iter().map(|f| f.to_string()).collect();
-    let selected = filter_items(
-        &articles,
-        &columns,
-        call.params,
-        &call.widget.filters,
-        &call.files.filter_limits,
-    )
-    .map_err(|err| Response::error(err.status(), &format!("{}: filters: {err}", call.widget.id)))?;
-    Ok(selected.into_iter().cloned().collect())
+    Ok(articles)
 }
 
 /// One note as an article; the error says what is wrong with its front matter.
