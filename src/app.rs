@@ -35,7 +35,7 @@ use crate::manifest::{self, FILES_PREFIX, Manifest};
 use crate::paths::{DataDir, clean_request_path};
 use crate::validate::Problem;
 use crate::websocket::{self, Upgrade};
-use crate::widgets::{self, Call, options, pdf};
+use crate::widgets::{self, Call, omni, options, pdf};
 
 pub struct App {
     files: Arc<Files>,
@@ -50,6 +50,7 @@ pub struct App {
     auth: Auth,
     hosts: Hosts,
     max_viewer_bytes: u64,
+    searches: omni::Searches,
     started: Instant,
     data_check: Mutex<Option<DataCheck>>,
 }
@@ -111,6 +112,8 @@ impl App {
             ),
             hosts: Hosts::new(&config.host, &config.allowed_hosts),
             max_viewer_bytes: config.max_viewer_bytes,
+            // Half the workers at most, so searches never hold every worker.
+            searches: omni::Searches::new(config.threads / 2),
             started: Instant::now(),
             data_check: Mutex::new(None),
         }
@@ -312,6 +315,7 @@ impl App {
                 params: &params,
                 auth: &self.auth,
                 max_viewer_bytes: self.max_viewer_bytes,
+                searches: &self.searches,
             }),
         }
     }
@@ -367,6 +371,7 @@ impl App {
             params: &params,
             auth: &self.auth,
             max_viewer_bytes: self.max_viewer_bytes,
+            searches: &self.searches,
         };
         let relative = call.locate()?;
         let admission = self.live.admit(widget, &relative, request.remote)?;

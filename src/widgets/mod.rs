@@ -36,6 +36,8 @@ pub struct Call<'a> {
     pub auth: &'a Auth,
     /// The largest multi_file_viewer answer (`--max-viewer-bytes`).
     pub max_viewer_bytes: u64,
+    /// The omni searches running, and how many may.
+    pub searches: &'a omni::Searches,
 }
 
 pub fn serve(call: &Call) -> Response {

@@ -10,7 +10,10 @@
 //! [`MAX_PROMPT_BYTES`] bytes (else 400), so a search costs at most that many passes over the
 //! text; files are read through the file cache (once per version) and searched where they lie,
 //! lowered a [`WINDOW`] at a time, and a snippet is cut from around the match: a 200 MB line
-//! is never copied.
+//! is never copied. At most half the workers search at once ([`Searches`]); a search beyond
+//! that is a 503 to retry, so searches never hold every worker.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
 
@@ -54,6 +57,17 @@ pub fn serve(call: &Call) -> Response {
     let hits = if terms.is_empty() {
         Vec::new()
     } else {
+        let Some(_searching) = call.searches.enter() else {
+            return Response::error(
+                503,
+                &format!(
+                    "{} searches are running already, as many as may run at once; retry in a \
+                     moment",
+                    call.searches.most
+                ),
+            )
+            .with_header("Retry-After", "1");
+        };
         match search(call, &terms) {
             Ok(hits) => hits,
             Err(response) => return response,
@@ -163,6 +177,41 @@ fn find_terms(line: &str, terms: &[String], window: &mut String) -> Option<usize
     }
 }
 
+/// How many searches may run at once, and how many do.
+pub struct Searches {
+    running: AtomicUsize,
+    most: usize,
+}
+
+/// A running search; it ends when this is dropped.
+pub struct Searching<'s>(&'s Searches);
+
+impl Searches {
+    /// At most `most` searches at once (at least one).
+    pub fn new(most: usize) -> Searches {
+        Searches {
+            running: AtomicUsize::new(0),
+            most: most.max(1),
+        }
+    }
+
+    /// A place for one more search, or `None` when `most` are running.
+    pub fn enter(&self) -> Option<Searching<'_>> {
+        self.running
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |running| {
+                (running < self.most).then_some(running + 1)
+            })
+            .ok()
+            .map(|_| Searching(self))
+    }
+}
+
+impl Drop for Searching<'_> {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 fn is_text(relative: &str) -> bool {
     relative
         .rsplit_once('.')
@@ -212,6 +261,19 @@ fn markdown(prompt: &str, hits: &[Value]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn searches_beyond_the_most_wait_for_a_place() {
+        let searches = Searches::new(2);
+        let first = searches.enter().expect("a place");
+        let second = searches.enter().expect("a place");
+        assert!(searches.enter().is_none(), "two at once at most");
+        drop(first);
+        let third = searches.enter().expect("a place again");
+        drop((second, third));
+        assert_eq!(searches.running.load(Ordering::Acquire), 0);
+        assert_eq!(Searches::new(0).most, 1, "always one");
+    }
 
     #[test]
     fn snippets_are_cut_around_the_match() {
