@@ -202,11 +202,15 @@ impl Files {
             remote: Remote::new(remote::TIMEOUT, remote::MAX_BYTES, limits.remote),
             filter_limits: limits.filter,
             remote_data: Mutex::new(Lru::new(limits.remote)),
-            data: FileCache::new(usize::MAX, |_| 0),
-            bytes: FileCache::new(limits.file_bytes, |bytes| match bytes {
-                Ok(bytes) => bytes.len() + ALLOCATION,
-                Err(why) => why.len(),
-            }),
+            data: FileCache::new(usize::MAX, usize::MAX, |_| 0),
+            bytes: FileCache::new(
+                limits.file_bytes,
+                limits.file_bytes / 2,
+                |bytes| match bytes {
+                    Ok(bytes) => bytes.len() + ALLOCATION,
+                    Err(why) => why.len(),
+                },
+            ),
             rendered: ResponseCache::new(limits.responses),
             selections: ResponseCache::new(limits.selections),
             problems: RwLock::new(BTreeMap::new()),
