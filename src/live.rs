@@ -335,7 +335,7 @@ impl Hub {
         let rules = &group.widget.filters;
         group
             .peers
-            .retain(|peer| offer(peer, &columns, rules, &changed));
+            .retain(|peer| offer(peer, &columns, rules, &self.files.filter_limits, &changed));
     }
 }
 
@@ -344,13 +344,14 @@ fn offer(
     peer: &Peer,
     columns: &[String],
     rules: &[(String, Option<filter::Rule>)],
+    limits: &filter::Limits,
     changed: &[Changed],
 ) -> bool {
     if peer.is_closing() {
         return false;
     }
     let params = lock(&peer.params).clone();
-    let conditions = match filter::plan(&params, columns, rules, &filter::Limits::default()) {
+    let conditions = match filter::plan(&params, columns, rules, limits) {
         Ok(conditions) => conditions,
         Err(detail) => {
             peer.close(websocket::INTERNAL_ERROR, &format!("filters: {detail}"));
