@@ -6,11 +6,13 @@ column, one table widget), records its idle RSS, then sends COUNT distinct GETs
 `/holdings?sector=zN` (each a cache miss answered `[]`, each kept in the response cache) over
 keep-alive connections, 200 requests pipelined at a time, from PROCS processes. Stops after
 COUNT requests or --max-seconds, whichever comes first; samples the server's RSS every second
-and prints idle, peak (VmHWM) and final RSS with the request rate.
+and prints idle, peak (VmHWM) and final RSS with the request rate. Given --bin more than once
+(two builds, say before and after a change), runs each in turn with the same flags, so that
+their figures come from the same conditions.
 
-  bench/distinct_queries.py [--bin target/release/openbb-files] [--count 1000000]
+  bench/distinct_queries.py [--bin target/release/openbb-files ...] [--count 1000000]
                             [--procs 2] [--max-seconds 300] [-- extra server flags]
-Loopback only; the server and the temporary folder are removed on exit.
+Loopback only; each server and its temporary folder are removed when its run ends.
 """
 
 import argparse
@@ -76,12 +78,18 @@ def client(port, first, last, deadline):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--bin", default="target/release/openbb-files")
+    parser.add_argument("--bin", action="append")
     parser.add_argument("--count", type=int, default=1_000_000)
     parser.add_argument("--procs", type=int, default=2)
     parser.add_argument("--max-seconds", type=float, default=300)
     parser.add_argument("extra", nargs="*")
     args = parser.parse_args()
+    results = [run(binary, args) for binary in args.bin or ["target/release/openbb-files"]]
+    return 0 if all(results) else 1
+
+
+def run(binary, args):
+    """Serves COUNT distinct requests from one server of `binary`; whether all were answered."""
     root = tempfile.mkdtemp(prefix="obf-distinct-")
     os.makedirs(f"{root}/data")
     with open(f"{root}/data/holdings.csv", "w") as out:
@@ -90,7 +98,7 @@ def main():
     with open(f"{root}/widgets.json", "w") as out:
         out.write('{"holdings": {"name": "H", "description": "d", "endpoint": "holdings"}}')
     server = subprocess.Popen(
-        [args.bin, "--root", root, "--host", "127.0.0.1", "--port", "0", "--quiet", *args.extra],
+        [binary, "--root", root, "--host", "127.0.0.1", "--port", "0", "--quiet", *args.extra],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         port = int(server.stdout.readline().strip().rsplit(":", 1)[1])
@@ -113,10 +121,11 @@ def main():
         time.sleep(1)
         print(f"requests={sent} seconds={took:.1f} rate={sent / took:.0f}/s "
               f"idle_rss_mib={idle / 1024:.1f} peak_rss_mib={rss_kib(server.pid, 'VmHWM') / 1024:.1f} "
-              f"end_rss_mib={rss_kib(server.pid) / 1024:.1f} flags={' '.join(args.extra) or 'defaults'}")
+              f"end_rss_mib={rss_kib(server.pid) / 1024:.1f} flags={' '.join(args.extra) or 'defaults'} "
+              f"bin={binary}", flush=True)
         step = max(1, len(samples) // 10)
-        print("rss_mib_samples=" + ",".join(f"{s / 1024:.0f}" for s in samples[::step]))
-        return 0 if sent == args.count else 1
+        print("rss_mib_samples=" + ",".join(f"{s / 1024:.0f}" for s in samples[::step]), flush=True)
+        return sent == args.count
     finally:
         server.terminate()
         server.wait(10)

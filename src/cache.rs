@@ -1,10 +1,10 @@
 //! File versions, caches of values parsed from files (by path and version) and of rendered
 //! answers (by request [`Key`]), each within a byte budget ([`Lru`]).
 //!
-//! Every cache counts all it holds against its budget (values, keys, stamps, ETags and its own
-//! bookkeeping, [`Lru::overhead`]) and drops the least recently used entries first. A request
-//! key is a length-prefixed encoding of its parts and parameters, so different requests never
-//! share one, whatever bytes their values hold.
+//! Every cache counts all it holds against its budget (values, keys, stamps, ETags, and its
+//! table at full capacity, [`Lru::table_bytes`]), even while the table grows, and drops the
+//! least recently used entries first. A request key is a length-prefixed encoding of its parts
+//! and parameters, so different requests never share one, whatever bytes their values hold.
 //!
 //! A file's version is its length, modification time and (on Unix) inode, so an in-place edit
 //! and a write-then-rename are both seen on the next request. Invariant: a cached value was
@@ -19,9 +19,9 @@
 //! the file system's clock cannot be told apart by their metadata (as for `make` or any
 //! metadata-keyed cache); replacing a file by rename always can.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::hash_map::RandomState;
 use std::fs;
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -195,10 +195,11 @@ pub struct FileCache<T> {
 }
 
 impl<T> FileCache<T> {
-    /// A cache of at most `budget` bytes, each value weighing what `weigh` says.
-    pub fn new(budget: usize, weigh: fn(&T) -> usize) -> FileCache<T> {
+    /// A cache of at most `budget` bytes, keeping values of up to `largest` bytes, each
+    /// weighing what `weigh` says it holds on the heap.
+    pub fn new(budget: usize, largest: usize, weigh: fn(&T) -> usize) -> FileCache<T> {
         FileCache {
-            entries: Mutex::new(Lru::new(budget)),
+            entries: Mutex::new(Lru::keeping_up_to(budget, largest)),
             weigh,
         }
     }
@@ -233,7 +234,7 @@ impl<T> FileCache<T> {
             Err(err) => return Err(err),
         };
         let value = Arc::new(value);
-        let weight = (self.weigh)(&value) + size_of::<FileVersion>() + ALLOCATION;
+        let weight = (self.weigh)(&value) + size_of::<T>() + ALLOCATION;
         lock(&self.entries).insert(path, (version, Arc::clone(&value)), weight);
         Ok((version, value))
     }
@@ -356,108 +357,287 @@ fn lock<T: ?Sized>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Values by key within a byte budget, the least recently used evicted first. An entry weighs
-/// what its caller says its value holds plus its key's bytes and [`Lru::overhead`] (its slot in
-/// the map and in the recency index, the key's allocation), so that a million tiny entries
-/// count for the memory they take. Invariants: `total` is the sum of the entries' weights and
-/// never above `budget` after an insert; `recency` holds each key once, at its last use.
+/// Values by key within a byte budget, the least recently used evicted first.
+///
+/// Everything it holds counts against the budget: each entry's heap bytes (what its caller
+/// says its value holds, plus its key's bytes and allocation) and the table at its full
+/// capacity, used or not: the entries' places in `nodes` (each a key pointer, a value and its
+/// links in the recency list) and the `index` over them ([`Lru::table_bytes`]). The table
+/// grows only when the entries, the old table and the new one (both exist while it grows) fit
+/// in the budget together; otherwise the least recently used entry makes room. So what it
+/// takes never passes the budget, not even while it grows, whatever the entries weigh.
+///
+/// Invariants: `nodes` is dense (a removed entry's place goes to the last one) and never
+/// longer than `capacity`; `index` has `2 * capacity` slots (so at most half of them are
+/// full) and holds each node's position once, found by linear probing from its hash's home
+/// slot with no empty slot on the way (a removal shifts the slots after it back: no
+/// tombstones); the recency list links every node once, from `oldest` to `newest`; `held` is
+/// the sum of the entries' weights, and `held + table_bytes(capacity) <= budget`.
 pub struct Lru<K: ?Sized, V> {
-    entries: HashMap<Arc<K>, Slot<V>>,
-    /// Keys by when they were last used: the first is the least recently used.
-    recency: BTreeMap<u64, Arc<K>>,
-    clock: u64,
-    total: usize,
+    nodes: Vec<Node<K, V>>,
+    index: Vec<Slot>,
+    capacity: usize,
+    hasher: RandomState,
+    oldest: u32,
+    newest: u32,
+    held: usize,
     budget: usize,
+    /// The heaviest entry kept.
+    largest: usize,
 }
 
-struct Slot<V> {
+struct Node<K: ?Sized, V> {
+    key: Box<K>,
     value: V,
     weight: usize,
-    used: u64,
+    hash: u32,
+    older: u32,
+    newer: u32,
 }
+
+/// A slot of the index: a node's position ([`NONE`]: the slot is empty) and its key's hash.
+#[derive(Clone, Copy)]
+struct Slot {
+    node: u32,
+    hash: u32,
+}
+
+/// No node: an empty slot, or the end of the recency list.
+const NONE: u32 = u32::MAX;
+const EMPTY: Slot = Slot {
+    node: NONE,
+    hash: 0,
+};
+/// The places a table is first given, when they fit.
+const FIRST_CAPACITY: usize = 4;
+/// The most places a table has: positions are `u32`, and the index has twice as many slots.
+const MOST_CAPACITY: usize = 1 << 31;
 
 impl<K: ?Sized + Hash + Eq + Weigh, V> Lru<K, V>
 where
-    for<'k> Arc<K>: From<&'k K>,
+    for<'k> Box<K>: From<&'k K>,
 {
+    /// An empty cache of `budget` bytes that keeps entries of up to half of it (a heavier one
+    /// would flush most others).
     pub fn new(budget: usize) -> Lru<K, V> {
+        Lru::keeping_up_to(budget, budget / 2)
+    }
+
+    /// An empty cache of `budget` bytes that keeps entries weighing up to `largest`.
+    pub fn keeping_up_to(budget: usize, largest: usize) -> Lru<K, V> {
         Lru {
-            entries: HashMap::new(),
-            recency: BTreeMap::new(),
-            clock: 0,
-            total: 0,
+            nodes: Vec::new(),
+            index: Vec::new(),
+            capacity: 0,
+            hasher: RandomState::new(),
+            oldest: NONE,
+            newest: NONE,
+            held: 0,
             budget,
+            largest,
         }
     }
 
-    /// What an entry takes besides its key's and value's bytes: its map slot counted three
-    /// times (a hash table is between half and seven-eighths full, and holds its old slots too
-    /// while it grows), its place in the recency index (a B-tree's nodes are two thirds full or
-    /// more) and the key's allocation.
-    pub fn overhead() -> usize {
-        3 * size_of::<(Arc<K>, Slot<V>)>() + 2 * size_of::<(u64, Arc<K>)>() + ALLOCATION
+    /// The bytes a table of `capacity` places takes, whether they are used or not: the places
+    /// (inline parts of keys and values, links), the index's two slots a place, and both
+    /// allocations.
+    pub fn table_bytes(capacity: usize) -> usize {
+        match capacity {
+            0 => 0,
+            _ => capacity * (size_of::<Node<K, V>>() + 2 * size_of::<Slot>()) + 2 * ALLOCATION,
+        }
     }
 
     /// The value for `key`, now the most recently used.
     pub fn get(&mut self, key: &K) -> Option<&V> {
-        let slot = self.entries.get_mut(key)?;
-        self.clock += 1;
-        if let Some(shared) = self.recency.remove(&slot.used) {
-            self.recency.insert(self.clock, shared);
-        }
-        slot.used = self.clock;
-        Some(&slot.value)
+        let node = self.index[self.find(key, self.hash(key))?].node;
+        self.unlink(node);
+        self.link_newest(node);
+        Some(&self.nodes[node as usize].value)
     }
 
-    /// Keeps `value` (holding `weight` bytes) for `key`, evicting the least recently used
-    /// entries while the total passes the budget. An entry weighing more than half the budget
-    /// is not kept (the caller serves it all the same).
+    /// Keeps `value` (holding `weight` bytes on the heap) for `key`, evicting the least
+    /// recently used entries while the entries and the table would pass the budget. An entry
+    /// heavier than the cache keeps is not kept (the caller serves it all the same), nor one
+    /// for which the table has no room.
     pub fn insert(&mut self, key: &K, value: V, weight: usize) {
-        self.remove(key);
-        let weight = weight + key.weight() + Self::overhead();
-        if weight > self.budget / 2 {
+        let hash = self.hash(key);
+        if let Some(slot) = self.find(key, hash) {
+            self.remove(slot);
+        }
+        let weight = weight + key.weight() + ALLOCATION;
+        if weight > self.largest || (self.nodes.len() == self.capacity && !self.make_room(weight)) {
             return;
         }
-        self.clock += 1;
-        let shared: Arc<K> = Arc::from(key);
-        self.recency.insert(self.clock, Arc::clone(&shared));
-        self.entries.insert(
-            shared,
-            Slot {
-                value,
-                weight,
-                used: self.clock,
-            },
-        );
-        self.total += weight;
-        while self.total > self.budget {
-            let Some((_, oldest)) = self.recency.pop_first() else {
-                break;
-            };
-            if let Some(slot) = self.entries.remove(&oldest) {
-                self.total -= slot.weight;
+        while self.held + weight + Self::table_bytes(self.capacity) > self.budget {
+            if self.nodes.is_empty() {
+                return;
             }
+            self.remove(self.slot_of(self.oldest));
         }
+        let node = self.nodes.len() as u32;
+        self.nodes.push(Node {
+            key: Box::from(key),
+            value,
+            weight,
+            hash,
+            older: NONE,
+            newer: NONE,
+        });
+        self.link_newest(node);
+        let home = self.home(hash);
+        let free = self.probe(home).find(|&at| self.index[at].node == NONE);
+        self.index[free.expect("the index is at most half full")] = Slot { node, hash };
+        self.held += weight;
     }
 
-    fn remove(&mut self, key: &K) {
-        if let Some(slot) = self.entries.remove(key) {
-            self.recency.remove(&slot.used);
-            self.total -= slot.weight;
-        }
-    }
-
-    /// The bytes the entries weigh in all.
+    /// The bytes it takes in all: the entries' and the table's.
     pub fn total(&self) -> usize {
-        self.total
+        self.held + Self::table_bytes(self.capacity)
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.nodes.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.nodes.is_empty()
+    }
+
+    /// Frees a place for an entry of `weight` when all are taken: grows the table when the
+    /// entries, this one and both tables fit in the budget together (to twice the places, or
+    /// as many as fit, but by a quarter at least so that growing stays rare), else evicts the
+    /// least recently used entry. False when there is no place to be had.
+    fn make_room(&mut self, weight: usize) -> bool {
+        let old = Self::table_bytes(self.capacity);
+        let spare = self
+            .budget
+            .saturating_sub(self.held + weight + old + 2 * ALLOCATION);
+        let fits = spare / Self::table_bytes(1).saturating_sub(2 * ALLOCATION);
+        let capacity = (2 * self.capacity)
+            .max(FIRST_CAPACITY)
+            .min(fits)
+            .min(MOST_CAPACITY);
+        if capacity > self.capacity + self.capacity / 4 {
+            self.grow(capacity);
+            return true;
+        }
+        if self.nodes.is_empty() {
+            return false;
+        }
+        self.remove(self.slot_of(self.oldest));
+        true
+    }
+
+    fn grow(&mut self, capacity: usize) {
+        self.nodes.reserve_exact(capacity - self.nodes.len());
+        let old = std::mem::replace(&mut self.index, vec![EMPTY; 2 * capacity]);
+        self.capacity = capacity;
+        for slot in old.into_iter().filter(|slot| slot.node != NONE) {
+            let home = self.home(slot.hash);
+            let free = self.probe(home).find(|&at| self.index[at].node == NONE);
+            self.index[free.expect("the index is at most half full")] = slot;
+        }
+    }
+
+    fn hash(&self, key: &K) -> u32 {
+        (self.hasher.hash_one(key) >> 32) as u32
+    }
+
+    /// The slot where probing for `hash` starts.
+    fn home(&self, hash: u32) -> usize {
+        ((u64::from(hash) * self.index.len() as u64) >> 32) as usize
+    }
+
+    /// The index's slots from `home` on, wrapping around, each once.
+    fn probe(&self, home: usize) -> impl Iterator<Item = usize> + use<K, V> {
+        let len = self.index.len();
+        (home..len).chain(0..home)
+    }
+
+    /// The slot of `key`'s node, if it is kept.
+    fn find(&self, key: &K, hash: u32) -> Option<usize> {
+        for at in self.probe(self.home(hash)) {
+            let slot = self.index[at];
+            if slot.node == NONE {
+                return None;
+            }
+            if slot.hash == hash && *self.nodes[slot.node as usize].key == *key {
+                return Some(at);
+            }
+        }
+        None
+    }
+
+    /// The slot of a node kept.
+    fn slot_of(&self, node: u32) -> usize {
+        let home = self.home(self.nodes[node as usize].hash);
+        let slot = self.probe(home).find(|&at| self.index[at].node == node);
+        slot.expect("every node has a slot")
+    }
+
+    /// Removes the node of the slot `at`; the last node takes its place.
+    fn remove(&mut self, at: usize) {
+        let node = self.index[at].node;
+        self.unindex(at);
+        self.unlink(node);
+        let last = (self.nodes.len() - 1) as u32;
+        if node != last {
+            let moved = self.slot_of(last);
+            self.index[moved].node = node;
+            let Node { older, newer, .. } = self.nodes[last as usize];
+            *self.newer_of(older) = node;
+            *self.older_of(newer) = node;
+        }
+        let removed = self.nodes.swap_remove(node as usize);
+        self.held -= removed.weight;
+    }
+
+    /// Empties the slot `at`, shifting back the slots after it that may stand closer to their
+    /// home, so that no probe meets an empty slot before its node.
+    fn unindex(&mut self, mut hole: usize) {
+        let len = self.index.len();
+        let mut next = (hole + 1) % len;
+        while self.index[next].node != NONE {
+            let home = self.home(self.index[next].hash);
+            // the slot at `next` may move to `hole` when `hole` lies between its home and it
+            if (next + len - home) % len >= (next + len - hole) % len {
+                self.index[hole] = self.index[next];
+                hole = next;
+            }
+            next = (next + 1) % len;
+        }
+        self.index[hole] = EMPTY;
+    }
+
+    fn unlink(&mut self, node: u32) {
+        let Node { older, newer, .. } = self.nodes[node as usize];
+        *self.newer_of(older) = newer;
+        *self.older_of(newer) = older;
+    }
+
+    fn link_newest(&mut self, node: u32) {
+        let newest = self.newest;
+        let links = &mut self.nodes[node as usize];
+        (links.older, links.newer) = (newest, NONE);
+        *self.newer_of(newest) = node;
+        self.newest = node;
+    }
+
+    /// Where the node after `node` in the recency list is written (`oldest` for [`NONE`]).
+    fn newer_of(&mut self, node: u32) -> &mut u32 {
+        match node {
+            NONE => &mut self.oldest,
+            node => &mut self.nodes[node as usize].newer,
+        }
+    }
+
+    /// Where the node before `node` in the recency list is written (`newest` for [`NONE`]).
+    fn older_of(&mut self, node: u32) -> &mut u32 {
+        match node {
+            NONE => &mut self.newest,
+            node => &mut self.nodes[node as usize].older,
+        }
     }
 }
 
@@ -557,7 +737,7 @@ mod tests {
     fn values_are_reparsed_only_when_the_file_changes() {
         let path = std::env::temp_dir().join(format!("obf-cache-{}.txt", std::process::id()));
         fs::write(&path, "one").unwrap();
-        let cache = FileCache::new(usize::MAX, |_| 0);
+        let cache = FileCache::new(usize::MAX, usize::MAX, |_| 0);
         let get = |load| FileVersion::of(&path).and_then(|version| cache.get(&path, version, load));
         let parses = Cell::new(0);
         let parse = |input: &mut (dyn Read + Send)| {
@@ -582,7 +762,7 @@ mod tests {
     fn a_loader_that_stops_early_still_gets_its_value() {
         let path = std::env::temp_dir().join(format!("obf-early-{}.txt", std::process::id()));
         fs::write(&path, "first line\nsecond line\n").unwrap();
-        let cache = FileCache::new(usize::MAX, |_| 0);
+        let cache = FileCache::new(usize::MAX, usize::MAX, |_| 0);
         let version = FileVersion::of(&path).unwrap();
         let first_byte = |input: &mut (dyn Read + Send)| {
             let mut byte = [0];
@@ -637,46 +817,112 @@ mod tests {
         assert!(cache.get_or_render::<()>(&key, &3, || Err(())).is_err());
     }
 
-    /// The least recently used entry goes first, and every entry counts its key and its
-    /// bookkeeping, so many tiny entries cannot pass the budget either.
+    /// The least recently used entry goes first; an entry counts its key and the table counts
+    /// all its places, so the budget is what the cache takes.
     #[test]
-    fn the_least_recently_used_go_first_and_everything_counts() {
-        let overhead = Lru::<str, ()>::overhead();
-        let mut lru: Lru<str, ()> = Lru::new(4 * (overhead + 10));
+    fn the_least_recently_used_go_first() {
+        let entry = 9 + 1 + ALLOCATION; // the value's bytes, the key's, the key's allocation
+        let budget = Lru::<str, ()>::table_bytes(FIRST_CAPACITY) + 4 * entry;
+        let mut lru: Lru<str, ()> = Lru::new(budget);
         for key in ["a", "b", "c", "d"] {
             lru.insert(key, (), 9);
         }
-        assert_eq!((lru.len(), lru.total()), (4, 4 * (overhead + 10)));
+        assert_eq!((lru.len(), lru.total()), (4, budget));
         assert!(lru.get("a").is_some(), "a is now the most recently used");
         lru.insert("e", (), 9);
         assert!(lru.get("b").is_none(), "b was the least recently used");
         for key in ["a", "c", "d", "e"] {
             assert!(lru.get(key).is_some(), "{key}");
         }
-        lru.insert("huge", (), 2 * (overhead + 10));
+        lru.insert("huge", (), budget / 2);
         assert!(
             lru.get("huge").is_none(),
-            "more than half the budget is not kept"
+            "over half the budget is not kept"
         );
         assert_eq!(lru.len(), 4);
-        lru.insert("a", (), 2 * (overhead + 10) - overhead - 1);
-        assert_eq!(
-            lru.len(),
-            3,
-            "a grew to half the budget: the least recently used went"
-        );
-        assert!(lru.get("c").is_none() && lru.get("a").is_some());
-        assert!(lru.total() <= 4 * (overhead + 10));
+        lru.insert("c", (), 3 * entry - 1 - ALLOCATION);
+        assert_eq!(lru.len(), 2, "c weighs three entries now: a and d went");
+        assert!(lru.get("e").is_some() && lru.get("c").is_some());
+        assert_eq!(lru.total(), budget);
 
-        let mut tiny: Lru<str, ()> = Lru::new(1 << 20);
-        for n in 0..100_000 {
-            tiny.insert(&format!("k{n}"), (), 0);
-        }
-        assert!(tiny.total() <= 1 << 20);
-        assert!(tiny.len() < (1 << 20) / overhead, "{}", tiny.len());
         let mut none: Lru<str, ()> = Lru::new(0);
         none.insert("a", (), 0);
         assert!(none.is_empty(), "a budget of 0 keeps nothing");
+    }
+
+    /// A million tiny entries: the table grows only while the entries and both tables (the old
+    /// one and the new, as while it grows) fit in the budget, and what is counted is what the
+    /// table really allocated.
+    #[test]
+    fn the_table_grows_only_within_the_budget() {
+        for budget in [1 << 14, 1 << 20, 3 << 20] {
+            let mut lru: Lru<str, ()> = Lru::new(budget);
+            for n in 0..1_000_000 {
+                let (capacity, held) = (lru.capacity, lru.held);
+                lru.insert(&format!("k{n}"), (), 0);
+                if lru.capacity != capacity {
+                    let both = Lru::<str, ()>::table_bytes(capacity)
+                        + Lru::<str, ()>::table_bytes(lru.capacity);
+                    assert!(
+                        held + both <= budget,
+                        "grew from {capacity} to {}",
+                        lru.capacity
+                    );
+                }
+                assert!(lru.total() <= budget);
+            }
+            let allocated = lru.nodes.capacity() * size_of::<Node<str, ()>>()
+                + lru.index.capacity() * size_of::<Slot>()
+                + 2 * ALLOCATION;
+            assert_eq!(Lru::<str, ()>::table_bytes(lru.capacity), allocated);
+            assert!(
+                lru.len() > lru.capacity / 2,
+                "{} of {}",
+                lru.len(),
+                lru.capacity
+            );
+            assert!(lru.get("k999999").is_some());
+        }
+    }
+
+    /// Random inserts and lookups against a plain model: the entries kept are always the most
+    /// recently used, each with its last value, and the index finds each of them once.
+    #[test]
+    fn the_index_agrees_with_a_plain_model() {
+        let mut state = 1_u64;
+        let mut random = |below: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % below
+        };
+        let budget = Lru::<str, u64>::table_bytes(64) + 40 * (ALLOCATION + 2);
+        let mut lru: Lru<str, u64> = Lru::new(budget);
+        let mut recency: Vec<(String, u64)> = Vec::new(); // every key inserted, oldest first
+        for step in 0..20_000 {
+            let key = random(300).to_string();
+            if random(3) == 0 {
+                if let Some(&value) = lru.get(&key) {
+                    let at = recency.iter().position(|(k, _)| *k == key).unwrap();
+                    let used = recency.remove(at);
+                    assert_eq!(used.1, value);
+                    recency.push(used);
+                }
+            } else {
+                lru.insert(&key, step, 0);
+                recency.retain(|(k, _)| *k != key);
+                recency.push((key, step));
+            }
+            let kept = &recency[recency.len() - lru.len()..];
+            for (key, value) in kept {
+                let slot = lru.find(key, lru.hash(key)).expect(key);
+                assert_eq!(lru.nodes[lru.index[slot].node as usize].value, *value);
+            }
+            let slots = lru.index.iter().filter(|slot| slot.node != NONE).count();
+            assert_eq!(slots, lru.len());
+            assert!(lru.total() <= budget);
+        }
+        assert!(lru.len() > 20, "{}", lru.len());
     }
 
     #[test]

@@ -36,6 +36,7 @@ pub struct Config {
     /// HTTPS: the PEM certificate chain (leaf first) and private key; both or neither.
     pub tls: Option<Tls>,
     /// Byte budgets of the caches (see `files::Limits`).
+    pub data_cache_bytes: usize,
     pub response_cache_bytes: usize,
     pub selection_cache_bytes: usize,
     pub file_cache_bytes: usize,
@@ -97,6 +98,7 @@ impl Default for Config {
             idle_timeout: Duration::from_secs(30),
             min_bytes_per_sec: 16 * 1024,
             tls: None,
+            data_cache_bytes: limits.data,
             response_cache_bytes: limits.responses,
             selection_cache_bytes: limits.selections,
             file_cache_bytes: limits.file_bytes,
@@ -140,7 +142,7 @@ struct Flag {
     help: &'static str,
 }
 
-const FLAGS: [Flag; 27] = [
+const FLAGS: [Flag; 28] = [
     Flag {
         name: "root",
         value: Some("DIR"),
@@ -252,6 +254,13 @@ const FLAGS: [Flag; 27] = [
         name: "tls-key",
         value: Some("FILE"),
         help: "the PEM private key of --tls-cert (RSA or EC; PKCS#8, PKCS#1 or SEC1)",
+    },
+    Flag {
+        name: "data-cache-bytes",
+        value: Some("N"),
+        help: "memory for parsed tables and JSON documents of data/, as they lie in memory; the \
+               least recently used go first, and a table larger than this is parsed for each \
+               request [default: 1073741824]",
     },
     Flag {
         name: "response-cache-bytes",
@@ -419,6 +428,7 @@ fn build(
         config.max_body_bytes = number_in("max-body-bytes", &bytes, 0, 1 << 40)?;
     }
     for (flag, field) in [
+        ("data-cache-bytes", &mut config.data_cache_bytes),
         ("response-cache-bytes", &mut config.response_cache_bytes),
         ("selection-cache-bytes", &mut config.selection_cache_bytes),
         ("file-cache-bytes", &mut config.file_cache_bytes),
@@ -670,6 +680,7 @@ mod tests {
             ("min-bytes-per-sec", "100"),
             ("tls-cert", "/c.pem"),
             ("tls-key", "/k.pem"),
+            ("data-cache-bytes", "10"),
             ("response-cache-bytes", "11"),
             ("selection-cache-bytes", "12"),
             ("file-cache-bytes", "13"),
@@ -705,6 +716,7 @@ mod tests {
                     cert: PathBuf::from("/c.pem"),
                     key: PathBuf::from("/k.pem"),
                 }),
+                data_cache_bytes: 10,
                 response_cache_bytes: 11,
                 selection_cache_bytes: 12,
                 file_cache_bytes: 13,

@@ -6,9 +6,9 @@
 //! what was looked for), 500 for a file that does not parse (also recorded as a problem and
 //! listed at `/` until the file reads again).
 //!
-//! What `Files` keeps in memory is bounded by [`Limits`]: rendered answers, row selections,
-//! files' bytes and remote copies each within a byte budget (least recently used dropped
-//! first); parsed tables are kept one per file of `data/`.
+//! What `Files` keeps in memory is bounded by [`Limits`]: parsed tables, rendered answers, row
+//! selections, files' bytes and remote copies each within a byte budget (least recently used
+//! dropped first).
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -17,6 +17,8 @@ use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::Duration;
+
+use serde_json::Value;
 
 use crate::cache::{
     ALLOCATION, FileCache, FileVersion, Key, Lru, ResponseCache, Weigh, is_changing, is_replaced,
@@ -33,6 +35,10 @@ use crate::remote::{self, DEFAULT_TTL, Fetched, Remote, is_remote};
 /// cache counts its keys and bookkeeping too, and drops the least recently used entries first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
+    /// Parsed tables and JSON documents of `data/`, weighed as they lie in memory
+    /// (`--data-cache-bytes`): a 1 GB CSV of minute bars takes about 0.7 GB. A table larger
+    /// than this is parsed for each request.
+    pub data: usize,
     /// Rendered table answers (`--response-cache-bytes`). Only what clients ask for is kept,
     /// so a small folder uses a fraction of this; a big file's large answers fit.
     pub responses: usize,
@@ -54,6 +60,7 @@ const MIB: usize = 1024 * 1024;
 impl Default for Limits {
     fn default() -> Limits {
         Limits {
+            data: 1024 * MIB,
             responses: 128 * MIB,
             selections: 96 * MIB,
             file_bytes: 128 * MIB,
@@ -66,6 +73,7 @@ impl Default for Limits {
 impl From<&Config> for Limits {
     fn from(config: &Config) -> Limits {
         Limits {
+            data: config.data_cache_bytes,
             responses: config.response_cache_bytes,
             selections: config.selection_cache_bytes,
             file_bytes: config.file_cache_bytes,
@@ -86,17 +94,65 @@ pub struct Files {
     pub filter_limits: filter::Limits,
     /// Parsed remote tables by URL, with the version of the body they were parsed from.
     remote_data: Mutex<Lru<str, (FileVersion, Parsed)>>,
-    /// Parsed tables and documents: one entry per file of `data/` read, never evicted.
+    /// Parsed tables and documents by path and version.
     data: FileCache<Parsed>,
     bytes: FileCache<Result<Arc<[u8]>, String>>,
     rendered: ResponseCache<RenderedFrom>,
-    selections: ResponseCache<RenderedFrom, Selection>,
+    selections: ResponseCache<SelectedFrom, Selection>,
     /// Files whose last read failed, by shown path; cleared when they read again.
     problems: RwLock<BTreeMap<String, String>>,
 }
 
 /// A table or document parsed from a file, or why it does not parse.
 type Parsed = Result<Arc<Data>, String>;
+
+/// The heap bytes of a [`Parsed`]: the data and their `Arc`'s allocation, or the reason.
+fn parsed_weight(parsed: &Parsed) -> usize {
+    match parsed {
+        Ok(data) => data.weight() + size_of::<Data>() + ALLOCATION,
+        Err(why) => why.len() + ALLOCATION,
+    }
+}
+
+/// Parsed data weigh the bytes they hold on the heap: a table's columns, or a JSON document's
+/// bytes and the rows parsed from them.
+impl Weigh for Data {
+    fn weight(&self) -> usize {
+        match self {
+            Data::Table(table) => table.heap_bytes(),
+            Data::Json { raw, rows } => {
+                let rows = rows.as_ref().map_or(0, |(columns, rows)| {
+                    let names = columns.iter().map(|name| name.capacity() + ALLOCATION);
+                    let items = rows.iter().map(json_weight);
+                    (columns.capacity() * size_of::<String>() + names.sum::<usize>())
+                        + (rows.capacity() * size_of::<Value>() + items.sum::<usize>())
+                        + 2 * ALLOCATION
+                });
+                raw.len() + ALLOCATION + rows
+            }
+        }
+    }
+}
+
+/// The heap bytes of a parsed JSON value, near enough: an object (an insertion-ordered map)
+/// takes, for each entry, its key, its value and about three words of hash and index.
+fn json_weight(value: &Value) -> usize {
+    match value {
+        Value::String(text) => text.capacity() + ALLOCATION,
+        Value::Array(items) => {
+            let items_held = items.iter().map(json_weight).sum::<usize>();
+            items.capacity() * size_of::<Value>() + ALLOCATION + items_held
+        }
+        Value::Object(map) => {
+            let entry = size_of::<String>() + size_of::<Value>() + 3 * size_of::<usize>();
+            let held = map
+                .iter()
+                .map(|(key, value)| key.capacity() + ALLOCATION + json_weight(value));
+            map.len() * entry + 2 * ALLOCATION + held.sum::<usize>()
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+    }
+}
 
 /// A data file as one lookup found it: its name relative to `data/` (or a remote URL), and for
 /// a local file its path and version then. Reading through it takes no second lookup (an
@@ -177,17 +233,34 @@ impl Weigh for RenderedFrom {
     }
 }
 
-/// Row indices chosen and ordered for a request, with the data they index into. The data is
-/// held weakly, so a cached selection never keeps a replaced file's table in memory.
+/// What a row selection depends on: what a rendered answer does, and the very table its rows
+/// index into. The table is held weakly, so a cached selection never keeps a table in memory;
+/// a table parsed again (after the data cache let it go) is selected from anew.
 #[derive(Clone)]
-struct Selection {
+struct SelectedFrom {
+    from: RenderedFrom,
     data: Weak<Data>,
-    rows: Arc<[u32]>,
 }
+
+impl PartialEq for SelectedFrom {
+    fn eq(&self, other: &SelectedFrom) -> bool {
+        self.from == other.from && Weak::ptr_eq(&self.data, &other.data)
+    }
+}
+
+impl Weigh for SelectedFrom {
+    /// A weak reference keeps its `Arc`'s allocation (not the data) until it is dropped.
+    fn weight(&self) -> usize {
+        self.from.weight() + size_of::<Data>() + ALLOCATION
+    }
+}
+
+/// Row indices chosen and ordered for a request.
+type Selection = Arc<[u32]>;
 
 impl Weigh for Selection {
     fn weight(&self) -> usize {
-        self.rows.len() * size_of::<u32>() + ALLOCATION
+        self.len() * size_of::<u32>() + ALLOCATION
     }
 }
 
@@ -202,11 +275,15 @@ impl Files {
             remote: Remote::new(remote::TIMEOUT, remote::MAX_BYTES, limits.remote),
             filter_limits: limits.filter,
             remote_data: Mutex::new(Lru::new(limits.remote)),
-            data: FileCache::new(usize::MAX, |_| 0),
-            bytes: FileCache::new(limits.file_bytes, |bytes| match bytes {
-                Ok(bytes) => bytes.len() + ALLOCATION,
-                Err(why) => why.len(),
-            }),
+            data: FileCache::new(limits.data, limits.data, parsed_weight),
+            bytes: FileCache::new(
+                limits.file_bytes,
+                limits.file_bytes / 2,
+                |bytes| match bytes {
+                    Ok(bytes) => bytes.len() + ALLOCATION,
+                    Err(why) => why.len(),
+                },
+            ),
             rendered: ResponseCache::new(limits.responses),
             selections: ResponseCache::new(limits.selections),
             problems: RwLock::new(BTreeMap::new()),
@@ -231,14 +308,15 @@ impl Files {
             .get_or_render(&key, &from, || render(&data).map(Payload::new))
     }
 
-    /// How many rendered answers, selections and files' bytes are kept, and the bytes each
-    /// cache weighs.
+    /// How many rendered answers, selections, files' bytes and parsed tables are kept, and
+    /// the bytes each cache weighs.
     #[cfg(test)]
-    fn cache_usage(&self) -> [(usize, usize); 3] {
+    fn cache_usage(&self) -> [(usize, usize); 4] {
         [
             self.rendered.usage(),
             self.selections.usage(),
             self.bytes.usage(),
+            self.data.usage(),
         ]
     }
 
@@ -256,24 +334,14 @@ impl Files {
         let file = file.found(self)?;
         let (from, data) = self.rendered_from(&file, rules)?;
         let key = cache_key(&file, scope, params);
-        let selection = self.selections.get_or_render(&key, &from, || {
-            let rows = select(&data)?;
-            Ok(Selection {
-                data: Arc::downgrade(&data),
-                rows: rows.into(),
-            })
-        })?;
-        // The data outlives its selection unless the file changed in the meantime.
-        let data = selection.data.upgrade().ok_or_else(|| {
-            Response::error(
-                503,
-                &format!(
-                    "{} changed while it was read; try again",
-                    self.dir.display(&file)
-                ),
-            )
-        })?;
-        Ok((data, selection.rows))
+        let from = SelectedFrom {
+            from,
+            data: Arc::downgrade(&data),
+        };
+        let rows = self
+            .selections
+            .get_or_render(&key, &from, || select(&data).map(Selection::from))?;
+        Ok((data, rows))
     }
 
     /// The data of a table file with what an answer rendered from it depends on besides the
@@ -476,11 +544,14 @@ impl Files {
             _ => {
                 let shown = url.split(['?', '#']).next().unwrap_or(url);
                 let parsed = Data::parse(shown, &fetched.bytes).map(Arc::new);
-                // A parsed table is weighed as the body it came from.
                 self.remote_data
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .insert(url, (fetched.version, parsed.clone()), fetched.bytes.len());
+                    .insert(
+                        url,
+                        (fetched.version, parsed.clone()),
+                        parsed_weight(&parsed),
+                    );
                 parsed
             }
         };
@@ -633,6 +704,7 @@ pub fn media_type(name: &str) -> &'static str {
 mod tests {
     use super::*;
     use crate::http::owned_pairs as params;
+    use crate::table::Cell;
 
     #[test]
     fn placeholders_take_one_safe_segment() {
@@ -743,6 +815,49 @@ mod tests {
             |_| panic!("the most recent answer is kept"),
         );
         assert!(rendered_again.is_ok());
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// A data cache smaller than two tables keeps one: both are served, the one let go parsed
+    /// again when it is asked for, the one kept reused.
+    #[test]
+    fn a_data_cache_smaller_than_two_tables_keeps_one() {
+        let root = std::env::temp_dir().join(format!("obf-data-budget-{}", std::process::id()));
+        std::fs::create_dir_all(&root).unwrap();
+        let table = |name: &str| {
+            let rows = (0..2000).map(|n| format!("{name}{},{n}\n", n % 7));
+            format!("ticker,close\n{}", rows.collect::<String>())
+        };
+        std::fs::write(root.join("a.csv"), table("A")).unwrap();
+        std::fs::write(root.join("b.csv"), table("B")).unwrap();
+        let one = parsed_weight(&Data::parse("a.csv", table("A").as_bytes()).map(Arc::new));
+        let limits = Limits {
+            data: one * 3 / 2,
+            ..Limits::default()
+        };
+        let files = Files::with_limits(DataDir::new(root.clone()), limits);
+        fn first_cell(data: &Data) -> Cell<'_> {
+            match data {
+                Data::Table(table) => table.cell(0, 0),
+                Data::Json { .. } => unreachable!("a CSV parses to a table"),
+            }
+        }
+        let a = files.data("a.csv").unwrap();
+        let b = files.data("b.csv").unwrap();
+        assert_eq!(
+            (first_cell(&a), first_cell(&b)),
+            (Cell::Text("A0"), Cell::Text("B0"))
+        );
+        let [.., (kept, weight)] = files.cache_usage();
+        assert_eq!(kept, 1, "{weight} bytes of {}", limits.data);
+        let a_again = files.data("a.csv").unwrap();
+        assert!(
+            !Arc::ptr_eq(&a, &a_again),
+            "a was let go, then parsed again"
+        );
+        assert_eq!(first_cell(&a_again), Cell::Text("A0"));
+        assert!(Arc::ptr_eq(&a_again, &files.data("a.csv").unwrap()));
+        assert_eq!(files.cache_usage()[3].0, 1);
         std::fs::remove_dir_all(&root).unwrap();
     }
 

@@ -490,7 +490,14 @@ impl Hub {
             return;
         }
         for peer in peers {
-            offer(&peer, &data, &widget.filters, &change, &self.limits);
+            offer(
+                &peer,
+                &data,
+                &widget.filters,
+                &self.files.filter_limits,
+                &change,
+                &self.limits,
+            );
         }
     }
 }
@@ -500,6 +507,7 @@ fn offer(
     peer: &Peer,
     data: &Data,
     rules: &[(String, Option<filter::Rule>)],
+    filter_limits: &filter::Limits,
     change: &Change,
     limits: &Limits,
 ) {
@@ -507,7 +515,7 @@ fn offer(
         return;
     }
     let params = lock(&peer.params).clone();
-    let conditions = match filter::plan(&params, columns(data), rules, &filter::Limits::default()) {
+    let conditions = match filter::plan(&params, columns(data), rules, filter_limits) {
         Ok(conditions) => conditions,
         Err(detail) => {
             peer.close(websocket::INTERNAL_ERROR, &format!("filters: {detail}"));

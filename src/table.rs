@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::sync::OnceLock;
 
+use crate::cache::ALLOCATION;
 use crate::filter::Condition;
 
 /// One cell as filters and encoders see it.
@@ -76,6 +77,33 @@ enum Column {
 }
 
 impl Column {
+    /// See [`Table::heap_bytes`].
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Column::Empty => 0,
+            Column::Int32(values)
+            | Column::Scaled {
+                mantissas: values, ..
+            } => vector_bytes(values),
+            Column::Int { values, nulls } => {
+                vector_bytes(values) + nulls.as_ref().map_or(0, vector_bytes)
+            }
+            Column::Float(values) => vector_bytes(values),
+            Column::Bool(values) => vector_bytes(values),
+            Column::Dict { codes, values, .. } => {
+                let texts = values.iter().map(|value| value.len() + ALLOCATION);
+                let index =
+                    (values.len() + 1) * size_of::<usize>() + codes.len() * size_of::<u32>();
+                vector_bytes(codes)
+                    + vector_bytes(values)
+                    + texts.sum::<usize>()
+                    + index
+                    + 2 * ALLOCATION
+            }
+            Column::Plain { text, ends } => text.capacity() + ALLOCATION + vector_bytes(ends),
+        }
+    }
+
     fn cell(&self, row: usize) -> Cell<'_> {
         match self {
             Column::Empty => Cell::Null,
@@ -132,6 +160,18 @@ impl Table {
 
     pub fn cell(&self, row: usize, column: usize) -> Cell<'_> {
         self.columns[column].cell(row)
+    }
+
+    /// The bytes the table holds on the heap, each allocation's overhead ([`ALLOCATION`])
+    /// included. A dictionary column's index counts as built, whether a filter built it yet or
+    /// not: one may at any time.
+    pub fn heap_bytes(&self) -> usize {
+        let names = self.names.iter().map(|name| name.capacity() + ALLOCATION);
+        let columns = self.columns.iter().map(Column::heap_bytes);
+        vector_bytes(&self.names)
+            + names.sum::<usize>()
+            + vector_bytes(&self.columns)
+            + columns.sum::<usize>()
     }
 
     /// The rows that pass every condition, in order. A condition on a dictionary column is
@@ -318,6 +358,14 @@ impl Postings {
 
     fn rows(&self, code: usize) -> &[u32] {
         &self.rows[self.starts[code]..self.starts[code + 1]]
+    }
+}
+
+/// The bytes a vector's allocation takes (none before it allocates).
+fn vector_bytes<T>(vector: &Vec<T>) -> usize {
+    match vector.capacity() * size_of::<T>() {
+        0 => 0,
+        bytes => bytes + ALLOCATION,
     }
 }
 

@@ -154,3 +154,44 @@ fn filters_beyond_the_limits_are_refused_naming_them() {
         "--max-filter-values",
     );
 }
+
+/// 2,000 rows of `id,ticker,close`, the tickers starting with `prefix`.
+fn named_table(prefix: &str) -> String {
+    let rows = (0..2000).map(|id| format!("{id},{prefix}{},{id}.5\n", id % 7));
+    format!("id,ticker,close\n{}", rows.collect::<String>())
+}
+
+/// A data cache smaller than two tables (`--data-cache-bytes`) keeps one at a time and serves
+/// both, each parsed again when its turn comes; a grid paged again over a table parsed again
+/// selects its rows anew (its cached selection indexed the table let go).
+#[test]
+fn a_data_cache_smaller_than_two_tables_serves_both() {
+    use openbb_files::cache::Weigh;
+    let fixture = Fixture::new();
+    fixture
+        .write("data/a.csv", named_table("A"))
+        .write("data/b.csv", named_table("B"))
+        .write(
+            "widgets.json",
+            r#"{"a": {"name": "A", "description": "d", "type": "table_ssrm", "endpoint": "a"},
+                "b": {"name": "B", "description": "d", "type": "table_ssrm", "endpoint": "b"}}"#,
+        );
+    let one = openbb_files::data::Data::parse("a.csv", named_table("A").as_bytes()).unwrap();
+    let mut config = test_config(&fixture.root);
+    config.data_cache_bytes = one.weight() * 3 / 2;
+    let server = TestServer::start_with(fixture, config);
+    let body = json!({"startRow": 0, "endRow": 2, "sortModel": [{"colId": "id", "sort": "desc"}]});
+    for round in 0..3 {
+        for (path, ticker) in [("/a", "A"), ("/b", "B")] {
+            let reply = server.post(path, &body.to_string());
+            assert_eq!(reply.status, 200, "round {round}, {path}: {reply:?}");
+            let answer = reply.json();
+            assert_eq!(answer["rowCount"], 2000);
+            assert_eq!(
+                answer["rowData"],
+                json!([{"id": 1999, "ticker": format!("{ticker}4"), "close": 1999.5},
+                       {"id": 1998, "ticker": format!("{ticker}3"), "close": 1998.5}])
+            );
+        }
+    }
+}

@@ -158,9 +158,13 @@ fn widgets_json_rewritten_under_load_never_fails_a_request() {
             "more": {"name": "More", "description": "d", "endpoint": "more",
                      "backend": {"file": "prices.csv"}}}"#,
     ];
+    // The first manifest is in place before the load starts, so only the two alternate.
+    server.fixture.write("widgets.json", manifests[0]);
+    let first = server.get("/widgets.json").json();
+    assert_eq!(first["prices"]["description"], "one");
     let stop = AtomicBool::new(false);
     let seen = Mutex::new(Vec::new());
-    let mut writes = 0;
+    let mut writes = 1;
     std::thread::scope(|scope| {
         scope.spawn(|| hammer(&server, &["/widgets.json", "/prices"], &stop, &seen));
         let started = Instant::now();

@@ -658,3 +658,23 @@ fn the_watcher_reads_a_big_file_without_stalling_the_server() {
     );
     assert!(pushed_at.elapsed() < TIMEOUT);
 }
+
+/// The filter limits configured hold for live_grid clients too: params past
+/// `--max-filter-values` close the socket, naming the flag, when rows would be pushed.
+#[test]
+fn live_params_are_held_to_the_configured_filter_limits() {
+    let fixture = fixture();
+    let mut config = test_config(&fixture.root);
+    config.max_filter_values = 1;
+    let server = TestServer::start_live(fixture, config, limits());
+    let mut socket = connect(&server, "/ws/quotes?symbol=AAPL");
+    wait_for_subscribers(&server, 1);
+    append(&server.fixture, "data/quotes.csv", "AAPL,5\n");
+    assert_eq!(next_row(&mut socket), json!({"symbol": "AAPL", "price": 5}));
+
+    send(&mut socket, r#"{"params": {"symbol": ["AAPL", "MSFT"]}}"#);
+    std::thread::sleep(Duration::from_millis(200));
+    append(&server.fixture, "data/quotes.csv", "MSFT,6\n");
+    let frame = close_frame(&mut socket);
+    assert!(frame.reason.contains("--max-filter-values"), "{frame:?}");
+}
