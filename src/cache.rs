@@ -54,6 +54,11 @@ impl FileVersion {
         }
     }
 
+    /// The file's length in bytes when this version was seen.
+    pub fn byte_len(&self) -> u64 {
+        self.len
+    }
+
     pub fn from_metadata(meta: &fs::Metadata) -> FileVersion {
         #[cfg(unix)]
         let (device, inode) = {

@@ -596,8 +596,11 @@ impl Files {
             return Ok(self.fetch(&file)?.bytes);
         };
         let shown = self.dir.display(&file);
+        // Sized from the version seen, so the buffer is allocated once (a growing one peaked at
+        // twice the file before the copy into the shared slice).
+        let expected = usize::try_from(version.byte_len()).unwrap_or(0);
         let (_, _, cached) = self.read_local(&self.bytes, &file, path, *version, |input| {
-            let mut bytes = Vec::new();
+            let mut bytes = Vec::with_capacity(expected);
             input
                 .read_to_end(&mut bytes)
                 .map(|_| Arc::from(bytes))
