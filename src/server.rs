@@ -481,11 +481,16 @@ fn refusal(
     log: Option<LogFormat>,
 ) -> Vec<u8> {
     let started = Instant::now();
-    let (method, target, headers) = match refused.head {
-        Some((method, target, _, headers)) => (method.as_str(), target, plain_headers(headers)),
-        None => ("-", "-", Vec::new()),
-    };
-    let request = Request::new(Method::parse(method), target, headers);
+    // A request line refused (414) has no method or target, but its headers, when read, still
+    // give the answer its CORS headers.
+    let (method, target) = refused
+        .request_line
+        .map_or(("-", "-"), |(method, target, _)| (method.as_str(), target));
+    let request = Request::new(
+        Method::parse(method),
+        target,
+        plain_headers(refused.headers),
+    );
     let response =
         Response::error(refused.status, refused.detail).with_header("Connection", "close");
     let response = handler.finish(&request, response);

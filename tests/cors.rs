@@ -239,6 +239,32 @@ fn refusals_of_the_http_layer_carry_the_cors_headers() {
     }
 }
 
+#[test]
+fn a_request_line_over_the_bound_gets_its_414_with_the_cors_headers() {
+    let fixture = prices_fixture();
+    let config = openbb_files::Config {
+        max_header_bytes: 4096,
+        ..test_config(&fixture.root)
+    };
+    let server = TestServer::start_with(fixture, config);
+    let request = |length: usize, origin: &str| {
+        let query = "q".repeat(length);
+        format!("GET /prices?{query} HTTP/1.1\r\nHost: x\r\nOrigin: {origin}\r\n\r\n")
+    };
+    // Just over the bound, and far over it (the rest of the line is read and dropped).
+    for length in [5000, 500_000] {
+        let what = format!("a request line of {length} bytes");
+        let allowed = request(length, ORIGIN);
+        let (status, head) = refused(server.addr, &[allowed.as_bytes()], Duration::ZERO);
+        assert_eq!(status, 414, "{what}: {head}");
+        assert_finished_for(ORIGIN, &what, &head);
+        let foreign = request(length, "https://evil.example");
+        let (status, head) = refused(server.addr, &[foreign.as_bytes()], Duration::ZERO);
+        assert_eq!(status, 414, "{what}: {head}");
+        assert!(!head.contains("access-control-"), "{what}: {head}");
+    }
+}
+
 /// The application, panicking on `/boom`.
 struct Panicking(App);
 

@@ -4,6 +4,8 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::support::{Reply, TIMEOUT, TestServer, prices_fixture, test_config};
@@ -92,6 +94,73 @@ fn a_request_line_over_the_bound_gets_414() {
     assert_eq!(answer.status, 414, "{answer:?}");
     assert!(answer.detail().contains("request line"), "{}", answer.body);
     assert_eq!(answer.header("connection"), Some("close"), "{answer:?}");
+    assert_still_serves(&server);
+}
+
+/// Sends an endless request line (`GET /aaa...`) in pieces of `piece` bytes, `pause` apart,
+/// until the answer comes; the answer, how long it took, and the bytes sent until then.
+fn endless_request_line(
+    addr: SocketAddr,
+    piece: usize,
+    pause: Duration,
+) -> (Reply, Duration, usize) {
+    let stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    stream.set_write_timeout(Some(TIMEOUT)).unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let sent = Arc::new(AtomicUsize::new(0));
+    let answered = Arc::new(AtomicBool::new(false));
+    let sender = {
+        let (sent, answered) = (Arc::clone(&sent), Arc::clone(&answered));
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            let mut bytes = b"GET /".to_vec();
+            bytes.resize(piece, b'a');
+            while !answered.load(Ordering::SeqCst) && started.elapsed() < TIMEOUT {
+                if writer.write_all(&bytes).is_err() {
+                    return;
+                }
+                sent.fetch_add(bytes.len(), Ordering::SeqCst);
+                bytes.fill(b'a');
+                std::thread::sleep(pause);
+            }
+        })
+    };
+    let started = Instant::now();
+    let answer = read_answer(&mut BufReader::new(stream));
+    let took = started.elapsed();
+    let sent_until_answer = sent.load(Ordering::SeqCst);
+    answered.store(true, Ordering::SeqCst);
+    sender.join().unwrap();
+    (answer, took, sent_until_answer)
+}
+
+#[test]
+fn an_endless_request_line_gets_its_414_within_a_bound_of_bytes_and_of_time() {
+    // At full speed the bound of bytes ends it (1 MiB past the header bound), long before the
+    // 5 s deadline; the bytes counted include what the sockets' buffers hold.
+    let server = limited(4096, 1024);
+    let (answer, took, sent) = endless_request_line(server.addr, 64 * 1024, Duration::ZERO);
+    println!("at full speed: 414 after {took:?} and {sent} bytes sent");
+    assert_eq!(answer.status, 414, "{answer:?}");
+    assert!(answer.detail().contains("request line"), "{}", answer.body);
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert!(sent < 32 << 20, "{sent} bytes sent before the answer");
+    drop(server);
+
+    // Slowly (20 KiB/s, the byte bound in 50 s), the head's deadline ends it: 1 s here.
+    let fixture = prices_fixture();
+    let config = openbb_files::Config {
+        max_header_bytes: 4096,
+        idle_timeout: Duration::from_secs(1),
+        ..test_config(&fixture.root)
+    };
+    let server = TestServer::start_with(fixture, config);
+    let (answer, took, sent) = endless_request_line(server.addr, 1024, Duration::from_millis(50));
+    println!("at 20 KiB/s: 414 after {took:?} and {sent} bytes sent");
+    assert_eq!(answer.status, 414, "{answer:?}");
+    assert_eq!(answer.header("connection"), Some("close"), "{answer:?}");
+    assert!(took < Duration::from_millis(2500), "{took:?}");
     assert_still_serves(&server);
 }
 

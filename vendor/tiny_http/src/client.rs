@@ -23,7 +23,8 @@ use crate::Request;
 #[derive(Clone)]
 pub struct ConnectionLimits {
     /// The request line and the headers together, in bytes. A longer request line is answered
-    /// 414, longer headers 431.
+    /// 414 (with the headers that follow it, read within a budget of their own: see
+    /// `LONG_LINE_SKIP_BYTES`), longer headers 431.
     pub max_header_bytes: usize,
     /// The largest `Content-Length` accepted; a larger one is answered 413 before the body is
     /// read (chunked bodies are the caller's to bound while reading them).
@@ -64,9 +65,12 @@ impl Default for ConnectionLimits {
 pub struct Refused<'a> {
     pub status: u16,
     pub detail: &'a str,
-    /// The request line's method, target and version, and the headers read before the
-    /// refusal; `None` when the request line itself was refused (or none was read).
-    pub head: Option<(&'a Method, &'a str, &'a HTTPVersion, &'a [Header])>,
+    /// The request line's method, target and version; `None` when the request line itself
+    /// was refused (or none was read).
+    pub request_line: Option<(&'a Method, &'a str, &'a HTTPVersion)>,
+    /// The headers read before the refusal, after a request line too long to keep included;
+    /// empty when none were.
+    pub headers: &'a [Header],
 }
 
 /// openbb-files patch: the whole answer (status line, headers, body) to a refusal, which must
@@ -128,6 +132,12 @@ impl ConnectionLimits {
 /// that a client still sending does not get a reset in place of the answer.
 const LINGER_BYTES: usize = 16 * 1024 * 1024;
 const LINGER_TIME: Duration = Duration::from_secs(2);
+
+/// openbb-files patch: after a request line over `max_header_bytes`, how many more bytes of it
+/// are read (and dropped) to reach its headers, whose `Origin` the 414 needs for its CORS
+/// headers. Dropped bytes hold no memory; the head's deadline still applies. Beyond it the 414
+/// is answered without the headers.
+const LONG_LINE_SKIP_BYTES: usize = 1024 * 1024;
 
 /// A ClientConnection is an object that will store a socket to a client
 /// and return Request objects.
@@ -267,16 +277,35 @@ impl ClientConnection {
     /// Reads the next line from self.next_header_source, without its `CRLF`, within the
     /// byte budget and the time limit of `head`. The next read will start at the first byte
     /// of the new line. A lone `LF` does not end a line.
-    ///
-    /// openbb-files patch: reads what the buffer holds at once (upstream read byte by byte,
-    /// and the time limit was checked per byte); the time limit is checked whenever the
-    /// buffer is looked at, which includes after every read from the socket.
     fn read_next_line(
         &mut self,
         head: &mut Head,
         request_line: bool,
     ) -> Result<Vec<u8>, ReadError> {
+        let over_budget = match request_line {
+            true => ReadError::RequestLineTooLong,
+            false => ReadError::HeadersTooLarge,
+        };
         let mut line = Vec::new();
+        self.pass_line(head, over_budget, |piece| line.extend_from_slice(piece))?;
+        line.truncate(line.len() - 2);
+        Ok(line)
+    }
+
+    /// Passes the next line, `CRLF` included, to `take` a piece at a time, within the byte
+    /// budget and the time limit of `head` (`over_budget` when the line does not fit).
+    ///
+    /// openbb-files patch: reads what the buffer holds at once (upstream read byte by byte,
+    /// and the time limit was checked per byte); the time limit is checked whenever the
+    /// buffer is looked at, which includes after every read from the socket.
+    fn pass_line(
+        &mut self,
+        head: &mut Head,
+        over_budget: ReadError,
+        mut take: impl FnMut(&[u8]),
+    ) -> Result<(), ReadError> {
+        // the last byte taken, to find a `CR` that ended the previous piece
+        let mut last = None;
         loop {
             let reader = self.next_header_source.turn();
             let buffered = match reader.fill_buf() {
@@ -298,24 +327,27 @@ impl ClientConnection {
             if self
                 .shared
                 .timeout()
-                .map_or(false, |limit| started.elapsed() > limit)
+                .is_some_and(|limit| started.elapsed() > limit)
             {
                 return Err(ReadError::TimedOut);
             }
             let newline = buffered.iter().position(|&byte| byte == b'\n');
             let taken = newline.map_or(buffered.len(), |at| at + 1);
             if taken > head.remaining {
-                return Err(match request_line {
-                    true => ReadError::RequestLineTooLong,
-                    false => ReadError::HeadersTooLarge,
-                });
+                return Err(over_budget);
             }
             head.remaining -= taken;
-            line.extend_from_slice(&buffered[..taken]);
+            let piece = &buffered[..taken];
+            let ended = match newline {
+                Some(0) => last == Some(b'\r'),
+                Some(at) => piece[at - 1] == b'\r',
+                None => false,
+            };
+            last = piece.last().copied().or(last);
+            take(piece);
             reader.consume(taken);
-            if newline.is_some() && line.ends_with(b"\r\n") {
-                line.truncate(line.len() - 2);
-                return Ok(line);
+            if ended {
+                return Ok(());
             }
         }
     }
@@ -329,7 +361,12 @@ impl ClientConnection {
             remaining: self.shared.limits.max_header_bytes,
         };
         // reading the request line
-        let line = self.read_next_line(&mut progress, true)?;
+        let line = match self.read_next_line(&mut progress, true) {
+            Err(ReadError::RequestLineTooLong) => {
+                return Err(self.refuse_long_line(progress.started))
+            }
+            line => line?,
+        };
         let line = AsciiString::from_ascii(line).map_err(|_| ReadError::NotAscii)?;
         let (method, path, version) = parse_request_line(line.as_str().trim())?;
         let mut head = RequestHead {
@@ -338,23 +375,56 @@ impl ClientConnection {
             version,
             headers: Vec::new(),
         };
+        match self.read_headers(&mut progress, &mut head.headers) {
+            Ok(()) => Ok(head),
+            Err(error) => Err(Refusal::with_head(error, head)),
+        }
+    }
 
-        // getting all headers
+    /// Reads header lines into `headers` up to the empty line that ends them.
+    fn read_headers(
+        &mut self,
+        progress: &mut Head,
+        headers: &mut Vec<Header>,
+    ) -> Result<(), ReadError> {
         loop {
-            let line = match self.read_next_line(&mut progress, false) {
-                Ok(line) if line.is_empty() => return Ok(head),
-                Ok(line) => line,
-                Err(error) => return Err(Refusal::with_head(error, head)),
-            };
-            let header = AsciiString::from_ascii(line)
-                .map_err(|_| ReadError::NotAscii)
-                .and_then(|line| {
-                    Header::from_str(line.as_str().trim()).map_err(|_| ReadError::WrongHeader)
-                });
-            match header {
-                Ok(header) => head.headers.push(header),
-                Err(error) => return Err(Refusal::with_head(error, head)),
+            let line = self.read_next_line(progress, false)?;
+            if line.is_empty() {
+                return Ok(());
             }
+            let line = AsciiString::from_ascii(line).map_err(|_| ReadError::NotAscii)?;
+            let header =
+                Header::from_str(line.as_str().trim()).map_err(|_| ReadError::WrongHeader)?;
+            headers.push(header);
+        }
+    }
+
+    /// openbb-files patch: the refusal (414) of a request line over `max_header_bytes`, whose
+    /// first bytes were read from `started`. The rest of the line (at most
+    /// `LONG_LINE_SKIP_BYTES`) is read and dropped, then the headers within a budget of
+    /// `max_header_bytes`, both by the head's deadline, so that the answer can carry the CORS
+    /// headers of their `Origin`. If either does not fit or arrive in time, or a header is
+    /// malformed, the 414 carries no header, as before.
+    fn refuse_long_line(&mut self, started: Option<Instant>) -> Refusal {
+        let mut rest_of_line = Head {
+            started,
+            remaining: LONG_LINE_SKIP_BYTES,
+        };
+        let mut header_lines = Head {
+            started,
+            remaining: self.shared.limits.max_header_bytes,
+        };
+        let mut headers = Vec::new();
+        let read = self
+            .pass_line(&mut rest_of_line, ReadError::RequestLineTooLong, |_| {})
+            .and_then(|()| self.read_headers(&mut header_lines, &mut headers));
+        if read.is_err() {
+            headers.clear();
+        }
+        Refusal {
+            error: ReadError::RequestLineTooLong,
+            request_line: None,
+            headers,
         }
     }
 
@@ -513,14 +583,19 @@ impl ClientConnection {
     /// openbb-files patch: answers a refused request (if it gets an answer) and reads what the
     /// client still sends for a while; the connection is done with afterwards.
     pub(crate) fn answer_refusal(&mut self, refusal: Refusal) {
-        let Refusal { error, head } = refusal;
+        let Refusal {
+            error,
+            request_line,
+            headers,
+        } = refusal;
         match error.answer() {
             Some((status, detail)) => self.refuse(&Refused {
                 status,
                 detail,
-                head: head
+                request_line: request_line
                     .as_ref()
-                    .map(|h| (&h.method, h.path.as_str(), &h.version, h.headers.as_slice())),
+                    .map(|(method, path, version)| (method, path.as_str(), version)),
+                headers: &headers,
             }),
             None if matches!(error, ReadError::Closing) => self.linger(),
             None => {}
@@ -585,24 +660,36 @@ impl ClientConnection {
 }
 
 /// Why a request was refused (see `ClientConnection::read_request`), with what was read of
-/// its head.
+/// its head: the request line if it was read, and the headers.
 pub(crate) struct Refusal {
     error: ReadError,
-    head: Option<RequestHead>,
+    request_line: Option<(Method, String, HTTPVersion)>,
+    headers: Vec<Header>,
 }
 
 impl Refusal {
     fn with_head(error: ReadError, head: RequestHead) -> Refusal {
+        let RequestHead {
+            method,
+            path,
+            version,
+            headers,
+        } = head;
         Refusal {
             error,
-            head: Some(head),
+            request_line: Some((method, path, version)),
+            headers,
         }
     }
 }
 
 impl From<ReadError> for Refusal {
     fn from(error: ReadError) -> Refusal {
-        Refusal { error, head: None }
+        Refusal {
+            error,
+            request_line: None,
+            headers: Vec::new(),
+        }
     }
 }
 

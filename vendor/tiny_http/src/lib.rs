@@ -152,11 +152,14 @@ const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_millis(500);
 
 /// openbb-files patch: the refusal of a connection accepted while no file descriptor is left to
-/// serve it (answered at once: its request, and so its origin, is not read).
+/// serve it, answered at once by the accept thread: its request, and so its origin, is not read
+/// (that would make the accept thread wait on the client, and a reader needs the descriptor
+/// that is missing).
 const OUT_OF_DESCRIPTORS: Refused<'static> = Refused {
     status: 503,
     detail: "the server is out of file descriptors",
-    head: None,
+    request_line: None,
+    headers: &[],
 };
 
 /// openbb-files patch: accept errors after which the listener still works. EMFILE and ENFILE

@@ -600,6 +600,19 @@ mod tests {
     }
 
     #[test]
+    fn a_crlf_split_by_the_end_of_the_readers_buffer_still_ends_the_line() {
+        // the reader's buffer holds 1024 bytes: the request line's CR is the last of them, its
+        // LF the first of the next buffer
+        let (_server, port) = echo_server(Duration::from_secs(30));
+        let target = format!("/{}", "a".repeat(1023 - "GET / HTTP/1.1".len()));
+        let request = format!("GET {target} HTTP/1.1\r\nConnection: close\r\n\r\n");
+        assert_eq!(request.find('\r'), Some(1023));
+        let mut stream = connect(port);
+        stream.write_all(request.as_bytes()).unwrap();
+        assert_eq!(read_answer(&mut stream), format!("GET {target} "));
+    }
+
+    #[test]
     fn parked_connections_close_after_the_idle_timeout() {
         let (_server, port) = echo_server(Duration::from_millis(300));
         let mut stream = connect(port);
