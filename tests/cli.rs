@@ -1,9 +1,10 @@
 //! The command line as a user types it: `-p` and `-V`, the folder as an argument, `help` as a
 //! subcommand, a mistyped subcommand, a folder that would serve nothing (refused at start-up,
-//! an error for `check` and `init`), and the warning when the server listens beyond loopback
-//! without a key.
+//! an error for `check` and `init`), the warning when the server listens beyond loopback
+//! without a key, and `check --url https://...` (the `https-client` feature, on by default).
 
-use std::io::Read;
+use std::io::{ErrorKind, Read};
+use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -273,4 +274,50 @@ fn listening_beyond_loopback_without_a_key_warns_and_still_serves() {
     let local = Running::start(&fixture, &[]);
     let (_, stderr) = local.terminate();
     assert!(!stderr.contains("warning"), "{stderr}");
+}
+
+#[test]
+fn check_url_speaks_tls_to_an_https_url_or_says_how_to_build_it() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "https://127.0.0.1:{}",
+        listener.local_addr().unwrap().port()
+    );
+    if !cfg!(feature = "https-client") {
+        let (code, _, stderr) = run(&["check", "--url", &url]);
+        assert_eq!(code, Some(2), "{stderr}");
+        assert!(
+            stderr.contains("cargo install --locked --path ."),
+            "{stderr}"
+        );
+        return;
+    }
+    // A plain listener stands in for the backend: the first bytes of the first connection are a
+    // TLS handshake record (content type 22, version 3.x). Then the listener is closed, so the
+    // check's later requests are refused at once.
+    let hello = std::thread::spawn(move || {
+        listener.set_nonblocking(true).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            match listener.accept() {
+                Ok((mut stream, _)) => {
+                    stream.set_nonblocking(false).unwrap();
+                    stream
+                        .set_read_timeout(Some(Duration::from_secs(5)))
+                        .unwrap();
+                    let mut first = [0u8; 2];
+                    stream.read_exact(&mut first).unwrap();
+                    return first;
+                }
+                Err(err) if err.kind() == ErrorKind::WouldBlock && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(err) => panic!("the check never connected: {err}"),
+            }
+        }
+    });
+    let (code, stdout, stderr) = run(&["check", "--url", &url]);
+    assert_eq!(hello.join().unwrap(), [22, 3], "{stdout}{stderr}");
+    assert_eq!(code, Some(1), "{stdout}{stderr}");
+    assert!(!stdout.contains("unsecured"), "{stdout}");
 }

@@ -150,6 +150,10 @@ pub fn parse(
             "check: --url: '{url}' must start with http:// or https://"
         )));
     }
+    if let Some(url) = &url {
+        crate::remote::fetchable(url)
+            .map_err(|message| UsageError(format!("check: --url: {message}")))?;
+    }
     Ok(Some(Options {
         root: PathBuf::from(value("root").unwrap_or_else(|| ".".into())),
         url,
