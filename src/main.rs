@@ -86,6 +86,7 @@ fn usage_error(message: &str, help: &str) -> ExitCode {
 fn help(args: &[String]) -> ExitCode {
     let text = match args {
         [] => config::help(),
+        [flag] if flag == "-h" || flag == "--help" => config::help(),
         [name] => match SUBCOMMANDS.iter().find(|s| s.name == name) {
             Some(subcommand) => (subcommand.help)(),
             None => {

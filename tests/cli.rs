@@ -109,6 +109,7 @@ fn help_is_a_subcommand_and_v_the_version() {
     for (asked, same_as) in [
         (&["help"][..], &["--help"][..]),
         (&["help", "serve"], &["-h"]),
+        (&["help", "--help"], &["--help"]),
         (&["help", "check"], &["check", "--help"]),
         (&["help", "init"], &["init", "-h"]),
         (&["-V"], &["--version"]),

@@ -1,10 +1,11 @@
 //! `openbb-files check`: validate a folder offline, or a running backend over HTTP as Workspace
 //! would use it.
 //!
-//! Offline (`--root DIR`), the folder is loaded exactly as the server loads it, every data file a
-//! served widget reads is parsed, and every problem the server would list at `/` is printed as
-//! `widget: field: message`; the exit status is 1 when any of them is an error (a widget left
-//! out, a file that does not parse), 0 when there are only warnings. With `--url`, `probe`
+//! Offline (`--root DIR`), the folder is first checked as the server checks it before starting
+//! ([`root_check`]: one that would serve nothing is an error), then loaded exactly as the server
+//! loads it, every data file a served widget reads is parsed, and every problem the server would
+//! list at `/` is printed as `widget: field: message`; the exit status is 1 when any of them is
+//! an error (a widget left out, a file that does not parse), 0 when there are only warnings. With `--url`, `probe`
 //! replays Workspace's connect sequence and "Validate widgets" calls against the backend and
 //! `shapes` checks each answer's shape; one line per check, exit status 1 when any fails.
 
@@ -191,23 +192,58 @@ pub fn root_check(root: &Path) -> Result<Option<String>, String> {
             let hidden = ["/home", "/root"]
                 .iter()
                 .any(|home| absolute.starts_with(home));
-            return Err(format!(
-                "the folder {shown} does not exist{}",
-                match hidden {
-                    true =>
-                        " (a systemd service with ProtectHome=yes sees nothing under /home \
-                             or /root)",
-                    false => "",
+            let hint = match hidden {
+                true => {
+                    " (a systemd service with ProtectHome=yes sees nothing under /home or /root)"
                 }
-            ));
+                false => "",
+            };
+            return Err(format!("the folder {shown} does not exist{hint}"));
         }
         Err(err) => return Err(format!("cannot read the folder {shown}: {err}")),
         Ok(metadata) if !metadata.is_dir() => return Err(format!("{shown} is not a folder")),
         Ok(_) => {}
     }
-    let entries =
-        std::fs::read_dir(root).map_err(|err| format!("cannot read the folder {shown}: {err}"))?;
-    let mut stray: Vec<String> = entries
+    let cannot_read =
+        |folder: &Path, err| format!("cannot read the folder {}: {err}", folder.display());
+    let entries = std::fs::read_dir(root).map_err(|err| cannot_read(&absolute, err))?;
+    if absolute.join("widgets.json").is_file() {
+        return Ok(None);
+    }
+    let data = absolute.join("data");
+    let move_them = match data_files(entries) {
+        stray if stray.is_empty() => None,
+        stray if stray.len() <= 3 => Some(stray.join(", ")),
+        stray => Some(format!(
+            "{} and {} more files",
+            stray[..3].join(", "),
+            stray.len() - 3
+        )),
+    }
+    .map(|files| format!("; move {files} into {}/", data.display()));
+    if !data.is_dir() {
+        return Err(format!(
+            "{shown} holds neither widgets.json nor data/, so there is nothing to serve: a folder \
+             to serve keeps its files (CSV, JSON, Markdown, PDF, ...) in data/, and optionally \
+             widgets.json beside it{}",
+            move_them.unwrap_or_default()
+        ));
+    }
+    let data_is_empty = std::fs::read_dir(&data)
+        .map_err(|err| cannot_read(&data, err))?
+        .next()
+        .is_none();
+    Ok(move_them.filter(|_| data_is_empty).map(|move_them| {
+        format!(
+            "{}/ is empty, so no widget is served{move_them}",
+            data.display()
+        )
+    }))
+}
+
+/// The names of the data files (by extension) among `entries`, sorted.
+fn data_files(entries: std::fs::ReadDir) -> Vec<String> {
+    let mut names: Vec<String> = entries
         .flatten()
         .filter(|entry| entry.file_type().is_ok_and(|t| t.is_file()))
         .filter_map(|entry| entry.file_name().into_string().ok())
@@ -217,38 +253,8 @@ pub fn root_check(root: &Path) -> Result<Option<String>, String> {
                 && !ROOT_FILES.contains(&name.as_str())
         })
         .collect();
-    stray.sort();
-    let data = absolute.join("data");
-    let move_them = match stray.len() {
-        0 => String::new(),
-        1..=3 => format!("; move {} into {}/", stray.join(", "), data.display()),
-        n => format!(
-            "; move {} and {} more files into {}/",
-            stray[..3].join(", "),
-            n - 3,
-            data.display()
-        ),
-    };
-    if absolute.join("widgets.json").is_file() {
-        return Ok(None);
-    }
-    if !data.is_dir() {
-        return Err(format!(
-            "{shown} holds neither widgets.json nor data/, so there is nothing to serve: a folder \
-             to serve keeps its files (CSV, JSON, Markdown, PDF, ...) in data/, and optionally \
-             widgets.json beside it{move_them}"
-        ));
-    }
-    let mut data_entries = std::fs::read_dir(&data)
-        .map_err(|err| format!("cannot read the folder {}: {err}", data.display()))?;
-    Ok(
-        (data_entries.next().is_none() && !stray.is_empty()).then(|| {
-            format!(
-                "{}/ is empty, so no widget is served{move_them}",
-                data.display()
-            )
-        }),
-    )
+    names.sort();
+    names
 }
 
 fn check_folder(options: &Options, out: &mut dyn Write) -> bool {
