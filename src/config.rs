@@ -2,10 +2,12 @@
 //!
 //! Every flag `--name` has an environment variable `OPENBB_FILES_NAME` (dashes become
 //! underscores); a flag on the command line wins over its variable, which wins over the default.
+//! `-p` and `-V` are short for `--port` and `--version`, and one argument that is not an option
+//! is the folder to serve, as `--root` gives it (both: a usage error unless the same folder).
 //! The environment is passed in as a lookup function so tests never touch the process's own.
 //! Invariant: a `Config` that parsed is valid (port and thread count in range, names non-empty).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cors::DEFAULT_ORIGINS;
@@ -305,6 +307,9 @@ const FLAGS: [Flag; 28] = [
     },
 ];
 
+/// The one-letter spellings: `-p 8080` (or `-p8080`) is `--port 8080`, `-V` is `--version`.
+const SHORT: [(char, &str); 2] = [('p', "port"), ('V', "version")];
+
 fn env_name(flag: &str) -> String {
     format!(
         "OPENBB_FILES_{}",
@@ -316,64 +321,80 @@ fn env_name(flag: &str) -> String {
 pub fn help() -> String {
     let mut text = String::from(
         "openbb-files: serve a folder of research files to OpenBB Workspace\n\n\
-         Usage: openbb-files [serve] [OPTIONS]\n       \
-         openbb-files check [--root DIR | --url URL] (validate a folder or a backend; check --help)\n       \
-         openbb-files init [--root DIR] [--force]    (write widgets.json for data/; init --help)\n\n\
+         Usage: openbb-files [serve] [OPTIONS] [DIR]  (DIR: the folder to serve, as --root)\n       \
+         openbb-files check [DIR | --url URL]        (validate a folder or a backend; help check)\n       \
+         openbb-files init [DIR] [--force]           (write widgets.json for data/; help init)\n       \
+         openbb-files help [SUBCOMMAND]              (this text, or a subcommand's)\n\n\
          Options:\n",
     );
     for flag in FLAGS.iter() {
-        let left = match flag.value {
+        let long = match flag.value {
             Some(value) => format!("--{} {value}", flag.name),
             None => format!("--{}", flag.name),
+        };
+        let left = match SHORT.iter().find(|(_, name)| *name == flag.name) {
+            Some((short, _)) => format!("-{short}, {long}"),
+            None => format!("    {long}"),
         };
         let env = if flag.name == "version" {
             String::new()
         } else {
             format!(" (env {})", env_name(flag.name))
         };
-        text.push_str(&format!("  {left:<22} {}{env}\n", flag.help));
+        text.push_str(&format!("  {left:<26} {}{env}\n", flag.help));
     }
-    text.push_str("  --help                 print this help and exit\n");
+    text.push_str("  -h, --help                 print this help and exit\n");
     text
 }
 
-/// Parses the arguments after the program name, reading variables through `env`.
+/// Parses the arguments of `openbb-files [serve]` after the program name and the word `serve`,
+/// reading variables through `env`. One argument that is not an option is the folder to serve,
+/// as `--root` gives it (after `--`, even one starting with `-`).
 pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Command, UsageError> {
-    let mut args = args.iter().peekable();
-    if args.peek().is_some_and(|first| first.as_str() == "serve") {
-        args.next();
-    }
+    let mut args = args.iter();
     let mut given: Vec<(&'static str, String)> = Vec::new();
+    let mut folder: Option<&String> = None;
+    let mut options_ended = false;
     while let Some(arg) = args.next() {
+        if options_ended || !arg.starts_with('-') || arg == "-" {
+            if let Some(first) = folder.replace(arg) {
+                return Err(UsageError(format!(
+                    "unexpected argument '{arg}' (the folder to serve is '{first}')"
+                )));
+            }
+            continue;
+        }
+        if arg == "--" {
+            options_ended = true;
+            continue;
+        }
         if arg == "--help" || arg == "-h" {
             return Ok(Command::Help);
         }
-        let Some(body) = arg.strip_prefix("--") else {
-            return Err(UsageError(format!("unexpected argument '{arg}'")));
-        };
-        let (name, inline) = match body.split_once('=') {
-            Some((name, value)) => (name, Some(value.to_string())),
-            None => (body, None),
-        };
-        let flag = FLAGS
-            .iter()
-            .find(|f| f.name == name)
-            .ok_or_else(|| UsageError(format!("unknown option '--{name}'")))?;
+        let (flag, inline) = option(arg)?;
         if flag.name == "version" {
-            return Ok(Command::Version);
+            return match inline {
+                None => Ok(Command::Version),
+                Some(_) => Err(UsageError(format!("{arg}: --version takes no value"))),
+            };
         }
         let value = match (flag.value, inline) {
             (None, None) => "true".to_string(),
             (None, Some(_)) => {
-                return Err(UsageError(format!("--{name} does not take a value")));
+                return Err(UsageError(format!("--{} does not take a value", flag.name)));
             }
             (Some(_), Some(value)) => value,
-            (Some(placeholder), None) => args
-                .next()
-                .cloned()
-                .ok_or_else(|| UsageError(format!("--{name} needs a value ({placeholder})")))?,
+            (Some(placeholder), None) => args.next().cloned().ok_or_else(|| {
+                UsageError(format!("--{} needs a value ({placeholder})", flag.name))
+            })?,
         };
         given.push((flag.name, value));
+    }
+    if let Some(folder) = folder {
+        match given.iter().rev().find(|(name, _)| *name == "root") {
+            Some((_, root)) => same_folder(folder, root)?,
+            None => given.push(("root", folder.clone())),
+        }
     }
     let lookup = |name: &str| -> Vec<String> {
         let from_args: Vec<String> = given
@@ -397,6 +418,45 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Co
     };
     let last = |name: &str| lookup(name).pop();
     build(&lookup, &last).map(|config| Command::Serve(Box::new(config)))
+}
+
+/// The folder given as an argument and the one `--root` gives must be the same, when both are
+/// given (`openbb-files desk --root desk/` is fine, `openbb-files a --root b` a usage error).
+pub(crate) fn same_folder(folder: &str, root: &str) -> Result<(), UsageError> {
+    match Path::new(folder) == Path::new(root) {
+        true => Ok(()),
+        false => Err(UsageError(format!(
+            "two folders given: '{folder}' and --root '{root}'; give one"
+        ))),
+    }
+}
+
+/// The flag an option argument names, with its value when the same argument holds one:
+/// `--name`, `--name=VALUE`, `-p`, `-pVALUE` or `-p=VALUE`.
+fn option(arg: &str) -> Result<(&'static Flag, Option<String>), UsageError> {
+    let (name, inline) = match arg.strip_prefix("--") {
+        Some(body) => match body.split_once('=') {
+            Some((name, value)) => (name, Some(value)),
+            None => (body, None),
+        },
+        None => {
+            let mut chars = arg[1..].chars();
+            let short = chars.next().unwrap_or('-');
+            let rest = chars.as_str();
+            let name = SHORT
+                .iter()
+                .find(|(letter, _)| *letter == short)
+                .map(|(_, name)| *name)
+                .ok_or_else(|| UsageError(format!("unknown option '-{short}'")))?;
+            let rest = rest.strip_prefix('=').unwrap_or(rest);
+            (name, (!rest.is_empty()).then_some(rest))
+        }
+    };
+    let flag = FLAGS
+        .iter()
+        .find(|f| f.name == name)
+        .ok_or_else(|| UsageError(format!("unknown option '--{name}'")))?;
+    Ok((flag, inline.map(str::to_string)))
 }
 
 fn build(
@@ -601,10 +661,9 @@ mod tests {
     }
 
     #[test]
-    fn flags_in_both_spellings_and_the_serve_word() {
+    fn flags_in_both_spellings() {
         let config = config(
             &[
-                "serve",
                 "--root",
                 "/srv/x",
                 "--port=0",
@@ -744,8 +803,61 @@ mod tests {
     #[test]
     fn help_and_version() {
         assert_eq!(parse_with(&["--help"], &[]), Ok(Command::Help));
-        assert_eq!(parse_with(&["serve", "-h"], &[]), Ok(Command::Help));
+        assert_eq!(parse_with(&["-h"], &[]), Ok(Command::Help));
         assert_eq!(parse_with(&["--version"], &[]), Ok(Command::Version));
+        assert_eq!(parse_with(&["-V"], &[]), Ok(Command::Version));
+        assert!(help().contains("  -p, --port N "), "{}", help());
+        assert!(help().contains("  -V, --version "), "{}", help());
+        assert!(help().contains("      --root DIR "), "{}", help());
+    }
+
+    #[test]
+    fn short_port_in_every_spelling() {
+        for args in [
+            &["-p", "8080"][..],
+            &["-p8080"],
+            &["-p=8080"],
+            &["--port=8080"],
+        ] {
+            assert_eq!(config(args, &[]).port, 8080, "{args:?}");
+        }
+        assert_eq!(
+            parse_with(&["-x"], &[]),
+            Err(UsageError("unknown option '-x'".into()))
+        );
+        assert!(parse_with(&["-p"], &[]).is_err());
+        assert!(parse_with(&["-Vx"], &[]).is_err());
+    }
+
+    #[test]
+    fn the_folder_as_an_argument_is_the_root() {
+        let root = |args: &[&str], env: &[(&str, &str)]| config(args, env).root;
+        assert_eq!(root(&["desk"], &[]), PathBuf::from("desk"));
+        assert_eq!(
+            root(&["-p", "0", "/srv/desk", "--quiet"], &[]),
+            PathBuf::from("/srv/desk")
+        );
+        assert_eq!(
+            root(&["desk", "--root", "desk/"], &[]),
+            PathBuf::from("desk/")
+        );
+        assert_eq!(root(&["--", "-odd"], &[]), PathBuf::from("-odd"));
+        // The command line beats the variable, in either spelling.
+        let env = [("OPENBB_FILES_ROOT", "/from/env")];
+        assert_eq!(root(&["desk"], &env), PathBuf::from("desk"));
+        assert_eq!(root(&[], &env), PathBuf::from("/from/env"));
+        assert_eq!(
+            parse_with(&["a", "--root", "b"], &[]),
+            Err(UsageError(
+                "two folders given: 'a' and --root 'b'; give one".into()
+            ))
+        );
+        assert_eq!(
+            parse_with(&["a", "b"], &[]),
+            Err(UsageError(
+                "unexpected argument 'b' (the folder to serve is 'a')".into()
+            ))
+        );
     }
 
     #[test]
@@ -769,8 +881,7 @@ mod tests {
             &["--max-viewer-bytes", "10"],
             &["--quiet=1"],
             &["--auth-header", "has space"],
-            &["stray"],
-            &["init"],
+            &["one", "two"],
         ] {
             assert!(
                 parse_with(args, &[]).is_err(),

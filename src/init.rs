@@ -1,4 +1,4 @@
-//! `openbb-files init [--root DIR] [--force]`: writes the `widgets.json` the server would
+//! `openbb-files init [DIR | --root DIR] [--force]`: writes the `widgets.json` the server would
 //! generate for `DIR/data/` (see [`crate::generate`]) and an `apps.json` dashboard laying out
 //! every widget, for the user to edit. An existing file is never overwritten without `--force`.
 
@@ -17,11 +17,11 @@ pub struct Options {
 }
 
 pub fn help() -> String {
-    "Usage: openbb-files init [--root DIR] [--force]\n\n\
+    "Usage: openbb-files init [DIR | --root DIR] [--force]\n\n\
      Write DIR/widgets.json (a widget for each file in DIR/data/) and DIR/apps.json (a dashboard\n\
      with every widget) to edit. Existing files are kept unless --force.\n\n\
      Options:\n  \
-     --root DIR   folder holding data/ [default: .] (env OPENBB_FILES_ROOT)\n  \
+     --root DIR   folder holding data/, also given as DIR [default: .] (env OPENBB_FILES_ROOT)\n  \
      --force      overwrite widgets.json and apps.json (env OPENBB_FILES_FORCE=1)\n"
         .to_string()
 }
@@ -42,6 +42,7 @@ pub fn parse(
 
 /// Writes the files; returns what was written, or why nothing was.
 pub fn run(options: &Options) -> Result<Vec<String>, String> {
+    let warning = crate::check::root_check(&options.root)?;
     let data = options.root.join("data");
     if !data.is_dir() {
         return Err(format!("{} is not a folder", data.display()));
@@ -70,13 +71,18 @@ pub fn run(options: &Options) -> Result<Vec<String>, String> {
         &pretty(&serde_json::Value::Object(widgets.clone())),
     )?;
     write(&targets[1], &pretty(&apps))?;
-    Ok(vec![
+    let written = [
         format!("wrote {} ({} widgets)", targets[0].display(), widgets.len()),
         format!(
             "wrote {} (one app laying out every widget)",
             targets[1].display()
         ),
-    ])
+    ];
+    Ok(warning
+        .map(|warning| format!("warning: {warning}"))
+        .into_iter()
+        .chain(written)
+        .collect())
 }
 
 fn write(path: &Path, text: &str) -> Result<(), String> {

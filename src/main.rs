@@ -1,12 +1,14 @@
-//! The `openbb-files` binary: parse the command line, start the server, print where it listens,
-//! and stop cleanly on SIGINT/SIGTERM. Exit status: 0 after a requested stop, 1 when the server
-//! cannot start or its listener fails (or a second signal came before the stop was done), 2 for
-//! a usage error.
+//! The `openbb-files` binary: pick the subcommand (`serve` unless the first argument names
+//! another), parse the command line, check the folder, start the server, print where it
+//! listens, and stop cleanly on SIGINT/SIGTERM. Exit status: 0 after a requested stop, 1 when
+//! the server cannot start or its listener fails (or a second signal came before the stop was
+//! done), 2 for a usage error or a folder that cannot be served (`check::root_check`).
 //! Once serving, nothing printed can stop the server: every line goes through `log::line` (or
 //! a write whose failure is ignored), so a closed stdout or stderr changes nothing.
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::process::ExitCode;
 
 use openbb_files::Config;
@@ -14,14 +16,98 @@ use openbb_files::config::{self, Command};
 use openbb_files::log;
 use signal_hook::consts::{SIGINT, SIGTERM};
 
+/// A subcommand, named by the first argument; without one (nothing, an option or a folder
+/// first) the arguments are `serve`'s.
+struct Subcommand {
+    name: &'static str,
+    run: fn(&[String]) -> ExitCode,
+    help: fn() -> String,
+}
+
+const SUBCOMMANDS: [Subcommand; 4] = [
+    Subcommand {
+        name: "serve",
+        run: serve,
+        help: config::help,
+    },
+    Subcommand {
+        name: "check",
+        run: check,
+        help: openbb_files::check::help,
+    },
+    Subcommand {
+        name: "init",
+        run: init,
+        help: openbb_files::init::help,
+    },
+    Subcommand {
+        name: "help",
+        run: help,
+        help: config::help,
+    },
+];
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("check") => return check(&args[1..]),
-        Some("init") => return init(&args[1..]),
-        _ => {}
+    let first = args.first().map_or("", String::as_str);
+    if let Some(subcommand) = SUBCOMMANDS.iter().find(|s| s.name == first) {
+        return (subcommand.run)(&args[1..]);
     }
-    let config = match config::parse(&args, &|name| std::env::var(name).ok()) {
+    // A bare word that names no subcommand and no folder is more likely a mistyped subcommand
+    // than a folder still to be made (a path with a `/` is taken as a folder).
+    if !first.is_empty()
+        && !first.starts_with('-')
+        && !first.contains('/')
+        && !Path::new(first).exists()
+    {
+        return usage_error(
+            &format!(
+                "'{first}' is neither a subcommand ({}) nor a folder",
+                subcommand_names()
+            ),
+            "openbb-files --help",
+        );
+    }
+    serve(&args)
+}
+
+fn subcommand_names() -> String {
+    let names: Vec<&str> = SUBCOMMANDS.iter().map(|s| s.name).collect();
+    names.join(", ")
+}
+
+/// Prints a usage error and where help is; exit status 2.
+fn usage_error(message: &str, help: &str) -> ExitCode {
+    eprintln!("openbb-files: {message}\nTry '{help}'.");
+    ExitCode::from(2)
+}
+
+/// `openbb-files help [SUBCOMMAND]`: the help text of the program or of a subcommand.
+fn help(args: &[String]) -> ExitCode {
+    let text = match args {
+        [] => config::help(),
+        [flag] if flag == "-h" || flag == "--help" => config::help(),
+        [name] => match SUBCOMMANDS.iter().find(|s| s.name == name) {
+            Some(subcommand) => (subcommand.help)(),
+            None => {
+                return usage_error(
+                    &format!(
+                        "help: no subcommand '{name}'; the subcommands are {}",
+                        subcommand_names()
+                    ),
+                    "openbb-files help",
+                );
+            }
+        },
+        _ => return usage_error("help takes one subcommand at most", "openbb-files help"),
+    };
+    print!("{text}");
+    ExitCode::SUCCESS
+}
+
+/// `openbb-files [serve] ...`: serves until SIGINT/SIGTERM.
+fn serve(args: &[String]) -> ExitCode {
+    let config = match config::parse(args, &|name| std::env::var(name).ok()) {
         Ok(Command::Serve(config)) => *config,
         Ok(Command::Help) => {
             print!("{}", config::help());
@@ -32,7 +118,15 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(config::UsageError(message)) => {
-            eprintln!("openbb-files: {message}\nTry 'openbb-files --help' for the options.");
+            return usage_error(&message, "openbb-files --help");
+        }
+    };
+    // Refused before anything starts: a folder that serves nothing must not look like a
+    // backend that works.
+    let folder_warning = match openbb_files::check::root_check(&config.root) {
+        Ok(warning) => warning,
+        Err(message) => {
+            eprintln!("openbb-files: {message}");
             return ExitCode::from(2);
         }
     };
@@ -62,6 +156,9 @@ fn main() -> ExitCode {
     .and_then(|()| stdout.flush());
     drop(stdout);
     banner(&config, server.addr()).lines().for_each(log::line);
+    if let Some(warning) = folder_warning {
+        log::line(&format!("openbb-files: warning: {warning}"));
+    }
     if let Err(err) = stop_on_signals(signals, server.stopper()) {
         log::line(&format!(
             "openbb-files: cannot watch for SIGINT/SIGTERM: {err}"
@@ -88,10 +185,7 @@ fn check(args: &[String]) -> ExitCode {
             print!("{}", openbb_files::check::help());
             ExitCode::SUCCESS
         }
-        Err(config::UsageError(message)) => {
-            eprintln!("openbb-files: {message}\nTry 'openbb-files check --help'.");
-            ExitCode::from(2)
-        }
+        Err(config::UsageError(message)) => usage_error(&message, "openbb-files check --help"),
     }
 }
 
@@ -113,10 +207,7 @@ fn init(args: &[String]) -> ExitCode {
             print!("{}", init::help());
             ExitCode::SUCCESS
         }
-        Err(config::UsageError(message)) => {
-            eprintln!("openbb-files: {message}\nTry 'openbb-files init --help'.");
-            ExitCode::from(2)
-        }
+        Err(config::UsageError(message)) => usage_error(&message, "openbb-files init --help"),
     }
 }
 
@@ -142,7 +233,8 @@ fn stop_on_signals(
 
 /// What the person starting the server needs, on stderr (the first stdout line stays the bare
 /// address for scripts): the URL to paste into Workspace, whether a key is required, and which
-/// browser origins may read the answers.
+/// browser origins may read the answers; and a warning when other machines may connect and no
+/// key is required.
 fn banner(config: &Config, addr: SocketAddr) -> String {
     let root = std::fs::canonicalize(&config.root).unwrap_or_else(|_| config.root.clone());
     let local = SocketAddr::new(
@@ -172,6 +264,13 @@ fn banner(config: &Config, addr: SocketAddr) -> String {
         ),
         None => "  Token: not required (--api-key sets one)\n".to_string(),
     });
+    if config.api_key.is_none() && !addr.ip().to_canonical().is_loopback() {
+        text.push_str(&format!(
+            "openbb-files: warning: listening on {addr} without a key: anyone who can reach \
+             this address can read every file in data/; require a key with --api-key KEY (or \
+             OPENBB_FILES_API_KEY)\n"
+        ));
+    }
     text.push_str(&format!(
         "  Browser origins allowed: {}\n  Status, widget count and problems: {scheme}://{local}/\n",
         config.cors_origins.join(", ")
@@ -207,7 +306,23 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("secret"), "{text}");
+        assert!(!text.contains("warning"), "{text}");
         let v6 = banner(&Config::default(), "[::]:8080".parse().unwrap());
         assert!(v6.contains("URL http://[::1]:8080\n"), "{v6}");
+    }
+
+    #[test]
+    fn banner_warns_when_other_machines_may_read_without_a_key() {
+        for addr in ["0.0.0.0:8080", "[::]:8080", "192.168.1.5:8080"] {
+            let text = banner(&Config::default(), addr.parse().unwrap());
+            let warning = format!("openbb-files: warning: listening on {addr} without a key: ");
+            assert!(text.contains(&warning), "{text}");
+            assert!(text.contains("anyone who can reach"), "{text}");
+            assert!(text.contains("--api-key"), "{text}");
+        }
+        for addr in ["127.0.0.1:8080", "[::1]:8080", "[::ffff:127.0.0.1]:8080"] {
+            let text = banner(&Config::default(), addr.parse().unwrap());
+            assert!(!text.contains("warning"), "{addr}: {text}");
+        }
     }
 }

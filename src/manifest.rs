@@ -1374,7 +1374,7 @@ mod tests {
     #[test]
     fn a_file_may_be_a_remote_url_with_a_ttl() {
         let manifest = parse(
-            br#"{"r": {"endpoint": "r", "backend": {"file": "https://example.com/p.csv?t={ticker}", "ttl": 30},
+            br#"{"r": {"endpoint": "r", "backend": {"file": "http://example.com/p.csv?t={ticker}", "ttl": 30},
                        "params": [{"paramName": "ticker"}]},
                  "ttl_local": {"endpoint": "l", "backend": {"file": "p.csv", "ttl": 30}},
                  "ttl_on_omni": {"endpoint": "o", "type": "omni", "backend": {"ttl": 30}},

@@ -31,9 +31,23 @@ pub fn is_remote(file: &str) -> bool {
     file.starts_with("http://") || file.starts_with("https://")
 }
 
-/// Checks a remote `backend.file` template: its placeholders may stand in the path and the
-/// query only, never in the scheme, user info, host or port (a request could then choose the
-/// upstream) nor in the fragment (never sent).
+/// `Err` for an `https://` URL when this build has no HTTPS client (the `https-client` feature,
+/// on by default, left out by `--no-default-features`), saying how to build one that has.
+pub fn fetchable(url: &str) -> Result<(), String> {
+    match cfg!(feature = "https-client") || !url.starts_with("https://") {
+        true => Ok(()),
+        false => Err(
+            "https:// needs the https-client feature, which this build left out \
+                      (--no-default-features): build with default features, e.g. cargo install \
+                      --locked --path . in the source folder"
+                .to_string(),
+        ),
+    }
+}
+
+/// Checks a remote `backend.file` template: this build can fetch it ([`fetchable`]), and its
+/// placeholders stand in the path and the query only, never in the scheme, user info, host or
+/// port (a request could then choose the upstream) nor in the fragment (never sent).
 pub fn check_template(url: &str) -> Result<(), String> {
     placeholders(url)?;
     let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
@@ -45,7 +59,7 @@ pub fn check_template(url: &str) -> Result<(), String> {
     let misplaced = match (authority.contains('{'), fragment) {
         (true, _) => "the user info, host or port",
         (false, Some(fragment)) if fragment.contains('{') => "the fragment",
-        _ => return Ok(()),
+        _ => return fetchable(url),
     };
     Err(format!(
         "'{url}': placeholders may stand in the path and the query only, not in {misplaced}"
@@ -257,7 +271,7 @@ mod tests {
     #[test]
     fn placeholders_stand_in_the_path_and_query_only_and_are_encoded() {
         for good in [
-            "https://example.com/{t}.csv",
+            "http://example.com/{t}.csv",
             "http://example.com:8080/a/{t}?s={t}&k=1",
             "http://example.com?s={t}#top",
         ] {
@@ -287,6 +301,19 @@ mod tests {
         assert_eq!(encode(template, in_path, "a/../b").unwrap(), "a%2F..%2Fb");
         assert!(encode(template, in_path, "..").is_err());
         assert_eq!(encode(template, in_query, "..").unwrap(), "..");
+    }
+
+    #[test]
+    fn https_needs_the_https_client_feature() {
+        let https = check_template("https://example.com/{t}.csv");
+        assert_eq!(https.is_ok(), cfg!(feature = "https-client"), "{https:?}");
+        if let Err(message) = https {
+            assert!(
+                message.contains("cargo install --locked --path ."),
+                "{message}"
+            );
+        }
+        assert_eq!(fetchable("http://example.com/x.csv"), Ok(()));
     }
 
     #[test]

@@ -309,9 +309,30 @@ fn bind(host: &str, port: u16) -> Result<TcpListener, String> {
     .map_err(|err| cannot(&err))?;
     socket.set_reuse_address(true).map_err(|err| cannot(&err))?;
     socket.set_tcp_nodelay(true).map_err(|err| cannot(&err))?;
-    socket.bind(&addr.into()).map_err(|err| cannot(&err))?;
-    socket.listen(1024).map_err(|err| cannot(&err))?;
+    socket
+        .bind(&addr.into())
+        .and_then(|()| socket.listen(1024))
+        .map_err(|err| bind_error(addr, &err))?;
     Ok(socket.into())
+}
+
+/// Why `addr` cannot be listened on, with what to do about it when the cause is a usual one.
+fn bind_error(addr: SocketAddr, err: &std::io::Error) -> String {
+    let hint = match err.kind() {
+        ErrorKind::AddrInUse => {
+            "; another program (or another openbb-files) listens there: stop it, give another \
+             port with --port N, or --port 0 for a free one"
+        }
+        ErrorKind::PermissionDenied if addr.port() < 1024 => {
+            "; ports below 1024 need privileges: give one above 1023 with --port N"
+        }
+        ErrorKind::AddrNotAvailable => {
+            "; this machine has no such address: give one of its own with --host, or 0.0.0.0 \
+             for all of them"
+        }
+        _ => "",
+    };
+    format!("cannot listen on {addr}: {err}{hint}")
 }
 
 /// Connects to our own port every [`WATCHDOG_INTERVAL`] until the server stops; a refused
@@ -630,6 +651,32 @@ fn push_date(out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_bind_names_the_address_and_what_to_do() {
+        let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let in_use = bind("127.0.0.1", port).err().unwrap();
+        assert!(
+            in_use.starts_with(&format!("cannot listen on 127.0.0.1:{port}: ")),
+            "{in_use}"
+        );
+        assert!(in_use.contains("--port 0 for a free one"), "{in_use}");
+        // 192.0.2.1 (TEST-NET-1) is on no machine; binding to it sends nothing.
+        let foreign = bind("192.0.2.1", 0).err().unwrap();
+        assert!(
+            foreign.contains("this machine has no such address"),
+            "{foreign}"
+        );
+        let denied = bind_error(
+            "0.0.0.0:80".parse().unwrap(),
+            &std::io::Error::from(ErrorKind::PermissionDenied),
+        );
+        assert!(
+            denied.contains("ports below 1024 need privileges"),
+            "{denied}"
+        );
+    }
 
     #[test]
     fn numbers_in_decimal() {

@@ -9,6 +9,7 @@ mod auth;
 mod bounds;
 mod caches;
 mod check;
+mod cli;
 mod cors;
 mod example;
 mod faults;

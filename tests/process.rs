@@ -29,7 +29,12 @@ impl Running {
     /// Spawns `command` (which must start the server on 127.0.0.1, port 0) and reads the port
     /// from its first stdout line, which must be exactly `listening on http://127.0.0.1:PORT`
     /// (or `https://`).
-    pub fn spawn(mut command: Command) -> Running {
+    pub fn spawn(command: Command) -> Running {
+        Running::spawn_on(command, "127.0.0.1")
+    }
+
+    /// [`Running::spawn`] for a server listening on `host` (as the first line shows it).
+    pub fn spawn_on(mut command: Command, host: &str) -> Running {
         let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -39,13 +44,12 @@ impl Running {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut first)
             .unwrap();
-        let port = first
-            .trim_end()
-            .strip_prefix("listening on http://127.0.0.1:")
-            .or_else(|| {
+        let port = ["http", "https"]
+            .iter()
+            .find_map(|scheme| {
                 first
                     .trim_end()
-                    .strip_prefix("listening on https://127.0.0.1:")
+                    .strip_prefix(&format!("listening on {scheme}://{host}:"))
             })
             .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
             .parse()
@@ -165,7 +169,11 @@ fn help_version_and_usage_errors() {
             .unwrap()
             .contains(env!("CARGO_PKG_VERSION"))
     );
-    for args in [&["--bogus"][..], &["--port", "nope"], &["serve", "extra"]] {
+    for args in [
+        &["--bogus"][..],
+        &["--port", "nope"],
+        &["serve", ".", "extra"],
+    ] {
         let out = Command::new(BIN).args(args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(String::from_utf8(out.stderr).unwrap().contains("--help"));
@@ -198,7 +206,13 @@ fn a_port_in_use_is_a_clear_startup_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("cannot listen on 127.0.0.1"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "cannot listen on 127.0.0.1:{port}: Address already in use"
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--port 0 for a free one"), "{stderr}");
 }
 
 /// The status of a GET on 127.0.0.1:`port`.

@@ -181,7 +181,7 @@ fn placeholders_outside_the_path_and_query_leave_the_widget_out() {
             "fragment": {"name": "F", "description": "d", "endpoint": "fragment",
                      "params": [{"paramName": "part"}], "backend": {"file": "https://example.com/q.csv#{part}"}},
             "fine": {"name": "OK", "description": "d", "endpoint": "fine",
-                     "params": [{"paramName": "t"}], "backend": {"file": "https://example.com/{t}/q.csv?s={t}"}}}"#,
+                     "params": [{"paramName": "t"}], "backend": {"file": "http://example.com/{t}/q.csv?s={t}"}}}"#,
     );
     let server = TestServer::start(fixture);
     let manifest = server.get("/widgets.json").json();
