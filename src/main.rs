@@ -19,6 +19,7 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("check") => return check(&args[1..]),
         Some("init") => return init(&args[1..]),
+        Some("health") => return openbb_files::health::command(&args[1..]),
         _ => {}
     }
     let config = match config::parse(&args, &|name| std::env::var(name).ok()) {
@@ -28,7 +29,7 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Ok(Command::Version) => {
-            println!("openbb-files {}", env!("CARGO_PKG_VERSION"));
+            println!("{}", openbb_files::build_info::version_line());
             return ExitCode::SUCCESS;
         }
         Err(config::UsageError(message)) => {

@@ -12,6 +12,7 @@ mod check;
 mod cors;
 mod example;
 mod faults;
+mod health;
 mod limits;
 mod live;
 mod process;
