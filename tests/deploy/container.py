@@ -9,7 +9,7 @@ So that a file the build needs but the Containerfile does not COPY fails CI:
   HOME and the Cargo/rustup homes; `apk` installs are skipped (the host has the toolchain);
 - the build is offline: CARGO_HOME must hold a config that replaces crates.io by vendored
   sources and sets `net.offline` (tests/deploy/offline.sh writes one);
-- the final stage is checked: a non-root USER, a stripped ENTRYPOINT binary, a HEALTHCHECK;
+- the final stage is checked: one of several (multi-stage), a non-root USER, a stripped ENTRYPOINT binary, a HEALTHCHECK;
   then the image's command is started with the image's ENV (on 127.0.0.1 and a free port
   instead of 0.0.0.0:7779) and the HEALTHCHECK command must exit 0 against it.
 
@@ -46,9 +46,7 @@ def instructions(text):
     joined, pending = [], ""
     for line in text.splitlines():
         stripped = line.strip()
-        if not pending and (not stripped or stripped.startswith("#")):
-            continue
-        if stripped.startswith("#"):
+        if stripped.startswith("#") or not (stripped or pending):
             continue
         if stripped.endswith("\\"):
             pending += stripped[:-1] + " "
@@ -259,6 +257,8 @@ def replay(work):
             pass
         else:
             fail(f"{keyword}: not replayed (teach tests/deploy/container.py what it means)")
+    if len(stages) < 2:
+        fail("one stage: the image would carry the toolchain and the sources")
     return stages[-1]
 
 
