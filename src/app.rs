@@ -1,7 +1,8 @@
 //! The application: routes a [`Request`] to a handler and returns a [`Response`].
 //!
 //! Order for every request: the `Host` check (a name the server does not answer to → 421; see
-//! `hosts.rs`); `OPTIONS` is a CORS preflight (no token needed); then the token check; then the
+//! `hosts.rs`); `OPTIONS` is a CORS preflight (no token needed); `/health` (no token needed,
+//! see `health.rs`); then the token check; then the
 //! route (unknown path → 404, known path with a method it does not take → 405 with `Allow`, a
 //! POST whose `Content-Type` is not JSON → 415, so no page can make the server work without a
 //! CORS preflight): the manifests (`widgets.json`, `apps.json`/`templates.json`,
@@ -28,6 +29,7 @@ use crate::config::Config;
 use crate::cors::Cors;
 use crate::files::Files;
 use crate::generate::Generated;
+use crate::health;
 use crate::hosts::Hosts;
 use crate::http::{JSON, Method, Payload, Request, Response};
 use crate::live::{Hub, Limits};
@@ -42,6 +44,8 @@ pub struct App {
     live: Arc<Hub>,
     /// `widgets.json`; `None` inside when the root has none and the manifest is generated.
     widgets: Watched<Option<Arc<Manifest>>>,
+    /// The manifest served until `widgets.json` first parses (`/health` is 503 meanwhile).
+    unloaded: Arc<Manifest>,
     generated: Generated,
     apps: Watched<Payload>,
     /// `agents.json`: `[]` when the root has none.
@@ -85,14 +89,16 @@ impl App {
             DataDir::new(config.root.join("data")),
             config.into(),
         ));
+        let unloaded = Arc::new(Manifest::empty());
         App {
             live: Arc::new(Hub::new(Arc::clone(&files), limits)),
             files,
             widgets: Watched::new(
                 config.root.join("widgets.json"),
-                Some(Arc::new(Manifest::empty())),
+                Some(Arc::clone(&unloaded)),
                 load,
             ),
+            unloaded,
             generated: Generated::default(),
             apps: Watched::new(
                 config.root.join("apps.json"),
@@ -219,6 +225,7 @@ impl App {
         let mut response = match self.hosts.check(request) {
             Err(detail) => Response::error(421, &detail),
             Ok(()) if request.method == Method::Options => return self.cors.preflight(request),
+            Ok(()) if request.path == health::PATH => health::answer(request, self.loaded()),
             Ok(()) => match self.auth.check(request) {
                 Ok(()) => self.route(request).not_modified_for(request),
                 Err(detail) => Response::error(401, &detail),
@@ -228,6 +235,15 @@ impl App {
             .headers
             .extend(self.cors.headers(request.header("origin")));
         response
+    }
+
+    /// Whether a manifest has been loaded: a `widgets.json` that parsed once since the start,
+    /// or none on disk (the generated one is served).
+    fn loaded(&self) -> bool {
+        match &*self.widgets.get().0 {
+            Some(manifest) => !Arc::ptr_eq(manifest, &self.unloaded),
+            None => true,
+        }
     }
 
     /// An answer made outside [`App::handle`] (a refusal of the HTTP layer, a panic's 500)

@@ -324,6 +324,7 @@ pub fn help() -> String {
          Usage: openbb-files [serve] [OPTIONS] [DIR]  (DIR: the folder to serve, as --root)\n       \
          openbb-files check [DIR | --url URL]        (validate a folder or a backend; help check)\n       \
          openbb-files init [DIR] [--force]           (write widgets.json for data/; help init)\n       \
+         openbb-files health [--url URL]             (ask a running server's /health; help health)\n       \
          openbb-files help [SUBCOMMAND]              (this text, or a subcommand's)\n\n\
          Options:\n",
     );
@@ -417,7 +418,13 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         }
     };
     let last = |name: &str| lookup(name).pop();
-    build(&lookup, &last).map(|config| Command::Serve(Box::new(config)))
+    // A bad value is reported as it was given: a variable's (say OPENBB_FILES_PORT, which
+    // Kubernetes sets to tcp://IP:PORT for a Service named openbb-files) by its own name.
+    let called = |name: &str| match given.iter().any(|(flag, _)| *flag == name) {
+        true => format!("--{name}"),
+        false => env_name(name),
+    };
+    build(&lookup, &last, &called).map(|config| Command::Serve(Box::new(config)))
 }
 
 /// The folder given as an argument and the one `--root` gives must be the same, when both are
@@ -459,9 +466,12 @@ fn option(arg: &str) -> Result<(&'static Flag, Option<String>), UsageError> {
     Ok((flag, inline.map(str::to_string)))
 }
 
+/// The [`Config`] of the settings `all` and `last` give; an error names a setting as `called`
+/// does.
 fn build(
     all: &dyn Fn(&str) -> Vec<String>,
     last: &dyn Fn(&str) -> Option<String>,
+    called: &dyn Fn(&str) -> String,
 ) -> Result<Config, UsageError> {
     let mut config = Config::default();
     if let Some(root) = last("root") {
@@ -474,18 +484,16 @@ fn build(
             .to_string();
     }
     if let Some(port) = last("port") {
-        config.port = port
-            .parse()
-            .map_err(|_| UsageError(format!("--port: '{port}' is not a port number (0-65535)")))?;
+        config.port = port.parse().map_err(|_| bad_port(&called("port"), &port))?;
     }
     if let Some(threads) = last("threads") {
-        config.threads = number_in("threads", &threads, 1, 1024)?;
+        config.threads = number_in(&called("threads"), &threads, 1, 1024)?;
     }
     if let Some(bytes) = last("max-header-bytes") {
-        config.max_header_bytes = number_in("max-header-bytes", &bytes, 1024, 1 << 30)?;
+        config.max_header_bytes = number_in(&called("max-header-bytes"), &bytes, 1024, 1 << 30)?;
     }
     if let Some(bytes) = last("max-body-bytes") {
-        config.max_body_bytes = number_in("max-body-bytes", &bytes, 0, 1 << 40)?;
+        config.max_body_bytes = number_in(&called("max-body-bytes"), &bytes, 0, 1 << 40)?;
     }
     for (flag, field) in [
         ("data-cache-bytes", &mut config.data_cache_bytes),
@@ -495,7 +503,7 @@ fn build(
         ("remote-cache-bytes", &mut config.remote_cache_bytes),
     ] {
         if let Some(bytes) = last(flag) {
-            *field = number_in(flag, &bytes, 0, 1 << 40)?;
+            *field = number_in(&called(flag), &bytes, 0, 1 << 40)?;
         }
     }
     for (flag, field) in [
@@ -503,31 +511,33 @@ fn build(
         ("max-filter-conditions", &mut config.max_filter_conditions),
     ] {
         if let Some(count) = last(flag) {
-            *field = number_in(flag, &count, 1, 1 << 30)?;
+            *field = number_in(&called(flag), &count, 1, 1 << 30)?;
         }
     }
     if let Some(bytes) = last("max-viewer-bytes") {
-        config.max_viewer_bytes = number_in("max-viewer-bytes", &bytes, 1024, 1 << 40)?;
+        config.max_viewer_bytes = number_in(&called("max-viewer-bytes"), &bytes, 1024, 1 << 40)?;
     }
     for name in all("allowed-host") {
         if name != "*" && crate::hosts::host_name(&name).is_none() {
             return Err(UsageError(format!(
-                "--allowed-host: '{name}' is not a host name (give it as files.example.com)"
+                "{}: '{name}' is not a host name (give it as files.example.com)",
+                called("allowed-host")
             )));
         }
         config.allowed_hosts.push(name);
     }
     if let Some(secs) = last("idle-timeout-secs") {
-        config.idle_timeout = Duration::from_secs(number_in("idle-timeout-secs", &secs, 1, 86400)?);
+        config.idle_timeout =
+            Duration::from_secs(number_in(&called("idle-timeout-secs"), &secs, 1, 86400)?);
     }
     if let Some(rate) = last("min-bytes-per-sec") {
-        config.min_bytes_per_sec = number_in("min-bytes-per-sec", &rate, 1, 1 << 30)?;
+        config.min_bytes_per_sec = number_in(&called("min-bytes-per-sec"), &rate, 1, 1 << 30)?;
     }
     if let Some(sockets) = last("live-per-address") {
-        config.live.per_address = number_in("live-per-address", &sockets, 1, 65536)?;
+        config.live.per_address = number_in(&called("live-per-address"), &sockets, 1, 65536)?;
     }
     if let Some(bytes) = last("live-queue-bytes") {
-        config.live.queue_bytes = number_in("live-queue-bytes", &bytes, 1024, 1 << 30)?;
+        config.live.queue_bytes = number_in(&called("live-queue-bytes"), &bytes, 1024, 1 << 30)?;
     }
     config.tls = match (last("tls-cert"), last("tls-key")) {
         (Some(cert), Some(key)) => Some(Tls {
@@ -543,9 +553,10 @@ fn build(
     };
     if let Some(key) = last("api-key") {
         if key.trim().is_empty() {
-            return Err(UsageError(
-                "--api-key (or OPENBB_FILES_API_KEY) must not be empty or blank".to_string(),
-            ));
+            return Err(UsageError(format!(
+                "{} must not be empty or blank",
+                called("api-key")
+            )));
         }
         config.api_key = Some(key);
     }
@@ -556,7 +567,8 @@ fn build(
         if let Some(name) = last(flag) {
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic()) {
                 return Err(UsageError(format!(
-                    "--{flag}: '{name}' is not a valid name"
+                    "{}: '{name}' is not a valid name",
+                    called(flag)
                 )));
             }
             *field = name;
@@ -575,7 +587,8 @@ fn build(
             "json" => LogFormat::Json,
             _ => {
                 return Err(UsageError(format!(
-                    "--log-format: '{format}' is not 'text' or 'json'"
+                    "{}: '{format}' is not 'text' or 'json'",
+                    called("log-format")
                 )));
             }
         };
@@ -583,8 +596,24 @@ fn build(
     Ok(config)
 }
 
-/// `value` as a whole number from `min` to `max`, for `--flag`.
-fn number_in<T>(flag: &str, value: &str, min: T, max: T) -> Result<T, UsageError>
+/// A port that does not parse, with a hint when it is the address Kubernetes gives every pod of
+/// a namespace with a Service named openbb-files (`OPENBB_FILES_PORT=tcp://10.0.0.1:80`).
+fn bad_port(called: &str, port: &str) -> UsageError {
+    let hint = match port.starts_with("tcp://") {
+        true => {
+            " (Kubernetes sets this for a Service named openbb-files: give the pod \
+             `enableServiceLinks: false` or set the variable in its env)"
+        }
+        false => "",
+    };
+    UsageError(format!(
+        "{called}: '{port}' is not a port number (0-65535){hint}"
+    ))
+}
+
+/// `value` as a whole number from `min` to `max`, for the setting `called` (`--flag` or its
+/// variable).
+fn number_in<T>(called: &str, value: &str, min: T, max: T) -> Result<T, UsageError>
 where
     T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
 {
@@ -595,7 +624,7 @@ where
         .filter(|n| (min..=max).contains(n))
         .ok_or_else(|| {
             UsageError(format!(
-                "--{flag}: '{value}' is not a number from {min} to {max}"
+                "{called}: '{value}' is not a number from {min} to {max}"
             ))
         })
 }
@@ -896,19 +925,60 @@ mod tests {
 
     #[test]
     fn a_blank_key_is_refused_from_the_flag_and_from_the_variable() {
-        for (args, env) in [
-            (&["--api-key", " "][..], &[][..]),
-            (&[], &[("OPENBB_FILES_API_KEY", " ")]),
-            (&[], &[("OPENBB_FILES_API_KEY", "")]),
-            (&[], &[("OPENBB_FILES_API_KEY", "\t\n")]),
+        for (args, env, named) in [
+            (&["--api-key", " "][..], &[][..], "--api-key"),
+            (
+                &[],
+                &[("OPENBB_FILES_API_KEY", " ")],
+                "OPENBB_FILES_API_KEY",
+            ),
+            (&[], &[("OPENBB_FILES_API_KEY", "")], "OPENBB_FILES_API_KEY"),
+            (
+                &[],
+                &[("OPENBB_FILES_API_KEY", "\t\n")],
+                "OPENBB_FILES_API_KEY",
+            ),
         ] {
             let refused = parse_with(args, env);
-            assert!(
-                matches!(&refused, Err(UsageError(m)) if m.contains("--api-key")),
-                "{args:?} {env:?}: {refused:?}"
+            assert_eq!(
+                refused,
+                Err(UsageError(format!("{named} must not be empty or blank")))
             );
         }
         // Other variables set to blanks still count as unset.
         assert_eq!(config(&[], &[("OPENBB_FILES_PORT", " ")]).port, 7779);
+    }
+
+    #[test]
+    fn a_bad_value_is_named_as_it_was_given() {
+        let service_link = [("OPENBB_FILES_PORT", "tcp://10.0.0.1:80")];
+        let Err(UsageError(message)) = parse_with(&[], &service_link) else {
+            panic!("tcp://10.0.0.1:80 is not a port");
+        };
+        assert!(
+            message.starts_with("OPENBB_FILES_PORT: 'tcp://10.0.0.1:80' is not a port number")
+                && message.contains("enableServiceLinks: false"),
+            "{message}"
+        );
+        // The flag wins over the variable, so a bad flag is named as the flag.
+        assert_eq!(
+            parse_with(&["--port", "x"], &service_link),
+            Err(UsageError(
+                "--port: 'x' is not a port number (0-65535)".into()
+            ))
+        );
+        for (variable, value) in [
+            ("OPENBB_FILES_THREADS", "0"),
+            ("OPENBB_FILES_FILE_CACHE_BYTES", "lots"),
+            ("OPENBB_FILES_ALLOWED_HOST", "https://x/"),
+            ("OPENBB_FILES_AUTH_HEADER", "a b"),
+            ("OPENBB_FILES_LOG_FORMAT", "xml"),
+        ] {
+            let refused = parse_with(&[], &[(variable, value)]);
+            assert!(
+                matches!(&refused, Err(UsageError(m)) if m.starts_with(&format!("{variable}: "))),
+                "{variable}={value}: {refused:?}"
+            );
+        }
     }
 }

@@ -12,12 +12,15 @@
 //! is what Workspace's front end sends when it validates a backend (for `check`). `live` keeps the
 //! subscribers of live_grid WebSockets and pushes them changed rows; `server` only hands it the
 //! upgraded connections. `log` writes every line on stderr (escaped, and never panicking).
+//! `health` answers `/health` (no key) and is `openbb-files health`, the probe for containers;
+//! `build_info` is what `--version` says.
 
 #![forbid(unsafe_code)]
 
 pub mod app;
 pub mod auth;
 pub mod base64;
+pub mod build_info;
 pub mod cache;
 pub mod calendar;
 pub mod check;
@@ -28,6 +31,7 @@ pub mod data;
 pub mod files;
 pub mod filter;
 pub mod generate;
+pub mod health;
 pub mod hosts;
 pub mod http;
 pub mod init;

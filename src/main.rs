@@ -24,11 +24,16 @@ struct Subcommand {
     help: fn() -> String,
 }
 
-const SUBCOMMANDS: [Subcommand; 4] = [
+const SUBCOMMANDS: [Subcommand; 5] = [
     Subcommand {
         name: "serve",
         run: serve,
         help: config::help,
+    },
+    Subcommand {
+        name: "health",
+        run: openbb_files::health::command,
+        help: openbb_files::health::help,
     },
     Subcommand {
         name: "check",
@@ -114,7 +119,7 @@ fn serve(args: &[String]) -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Ok(Command::Version) => {
-            println!("openbb-files {}", env!("CARGO_PKG_VERSION"));
+            println!("{}", openbb_files::build_info::version_line());
             return ExitCode::SUCCESS;
         }
         Err(config::UsageError(message)) => {

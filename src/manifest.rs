@@ -247,12 +247,13 @@ pub struct Manifest {
 }
 
 /// Paths the server answers itself; no widget may take them.
-const RESERVED_ENDPOINTS: [&str; 5] = [
+const RESERVED_ENDPOINTS: [&str; 6] = [
     "",
     "widgets.json",
     "apps.json",
     "templates.json",
     "agents.json",
+    "health",
 ];
 
 /// The raw-file route's prefix: `/files/<path under data/>`.
@@ -1118,6 +1119,7 @@ mod tests {
                  "typo": {"endpoint": "t", "backend": {"fiel": "t.csv"}},
                  "bad_rule": {"endpoint": "r", "backend": {"filters": {"p": 5}}},
                  "reserved": {"endpoint": "/widgets.json"},
+                 "probe": {"endpoint": "health"},
                  "twin": {"endpoint": "ok", "backend": {"file": "other.csv"}},
                  "scalar": 3}"#,
         );
@@ -1133,6 +1135,7 @@ mod tests {
             "typo: backend: unknown field `fiel`",
             "bad_rule: backend.filters:",
             "reserved: endpoint:",
+            "probe: endpoint: 'health' is a path the server answers itself",
             "twin: endpoint: 'ok' is already served by widget 'ok'",
             "scalar: widget:",
         ] {

@@ -1691,7 +1691,7 @@ mod tests {
                 state ^= state << 13;
                 state ^= state >> 7;
                 state ^= state << 17;
-                let blank = state % 11 == 0;
+                let blank = state.is_multiple_of(11);
                 let pick = |text: String| if blank { String::new() } else { text };
                 vec![
                     pick(format!("Note {}", state % 100_000)),

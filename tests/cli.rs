@@ -15,7 +15,7 @@ use crate::support::{Fixture, prices_fixture};
 const BIN: &str = env!("CARGO_BIN_EXE_openbb-files");
 
 /// The subcommands every list of them names.
-const SUBCOMMANDS: [&str; 4] = ["serve", "check", "init", "help"];
+const SUBCOMMANDS: [&str; 5] = ["serve", "health", "check", "init", "help"];
 
 /// The exit code, stdout and stderr of `command`, which must exit within 5 s (a server that
 /// starts when it should not fails the test rather than hanging it).

@@ -189,7 +189,7 @@ fn hostile_path() -> impl Strategy<Value = String> {
             .map(|(segment, sep)| format!("{segment}{sep}"))
             .collect();
         // Most paths end on a segment rather than a separator.
-        if path.len() % 3 != 0 {
+        if !path.len().is_multiple_of(3) {
             path.truncate(path.trim_end_matches(['/', '\\']).len());
         }
         path

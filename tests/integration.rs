@@ -13,6 +13,7 @@ mod cli;
 mod cors;
 mod example;
 mod faults;
+mod health;
 mod limits;
 mod live;
 mod process;

@@ -4,7 +4,8 @@
 #   certificate in place of the real paths);
 # - systemd-analyze verify on the systemd unit (ExecStart pointed at the built binary);
 # - caddy validate on the Caddyfile, when caddy is installed;
-# - the Kubernetes manifest parses as YAML with the expected kinds, when PyYAML is installed.
+# - the Kubernetes manifest parses as YAML with the expected kinds, probes on /health, no service
+#   links or API token, and a memory limit that holds its cache budgets, when PyYAML is installed.
 # Usage: tests/deploy/check.sh   (from the repository root; builds the debug binary)
 # Loopback only: nothing is started but `nginx -t`.
 set -euo pipefail
@@ -64,8 +65,25 @@ import yaml
 docs = list(yaml.safe_load_all(open("deploy/kubernetes/openbb-files.yaml")))
 kinds = [d["kind"] for d in docs]
 assert kinds == ["Deployment", "Service"], kinds
-probe = docs[0]["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["httpGet"]
-assert probe["path"] == "/", probe
+pod = docs[0]["spec"]["template"]["spec"]
+# A Service named openbb-files would inject OPENBB_FILES_PORT=tcp://...; no API token needed.
+assert pod["enableServiceLinks"] is False, pod
+assert pod["automountServiceAccountToken"] is False, pod
+container = pod["containers"][0]
+for kind in ("readinessProbe", "livenessProbe"):
+    probe = container[kind]["httpGet"]
+    # /health needs no key: a probe cannot read the Secret.
+    assert probe == {"path": "/health", "port": "http"}, (kind, probe)
+mib = {"Mi": 1, "Gi": 1024}
+def size(value):
+    return int(value[:-2]) * mib[value[-2:]]
+env = {e["name"]: e.get("value") for e in container["env"]}
+caches = sum(int(v) for k, v in env.items() if k.endswith("_CACHE_BYTES")) // 2**20
+request = size(container["resources"]["requests"]["memory"])
+limit = size(container["resources"]["limits"]["memory"])
+# The limit holds the cache budgets and the process (32 MiB), 15% spare, and room for tables.
+assert request <= limit and limit >= 1.15 * (caches + 32) + 64, (caches, request, limit)
+print(f"probes on /health, no service links, no API token; memory {request}-{limit} MiB, caches {caches} MiB")
 PY
 else
     echo "== PyYAML not installed: Kubernetes manifest not checked"
