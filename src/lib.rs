@@ -35,6 +35,7 @@ pub mod live;
 pub mod log;
 pub mod manifest;
 pub mod paths;
+pub mod proxy;
 pub mod remote;
 pub mod server;
 pub mod table;
