@@ -34,6 +34,7 @@ pub mod init;
 pub mod live;
 pub mod log;
 pub mod manifest;
+pub mod metrics;
 pub mod paths;
 pub mod proxy;
 pub mod remote;
