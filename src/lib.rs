@@ -39,6 +39,7 @@ pub mod paths;
 pub mod proxy;
 pub mod remote;
 pub mod server;
+pub mod status_page;
 pub mod table;
 pub mod validate;
 pub mod websocket;

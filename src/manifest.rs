@@ -247,12 +247,13 @@ pub struct Manifest {
 }
 
 /// Paths the server answers itself; no widget may take them.
-const RESERVED_ENDPOINTS: [&str; 5] = [
+const RESERVED_ENDPOINTS: [&str; 6] = [
     "",
     "widgets.json",
     "apps.json",
     "templates.json",
     "agents.json",
+    "metrics",
 ];
 
 /// The raw-file route's prefix: `/files/<path under data/>`.

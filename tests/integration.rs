@@ -14,6 +14,7 @@ mod example;
 mod faults;
 mod limits;
 mod live;
+mod observability;
 mod process;
 mod reload;
 mod remote;
