@@ -11,7 +11,11 @@
 //! ssrm_table, GET/HEAD for the rest) and each options endpoint. CORS headers are added to
 //! every answer, errors included, so the browser can show them; a 200 whose `ETag` the client
 //! already has becomes a 304. `/` lists the problems known, the data ones checked again only
-//! when the manifest or a file they concern changed. A WebSocket handshake comes to
+//! when the manifest or a file they concern changed (as JSON, or as the status page of
+//! `status_page.rs` for a browser); `/metrics` reports the requests counted here (every answer
+//! [`App::handle`] makes, by route kind), the caches and the problems. [`App::watch`], the
+//! server's background check, finds reloads and data problems without waiting for a request
+//! and logs them. A WebSocket handshake comes to
 //! [`App::upgrade`] instead: the `Host`, origin and token checks, then a live_grid's
 //! `wsEndpoint` (`live.rs` takes the connection); a plain GET on a `wsEndpoint` is a 426.
 //! Invariant: every error body is `{"detail": "..."}`, and only files that `paths::DataDir`
@@ -74,8 +78,8 @@ pub struct App {
 /// The shortest pause of [`App::watch`] between two checks.
 pub const WATCH_PAUSE: Duration = Duration::from_secs(2);
 /// A check pauses at least this many times as long as it took, so that the background check
-/// takes at most about a tenth of one core however large `data/` is.
-const WATCH_PAUSE_FACTOR: u32 = 10;
+/// takes at most about a twentieth of one core however large `data/` is.
+const WATCH_PAUSE_FACTOR: u32 = 20;
 
 const READ_ONLY: &str = "GET, HEAD, OPTIONS";
 const POST_ONLY: &str = "POST, OPTIONS";
@@ -211,7 +215,7 @@ impl App {
     /// only changed ones are parsed again; a file that does not parse is logged then) and logs
     /// the data and app problems not logged before. Requests never wait for it: they share only
     /// the caches, whose locks are not held while a file is read. Returns how long to pause
-    /// before the next check: [`WATCH_PAUSE`], or ten times as long as this one took.
+    /// before the next check: [`WATCH_PAUSE`], or twenty times as long as this one took.
     pub fn watch(&self) -> Duration {
         let started = Instant::now();
         let (manifest, _) = self.manifest();
