@@ -544,7 +544,9 @@ impl App {
                 "problems": self.problems().into_iter().map(|p| p.line).collect::<Vec<_>>(),
             }),
         )
-        .with_header("Vary", "Accept")
+        // `/` answers by `Accept` (JSON or the status page) and changes every second: neither
+        // answer is kept by a cache, so none can be served for the other.
+        .with_header("Cache-Control", "no-store")
     }
 
     /// The status page (`/` in a browser): what [`App::info`] says, with each widget's last
@@ -574,7 +576,6 @@ impl App {
             widgets,
             problems: &self.problems(),
         })
-        .with_header("Vary", "Accept")
     }
 
     /// `/metrics` in Prometheus' text format: the requests counted, the caches, live_grid

@@ -216,6 +216,7 @@ fn a_browser_gets_the_status_page_and_everything_else_json() {
             Some("application/json"),
             "{accept:?}"
         );
+        assert_eq!(answer.header("Cache-Control"), Some("no-store"));
         let status: serde_json::Value = serde_json::from_slice(answer.body.as_ref()).unwrap();
         assert_eq!(status["name"], "openbb-files");
     }
