@@ -12,7 +12,11 @@
 //! ssrm_table, GET/HEAD for the rest) and each options endpoint. CORS headers are added to
 //! every answer, errors included, so the browser can show them; a 200 whose `ETag` the client
 //! already has becomes a 304. `/` lists the problems known, the data ones checked again only
-//! when the manifest or a file they concern changed. A WebSocket handshake comes to
+//! when the manifest or a file they concern changed (as JSON, or as the status page of
+//! `status_page.rs` for a browser); `/metrics` reports the requests counted here (every answer
+//! [`App::handle`] makes, by route kind), the caches and the problems. [`App::watch`], the
+//! server's background check, finds reloads and data problems without waiting for a request
+//! and logs them. A WebSocket handshake comes to
 //! [`App::upgrade`] instead: the `Host`, origin and token checks, then a live_grid's
 //! `wsEndpoint` (`live.rs` takes the connection); a plain GET on a `wsEndpoint` is a 426.
 //! Invariant: every error body is `{"detail": "..."}`, and only files that `paths::DataDir`
@@ -21,21 +25,24 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::auth::Auth;
-use crate::cache::{FileVersion, Watched};
+use crate::cache::{CacheStats, FileVersion, Watched};
 use crate::config::Config;
 use crate::cors::Cors;
 use crate::files::Files;
 use crate::generate::Generated;
 use crate::health;
 use crate::hosts::Hosts;
-use crate::http::{JSON, Method, Payload, Request, Response};
+use crate::http::{Body, JSON, Method, Payload, Request, Response};
 use crate::live::{Hub, Limits};
+use crate::log::Level;
 use crate::manifest::{self, FILES_PREFIX, Manifest};
+use crate::metrics::{Exposition, LastStatuses, Metrics, Route};
 use crate::paths::{DataDir, clean_request_path};
-use crate::validate::Problem;
+use crate::status_page::{self, WidgetRow};
+use crate::validate::{Problem, Severity};
 use crate::websocket::{self, Upgrade};
 use crate::widgets::{self, Call, omni, options, pdf};
 
@@ -57,34 +64,58 @@ pub struct App {
     searches: omni::Searches,
     started: Instant,
     data_check: Mutex<Option<DataCheck>>,
+    /// Whether reloads and problems are logged (not for `check`, which prints its own).
+    logging: bool,
+    /// The data and app problems logged by the last [`App::watch`], so each is logged once
+    /// when found.
+    reported: Mutex<Vec<String>>,
+    /// The `widgets.json` and `apps.json` values the last [`App::watch`] saw, so that each
+    /// reload is logged once.
+    loaded: Mutex<Option<Loaded>>,
+    metrics: Metrics,
+    /// The last status of each widget's endpoint, by widget id (for the status page).
+    last_statuses: LastStatuses,
+    /// For the status page: `http` or `https`, and the origins allowed.
+    scheme: &'static str,
+    cors_origins: Vec<String>,
 }
+
+/// The shortest pause of [`App::watch`] between two checks.
+pub const WATCH_PAUSE: Duration = Duration::from_secs(2);
+/// A check pauses at least this many times as long as it took, so that the background check
+/// takes at most about a twentieth of one core however large `data/` is.
+const WATCH_PAUSE_FACTOR: u32 = 20;
 
 const READ_ONLY: &str = "GET, HEAD, OPTIONS";
 const POST_ONLY: &str = "POST, OPTIONS";
 
 impl App {
-    /// The app for a server: widgets left out are logged on every load of `widgets.json`, the
-    /// other problems once at the start.
+    /// The app for a server: widgets left out are logged on every load of `widgets.json`,
+    /// reloads and the other problems when [`App::watch`] finds them, and the problems found
+    /// without reading data files at the start.
     pub fn new(config: &Config) -> App {
         App::with_live_limits(config, config.live.clone())
     }
 
     /// [`App::new`] whose live_grid sockets use `limits` (tests shorten the timeouts).
     pub fn with_live_limits(config: &Config, limits: Limits) -> App {
-        let app = App::build(config, load_and_log, limits);
+        let app = App::build(config, true, limits);
         let (manifest, _) = app.manifest();
-        for problem in app.data_and_apps_problems(&manifest) {
-            crate::log::line(&format!("openbb-files: {}", problem.line));
-        }
+        app.log_reloads();
+        app.log_new_problems(&manifest);
         app
     }
 
     /// The app without logging, for `check`, which prints [`App::problems`] itself.
     pub fn quiet(config: &Config) -> App {
-        App::build(config, load, Limits::default())
+        App::build(config, false, Limits::default())
     }
 
-    fn build(config: &Config, load: Loader, limits: Limits) -> App {
+    fn build(config: &Config, logging: bool, limits: Limits) -> App {
+        let load: Loader = match logging {
+            true => load_and_log,
+            false => load,
+        };
         let files = Arc::new(Files::with_limits(
             DataDir::new(config.root.join("data")),
             config.into(),
@@ -122,6 +153,13 @@ impl App {
             searches: omni::Searches::new(config.threads / 2),
             started: Instant::now(),
             data_check: Mutex::new(None),
+            logging,
+            reported: Mutex::new(Vec::new()),
+            loaded: Mutex::new(None),
+            metrics: Metrics::default(),
+            last_statuses: LastStatuses::default(),
+            scheme: config.scheme(),
+            cors_origins: config.cors_origins.clone(),
         }
     }
 
@@ -167,8 +205,8 @@ impl App {
 
     /// Reads every data file a served widget reads (every file a templated name can stand for,
     /// every note of a newsfeed), so that one that does not parse is among the
-    /// [`App::problems`] with its file and line. `check` does this; the server finds such a
-    /// file when it is first requested.
+    /// [`App::problems`] with its file and line. `check` does this, and the server's
+    /// [`App::watch`]; a file unchanged since it was last read costs one `stat`.
     pub fn read_data_files(&self) {
         let (manifest, _) = self.manifest();
         let listing = self.files.dir.list("", true).unwrap_or_default();
@@ -178,6 +216,70 @@ impl App {
         for folder in manifest.note_folders() {
             let _ = widgets::newsfeed::read_notes(&self.files, folder);
         }
+    }
+
+    /// The background check, which the server runs on a thread of its own, one call at a time,
+    /// until it stops: reloads `widgets.json`, `apps.json` and `agents.json` when they changed
+    /// (each reload is logged, [`App::log_reloads`]), reads the data files of the served widgets ([`App::read_data_files`]:
+    /// only changed ones are parsed again; a file that does not parse is logged then) and logs
+    /// the data and app problems not logged before. Requests never wait for it: they share only
+    /// the caches, whose locks are not held while a file is read. Returns how long to pause
+    /// before the next check: [`WATCH_PAUSE`], or twenty times as long as this one took.
+    pub fn watch(&self) -> Duration {
+        let started = Instant::now();
+        let (manifest, _) = self.manifest();
+        let _ = self.agents.get();
+        self.log_reloads();
+        self.read_data_files();
+        self.log_new_problems(&manifest);
+        WATCH_PAUSE.max(started.elapsed() * WATCH_PAUSE_FACTOR)
+    }
+
+    /// Logs a reload of `widgets.json` or `apps.json` since the last call (by a request or by
+    /// [`App::watch`]); a load that failed is logged by `Watched`, which keeps the last good
+    /// value, and each widget left out by [`load_and_log`].
+    fn log_reloads(&self) {
+        if !self.logging {
+            return;
+        }
+        let now = Loaded {
+            widgets: self.widgets.get().0,
+            apps: self.apps.get().0,
+        };
+        let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(before) = &*loaded {
+            if !Arc::ptr_eq(&before.widgets, &now.widgets) {
+                crate::log::line(&match &*now.widgets {
+                    Some(manifest) => format!(
+                        "openbb-files: reloaded widgets.json: {} widgets served, {} left out",
+                        manifest.widget_count(),
+                        manifest.problems.len()
+                    ),
+                    None => "openbb-files: widgets.json is gone: serving the widgets made from \
+                             the files in data/"
+                        .to_string(),
+                });
+            }
+            if !Arc::ptr_eq(&before.apps, &now.apps) {
+                crate::log::line("openbb-files: reloaded apps.json");
+            }
+        }
+        *loaded = Some(now);
+    }
+
+    /// Logs the data and app problems of `manifest` that the last call did not log.
+    fn log_new_problems(&self, manifest: &Arc<Manifest>) {
+        if !self.logging {
+            return;
+        }
+        let problems = self.data_and_apps_problems(manifest);
+        let mut reported = self.reported.lock().unwrap_or_else(|p| p.into_inner());
+        for problem in &problems {
+            if !reported.contains(&problem.line) {
+                log_problem("", problem);
+            }
+        }
+        *reported = problems.into_iter().map(|problem| problem.line).collect();
     }
 
     /// The served widgets checked against `data/`, and `apps.json` against the served widgets.
@@ -222,18 +324,29 @@ impl App {
     }
 
     pub fn handle(&self, request: &Request) -> Response {
-        let mut response = match self.hosts.check(request) {
-            Err(detail) => Response::error(421, &detail),
-            Ok(()) if request.method == Method::Options => return self.cors.preflight(request),
-            Ok(()) if request.path == health::PATH => health::answer(request, self.loaded()),
+        let started = Instant::now();
+        let (route, mut response) = match self.hosts.check(request) {
+            Err(detail) => (Route::Other, Response::error(421, &detail)),
+            Ok(()) if request.method == Method::Options => {
+                (Route::Preflight, self.cors.preflight(request))
+            }
+            Ok(()) if request.path == health::PATH => {
+                (Route::Health, health::answer(request, self.loaded()))
+            }
             Ok(()) => match self.auth.check(request) {
-                Ok(()) => self.route(request).not_modified_for(request),
-                Err(detail) => Response::error(401, &detail),
+                Ok(()) => {
+                    let (route, response) = self.route(request);
+                    (route, response.not_modified_for(request))
+                }
+                Err(detail) => (Route::Other, Response::error(401, &detail)),
             },
         };
-        response
-            .headers
-            .extend(self.cors.headers(request.header("origin")));
+        if route != Route::Preflight {
+            response
+                .headers
+                .extend(self.cors.headers(request.header("origin")));
+        }
+        self.count(request, route, &response, started);
         response
     }
 
@@ -247,22 +360,34 @@ impl App {
     }
 
     /// An answer made outside [`App::handle`] (a refusal of the HTTP layer, a panic's 500)
-    /// with the CORS headers every answer carries.
+    /// with the CORS headers every answer carries; counted in the metrics as route `other`.
     pub fn finish(&self, request: &Request, mut response: Response) -> Response {
         response
             .headers
             .extend(self.cors.headers(request.header("origin")));
+        self.count(request, Route::Other, &response, Instant::now());
         response
     }
 
-    fn route(&self, request: &Request) -> Response {
+    /// Counts an answer in the metrics (a HEAD's body is not sent).
+    fn count(&self, request: &Request, route: Route, response: &Response, started: Instant) {
+        let bytes = match request.method {
+            Method::Head => 0,
+            _ => response.body.as_ref().len(),
+        };
+        let took = started.elapsed();
+        self.metrics.record(route, response.status, bytes, took);
+    }
+
+    fn route(&self, request: &Request) -> (Route, Response) {
         let not_found = || Response::error(404, &format!("not found: {}", request.path));
         let Some(path) = clean_request_path(&request.path) else {
-            return not_found();
+            return (Route::Other, not_found());
         };
         let (manifest, _) = self.manifest();
         let target = match path.as_str() {
             "" => Target::Info,
+            "metrics" => Target::Metrics,
             "widgets.json" => Target::Widgets,
             "apps.json" | "templates.json" => Target::Apps,
             "agents.json" => Target::Agents,
@@ -273,7 +398,7 @@ impl App {
                     (None, Some(route)) => Target::Options(route),
                     (None, None) => match manifest.live_for(&path) {
                         Some(widget) => {
-                            return Response::error(
+                            let refusal = Response::error(
                                 426,
                                 &format!(
                                     "{} is the WebSocket of widget '{}': connect with a WebSocket client",
@@ -281,8 +406,9 @@ impl App {
                                 ),
                             )
                             .with_header("Upgrade", "websocket");
+                            return (Route::WebSocket, refusal);
                         }
-                        None => return not_found(),
+                        None => return (Route::Other, not_found()),
                     },
                 },
             },
@@ -296,8 +422,9 @@ impl App {
             Method::Post => allowed == POST_ONLY,
             _ => false,
         };
+        let route = target.route();
         if !method_allowed {
-            return Response::error(
+            let refusal = Response::error(
                 405,
                 &format!(
                     "{} is not allowed on {}",
@@ -306,34 +433,46 @@ impl App {
                 ),
             )
             .with_header("Allow", allowed);
+            return (route, refusal);
         }
         if request.method == Method::Post && !is_json(request.header("content-type")) {
-            return Response::error(
+            let refusal = Response::error(
                 415,
                 &format!(
                     "a POST body must be sent as Content-Type: application/json, not {}",
                     request.header("content-type").unwrap_or("without a type")
                 ),
             );
+            return (route, refusal);
         }
         let params = self.params(request);
-        match target {
+        let response = match target {
+            Target::Info if status_page::wants_html(request.header("accept")) => {
+                self.status_page(request, &manifest)
+            }
             Target::Info => self.info(&manifest),
+            Target::Metrics => self.metrics(),
             Target::Widgets => Response::payload(JSON, &manifest.served),
             Target::Apps => Response::payload(JSON, &manifest.apps(&self.apps.get().0).0),
             Target::Agents => Response::payload(JSON, &self.agents.get().0),
             Target::File(relative) => pdf::raw_file(&self.files, relative),
             Target::Options(route) => options::serve(&self.files, route, &params),
-            Target::Widget(widget) => widgets::serve(&Call {
-                files: &self.files,
-                widget,
-                request,
-                params: &params,
-                auth: &self.auth,
-                max_viewer_bytes: self.max_viewer_bytes,
-                searches: &self.searches,
-            }),
-        }
+            Target::Widget(widget) => {
+                let response = widgets::serve(&Call {
+                    files: &self.files,
+                    widget,
+                    request,
+                    params: &params,
+                    auth: &self.auth,
+                    max_viewer_bytes: self.max_viewer_bytes,
+                    searches: &self.searches,
+                });
+                let now = SystemTime::now();
+                self.last_statuses.record(&widget.id, response.status, now);
+                response
+            }
+        };
+        (route, response)
     }
 
     /// The query parameters, without the API key's (copied only when it is among them).
@@ -351,12 +490,19 @@ impl App {
     /// an allowed CORS origin (WebSockets have no CORS of their own); the token is checked as
     /// on every request, and browsers can only send it as the query parameter.
     pub fn upgrade(&self, request: &Request) -> Result<Upgrade, Response> {
-        self.open_socket(request).map_err(|mut response| {
+        let started = Instant::now();
+        let upgrade = self.open_socket(request).map_err(|mut response| {
             response
                 .headers
                 .extend(self.cors.headers(request.header("origin")));
             response
-        })
+        });
+        let status = upgrade
+            .as_ref()
+            .map_or_else(|refusal| refusal.status, |_| 101);
+        let took = started.elapsed();
+        self.metrics.record(Route::WebSocket, status, 0, took);
+        upgrade
     }
 
     fn open_socket(&self, request: &Request) -> Result<Upgrade, Response> {
@@ -421,6 +567,112 @@ impl App {
                 "problems": self.problems().into_iter().map(|p| p.line).collect::<Vec<_>>(),
             }),
         )
+        // `/` answers by `Accept` (JSON or the status page) and changes every second: neither
+        // answer is kept by a cache, so none can be served for the other.
+        .with_header("Cache-Control", "no-store")
+    }
+
+    /// The status page (`/` in a browser): what [`App::info`] says, with each widget's last
+    /// answer; the URL to paste into Workspace is the one the browser used.
+    fn status_page(&self, request: &Request, manifest: &Manifest) -> Response {
+        let served: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&manifest.served.bytes).unwrap_or_default();
+        let text = |entry: &serde_json::Value, key: &str, default: &str| {
+            entry[key].as_str().unwrap_or(default).to_string()
+        };
+        let widgets = served
+            .iter()
+            .map(|(id, entry)| WidgetRow {
+                name: text(entry, "name", id),
+                kind: text(entry, "type", "table"),
+                endpoint: text(entry, "endpoint", ""),
+                last: self.last_statuses.get(id),
+            })
+            .collect();
+        // The Host check has passed: it is a name this server answers to.
+        let host = request.header("host").unwrap_or("127.0.0.1");
+        let url = format!("{}://{host}", self.scheme);
+        status_page::render(&status_page::Status {
+            url: &url,
+            auth_required: self.auth.required(),
+            origins: &self.cors_origins,
+            widgets,
+            problems: &self.problems(),
+        })
+    }
+
+    /// `/metrics` in Prometheus' text format: the requests counted, the caches, live_grid
+    /// subscribers, failed remote fetches and the current problems.
+    fn metrics(&self) -> Response {
+        let mut out = Exposition::default();
+        self.metrics.write(&mut out);
+        type Figure = fn(&CacheStats) -> u64;
+        let cache_families: [(&str, &str, &str, Figure); 4] = [
+            (
+                "openbb_files_cache_bytes",
+                "gauge",
+                "Bytes a cache holds, counted against its budget.",
+                |stats| stats.bytes as u64,
+            ),
+            (
+                "openbb_files_cache_entries",
+                "gauge",
+                "Entries a cache holds.",
+                |stats| stats.entries as u64,
+            ),
+            (
+                "openbb_files_cache_hits_total",
+                "counter",
+                "Answers a cache gave from memory.",
+                |stats| stats.hits,
+            ),
+            (
+                "openbb_files_cache_misses_total",
+                "counter",
+                "Times a cache had to read, fetch or render.",
+                |stats| stats.misses,
+            ),
+        ];
+        let caches = self.files.cache_stats();
+        for (name, kind, help, figure) in cache_families {
+            out.family(name, kind, help);
+            for (cache, stats) in &caches {
+                out.sample(name, &[("cache", cache)], figure(stats));
+            }
+        }
+        out.gauge(
+            "openbb_files_live_subscribers",
+            "live_grid WebSockets open.",
+            &[(&[], self.live.subscribers() as u64)],
+        );
+        out.counter(
+            "openbb_files_remote_fetch_failures_total",
+            "Fetches of remote data sources that failed.",
+            &[(&[], self.files.remote.failures())],
+        );
+        let problems = self.problems();
+        let count = |severity| problems.iter().filter(|p| p.severity == severity).count();
+        out.gauge(
+            "openbb_files_problems",
+            "Problems listed at / now, by severity.",
+            &[
+                (&[("severity", "error")], count(Severity::Error) as u64),
+                (&[("severity", "warning")], count(Severity::Warning) as u64),
+            ],
+        );
+        out.gauge(
+            "openbb_files_uptime_seconds",
+            "Seconds since the server started.",
+            &[(&[], self.started.elapsed().as_secs())],
+        );
+        out.gauge(
+            "openbb_files_build_info",
+            "The version serving, as a label.",
+            &[(&[("version", env!("CARGO_PKG_VERSION"))], 1)],
+        );
+        let body = Body::Owned(out.into_string().into_bytes());
+        Response::new(200, crate::metrics::CONTENT_TYPE, body)
+            .with_header("Cache-Control", "no-store")
     }
 }
 
@@ -443,18 +695,33 @@ fn load(bytes: Option<&[u8]>) -> Result<Option<Arc<Manifest>>, String> {
         .transpose()
 }
 
-/// [`load`], logging each widget left out, on every load.
+/// [`load`], logging each widget left out and each warning, on every load.
 fn load_and_log(bytes: Option<&[u8]>) -> Result<Option<Arc<Manifest>>, String> {
     let manifest = load(bytes)?;
     for manifest in manifest.iter() {
         for problem in &manifest.problems {
-            crate::log::line(&format!("openbb-files: widget left out: {}", problem.line));
+            log_problem("widget left out: ", problem);
         }
         for warning in &manifest.warnings {
-            crate::log::line(&format!("openbb-files: {}", warning.line));
+            log_problem("", warning);
         }
     }
     Ok(manifest)
+}
+
+/// Logs `problem` at its severity, its line after `prefix`.
+fn log_problem(prefix: &str, problem: &Problem) {
+    let level = match problem.severity {
+        Severity::Error => Level::Error,
+        Severity::Warning => Level::Warning,
+    };
+    crate::log::write(level, &format!("openbb-files: {prefix}{}", problem.line));
+}
+
+/// `widgets.json` and `apps.json` as loaded (each value is replaced on a reload).
+struct Loaded {
+    widgets: Arc<Option<Arc<Manifest>>>,
+    apps: Arc<Payload>,
 }
 
 /// The last check of the served widgets against `data/`.
@@ -468,6 +735,7 @@ struct DataCheck {
 /// What a request path names.
 enum Target<'m> {
     Info,
+    Metrics,
     Widgets,
     Apps,
     Agents,
@@ -475,4 +743,18 @@ enum Target<'m> {
     File(&'m str),
     Widget(&'m manifest::Widget),
     Options(&'m manifest::OptionsRoute),
+}
+
+impl Target<'_> {
+    /// The kind of route, for the metrics.
+    fn route(&self) -> Route {
+        match self {
+            Target::Info => Route::Status,
+            Target::Metrics => Route::Metrics,
+            Target::Widgets | Target::Apps | Target::Agents => Route::Manifest,
+            Target::File(_) => Route::File,
+            Target::Widget(_) => Route::Widget,
+            Target::Options(_) => Route::Options,
+        }
+    }
 }

@@ -24,6 +24,7 @@ use std::fs;
 use std::hash::{BuildHasher, Hash};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -197,6 +198,59 @@ pub fn read_versioned(path: &Path) -> io::Result<(FileVersion, Vec<u8>)> {
 pub struct FileCache<T> {
     entries: Mutex<Lru<Path, (FileVersion, Arc<T>)>>,
     weigh: fn(&T) -> usize,
+    counters: Counters,
+}
+
+/// How often a cache answered from memory (hits) and had to load or render (misses), for
+/// `/metrics`: relaxed atomic additions, as every request counts.
+#[derive(Default)]
+pub struct Counters {
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl Counters {
+    pub fn count(&self, hit: bool) {
+        let counter = if hit { &self.hits } else { &self.misses };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The hits and misses so far.
+    pub fn read(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// What a cache holds and how often it answered, for `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheStats {
+    pub entries: usize,
+    /// The bytes its entries weigh against its budget.
+    pub bytes: usize,
+    pub hits: u64,
+    pub misses: u64,
+}
+
+impl CacheStats {
+    pub fn of<K: ?Sized + Hash + Eq + Weigh, V>(
+        entries: &Mutex<Lru<K, V>>,
+        counters: &Counters,
+    ) -> CacheStats
+    where
+        for<'k> Box<K>: From<&'k K>,
+    {
+        let (hits, misses) = counters.read();
+        let entries = lock(entries);
+        CacheStats {
+            entries: entries.len(),
+            bytes: entries.total(),
+            hits,
+            misses,
+        }
+    }
 }
 
 impl<T> FileCache<T> {
@@ -206,6 +260,7 @@ impl<T> FileCache<T> {
         FileCache {
             entries: Mutex::new(Lru::keeping_up_to(budget, largest)),
             weigh,
+            counters: Counters::default(),
         }
     }
 
@@ -227,9 +282,11 @@ impl<T> FileCache<T> {
         let last = lock(&self.entries)
             .get(path)
             .map(|(cached, value)| (*cached, Arc::clone(value)));
-        if let Some(last) = &last
-            && (last.0 == version || version.maybe_mid_rewrite())
-        {
+        let hit = last
+            .as_ref()
+            .is_some_and(|last| last.0 == version || version.maybe_mid_rewrite());
+        self.counters.count(hit);
+        if let Some(last) = last.as_ref().filter(|_| hit) {
             return Ok(last.clone());
         }
         let (version, value) = match load_stable(path, Some(version), &load) {
@@ -249,6 +306,10 @@ impl<T> FileCache<T> {
     pub fn usage(&self) -> (usize, usize) {
         let entries = lock(&self.entries);
         (entries.len(), entries.total())
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        CacheStats::of(&self.entries, &self.counters)
     }
 }
 
@@ -302,9 +363,10 @@ impl<T> Watched<T> {
                     state.problem = None;
                 }
                 Err(problem) => {
-                    crate::log::line(&format!(
-                        "openbb-files: {problem} (serving the last good version)"
-                    ));
+                    crate::log::write(
+                        crate::log::Level::Error,
+                        &format!("openbb-files: {problem} (serving the last good version)"),
+                    );
                     state.problem = Some(problem.into());
                 }
             }
@@ -697,12 +759,14 @@ fn push_length(out: &mut Vec<u8>, mut length: usize) {
 /// first when the entries would pass the budget.
 pub struct ResponseCache<S, V = Payload> {
     entries: Mutex<Lru<[u8], (S, V)>>,
+    counters: Counters,
 }
 
 impl<S: PartialEq + Clone + Weigh, V: Clone + Weigh> ResponseCache<S, V> {
     pub fn new(budget: usize) -> Self {
         ResponseCache {
             entries: Mutex::new(Lru::new(budget)),
+            counters: Counters::default(),
         }
     }
 
@@ -717,8 +781,10 @@ impl<S: PartialEq + Clone + Weigh, V: Clone + Weigh> ResponseCache<S, V> {
         if let Some((cached, value)) = lock(&self.entries).get(key.as_bytes())
             && cached == stamp
         {
+            self.counters.count(true);
             return Ok(value.clone());
         }
+        self.counters.count(false);
         let value = render()?;
         let weight = stamp.weight() + value.weight();
         lock(&self.entries).insert(key.as_bytes(), (stamp.clone(), value.clone()), weight);
@@ -730,6 +796,10 @@ impl<S: PartialEq + Clone + Weigh, V: Clone + Weigh> ResponseCache<S, V> {
     pub fn usage(&self) -> (usize, usize) {
         let entries = lock(&self.entries);
         (entries.len(), entries.total())
+    }
+
+    pub fn stats(&self) -> CacheStats {
+        CacheStats::of(&self.entries, &self.counters)
     }
 }
 

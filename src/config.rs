@@ -49,6 +49,9 @@ pub struct Config {
     /// Names (besides localhost, addresses and `host`) that requests may give in `Host`; `*`
     /// for any (see `hosts.rs`).
     pub allowed_hosts: Vec<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client in the access log (see
+    /// `proxy.rs`); none by default.
+    pub trust_proxy: Vec<crate::proxy::Network>,
     /// The largest multi_file_viewer answer, in bytes (its files in base64; larger: 413).
     pub max_viewer_bytes: u64,
     /// The live_grid sockets' bounds (`--live-per-address` and `--live-queue-bytes` set theirs).
@@ -108,6 +111,7 @@ impl Default for Config {
             max_filter_values: limits.filter.values,
             max_filter_conditions: limits.filter.conditions,
             allowed_hosts: Vec::new(),
+            trust_proxy: Vec::new(),
             max_viewer_bytes: 64 * 1024 * 1024,
             live: Limits::default(),
         }
@@ -144,7 +148,7 @@ struct Flag {
     help: &'static str,
 }
 
-const FLAGS: [Flag; 28] = [
+const FLAGS: [Flag; 29] = [
     Flag {
         name: "root",
         value: Some("DIR"),
@@ -196,6 +200,13 @@ const FLAGS: [Flag; 28] = [
                addresses and the --host name are always allowed; other Host headers get 421",
     },
     Flag {
+        name: "trust-proxy",
+        value: Some("ADDR"),
+        help: "a reverse proxy (address or network, 10.0.0.0/8) whose X-Forwarded-For names \
+               the client in the access log; repeat for several (the variable takes a \
+               comma-separated list) [default: none: the client is the socket's peer]",
+    },
+    Flag {
         name: "quiet",
         value: None,
         help: "no access log (one line per request on stderr) [variable: 1 or true]",
@@ -203,8 +214,9 @@ const FLAGS: [Flag; 28] = [
     Flag {
         name: "log-format",
         value: Some("FORMAT"),
-        help: "access log lines as 'text' (METHOD PATH STATUS BYTES MICROSECONDSus) or 'json' \
-               (one object per line, for log shippers) [default: text]",
+        help: "every log line as 'text' (access lines: TIME CLIENT REQUEST-ID METHOD PATH \
+               STATUS BYTES MICROSECONDSus) or 'json' (one object per line, for log shippers) \
+               [default: text]",
     },
     Flag {
         name: "max-header-bytes",
@@ -410,7 +422,7 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         // key someone meant to set would open the server silently, so it is refused below.
         let from_env = env(&env_name(name)).filter(|v| name == "api-key" || !v.trim().is_empty());
         match (name, from_env) {
-            ("cors-origin" | "allowed-host", Some(list)) => {
+            ("cors-origin" | "allowed-host" | "trust-proxy", Some(list)) => {
                 list.split(',').map(|s| s.trim().to_string()).collect()
             }
             (_, Some(value)) => vec![value],
@@ -526,6 +538,11 @@ fn build(
         }
         config.allowed_hosts.push(name);
     }
+    for proxy in all("trust-proxy") {
+        let network = crate::proxy::Network::parse(&proxy)
+            .map_err(|why| UsageError(format!("--trust-proxy: {why}")))?;
+        config.trust_proxy.push(network);
+    }
     if let Some(secs) = last("idle-timeout-secs") {
         config.idle_timeout =
             Duration::from_secs(number_in(&called("idle-timeout-secs"), &secs, 1, 86400)?);
@@ -632,6 +649,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proxy::Network;
 
     fn parse_with(args: &[&str], env: &[(&str, &str)]) -> Result<Command, UsageError> {
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
@@ -777,6 +795,7 @@ mod tests {
             ("max-filter-conditions", "16"),
             ("live-per-address", "4"),
             ("live-queue-bytes", "65536"),
+            ("trust-proxy", "10.0.0.0/8, ::1"),
         ]
         .iter()
         .map(|(flag, value)| (env_name(flag), *value))
@@ -812,6 +831,10 @@ mod tests {
                 max_filter_values: 15,
                 max_filter_conditions: 16,
                 allowed_hosts: vec!["files.example.com".into(), "nas.local".into()],
+                trust_proxy: vec![
+                    Network::parse("10.0.0.0/8").unwrap(),
+                    Network::parse("::1").unwrap()
+                ],
                 max_viewer_bytes: 2048,
                 live: Limits {
                     per_address: 4,
@@ -827,6 +850,24 @@ mod tests {
                 flag.name
             );
         }
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let config = config(
+            &["--trust-proxy", "10.0.0.0/8", "--trust-proxy=fd00::1"],
+            &[],
+        );
+        assert_eq!(
+            config.trust_proxy,
+            [
+                Network::parse("10.0.0.0/8").unwrap(),
+                Network::parse("fd00::1").unwrap()
+            ]
+        );
+        assert_eq!(Config::default().trust_proxy, []);
+        let err = parse_with(&["--trust-proxy", "proxy.local"], &[]).unwrap_err();
+        assert!(err.0.starts_with("--trust-proxy: 'proxy.local'"), "{err:?}");
     }
 
     #[test]

@@ -21,7 +21,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::cache::{
-    ALLOCATION, FileCache, FileVersion, Key, Lru, ResponseCache, Weigh, is_changing, is_replaced,
+    ALLOCATION, CacheStats, FileCache, FileVersion, Key, Lru, ResponseCache, Weigh, is_changing,
+    is_replaced,
 };
 use crate::config::Config;
 use crate::data::Data;
@@ -306,6 +307,17 @@ impl Files {
         let key = cache_key(&file, scope, params);
         self.rendered
             .get_or_render(&key, &from, || render(&data).map(Payload::new))
+    }
+
+    /// The caches by name, for `/metrics`: rendered answers, row selections, files' bytes and
+    /// fetched remote bodies.
+    pub fn cache_stats(&self) -> [(&'static str, CacheStats); 4] {
+        [
+            ("responses", self.rendered.stats()),
+            ("selections", self.selections.stats()),
+            ("files", self.bytes.stats()),
+            ("remote", self.remote.stats()),
+        ]
     }
 
     /// How many rendered answers, selections, files' bytes and parsed tables are kept, and
@@ -645,7 +657,12 @@ impl Files {
     pub fn record_problem(&self, shown: &str, detail: &str) {
         let mut problems = self.problems.write().unwrap_or_else(|p| p.into_inner());
         if problems.get(shown).map(String::as_str) != Some(detail) {
-            crate::log::line(&format!("openbb-files: {detail}"));
+            // The one warning recorded is a stale remote copy's (as `App::problems` reads it).
+            let level = match detail.contains(": warning: ") {
+                true => crate::log::Level::Warning,
+                false => crate::log::Level::Error,
+            };
+            crate::log::write(level, &format!("openbb-files: {detail}"));
             problems.insert(shown.to_string(), detail.to_string());
         }
     }

@@ -247,13 +247,14 @@ pub struct Manifest {
 }
 
 /// Paths the server answers itself; no widget may take them.
-const RESERVED_ENDPOINTS: [&str; 6] = [
+const RESERVED_ENDPOINTS: [&str; 7] = [
     "",
     "widgets.json",
     "apps.json",
     "templates.json",
     "agents.json",
     "health",
+    "metrics",
 ];
 
 /// The raw-file route's prefix: `/files/<path under data/>`.

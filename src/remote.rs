@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::cache::{ALLOCATION, FileVersion, Lru};
+use crate::cache::{ALLOCATION, CacheStats, Counters, FileVersion, Lru};
 use crate::http::percent_encode;
 use crate::manifest::placeholders;
 
@@ -99,6 +99,10 @@ pub struct Remote {
     max_bytes: u64,
     entries: Mutex<Lru<str, Entry>>,
     generation: AtomicU64,
+    /// Kept bodies used (hits) and fetches (misses), for `/metrics`.
+    counters: Counters,
+    /// Fetches that failed (a stale copy served or not), for `/metrics`.
+    failures: AtomicU64,
 }
 
 impl Default for Remote {
@@ -118,6 +122,8 @@ impl Remote {
             max_bytes,
             entries: Mutex::new(Lru::new(budget)),
             generation: AtomicU64::new(0),
+            counters: Counters::default(),
+            failures: AtomicU64::new(0),
         }
     }
 
@@ -135,7 +141,9 @@ impl Remote {
                 })
             })
         };
-        if let Some(fresh) = kept(None) {
+        let fresh = kept(None);
+        self.counters.count(fresh.is_some());
+        if let Some(fresh) = fresh {
             return Ok(fresh);
         }
         match self.fetch(url) {
@@ -160,9 +168,22 @@ impl Remote {
                     stale: None,
                 })
             }
-            Err(why) => kept(Some(format!("{why}; serving the copy fetched earlier")))
-                .ok_or_else(|| format!("{url}: {why}")),
+            Err(why) => {
+                self.failures.fetch_add(1, Ordering::Relaxed);
+                kept(Some(format!("{why}; serving the copy fetched earlier")))
+                    .ok_or_else(|| format!("{url}: {why}"))
+            }
         }
+    }
+
+    /// What the cache of fetched bodies holds and how often it answered.
+    pub fn stats(&self) -> CacheStats {
+        CacheStats::of(&self.entries, &self.counters)
+    }
+
+    /// How many fetches failed since the start.
+    pub fn failures(&self) -> u64 {
+        self.failures.load(Ordering::Relaxed)
     }
 
     /// How many bodies are kept, and the bytes they weigh.

@@ -6,8 +6,14 @@
 //!   (the panic becomes a JSON 500 and the worker carries on);
 //! - every answer, the HTTP layer's refusals and a panic's 500 included, is finished the same
 //!   way: `{"detail": ...}` for errors, the handler's CORS headers ([`Handler::finish`]),
-//!   `Date`, `Server` and `Content-Length` ([`head`]); refusals say `Connection: close`, and an
-//!   answer that says so ends its connection;
+//!   `Date`, `Server`, `X-Request-Id` and `Content-Length` ([`head`]); refusals say
+//!   `Connection: close`, and an answer that says so ends its connection;
+//! - every answer is logged (unless `--quiet`) before it leaves, in one line ([`access_line`]):
+//!   time, client (the `X-Forwarded-For` client only when the peer is a `--trust-proxy`),
+//!   request id (the one in `X-Request-Id`), method, target with the key redacted, status,
+//!   body bytes and microseconds;
+//! - the handler's background work ([`Handler::watch`]: reloads and the data check) runs on a
+//!   thread of its own, one call at a time with a pause between, never on a worker;
 //! - responses always carry `Content-Length` (HEAD included), are never chunked, and leave in
 //!   one vectored write, head and body together, as far as the socket takes them at once;
 //!   the rest is left to a thread of tiny_http's, so no worker waits on a client that does not
@@ -36,7 +42,7 @@ use std::cell::RefCell;
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
@@ -45,6 +51,7 @@ use crate::app::App;
 use crate::config::{Config, LogFormat, Tls};
 use crate::http::{Body, Method, Request, Response};
 use crate::log;
+use crate::proxy::{self, Network};
 use crate::websocket::{self, Connection, Upgrade};
 
 /// What the worker pool serves: the application, or a stand-in in tests.
@@ -74,6 +81,12 @@ pub trait Handler: Send + Sync + 'static {
     /// The server stopped taking requests: end the connections [`Handler::upgrade`] took.
     /// Called by every worker as it stops, so it must be idempotent.
     fn stopped(&self) {}
+
+    /// Background work, called on a thread of its own (one call at a time) until the server
+    /// stops: how long to pause before the next call, or `None` for no more calls.
+    fn watch(&self) -> Option<Duration> {
+        None
+    }
 }
 
 impl Handler for App {
@@ -95,6 +108,10 @@ impl Handler for App {
 
     fn redact(&self, target: &str) -> String {
         self.auth().redact(target)
+    }
+
+    fn watch(&self) -> Option<Duration> {
+        Some(App::watch(self))
     }
 }
 
@@ -169,8 +186,10 @@ impl ServerHandle {
     }
 }
 
-/// Binds the listener and serves the folder `config.root` names.
+/// Binds the listener and serves the folder `config.root` names. Every line the process logs
+/// from now on is in `config.log_format`.
 pub fn start(config: &Config) -> Result<ServerHandle, String> {
+    log::set_format(config.log_format);
     start_with(config, App::new(config))
 }
 
@@ -181,11 +200,16 @@ pub fn start_with(config: &Config, handler: impl Handler) -> Result<ServerHandle
         .local_addr()
         .map_err(|err| format!("cannot read the bound address: {err}"))?;
     let handler = Arc::new(handler);
-    let log = config.access_log.then_some(config.log_format);
+    let log = Arc::new(AccessLog {
+        format: config.access_log.then_some(config.log_format),
+        trusted: config.trust_proxy.clone(),
+        ids: RequestIds::new(),
+    });
     let max_body_bytes = usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX);
     let answer_refusal: tiny_http::AnswerRefusal = {
         let handler = Arc::clone(&handler);
-        Arc::new(move |refused: &tiny_http::Refused<'_>| refusal(&*handler, refused, log))
+        let log = Arc::clone(&log);
+        Arc::new(move |refused: &tiny_http::Refused<'_>| refusal(&*handler, refused, &log))
     };
     let limits = tiny_http::ConnectionLimits {
         max_header_bytes: config.max_header_bytes,
@@ -217,9 +241,10 @@ pub fn start_with(config: &Config, handler: impl Handler) -> Result<ServerHandle
         .map(|index| {
             let handler = Arc::clone(&handler);
             let stopper = stopper.clone();
+            let log = Arc::clone(&log);
             std::thread::Builder::new()
                 .name(format!("worker-{index}"))
-                .spawn(move || work(&*handler, &stopper, log))
+                .spawn(move || work(&*handler, &stopper, &log))
                 .map_err(|err| format!("cannot start worker threads: {err}"))
         })
         .collect::<Result<Vec<_>, _>>();
@@ -236,11 +261,19 @@ pub fn start_with(config: &Config, handler: impl Handler) -> Result<ServerHandle
             .name("watchdog".into())
             .spawn(move || watch_listener(addr, &stopper))
     };
-    match watchdog {
-        Ok(watchdog) => workers.push(watchdog),
-        Err(err) => {
-            stopper.stop();
-            return Err(format!("cannot start the watchdog thread: {err}"));
+    let watcher = {
+        let stopper = stopper.clone();
+        std::thread::Builder::new()
+            .name("watcher".into())
+            .spawn(move || watch_in_background(&*handler, &stopper))
+    };
+    for (thread, what) in [(watchdog, "watchdog"), (watcher, "background check")] {
+        match thread {
+            Ok(thread) => workers.push(thread),
+            Err(err) => {
+                stopper.stop();
+                return Err(format!("cannot start the {what} thread: {err}"));
+            }
         }
     }
     Ok(ServerHandle {
@@ -367,8 +400,76 @@ fn watch_listener(addr: SocketAddr, stopper: &Stopper) {
     }
 }
 
-/// Answers requests until the server stops; `log` is the access-log format, `None` when quiet.
-fn work(handler: &dyn Handler, stopper: &Stopper, log: Option<LogFormat>) {
+/// Runs [`Handler::watch`] until the server stops or it asks for no more calls, pausing as
+/// long as it says between calls (waking every 50 ms to see whether the server stops).
+fn watch_in_background(handler: &dyn Handler, stopper: &Stopper) {
+    let step = Duration::from_millis(50);
+    while !stopper.stopping.load(Ordering::SeqCst) {
+        let Some(pause) = handler.watch() else {
+            return;
+        };
+        let resume = Instant::now() + pause;
+        while Instant::now() < resume && !stopper.stopping.load(Ordering::SeqCst) {
+            std::thread::sleep(step.min(resume.saturating_duration_since(Instant::now())));
+        }
+    }
+}
+
+/// How answers are logged, and the request ids they carry.
+struct AccessLog {
+    /// `None` when quiet.
+    format: Option<LogFormat>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    trusted: Vec<Network>,
+    ids: RequestIds,
+}
+
+/// Ids of the requests that come without a usable `X-Request-Id`: a tag of this process (from
+/// the time it started and its pid, in hex) and a sequence number, unique across restarts in
+/// practice and cheap to make.
+struct RequestIds {
+    tag: u32,
+    next: AtomicU64,
+}
+
+impl RequestIds {
+    fn new() -> RequestIds {
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |since| since.as_nanos());
+        RequestIds {
+            tag: (nanos as u32) ^ std::process::id().rotate_left(16),
+            next: AtomicU64::new(1),
+        }
+    }
+
+    /// The id of a request that sent `offered` as its `X-Request-Id`: that one when it is
+    /// short and plain (so that a proxy's id ties its log line to ours), else a new one.
+    fn for_request(&self, offered: Option<&str>) -> String {
+        match offered.filter(|id| is_plain_request_id(id)) {
+            Some(id) => id.to_string(),
+            None => {
+                let sequence = self.next.fetch_add(1, Ordering::Relaxed);
+                format!("{:08x}-{sequence}", self.tag)
+            }
+        }
+    }
+}
+
+/// The longest `X-Request-Id` taken from a client.
+const MAX_REQUEST_ID: usize = 64;
+
+/// Whether a client's request id may be echoed and logged: 1 to [`MAX_REQUEST_ID`] letters,
+/// digits and `-_.:` (a UUID, a proxy's hex id), nothing a log or a header could trip on.
+fn is_plain_request_id(id: &str) -> bool {
+    (1..=MAX_REQUEST_ID).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+}
+
+/// Answers requests until the server stops.
+fn work(handler: &dyn Handler, stopper: &Stopper, log: &AccessLog) {
     loop {
         match stopper.server.recv() {
             Ok(request) => answer(handler, request, log),
@@ -383,9 +484,10 @@ fn work(handler: &dyn Handler, stopper: &Stopper, log: Option<LogFormat>) {
     handler.stopped();
 }
 
-fn answer(handler: &dyn Handler, mut incoming: tiny_http::Request, log: Option<LogFormat>) {
+fn answer(handler: &dyn Handler, mut incoming: tiny_http::Request, log: &AccessLog) {
     let started = Instant::now();
     let request = read_request(&mut incoming);
+    let log = Logged::new(log, &request, started);
     let panicked = |_| {
         let response = Response::error(
             500,
@@ -395,15 +497,75 @@ fn answer(handler: &dyn Handler, mut incoming: tiny_http::Request, log: Option<L
     };
     if websocket::asks_upgrade(&request) {
         match catch_unwind(AssertUnwindSafe(|| handler.upgrade(&request))) {
-            Ok(Ok(upgrade)) => hand_over(handler, incoming, upgrade, started, log),
-            Ok(Err(response)) => respond(handler, incoming, response, started, log),
-            Err(panic) => respond(handler, incoming, panicked(panic), started, log),
+            Ok(Ok(upgrade)) => hand_over(handler, incoming, upgrade, log),
+            Ok(Err(response)) => respond(handler, incoming, response, log),
+            Err(panic) => respond(handler, incoming, panicked(panic), log),
         }
         return;
     }
     let response =
         catch_unwind(AssertUnwindSafe(|| handler.handle(&request))).unwrap_or_else(panicked);
-    respond(handler, incoming, response, started, log);
+    respond(handler, incoming, response, log);
+}
+
+/// What the access log says of a request besides its answer, and the id it is answered with.
+struct Logged<'a> {
+    log: &'a AccessLog,
+    started: Instant,
+    id: String,
+    peer: Option<IpAddr>,
+    client: Option<IpAddr>,
+}
+
+impl<'a> Logged<'a> {
+    fn new(log: &'a AccessLog, request: &Request, started: Instant) -> Logged<'a> {
+        let forwarded_for = || {
+            let headers = request.headers.iter();
+            let values = headers.filter(|(name, _)| name == "x-forwarded-for");
+            values.map(|(_, value)| value.as_str()).collect::<Vec<_>>()
+        };
+        let client = request.remote.map(|peer| match log.trusted.is_empty() {
+            true => peer,
+            false => proxy::client(&log.trusted, peer, &forwarded_for()),
+        });
+        Logged {
+            log,
+            started,
+            id: log.ids.for_request(request.header("x-request-id")),
+            peer: request.remote,
+            client,
+        }
+    }
+
+    /// Logs the answer (unless quiet): `target` as the client sent it, redacted here.
+    fn answered(
+        &self,
+        handler: &dyn Handler,
+        method: &str,
+        target: &str,
+        status: u16,
+        bytes: usize,
+    ) {
+        let Some(format) = self.log.format else {
+            return;
+        };
+        let micros = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let line = AccessLine {
+            time: log::rfc3339(SystemTime::now()),
+            client: self.client,
+            peer: self.peer,
+            id: &self.id,
+            method,
+            path: &handler.redact(target),
+            status,
+            bytes,
+            micros,
+        };
+        match format {
+            LogFormat::Text => log::text(&line.text()),
+            LogFormat::Json => log::json(&line.json()),
+        }
+    }
 }
 
 /// Answers an accepted WebSocket handshake with `101` and gives the connection to `upgrade`.
@@ -411,28 +573,28 @@ fn hand_over(
     handler: &dyn Handler,
     mut incoming: tiny_http::Request,
     upgrade: Upgrade,
-    started: Instant,
-    log: Option<LogFormat>,
+    log: Logged<'_>,
 ) {
     let header = |name: &str, value: &str| tiny_http::Header::from_bytes(name, value);
     let accept = header("Sec-WebSocket-Accept", &upgrade.accept);
     let server = header("Server", env!("CARGO_PKG_NAME"));
-    let (Some(socket), Ok(accept), Ok(server)) = (incoming.take_upgrade_socket(), accept, server)
+    let id = header("X-Request-Id", &log.id);
+    let (Some(socket), Ok(accept), Ok(server), Ok(id)) =
+        (incoming.take_upgrade_socket(), accept, server, id)
     else {
         let refusal = Response::error(503, "cannot take this WebSocket connection now");
         let refusal = handler.finish(&read_request(&mut incoming), refusal);
-        return respond(handler, incoming, refusal, started, log);
+        return respond(handler, incoming, refusal, log);
     };
-    let logged = log.map(|format| (format, handler.redact(incoming.url())));
+    let target = incoming.url().to_string();
     let reader = incoming.upgrade(
         "websocket",
         tiny_http::Response::empty(101)
             .with_header(accept)
-            .with_header(server),
+            .with_header(server)
+            .with_header(id),
     );
-    if let Some((format, path)) = logged {
-        log_access(format, "GET", &path, 101, 0, started);
-    }
+    log.answered(handler, "GET", &target, 101, 0);
     let connection = Connection {
         reader: Box::new(reader),
         socket,
@@ -471,17 +633,14 @@ fn respond(
     handler: &dyn Handler,
     incoming: tiny_http::Request,
     response: Response,
-    started: Instant,
-    log: Option<LogFormat>,
+    log: Logged<'_>,
 ) {
     // Logged before the answer leaves, so that a client holding its answer finds the line
     // (in the order it made its requests, and before a shutdown it then asks for).
-    if let Some(format) = log {
-        let method = incoming.method().as_str();
-        let path = handler.redact(incoming.url());
-        let bytes = response.body.as_ref().len();
-        log_access(format, method, &path, response.status, bytes, started);
-    }
+    let bytes = response.body.as_ref().len();
+    let method = incoming.method().as_str();
+    log.answered(handler, method, incoming.url(), response.status, bytes);
+    let response = response.with_header("X-Request-Id", log.id);
     let head_only = *incoming.method() == tiny_http::Method::Head;
     let close = response
         .header("Connection")
@@ -496,11 +655,7 @@ fn respond(
 /// Answers a request the HTTP layer refused (malformed, too large, too slow, ambiguously
 /// framed...; see vendor/tiny_http/PATCHES.md) as every answer is made: `{"detail": ...}`
 /// with `Connection: close`, finished by the handler (CORS), logged, and encoded by [`head`].
-fn refusal(
-    handler: &dyn Handler,
-    refused: &tiny_http::Refused<'_>,
-    log: Option<LogFormat>,
-) -> Vec<u8> {
+fn refusal(handler: &dyn Handler, refused: &tiny_http::Refused<'_>, log: &AccessLog) -> Vec<u8> {
     let started = Instant::now();
     // A request line refused (414) has no method or target, but its headers, when read, still
     // give the answer its CORS headers.
@@ -512,14 +667,13 @@ fn refusal(
         target,
         plain_headers(refused.headers),
     );
+    let log = Logged::new(log, &request, started);
     let response =
         Response::error(refused.status, refused.detail).with_header("Connection", "close");
     let response = handler.finish(&request, response);
-    if let Some(format) = log {
-        let path = handler.redact(target);
-        let bytes = response.body.as_ref().len();
-        log_access(format, method, &path, response.status, bytes, started);
-    }
+    let bytes = response.body.as_ref().len();
+    log.answered(handler, method, target, response.status, bytes);
+    let response = response.with_header("X-Request-Id", log.id);
     // Refusals are answered in HTTP/1.1 whatever the request said (a 505 among them).
     let (mut answer, body) = encode(&tiny_http::HTTPVersion(1, 1), method == "HEAD", response);
     answer.extend_from_slice(body.as_ref());
@@ -542,38 +696,47 @@ fn encode(
     (head, body)
 }
 
-fn log_access(
-    format: LogFormat,
-    method: &str,
-    path: &str,
-    status: u16,
-    bytes: usize,
-    started: Instant,
-) {
-    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    log::line(&access_line(format, method, path, status, bytes, micros));
-}
-
-/// One access-log line, without its newline; `path` has had its secrets removed. Control
-/// characters in the text form are escaped by [`log::line`]; the JSON form escapes its own.
-fn access_line(
-    format: LogFormat,
-    method: &str,
-    path: &str,
+/// One access-log line; `path` has had its secrets removed. Control characters are escaped by
+/// [`log::text`] and [`log::json`].
+struct AccessLine<'a> {
+    /// RFC 3339, UTC.
+    time: String,
+    /// The client: the peer, or whom a trusted proxy forwarded for (`None`: not known, as for
+    /// a request the HTTP layer refused).
+    client: Option<IpAddr>,
+    peer: Option<IpAddr>,
+    id: &'a str,
+    method: &'a str,
+    path: &'a str,
     status: u16,
     bytes: usize,
     micros: u64,
-) -> String {
-    match format {
-        LogFormat::Text => format!("{method} {path} {status} {bytes} {micros}us"),
-        LogFormat::Json => serde_json::json!({
-            "method": method,
-            "path": path,
-            "status": status,
-            "bytes": bytes,
-            "micros": micros,
+}
+
+impl AccessLine<'_> {
+    /// `TIME CLIENT REQUEST-ID METHOD PATH STATUS BYTES MICROSECONDSus`.
+    fn text(&self) -> String {
+        let client = self
+            .client
+            .map_or_else(|| "-".to_string(), |ip| ip.to_string());
+        format!(
+            "{} {client} {} {} {} {} {} {}us",
+            self.time, self.id, self.method, self.path, self.status, self.bytes, self.micros
+        )
+    }
+
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "time": self.time,
+            "client": self.client.map(|ip| ip.to_string()),
+            "peer": self.peer.map(|ip| ip.to_string()),
+            "request_id": self.id,
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "bytes": self.bytes,
+            "micros": self.micros,
         })
-        .to_string(),
     }
 }
 
@@ -604,9 +767,10 @@ fn head(version: &tiny_http::HTTPVersion, response: &Response) -> Vec<u8> {
                 head.extend_from_slice(part);
             }
         } else {
-            log::line(&format!(
-                "openbb-files: dropped response header {name}: not printable ASCII"
-            ));
+            log::write(
+                log::Level::Warning,
+                &format!("openbb-files: dropped response header {name}: not printable ASCII"),
+            );
         }
     }
     head.extend_from_slice(b"Content-Length: ");
@@ -712,17 +876,55 @@ mod tests {
 
     #[test]
     fn access_lines_in_both_formats() {
+        let line = AccessLine {
+            time: "2024-03-01T00:00:00.250Z".into(),
+            client: Some("203.0.113.7".parse().unwrap()),
+            peer: Some("10.0.0.2".parse().unwrap()),
+            id: "5f3a9c01-42",
+            method: "GET",
+            path: "/prices?a=1",
+            status: 200,
+            bytes: 42,
+            micros: 7,
+        };
         assert_eq!(
-            access_line(LogFormat::Text, "GET", "/prices?a=1", 200, 42, 7),
-            "GET /prices?a=1 200 42 7us"
+            line.text(),
+            "2024-03-01T00:00:00.250Z 203.0.113.7 5f3a9c01-42 GET /prices?a=1 200 42 7us"
         );
-        let line = access_line(LogFormat::Json, "POST", "/q?x=\"y\"\n", 404, 0, 12);
-        assert!(!line.contains('\n'), "one line: {line}");
-        let parsed: serde_json::Value = serde_json::from_str(&line).unwrap();
         assert_eq!(
-            parsed,
-            serde_json::json!({"method": "POST", "path": "/q?x=\"y\"\n", "status": 404,
-                               "bytes": 0, "micros": 12})
+            line.json(),
+            serde_json::json!({"time": "2024-03-01T00:00:00.250Z", "client": "203.0.113.7",
+                               "peer": "10.0.0.2", "request_id": "5f3a9c01-42",
+                               "method": "GET", "path": "/prices?a=1", "status": 200,
+                               "bytes": 42, "micros": 7})
         );
+        let unknown = AccessLine {
+            client: None,
+            peer: None,
+            ..line
+        };
+        assert!(
+            unknown.text().contains("Z - 5f3a9c01-42 GET"),
+            "{}",
+            unknown.text()
+        );
+        assert_eq!(unknown.json()["client"], serde_json::Value::Null);
+    }
+
+    #[test]
+    fn request_ids_are_the_clients_when_plain_else_ours() {
+        let ids = RequestIds::new();
+        let uuid = "3f2b8c1e-9d4a-4e7b-8c2d-1a2b3c4d5e6f";
+        assert_eq!(ids.for_request(Some(uuid)), uuid);
+        assert_eq!(ids.for_request(Some("edge:abc.1_2")), "edge:abc.1_2");
+        let first = ids.for_request(None);
+        let second = ids.for_request(None);
+        assert_ne!(first, second);
+        assert!(is_plain_request_id(&first), "{first}");
+        for refused in ["", "a b", "a\u{1b}[2J", "<x>", "a\"b", &"x".repeat(65), "é"] {
+            let id = ids.for_request(Some(refused));
+            assert_ne!(id, refused);
+            assert!(is_plain_request_id(&id), "{id}");
+        }
     }
 }

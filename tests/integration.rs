@@ -16,6 +16,7 @@ mod faults;
 mod health;
 mod limits;
 mod live;
+mod observability;
 mod process;
 mod reload;
 mod remote;

@@ -4,7 +4,9 @@
 # certificate) whose script fetches our /widgets.json and a table endpoint with the X-API-KEY
 # header, so the browser sends real CORS preflights. It passes only when the browser reads the
 # same data the server serves, and when a page on a disallowed origin (https://evil.example)
-# cannot read it although the server is reachable.
+# cannot read it although the server is reachable. Then it opens the server's status page (`/`
+# in a browser) and checks what it shows: name and version, the key rule, each widget with the
+# last status of the one the page read, no script; no screenshot is taken.
 #
 # Usage: tests/browser/run.sh            (from the repository root; builds the debug binary)
 #        SERVER_BIN=path/to/openbb-files tests/browser/run.sh
@@ -84,13 +86,14 @@ browse() {
         sed -n 's|.*<pre id="result">\(.*\)</pre>.*|\1|p'
 }
 
-# Lines the server logged since line $1, as "METHOD PATH STATUS".
+# Access lines the server logged since line $1, as "METHOD PATH STATUS" (every line is JSON;
+# access lines are those with a method).
 requests_since() {
     tail -n "+$(($1 + 1))" "$WORK/server.log" | python3 -c '
 import json, sys
 for line in sys.stdin:
-    if line.startswith("{"):
-        r = json.loads(line)
+    r = json.loads(line)
+    if "method" in r:
         print(r["method"], r["path"], r["status"])'
 }
 
@@ -114,5 +117,56 @@ grep -qx 'OPTIONS /widgets.json 204' <<<"$requests" || fail "evil.example never 
 if grep -q '^GET ' <<<"$requests"; then
     fail "the browser sent a GET after a refused preflight: $requests"
 fi
+
+echo "== status page: $BACKEND/ opened in the browser"
+HEADERS="$(curl -fsS --max-time 10 -o /dev/null -D - -H 'Accept: text/html' "$BACKEND/?api_key=$KEY")"
+grep -qi "^content-security-policy: default-src 'none';" <<<"$HEADERS" ||
+    fail "the status page has no strict Content-Security-Policy: $HEADERS"
+DOM="$(timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync \
+    --user-data-dir="$WORK/profile-status" --virtual-time-budget=5000 --dump-dom \
+    "$BACKEND/?api_key=$KEY" 2>"$WORK/chromium-status.log")"
+VERSION="$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)"
+# What the page shows, as the browser parsed it: element text by id, and the widget rows.
+SHOWN="$(python3 -c '
+import html.parser, sys
+
+class Page(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.stack, self.text, self.rows, self.scripts = [], {}, [], 0
+    def handle_starttag(self, tag, attrs):
+        self.scripts += tag == "script"
+        if tag == "tr":
+            self.rows.append([])
+        if tag == "td":
+            self.rows[-1].append("")
+        self.stack.append((tag, dict(attrs).get("id")))
+    def handle_endtag(self, tag):
+        while self.stack and self.stack.pop()[0] != tag:
+            pass
+    def handle_data(self, data):
+        for _, id in self.stack:
+            if id:
+                self.text[id] = self.text.get(id, "") + data
+        if self.stack and self.stack[-1][0] in ("td", "code") and self.rows and self.rows[-1]:
+            self.rows[-1][-1] += data
+
+page = Page()
+page.feed(sys.stdin.read())
+print("name=" + page.text.get("name", ""))
+print("key=" + page.text.get("key", ""))
+print("scripts=%d" % page.scripts)
+widgets = [row for row in page.rows if row]
+print("widgets=%d" % len(widgets))
+for row in widgets:
+    if row[2] == "prices":
+        print("prices=" + row[3].split(" at ")[0])
+' <<<"$DOM")"
+echo "$SHOWN"
+for expected in "name=openbb-files $VERSION" "key=required" "scripts=0" "widgets=$WIDGETS" \
+    "prices=200"; do
+    grep -qxF "$expected" <<<"$SHOWN" || fail "the status page does not show '$expected'"
+done
 
 echo "browser test passed"

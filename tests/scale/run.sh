@@ -96,7 +96,7 @@ wrk --threads 2 --connections 16 --duration "${DURATION}s" --timeout 5s "$PROXY$
 WRK_PID=$!
 PIDS+=("$WRK_PID")
 sleep "$KILL_AFTER"
-served_before_kill="$(grep -c '^{' "$WORK/a.log" || true)"
+served_before_kill="$(grep -c '"request_id"' "$WORK/a.log" || true)"
 kill -KILL "$A_PID"
 wait "$A_PID" 2>/dev/null || true
 # wrk stops by itself after DURATION; `timeout` is only a guard against a hang.
@@ -109,7 +109,7 @@ requests="$(sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' "$WORK/wrk.out")"
 if grep -q 'Non-2xx or 3xx responses' "$WORK/wrk.out"; then fail "the client saw failed answers"; fi
 if grep -q 'Socket errors' "$WORK/wrk.out"; then fail "the client saw socket errors"; fi
 [[ "$served_before_kill" -gt 0 ]] || fail "replica a served nothing before it was killed"
-served_b="$(grep -c '^{' "$WORK/b.log" || true)"
+served_b="$(grep -c '"request_id"' "$WORK/b.log" || true)"
 [[ "$served_b" -gt 0 ]] || fail "replica b served nothing"
 grep -q 'upstream' "$WORK/nginx-error.log" ||
     fail "nginx never met the killed replica, so no retry was tested"
