@@ -12,7 +12,7 @@
 #        SERVER_BIN=path/to/openbb-files tests/browser/run.sh
 # Needs: chromium, openssl, python3, curl. Loopback only; every process it starts is stopped.
 #
-# Chromium flags beyond the usual headless set (see README, Troubleshooting):
+# Chromium flags beyond the usual headless set (docs/development.md points here):
 # - --host-resolver-rules maps pro.openbb.co:443 and evil.example:443 to the local TLS server,
 #   so the page's origin is exactly https://pro.openbb.co (a default CORS origin);
 # - --ignore-certificate-errors-spki-list trusts only the throwaway certificate's key;
