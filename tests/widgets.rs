@@ -77,13 +77,17 @@ fn server() -> TestServer {
 }
 
 #[test]
-fn the_desk_manifest_has_no_problems_but_the_deliberately_bad_metric() {
+fn the_desk_manifest_has_no_problems_but_the_deliberately_bad_metric_and_note() {
     let server = server();
+    // The broken note is found by the background check or by the feed's first request,
+    // whichever comes first: ask for the feed so that it is found either way.
+    assert_eq!(server.get("/notes").status, 200);
     let info = server.get("/").json();
     assert_eq!(
         info["problems"],
         json!([
-            "bad_metric: backend.column: warning: column 'open' is not in data/prices.csv (date, ticker, close)"
+            "bad_metric: backend.column: warning: column 'open' is not in data/prices.csv (date, ticker, close)",
+            "data/notes/broken.md: front matter: no closing '---' line"
         ]),
         "{info}"
     );
