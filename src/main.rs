@@ -126,12 +126,14 @@ fn serve(args: &[String]) -> ExitCode {
             return usage_error(&message, "openbb-files --help");
         }
     };
+    // Every line from here on follows --log-format, start-up errors included.
+    log::set_format(config.log_format);
     // Refused before anything starts: a folder that serves nothing must not look like a
     // backend that works.
     let folder_warning = match openbb_files::check::root_check(&config.root) {
         Ok(warning) => warning,
         Err(message) => {
-            eprintln!("openbb-files: {message}");
+            log::line(&format!("openbb-files: {message}"));
             return ExitCode::from(2);
         }
     };
@@ -140,14 +142,16 @@ fn serve(args: &[String]) -> ExitCode {
     let signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
         Ok(signals) => signals,
         Err(err) => {
-            eprintln!("openbb-files: cannot watch for SIGINT/SIGTERM: {err}");
+            log::line(&format!(
+                "openbb-files: cannot watch for SIGINT/SIGTERM: {err}"
+            ));
             return ExitCode::FAILURE;
         }
     };
     let server = match openbb_files::start(&config) {
         Ok(server) => server,
         Err(message) => {
-            eprintln!("openbb-files: {message}");
+            log::line(&format!("openbb-files: {message}"));
             return ExitCode::FAILURE;
         }
     };

@@ -211,6 +211,21 @@ fn a_port_in_use_is_a_clear_startup_error() {
         "{stderr}"
     );
     assert!(stderr.contains("--port 0 for a free one"), "{stderr}");
+    // With --log-format json the start-up error is a JSON line too.
+    let out = Command::new(BIN)
+        .args(["--root", fixture.root.to_str().unwrap(), "--port", &port])
+        .args(["--log-format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let line: serde_json::Value = serde_json::from_str(stderr.trim()).expect("one JSON line");
+    assert!(
+        line["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Address already in use")),
+        "{stderr}"
+    );
 }
 
 /// The status of a GET on 127.0.0.1:`port`.
