@@ -20,7 +20,7 @@
 //! [`App::upgrade`] instead: the `Host`, origin and token checks, then a live_grid's
 //! `wsEndpoint` (`live.rs` takes the connection); a plain GET on a `wsEndpoint` is a 426.
 //! Invariant: every error body is `{"detail": "..."}`, and only files that `paths::DataDir`
-//! resolves are ever read besides the two manifests.
+//! resolves are ever read besides the root's `widgets.json`, `apps.json` and `agents.json`.
 
 use std::borrow::Cow;
 use std::cell::RefCell;

@@ -309,13 +309,14 @@ impl Files {
             .get_or_render(&key, &from, || render(&data).map(Payload::new))
     }
 
-    /// The caches by name, for `/metrics`: rendered answers, row selections, files' bytes and
-    /// fetched remote bodies.
-    pub fn cache_stats(&self) -> [(&'static str, CacheStats); 4] {
+    /// The caches by name, for `/metrics`: rendered answers, row selections, files' bytes,
+    /// parsed tables and fetched remote bodies.
+    pub fn cache_stats(&self) -> [(&'static str, CacheStats); 5] {
         [
             ("responses", self.rendered.stats()),
             ("selections", self.selections.stats()),
             ("files", self.bytes.stats()),
+            ("tables", self.data.stats()),
             ("remote", self.remote.stats()),
         ]
     }

@@ -81,6 +81,10 @@ fn metrics_count_requests_by_route_and_status_and_the_caches() {
         1.0
     );
     assert!(value("openbb_files_cache_bytes{cache=\"responses\"}") > 0.0);
+    assert!(
+        value("openbb_files_cache_bytes{cache=\"tables\"}") > 0.0,
+        "the parsed table is counted too"
+    );
     assert_eq!(value("openbb_files_live_subscribers"), 0.0);
     assert_eq!(value("openbb_files_remote_fetch_failures_total"), 0.0);
     assert_eq!(value("openbb_files_problems{severity=\"error\"}"), 0.0);
