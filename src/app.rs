@@ -458,21 +458,31 @@ impl App {
             Target::File(relative) => pdf::raw_file(&self.files, relative),
             Target::Options(route) => options::serve(&self.files, route, &params),
             Target::Widget(widget) => {
-                let response = widgets::serve(&Call {
-                    files: &self.files,
-                    widget,
-                    request,
-                    params: &params,
-                    auth: &self.auth,
-                    max_viewer_bytes: self.max_viewer_bytes,
-                    searches: &self.searches,
-                });
+                let response = widgets::serve(&self.call(widget, request, &params));
                 let now = SystemTime::now();
                 self.last_statuses.record(&widget.id, response.status, now);
                 response
             }
         };
         (route, response)
+    }
+
+    /// What a widget's handler gets for `request`.
+    fn call<'a>(
+        &'a self,
+        widget: &'a manifest::Widget,
+        request: &'a Request,
+        params: &'a [(String, String)],
+    ) -> Call<'a> {
+        Call {
+            files: &self.files,
+            widget,
+            request,
+            params,
+            auth: &self.auth,
+            max_viewer_bytes: self.max_viewer_bytes,
+            searches: &self.searches,
+        }
     }
 
     /// The query parameters, without the API key's (copied only when it is among them).
@@ -526,15 +536,7 @@ impl App {
             .ok_or_else(|| Response::error(404, &format!("no WebSocket at {}", request.path)))?;
         let accept = websocket::handshake(request)?;
         let params = self.params(request).into_owned();
-        let call = Call {
-            files: &self.files,
-            widget,
-            request,
-            params: &params,
-            auth: &self.auth,
-            max_viewer_bytes: self.max_viewer_bytes,
-            searches: &self.searches,
-        };
+        let call = self.call(widget, request, &params);
         let relative = call.locate()?;
         let admission = self.live.admit(widget, &relative, request.remote)?;
         let hub = Arc::clone(&self.live);
