@@ -184,13 +184,6 @@ impl App {
         let (manifest, widgets_problem) = self.manifest();
         let (_, apps_problem) = self.apps.get();
         let (_, agents_problem) = self.agents.get();
-        let files = self.files.problems().into_iter().map(|line| {
-            // The one warning files record: a remote copy served while its upstream fails.
-            match line.contains(": warning: ") {
-                true => Problem::warning(line),
-                false => Problem::error(line),
-            }
-        });
         widgets_problem
             .iter()
             .chain(apps_problem.iter())
@@ -199,7 +192,7 @@ impl App {
             .chain(manifest.problems.iter().cloned())
             .chain(manifest.warnings.iter().cloned())
             .chain(self.data_and_apps_problems(&manifest))
-            .chain(files)
+            .chain(self.files.problems())
             .collect()
     }
 

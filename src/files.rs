@@ -31,6 +31,7 @@ use crate::http::{Body, Payload, Response};
 use crate::manifest::placeholders;
 use crate::paths::{DataDir, is_safe_segment};
 use crate::remote::{self, DEFAULT_TTL, Fetched, Remote, is_remote};
+use crate::validate::{Problem, Severity};
 
 /// How much [`Files`] keeps in memory, and how large a filter a request may ask for. Every
 /// cache counts its keys and bookkeeping too, and drops the least recently used entries first.
@@ -101,7 +102,7 @@ pub struct Files {
     rendered: ResponseCache<RenderedFrom>,
     selections: ResponseCache<SelectedFrom, Selection>,
     /// Files whose last read failed, by shown path; cleared when they read again.
-    problems: RwLock<BTreeMap<String, String>>,
+    problems: RwLock<BTreeMap<String, Problem>>,
 }
 
 /// A table or document parsed from a file, or why it does not parse.
@@ -374,7 +375,7 @@ impl Files {
         Ok((from, data))
     }
 
-    pub fn problems(&self) -> Vec<String> {
+    pub fn problems(&self) -> Vec<Problem> {
         let problems = self.problems.read().unwrap_or_else(|p| p.into_inner());
         problems.values().cloned().collect()
     }
@@ -530,7 +531,10 @@ impl Files {
         match self.remote.get(url, file.ttl) {
             Ok(fetched) => {
                 match &fetched.stale {
-                    Some(why) => self.record_problem(url, &format!("{url}: warning: {why}")),
+                    Some(why) => {
+                        let line = format!("{url}: warning: {why}");
+                        self.record(url, Problem::warning(line));
+                    }
                     None => self.clear_problem(url),
                 }
                 Ok(fetched)
@@ -656,15 +660,19 @@ impl Files {
 
     /// Notes a problem with a file without failing the request (e.g. one bad note in a feed).
     pub fn record_problem(&self, shown: &str, detail: &str) {
+        self.record(shown, Problem::error(detail));
+    }
+
+    /// Notes `problem` for `shown`, logging it when it is new.
+    fn record(&self, shown: &str, problem: Problem) {
         let mut problems = self.problems.write().unwrap_or_else(|p| p.into_inner());
-        if problems.get(shown).map(String::as_str) != Some(detail) {
-            // The one warning recorded is a stale remote copy's (as `App::problems` reads it).
-            let level = match detail.contains(": warning: ") {
-                true => crate::log::Level::Warning,
-                false => crate::log::Level::Error,
+        if problems.get(shown) != Some(&problem) {
+            let level = match problem.severity {
+                Severity::Warning => crate::log::Level::Warning,
+                Severity::Error => crate::log::Level::Error,
             };
-            crate::log::write(level, &format!("openbb-files: {detail}"));
-            problems.insert(shown.to_string(), detail.to_string());
+            crate::log::write(level, &format!("openbb-files: {}", problem.line));
+            problems.insert(shown.to_string(), problem);
         }
     }
 
