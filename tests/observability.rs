@@ -5,7 +5,6 @@
 //! every line in `--log-format`.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -13,6 +12,7 @@ use openbb_files::app::App;
 use openbb_files::http::{Method, Request, Response};
 use openbb_files::status_page::CONTENT_SECURITY_POLICY;
 
+use crate::process::Running;
 use crate::support::{Fixture, TestServer, prices_fixture, raw_status, test_config};
 
 const CHROMIUM_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,\
@@ -328,39 +328,22 @@ fn every_answer_carries_a_request_id_the_clients_when_plain() {
 
 /// The binary serving `fixture`, its stderr lines collected as they come.
 struct Logging {
-    child: std::process::Child,
-    port: u16,
+    server: Running,
     lines: Arc<Mutex<Vec<String>>>,
 }
 
 impl Logging {
     fn start(fixture: &Fixture, extra: &[&str]) -> Logging {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_openbb-files"))
-            .args(["--root", fixture.root.to_str().unwrap(), "--port", "0"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let port = first
-            .trim_end()
-            .rsplit(':')
-            .next()
-            .and_then(|port| port.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
+        let mut server = Running::start(fixture, extra);
         let lines = Arc::new(Mutex::new(Vec::new()));
-        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let stderr = BufReader::new(server.take_stderr());
         let collected = Arc::clone(&lines);
         std::thread::spawn(move || {
             for line in stderr.lines().map_while(Result::ok) {
                 collected.lock().unwrap().push(line);
             }
         });
-        Logging { child, port, lines }
+        Logging { server, lines }
     }
 
     fn get(&self, path: &str, headers: &[(&str, &str)]) -> ureq::http::Response<ureq::Body> {
@@ -369,7 +352,7 @@ impl Logging {
             .timeout_global(Some(Duration::from_secs(10)))
             .build()
             .into();
-        let mut request = agent.get(format!("http://127.0.0.1:{}{path}", self.port));
+        let mut request = agent.get(format!("http://127.0.0.1:{}{path}", self.server.port));
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -394,13 +377,6 @@ impl Logging {
 
     fn lines(&self) -> Vec<String> {
         self.lines.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Logging {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

@@ -75,6 +75,11 @@ impl Running {
         self.finish(Duration::from_secs(10))
     }
 
+    /// The process's stderr, for a caller that reads it while the server runs.
+    pub fn take_stderr(&mut self) -> std::process::ChildStderr {
+        self.child.stderr.take().expect("stderr not taken yet")
+    }
+
     /// Waits (bounded) for the process to exit; returns its code and its stderr.
     pub fn finish(mut self, within: Duration) -> (Option<i32>, String) {
         let deadline = Instant::now() + within;
@@ -92,6 +97,14 @@ impl Running {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+}
+
+/// A server still running when its test ends (a failed assertion) is stopped.
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
