@@ -301,13 +301,6 @@ impl<T> FileCache<T> {
         Ok((version, value))
     }
 
-    /// How many values are kept, and the bytes they weigh.
-    #[cfg(test)]
-    pub fn usage(&self) -> (usize, usize) {
-        let entries = lock(&self.entries);
-        (entries.len(), entries.total())
-    }
-
     pub fn stats(&self) -> CacheStats {
         CacheStats::of(&self.entries, &self.counters)
     }
@@ -791,13 +784,6 @@ impl<S: PartialEq + Clone + Weigh, V: Clone + Weigh> ResponseCache<S, V> {
         Ok(value)
     }
 
-    /// How many entries are kept, and the bytes they weigh.
-    #[cfg(test)]
-    pub fn usage(&self) -> (usize, usize) {
-        let entries = lock(&self.entries);
-        (entries.len(), entries.total())
-    }
-
     pub fn stats(&self) -> CacheStats {
         CacheStats::of(&self.entries, &self.counters)
     }
@@ -888,7 +874,7 @@ mod tests {
         assert_eq!(renders.get(), 1);
         assert_eq!(get(2, "new"), "new", "a new stamp renders again");
         assert_eq!(renders.get(), 2);
-        assert_eq!(cache.usage().0, 1, "the new stamp replaced the old");
+        assert_eq!(cache.stats().entries, 1, "the new stamp replaced the old");
         assert!(cache.get_or_render::<()>(&key, &3, || Err(())).is_err());
     }
 

@@ -322,18 +322,6 @@ impl Files {
         ]
     }
 
-    /// How many rendered answers, selections, files' bytes and parsed tables are kept, and
-    /// the bytes each cache weighs.
-    #[cfg(test)]
-    fn cache_usage(&self) -> [(usize, usize); 4] {
-        [
-            self.rendered.usage(),
-            self.selections.usage(),
-            self.bytes.usage(),
-            self.data.usage(),
-        ]
-    }
-
     /// Row indices of a table file chosen by `select` (filtered and sorted rows), kept like
     /// [`Files::rendered`] keeps responses so that paging through them selects nothing anew;
     /// returned with the data they index into.
@@ -832,9 +820,13 @@ mod tests {
             6000,
             "served, not kept"
         );
-        for (count, total) in files.cache_usage() {
-            assert!(total <= budget, "{total} bytes in {count} entries");
-            assert!(count > 0 && count < 50, "{count} entries");
+        let local = files
+            .cache_stats()
+            .into_iter()
+            .filter(|(name, _)| *name != "remote");
+        for (_, CacheStats { entries, bytes, .. }) in local {
+            assert!(bytes <= budget, "{bytes} bytes in {entries} entries");
+            assert!(entries > 0 && entries < 50, "{entries} entries");
         }
         let rendered_again = files.rendered(
             "t.csv",
@@ -877,8 +869,17 @@ mod tests {
             (first_cell(&a), first_cell(&b)),
             (Cell::Text("A0"), Cell::Text("B0"))
         );
-        let [.., (kept, weight)] = files.cache_usage();
-        assert_eq!(kept, 1, "{weight} bytes of {}", limits.data);
+        let tables = || {
+            let mut stats = files.cache_stats().into_iter();
+            stats.find(|(name, _)| *name == "tables").unwrap().1
+        };
+        assert_eq!(
+            tables().entries,
+            1,
+            "{} bytes of {}",
+            tables().bytes,
+            limits.data
+        );
         let a_again = files.data("a.csv").unwrap();
         assert!(
             !Arc::ptr_eq(&a, &a_again),
@@ -886,7 +887,7 @@ mod tests {
         );
         assert_eq!(first_cell(&a_again), Cell::Text("A0"));
         assert!(Arc::ptr_eq(&a_again, &files.data("a.csv").unwrap()));
-        assert_eq!(files.cache_usage()[3].0, 1);
+        assert_eq!(tables().entries, 1);
         std::fs::remove_dir_all(&root).unwrap();
     }
 

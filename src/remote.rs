@@ -186,13 +186,6 @@ impl Remote {
         self.failures.load(Ordering::Relaxed)
     }
 
-    /// How many bodies are kept, and the bytes they weigh.
-    #[cfg(test)]
-    pub fn usage(&self) -> (usize, usize) {
-        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        (entries.len(), entries.total())
-    }
-
     fn fetch(&self, url: &str) -> Result<Vec<u8>, String> {
         let mut response = self
             .agent
@@ -279,7 +272,11 @@ mod tests {
             let copy = remote.get(&format!("{url}?n={n}"), DEFAULT_TTL).unwrap();
             assert_eq!(copy.bytes.len(), 1000);
         }
-        let (count, total) = remote.usage();
+        let CacheStats {
+            entries: count,
+            bytes: total,
+            ..
+        } = remote.stats();
         assert!(total <= 4000 && count < 4, "{count} copies, {total} bytes");
         let kept = remote.get(&format!("{url}?n=9"), DEFAULT_TTL).unwrap();
         assert_eq!(
