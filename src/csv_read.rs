@@ -18,6 +18,7 @@ use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
+use crate::error::{FileError, Location};
 use crate::table::{ColumnBuilder, Table};
 
 /// Block size: large enough to amortize the hand-off, small enough to keep memory flat. Tests
@@ -27,6 +28,7 @@ const BLOCK_BYTES: usize = 8 << 20;
 #[cfg(test)]
 const BLOCK_BYTES: usize = 64 << 10;
 
+/// Why a CSV does not parse, and on which line (1-based; 0 for no line in particular).
 #[derive(Debug, PartialEq, Eq)]
 pub struct CsvError {
     pub line: u64,
@@ -34,6 +36,15 @@ pub struct CsvError {
 }
 
 impl CsvError {
+    /// This error as the file `shown`'s parse error.
+    pub fn in_file(self, shown: &str) -> FileError {
+        FileError::Parse {
+            file: shown.to_string(),
+            at: Location::line(self.line),
+            message: self.message,
+        }
+    }
+
     fn io(err: io::Error) -> CsvError {
         CsvError {
             line: 0,

@@ -28,6 +28,7 @@ pub mod config;
 pub mod cors;
 pub mod csv_read;
 pub mod data;
+pub mod error;
 pub mod files;
 pub mod filter;
 pub mod generate;
