@@ -840,7 +840,9 @@ mod tests {
             });
             assert_eq!(&*rendered.unwrap().bytes, b"[]");
             files
-                .selection("t.csv", &["w"], &params, &[], |_| Ok::<_, FileError>(vec![0]))
+                .selection("t.csv", &["w"], &params, &[], |_| {
+                    Ok::<_, FileError>(vec![0])
+                })
                 .unwrap();
             assert_eq!(
                 files.bytes(&format!("f{}.pdf", n % 40)).unwrap().len(),
