@@ -69,18 +69,6 @@ impl Location {
     }
 }
 
-impl FileError {
-    /// The file a problem is recorded under (as `/` lists it), when the error is the file's
-    /// fault rather than the request's.
-    pub fn file(&self) -> Option<&str> {
-        match self {
-            FileError::Parse { file, .. } => Some(file),
-            FileError::Upstream { url, .. } => Some(url),
-            _ => None,
-        }
-    }
-}
-
 impl fmt::Display for FileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -590,10 +590,7 @@ impl Files {
             .resolve(relative)
             .ok_or_else(|| self.not_found(relative))?;
         if !crate::data::is_json(relative) {
-            let file = std::fs::File::open(&path).map_err(|err| FileError::Unreadable {
-                file: shown.clone(),
-                why: err.to_string(),
-            })?;
+            let file = std::fs::File::open(&path).map_err(|err| unreadable(&shown, &err))?;
             return crate::csv_read::read_header(file)
                 .map(Some)
                 .map_err(|err| err.in_file(&shown));
@@ -619,10 +616,7 @@ impl Files {
             input
                 .read_to_end(&mut bytes)
                 .map(|_| Arc::from(bytes))
-                .map_err(|err| FileError::Unreadable {
-                    file: shown.clone(),
-                    why: err.to_string(),
-                })
+                .map_err(|err| unreadable(&shown, &err))
         })?;
         cached.as_ref().clone()
     }

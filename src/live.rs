@@ -317,7 +317,7 @@ impl Hub {
     ) -> Result<(Arc<Data>, Arc<Snapshot>), Response> {
         let snapshots = self.snapshots_of(widget, relative);
         let _building = lock(&snapshots.building);
-        let data = self.files.data(relative).map_err(Response::from)?;
+        let data = self.files.data(relative)?;
         let latest = lock(&snapshots.latest).clone();
         if let Some(snapshot) = latest.filter(|s| s.is_of(&data)) {
             return Ok((data, snapshot));
