@@ -18,6 +18,7 @@ use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
+use crate::error::{FileError, Location};
 use crate::table::{ColumnBuilder, Table};
 
 /// Block size: large enough to amortize the hand-off, small enough to keep memory flat. Tests
@@ -27,6 +28,7 @@ const BLOCK_BYTES: usize = 8 << 20;
 #[cfg(test)]
 const BLOCK_BYTES: usize = 64 << 10;
 
+/// Why a CSV does not parse, and on which line (1-based; 0 for no line in particular).
 #[derive(Debug, PartialEq, Eq)]
 pub struct CsvError {
     pub line: u64,
@@ -34,6 +36,15 @@ pub struct CsvError {
 }
 
 impl CsvError {
+    /// This error as the file `shown`'s parse error.
+    pub fn in_file(self, shown: &str) -> FileError {
+        FileError::Parse {
+            file: shown.to_string(),
+            at: Location::line(self.line),
+            message: self.message,
+        }
+    }
+
     fn io(err: io::Error) -> CsvError {
         CsvError {
             line: 0,
@@ -64,10 +75,7 @@ pub fn read_csv(input: impl Read + Send) -> Result<Table, CsvError> {
     {
         return Ok(Table::new(Vec::new(), Vec::new()));
     }
-    let names = unique_names(&header).map_err(|message| CsvError {
-        line: first.line,
-        message,
-    })?;
+    let names = unique_names(&header, first.line)?;
     let position = reader.position().clone();
     first.start += position.byte() as usize;
     first.line += position.line() - 1;
@@ -184,7 +192,7 @@ pub fn read_header(input: impl Read) -> Result<Vec<String>, CsvError> {
         return Ok(Vec::new());
     }
     let line = reader.position().line();
-    unique_names(&header).map_err(|message| CsvError { line, message })
+    unique_names(&header, line)
 }
 
 fn record_reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
@@ -441,13 +449,15 @@ fn too_many_fields(line: u64, count: usize, width: usize) -> CsvError {
 }
 
 /// Header names made unique the way pandas does it: `a, a, a` → `a, a.1, a.2`; an empty name
-/// becomes `Unnamed: N` (N = 0-based position).
-fn unique_names(header: &csv::ByteRecord) -> Result<Vec<String>, String> {
+/// becomes `Unnamed: N` (N = 0-based position). `line` is the header's, for the error.
+fn unique_names(header: &csv::ByteRecord, line: u64) -> Result<Vec<String>, CsvError> {
     let mut names: Vec<String> = Vec::with_capacity(header.len());
     let mut taken: HashSet<String> = HashSet::with_capacity(header.len());
     for (index, name) in header.iter().enumerate() {
-        let name = std::str::from_utf8(name.trim_ascii())
-            .map_err(|_| "the header is not valid UTF-8".to_string())?;
+        let name = std::str::from_utf8(name.trim_ascii()).map_err(|_| CsvError {
+            line,
+            message: "the header is not valid UTF-8".to_string(),
+        })?;
         let base = if name.is_empty() {
             format!("Unnamed: {index}")
         } else {

@@ -4,8 +4,8 @@
 //! document that is not filtered goes out byte for byte, key order and all) and, when it is an
 //! array, as parsed rows that filters can select from. NDJSON (`.ndjson`, `.jsonl`: one JSON
 //! value a line, blank lines skipped) is read as the array of its lines. Invariant: a `Data`
-//! value is only built from input that parsed completely; a bad file is an error naming the
-//! file and line.
+//! value is only built from input that parsed completely; a bad file is a
+//! [`FileError::Parse`] naming the file and line.
 
 use std::io::Read;
 use std::sync::Arc;
@@ -13,6 +13,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::csv_read::read_csv;
+use crate::error::{FileError, Location};
 use crate::filter::{self, Condition, Limits, PlanError, Rule};
 use crate::http::Body;
 use crate::table::{Cell, Table};
@@ -31,12 +32,12 @@ pub enum Data {
 impl Data {
     /// Reads a data file from `input` (a CSV is streamed, never held whole); `shown` names it
     /// in errors (`data/prices.csv`) and tells CSV from JSON and NDJSON.
-    pub fn load(shown: &str, input: &mut (dyn Read + Send)) -> Result<Data, String> {
+    pub fn load(shown: &str, input: &mut (dyn Read + Send)) -> Result<Data, FileError> {
         if is_json(shown) || is_ndjson(shown) {
             let mut bytes = Vec::new();
             input
                 .read_to_end(&mut bytes)
-                .map_err(|err| format!("{shown}: {err}"))?;
+                .map_err(|err| parse_error(shown, Location::Whole, err))?;
             Data::parse(shown, &bytes)
         } else {
             parse_csv(shown, input)
@@ -44,7 +45,7 @@ impl Data {
     }
 
     /// Parses a data file's bytes; `shown` names it in errors and tells CSV from JSON.
-    pub fn parse(shown: &str, bytes: &[u8]) -> Result<Data, String> {
+    pub fn parse(shown: &str, bytes: &[u8]) -> Result<Data, FileError> {
         if is_json(shown) {
             parse_json(shown, bytes)
         } else if is_ndjson(shown) {
@@ -162,46 +163,50 @@ fn is_ndjson(shown: &str) -> bool {
     lower.ends_with(".ndjson") || lower.ends_with(".jsonl")
 }
 
-fn parse_csv(shown: &str, input: impl Read + Send) -> Result<Data, String> {
-    read_csv(input)
-        .map(Data::Table)
-        .map_err(|err| match err.line {
-            0 => format!("{shown}: {}", err.message),
-            line => format!("{shown}: line {line}: {}", err.message),
-        })
+/// A parse error of the file `shown` at `at`.
+fn parse_error(shown: &str, at: Location, message: impl ToString) -> FileError {
+    FileError::Parse {
+        file: shown.to_string(),
+        at,
+        message: message.to_string(),
+    }
 }
 
-fn parse_json(shown: &str, bytes: &[u8]) -> Result<Data, String> {
+fn parse_csv(shown: &str, input: impl Read + Send) -> Result<Data, FileError> {
+    read_csv(input)
+        .map(Data::Table)
+        .map_err(|err| err.in_file(shown))
+}
+
+/// Where a JSON parser's error lies, its line counted in the file.
+fn json_location(line: usize, err: &serde_json::Error) -> Location {
+    Location::LineColumn {
+        line: line as u64,
+        column: err.column() as u64,
+    }
+}
+
+fn parse_json(shown: &str, bytes: &[u8]) -> Result<Data, FileError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let document: Value = serde_json::from_slice(bytes).map_err(|err| {
-        format!(
-            "{shown}: line {}: column {}: {}",
-            err.line(),
-            err.column(),
-            err
-        )
-    })?;
+    let document: Value = serde_json::from_slice(bytes)
+        .map_err(|err| parse_error(shown, json_location(err.line(), &err), &err))?;
     Ok(json_data(Arc::from(bytes), document))
 }
 
-fn parse_ndjson(shown: &str, bytes: &[u8]) -> Result<Data, String> {
+fn parse_ndjson(shown: &str, bytes: &[u8]) -> Result<Data, FileError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut items = Vec::new();
     for (index, line) in bytes.split(|&b| b == b'\n').enumerate() {
         if line.trim_ascii().is_empty() {
             continue;
         }
-        let item: Value = serde_json::from_slice(line).map_err(|err| {
-            format!(
-                "{shown}: line {}: column {}: {err}",
-                index + 1,
-                err.column()
-            )
-        })?;
+        let item: Value = serde_json::from_slice(line)
+            .map_err(|err| parse_error(shown, json_location(index + 1, &err), &err))?;
         items.push(item);
     }
     let document = Value::Array(items);
-    let raw = serde_json::to_vec(&document).map_err(|err| format!("{shown}: {err}"))?;
+    let raw =
+        serde_json::to_vec(&document).map_err(|err| parse_error(shown, Location::Whole, err))?;
     Ok(json_data(Arc::from(raw), document))
 }
 
@@ -355,15 +360,37 @@ mod tests {
             serde_json::json!([{"id": 2, "s": "b"}])
         );
         let err = Data::parse("data/t.jsonl", b"{\"id\": 1}\n\n{oops}\n").unwrap_err();
-        assert!(err.starts_with("data/t.jsonl: line 3"), "{err}");
+        assert!(err.to_string().starts_with("data/t.jsonl: line 3"), "{err}");
     }
 
     #[test]
     fn errors_name_the_file_and_line() {
         let err = Data::parse("data/bad.json", b"[\n{\"a\": 1},\n{oops}\n]").unwrap_err();
-        assert!(err.starts_with("data/bad.json: line 3"), "{err}");
+        let at = Location::LineColumn { line: 3, column: 2 };
+        assert!(
+            matches!(&err, FileError::Parse { file, at: found, .. } if file == "data/bad.json" && *found == at),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("data/bad.json: line 3: column 2: "),
+            "{err}"
+        );
         let err = Data::parse("data/bad.csv", b"a,b\n1,2\n1,2,3\n").unwrap_err();
-        assert!(err.starts_with("data/bad.csv: line 3"), "{err}");
+        assert!(
+            matches!(
+                &err,
+                FileError::Parse {
+                    at: Location::Line(3),
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().starts_with("data/bad.csv: line 3: "),
+            "{err}"
+        );
         assert!(
             Data::parse("data/nan.json", b"[NaN]").is_err(),
             "NaN is not JSON"

@@ -1,10 +1,10 @@
 //! Reading `data/` for the widget handlers: file templates, cached parses, problem records.
 //!
 //! Every handler reads through [`Files`], and `Files` reads only paths that
-//! [`DataDir::resolve`] hands out. Errors come back as ready [`Response`]s in the `{"detail"}`
-//! shape: 400 for a parameter value that is not a file name, 404 for a missing file (naming
-//! what was looked for), 500 for a file that does not parse (also recorded as a problem and
-//! listed at `/` until the file reads again).
+//! [`DataDir::resolve`] hands out. Failures come back as [`FileError`]s, which say what went
+//! wrong and nothing of HTTP (the handlers' edge, `widgets/errors.rs`, picks the status). A
+//! file that does not parse, and a remote source that cannot be fetched, are also recorded as
+//! a problem and listed at `/` until they read again ([`Files::noted`]).
 //!
 //! What `Files` keeps in memory is bounded by [`Limits`]: parsed tables, rendered answers, row
 //! selections, files' bytes and remote copies each within a byte budget (least recently used
@@ -26,8 +26,9 @@ use crate::cache::{
 };
 use crate::config::Config;
 use crate::data::Data;
+use crate::error::{FileError, Location};
 use crate::filter::{self, Rule};
-use crate::http::{Body, Payload, Response};
+use crate::http::{Body, Payload};
 use crate::manifest::placeholders;
 use crate::paths::{DataDir, is_safe_segment};
 use crate::remote::{self, DEFAULT_TTL, Fetched, Remote, is_remote};
@@ -98,7 +99,7 @@ pub struct Files {
     remote_data: Mutex<Lru<str, (FileVersion, Parsed)>>,
     /// Parsed tables and documents by path and version.
     data: FileCache<Parsed>,
-    bytes: FileCache<Result<Arc<[u8]>, String>>,
+    bytes: FileCache<Result<Arc<[u8]>, FileError>>,
     rendered: ResponseCache<RenderedFrom>,
     selections: ResponseCache<SelectedFrom, Selection>,
     /// Files whose last read failed, by shown path; cleared when they read again.
@@ -106,14 +107,19 @@ pub struct Files {
 }
 
 /// A table or document parsed from a file, or why it does not parse.
-type Parsed = Result<Arc<Data>, String>;
+type Parsed = Result<Arc<Data>, FileError>;
 
 /// The heap bytes of a [`Parsed`]: the data and their `Arc`'s allocation, or the reason.
 fn parsed_weight(parsed: &Parsed) -> usize {
     match parsed {
         Ok(data) => data.weight() + size_of::<Data>() + ALLOCATION,
-        Err(why) => why.len() + ALLOCATION,
+        Err(err) => error_weight(err),
     }
+}
+
+/// The heap bytes of a kept error, near enough: its text.
+fn error_weight(err: &FileError) -> usize {
+    err.to_string().len() + 2 * ALLOCATION
 }
 
 /// Parsed data weigh the bytes they hold on the heap: a table's columns, or a JSON document's
@@ -192,23 +198,23 @@ impl Deref for Found {
 /// What the readers of [`Files`] take: a name relative to `data/` (or a remote URL), looked up
 /// when it is read, or a file already [`Found`].
 pub trait DataFile {
-    fn found(&self, files: &Files) -> Result<Cow<'_, Found>, Response>;
+    fn found(&self, files: &Files) -> Result<Cow<'_, Found>, FileError>;
 }
 
 impl DataFile for str {
-    fn found(&self, files: &Files) -> Result<Cow<'_, Found>, Response> {
+    fn found(&self, files: &Files) -> Result<Cow<'_, Found>, FileError> {
         files.find(self).map(Cow::Owned)
     }
 }
 
 impl DataFile for String {
-    fn found(&self, files: &Files) -> Result<Cow<'_, Found>, Response> {
+    fn found(&self, files: &Files) -> Result<Cow<'_, Found>, FileError> {
         self.as_str().found(files)
     }
 }
 
 impl DataFile for Found {
-    fn found(&self, _: &Files) -> Result<Cow<'_, Found>, Response> {
+    fn found(&self, _: &Files) -> Result<Cow<'_, Found>, FileError> {
         Ok(Cow::Borrowed(self))
     }
 }
@@ -283,7 +289,7 @@ impl Files {
                 limits.file_bytes / 2,
                 |bytes| match bytes {
                     Ok(bytes) => bytes.len() + ALLOCATION,
-                    Err(why) => why.len(),
+                    Err(err) => error_weight(err),
                 },
             ),
             rendered: ResponseCache::new(limits.responses),
@@ -294,15 +300,16 @@ impl Files {
 
     /// A table file's rows for `params`, rendered by `render` once per file version, rules and
     /// parameters (in any order); `scope` (the widget, then what else the answer depends on,
-    /// such as a route) keeps answers apart that share a file and parameters.
-    pub fn rendered(
+    /// such as a route) keeps answers apart that share a file and parameters. `render`'s own
+    /// failures (of any type a [`FileError`] converts into) come back as they are.
+    pub fn rendered<E: From<FileError>>(
         &self,
         file: &(impl DataFile + ?Sized),
         scope: &[&str],
         params: &[(String, String)],
         rules: &[(String, Option<Rule>)],
-        render: impl FnOnce(&Data) -> Result<Body, Response>,
-    ) -> Result<Payload, Response> {
+        render: impl FnOnce(&Data) -> Result<Body, E>,
+    ) -> Result<Payload, E> {
         let file = file.found(self)?;
         let (from, data) = self.rendered_from(&file, rules)?;
         let key = cache_key(&file, scope, params);
@@ -325,14 +332,14 @@ impl Files {
     /// Row indices of a table file chosen by `select` (filtered and sorted rows), kept like
     /// [`Files::rendered`] keeps responses so that paging through them selects nothing anew;
     /// returned with the data they index into.
-    pub fn selection(
+    pub fn selection<E: From<FileError>>(
         &self,
         file: &(impl DataFile + ?Sized),
         scope: &[&str],
         params: &[(String, String)],
         rules: &[(String, Option<Rule>)],
-        select: impl FnOnce(&Data) -> Result<Vec<u32>, Response>,
-    ) -> Result<(Arc<Data>, Arc<[u32]>), Response> {
+        select: impl FnOnce(&Data) -> Result<Vec<u32>, E>,
+    ) -> Result<(Arc<Data>, Arc<[u32]>), E> {
         let file = file.found(self)?;
         let (from, data) = self.rendered_from(&file, rules)?;
         let key = cache_key(&file, scope, params);
@@ -353,7 +360,7 @@ impl Files {
         &self,
         file: &Found,
         rules: &[(String, Option<Rule>)],
-    ) -> Result<(RenderedFrom, Arc<Data>), Response> {
+    ) -> Result<(RenderedFrom, Arc<Data>), FileError> {
         let (file, version, data) = self.versioned_data(file)?;
         let from = RenderedFrom {
             file,
@@ -371,8 +378,8 @@ impl Files {
     /// Fills `{param}` placeholders from the query. In a path under `data/` a value must be one
     /// safe path segment, so it can never leave the template's folder; in a remote URL it is
     /// percent-encoded for where it stands ([`remote::encode`]).
-    pub fn fill(template: &str, params: &[(String, String)]) -> Result<String, Response> {
-        placeholders(template).map_err(|err| Response::error(500, &err))?;
+    pub fn fill(template: &str, params: &[(String, String)]) -> Result<String, FileError> {
+        placeholders(template).map_err(|why| FileError::Template { why })?;
         let mut filled = String::with_capacity(template.len());
         let mut rest = template;
         while let Some(open) = rest.find('{') {
@@ -383,24 +390,23 @@ impl Files {
                 .find(|(key, _)| key == name)
                 .map(|(_, value)| value.trim())
                 .filter(|value| !value.is_empty())
-                .ok_or_else(|| {
-                    Response::error(
-                        422,
-                        &format!("missing parameter '{name}': the file name is built from it"),
-                    )
+                .ok_or_else(|| FileError::MissingParameter {
+                    param: name.to_string(),
                 })?;
-            let not_a_name =
-                |why: &str| Response::error(400, &format!("parameter '{name}': {why}"));
+            let in_url = is_remote(template);
+            let not_a_name = || FileError::NotAFileName {
+                param: name.to_string(),
+                value: value.to_string(),
+                in_url,
+            };
             filled.push_str(&rest[..open]);
-            if is_remote(template) {
+            if in_url {
                 let at = template.len() - rest.len() + open;
-                filled.push_str(
-                    &remote::encode(template, at, value).map_err(|why| not_a_name(&why))?,
-                );
+                filled.push_str(&remote::encode(template, at, value).ok_or_else(not_a_name)?);
             } else if is_safe_segment(value) {
                 filled.push_str(value);
             } else {
-                return Err(not_a_name(&format!("'{value}' is not a file name")));
+                return Err(not_a_name());
             }
             rest = &rest[close + 1..];
         }
@@ -408,9 +414,9 @@ impl Files {
         Ok(filled)
     }
 
-    /// The first candidate (relative to `data/`) for `widget` that exists, or a 404 naming all
-    /// of them.
-    pub fn locate(&self, widget: &str, candidates: Vec<String>) -> Result<Found, Response> {
+    /// The first candidate (relative to `data/`) for `widget` that exists, or an error naming
+    /// all of them.
+    pub fn locate(&self, widget: &str, candidates: Vec<String>) -> Result<Found, FileError> {
         let mut tried = Vec::with_capacity(candidates.len());
         for relative in candidates {
             match self.look_up(relative) {
@@ -418,24 +424,20 @@ impl Files {
                 Err(relative) => tried.push(relative),
             }
         }
-        let shown: Vec<String> = tried.iter().map(|c| self.dir.display(c)).collect();
-        Err(Response::error(
-            404,
-            &format!(
-                "widget '{widget}' has no data file: looked for {}",
-                shown.join(" and ")
-            ),
-        ))
+        Err(FileError::NoDataFile {
+            widget: widget.to_string(),
+            tried: tried.iter().map(|c| self.dir.display(c)).collect(),
+        })
     }
 
     /// The file `relative` names under `data/` (a remote URL is always found: it is fetched
-    /// when read), or a 404.
-    pub fn find(&self, relative: &str) -> Result<Found, Response> {
+    /// when read).
+    pub fn find(&self, relative: &str) -> Result<Found, FileError> {
         self.try_find(relative)
             .ok_or_else(|| self.not_found(relative))
     }
 
-    /// [`Files::find`] without the 404.
+    /// [`Files::find`] as an `Option`.
     pub fn try_find(&self, relative: &str) -> Option<Found> {
         self.look_up(relative.to_string()).ok()
     }
@@ -460,14 +462,14 @@ impl Files {
     }
 
     /// A table or JSON document, parsed once per file version.
-    pub fn data(&self, file: &(impl DataFile + ?Sized)) -> Result<Arc<Data>, Response> {
+    pub fn data(&self, file: &(impl DataFile + ?Sized)) -> Result<Arc<Data>, FileError> {
         let file = file.found(self)?;
         self.versioned_data(&file).map(|(_, _, data)| data)
     }
 
     /// [`Files::data`] with the file's path (a remote file's URL) and the version the data were
     /// parsed from.
-    fn versioned_data(&self, file: &Found) -> Result<(PathBuf, FileVersion, Arc<Data>), Response> {
+    fn versioned_data(&self, file: &Found) -> Result<(PathBuf, FileVersion, Arc<Data>), FileError> {
         let Some((path, seen)) = &file.local else {
             let (version, data) = self.remote_data(file)?;
             return Ok((PathBuf::from(&file.relative), version, data));
@@ -476,7 +478,7 @@ impl Files {
         let (path, version, parsed) = self.read_local(&self.data, file, path, *seen, |input| {
             Data::load(&shown, input).map(Arc::new)
         })?;
-        let data = self.checked(&shown, parsed.as_ref().clone())?;
+        let data = self.noted(&shown, parsed.as_ref().clone())?;
         Ok((path, version, data))
     }
 
@@ -490,7 +492,7 @@ impl Files {
         path: &Path,
         seen: FileVersion,
         load: impl Fn(&mut (dyn Read + Send)) -> T,
-    ) -> Result<(PathBuf, FileVersion, Arc<T>), Response> {
+    ) -> Result<(PathBuf, FileVersion, Arc<T>), FileError> {
         let shown = self.dir.display(file);
         let read = |path: &Path, seen| cache.get(path, seen, &load);
         let (path, read) = match read(path, seen) {
@@ -513,8 +515,8 @@ impl Files {
         self.try_find(relative).is_some()
     }
 
-    /// A remote body; a failed fetch is a 502 and a problem, a stale copy a warning at `/`.
-    fn fetch(&self, file: &Found) -> Result<Fetched, Response> {
+    /// A remote body; a failed fetch is an error and a problem, a stale copy a warning at `/`.
+    fn fetch(&self, file: &Found) -> Result<Fetched, FileError> {
         let url = &file.relative;
         match self.remote.get(url, file.ttl) {
             Ok(fetched) => {
@@ -527,15 +529,18 @@ impl Files {
                 }
                 Ok(fetched)
             }
-            Err(why) => {
-                self.record_problem(url, &why);
-                Err(Response::error(502, &why))
-            }
+            Err(why) => self.noted(
+                url,
+                Err(FileError::Upstream {
+                    url: url.clone(),
+                    why,
+                }),
+            ),
         }
     }
 
     /// A remote table or document, parsed once per fetched body, with that body's version.
-    fn remote_data(&self, file: &Found) -> Result<(FileVersion, Arc<Data>), Response> {
+    fn remote_data(&self, file: &Found) -> Result<(FileVersion, Arc<Data>), FileError> {
         let fetched = self.fetch(file)?;
         let url = file.relative.as_str();
         let cached = self
@@ -562,8 +567,8 @@ impl Files {
         };
         // A stale copy keeps the warning `fetch` recorded; a fresh one settles the problem.
         let data = match fetched.stale {
-            None => self.checked(url, parsed)?,
-            Some(_) => parsed.map_err(|detail| Response::error(500, &detail))?,
+            None => self.noted(url, parsed)?,
+            Some(_) => parsed?,
         };
         Ok((fetched.version, data))
     }
@@ -571,6 +576,11 @@ impl Files {
     /// A table file's column names, read cheaply: a CSV's header row only, or the keys of a
     /// JSON array's objects. `None` for a JSON document that is not an array of rows.
     pub fn header(&self, relative: &str) -> crate::manifest::Header {
+        self.columns(relative).map_err(|err| err.to_string())
+    }
+
+    /// [`Files::header`], failing with the file's error.
+    fn columns(&self, relative: &str) -> Result<Option<Vec<String>>, FileError> {
         if is_remote(relative) {
             return Ok(None);
         }
@@ -578,24 +588,21 @@ impl Files {
         let (path, _) = self
             .dir
             .resolve(relative)
-            .ok_or_else(|| format!("not found: {shown}"))?;
+            .ok_or_else(|| self.not_found(relative))?;
         if !crate::data::is_json(relative) {
-            let file = std::fs::File::open(&path).map_err(|err| format!("{shown}: {err}"))?;
+            let file = std::fs::File::open(&path).map_err(|err| unreadable(&shown, &err))?;
             return crate::csv_read::read_header(file)
                 .map(Some)
-                .map_err(|err| format!("{shown}: line {}: {}", err.line, err.message));
+                .map_err(|err| err.in_file(&shown));
         }
-        match &*self
-            .data(relative)
-            .map_err(|_| format!("{shown}: does not parse"))?
-        {
+        match &*self.data(relative)? {
             Data::Json { rows, .. } => Ok(rows.as_ref().map(|(columns, _)| columns.clone())),
             Data::Table(table) => Ok(Some(table.names().to_vec())),
         }
     }
 
     /// A file's bytes, read once per file version.
-    pub fn bytes(&self, file: &(impl DataFile + ?Sized)) -> Result<Arc<[u8]>, Response> {
+    pub fn bytes(&self, file: &(impl DataFile + ?Sized)) -> Result<Arc<[u8]>, FileError> {
         let file = file.found(self)?;
         let Some((path, version)) = &file.local else {
             return Ok(self.fetch(&file)?.bytes);
@@ -609,41 +616,44 @@ impl Files {
             input
                 .read_to_end(&mut bytes)
                 .map(|_| Arc::from(bytes))
-                .map_err(|err| format!("{shown}: {err}"))
+                .map_err(|err| unreadable(&shown, &err))
         })?;
-        cached
-            .as_ref()
-            .clone()
-            .map_err(|err| Response::error(404, &err))
+        cached.as_ref().clone()
     }
 
-    /// A UTF-8 text file (a BOM is dropped); text that is not UTF-8 is a 500 and a problem.
-    pub fn text(&self, file: &(impl DataFile + ?Sized)) -> Result<String, Response> {
+    /// A UTF-8 text file (a BOM is dropped); text that is not UTF-8 is a parse error and a
+    /// problem.
+    pub fn text(&self, file: &(impl DataFile + ?Sized)) -> Result<String, FileError> {
         let file = file.found(self)?;
         let bytes = self.bytes(&*file)?;
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
         let shown = self.dir.display(&file);
-        let text = String::from_utf8(bytes.to_vec())
-            .map_err(|err| format!("{shown}: not UTF-8 text ({err})"));
-        self.checked(&shown, text)
+        self.noted(&shown, utf8_text(&shown, &bytes).map(str::to_string))
     }
 
-    fn not_found(&self, relative: &str) -> Response {
-        Response::error(404, &format!("not found: {}", self.dir.display(relative)))
+    /// The files of `folder` under `data/` (and of its subfolders when `recursive`), as names
+    /// relative to `data/`.
+    pub fn folder(&self, folder: &str, recursive: bool) -> Result<Vec<String>, FileError> {
+        self.dir
+            .list(folder, recursive)
+            .ok_or_else(|| FileError::FolderNotFound {
+                folder: self.dir.display(folder),
+            })
     }
 
-    /// Records or clears the problem for `shown`, turning an error into a 500.
-    pub fn checked<T>(&self, shown: &str, result: Result<T, String>) -> Result<T, Response> {
-        match result {
-            Ok(value) => {
-                self.clear_problem(shown);
-                Ok(value)
-            }
-            Err(detail) => {
-                self.record_problem(shown, &detail);
-                Err(Response::error(500, &detail))
-            }
+    fn not_found(&self, relative: &str) -> FileError {
+        FileError::NotFound {
+            file: self.dir.display(relative),
         }
+    }
+
+    /// Records the problem for `shown` when `result` is an error, clears it when it is not;
+    /// `result` is passed on as it is (answering is the caller's business).
+    pub fn noted<T>(&self, shown: &str, result: Result<T, FileError>) -> Result<T, FileError> {
+        match &result {
+            Ok(_) => self.clear_problem(shown),
+            Err(err) => self.record_problem(shown, &err.to_string()),
+        }
+        result
     }
 
     /// Notes a problem with a file without failing the request (e.g. one bad note in a feed).
@@ -679,14 +689,24 @@ impl Files {
     }
 }
 
-/// The answer when a data file cannot be read: 503 (with `Retry-After`) while it keeps
-/// changing or being replaced under the reader, which passes; 404 otherwise.
-fn unreadable(shown: &str, err: &std::io::Error) -> Response {
-    let detail = format!("{shown}: {err}");
+/// Why a data file cannot be read: it keeps changing or being replaced under the reader
+/// (which passes), or it cannot be read at all.
+fn unreadable(shown: &str, err: &std::io::Error) -> FileError {
+    let (file, why) = (shown.to_string(), err.to_string());
     match is_changing(err) || is_replaced(err) {
-        true => Response::error(503, &detail).with_header("Retry-After", "1"),
-        false => Response::error(404, &detail),
+        true => FileError::Changing { file, why },
+        false => FileError::Unreadable { file, why },
     }
+}
+
+/// A file's bytes as UTF-8 text, a BOM dropped.
+pub fn utf8_text<'a>(shown: &str, bytes: &'a [u8]) -> Result<&'a str, FileError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    std::str::from_utf8(bytes).map_err(|err| FileError::Parse {
+        file: shown.to_string(),
+        at: Location::Whole,
+        message: format!("not UTF-8 text ({err})"),
+    })
 }
 
 /// The cache key for a request on a file: the file, the `scope` (the widget, ...) and the
@@ -735,19 +755,22 @@ mod tests {
         );
         for bad in ["..", "../secret", "a/b", ".env", "C:", "a\\b"] {
             let err = Files::fill("reports/{t}.md", &params(&[("t", bad)])).unwrap_err();
-            assert_eq!(err.status, 400, "{bad}");
+            let refused = FileError::NotAFileName {
+                param: "t".into(),
+                value: bad.into(),
+                in_url: false,
+            };
+            assert_eq!(err, refused, "{bad}");
         }
-        let missing = Files::fill("r/{t}.md", &[]).unwrap_err();
+        let url = "http://127.0.0.1:9/r/{t}.csv";
+        let err = Files::fill(url, &params(&[("t", "..")])).unwrap_err();
+        assert!(matches!(err, FileError::NotAFileName { in_url: true, .. }));
+        let missing = FileError::MissingParameter { param: "t".into() };
+        assert_eq!(Files::fill("r/{t}.md", &[]), Err(missing.clone()));
         assert_eq!(
-            missing.status, 422,
-            "Workspace's convention for a missing parameter"
-        );
-        assert!(String::from_utf8_lossy(missing.body.as_ref()).contains("missing"));
-        assert_eq!(
-            Files::fill("r/{t}.md", &params(&[("t", " ")]))
-                .unwrap_err()
-                .status,
-            422
+            Files::fill("r/{t}.md", &params(&[("t", " ")])),
+            Err(missing),
+            "a blank value is missing"
         );
     }
 
@@ -762,16 +785,19 @@ mod tests {
         std::fs::write(root.join("secret.csv"), "s\nSECRET\n").unwrap();
         std::fs::write(data.join("a.csv"), "a\nfirst\n").unwrap();
         let files = Files::new(DataDir::new(data.clone()));
-        let rows = |file: &Found| match &*files.data(file).map_err(|r| r.status)? {
+        let rows = |file: &Found| match &*files.data(file)? {
             Data::Table(table) => Ok(table.names().to_vec()),
-            Data::Json { .. } => Err(0),
+            Data::Json { .. } => unreachable!("a CSV parses to a table"),
+        };
+        let not_found = FileError::NotFound {
+            file: "data/a.csv".into(),
         };
 
         let found = files.find("a.csv").unwrap();
         std::fs::remove_file(data.join("a.csv")).unwrap();
         std::os::unix::fs::symlink(root.join("secret.csv"), data.join("a.csv")).unwrap();
-        assert_eq!(rows(&found), Err(404));
-        assert!(files.bytes(&found).is_err_and(|r| r.status == 404));
+        assert_eq!(rows(&found), Err(not_found.clone()));
+        assert_eq!(files.bytes(&found), Err(not_found));
 
         std::fs::remove_file(data.join("a.csv")).unwrap();
         std::fs::write(data.join("a.csv"), "a\nfirst\n").unwrap();
@@ -804,11 +830,13 @@ mod tests {
         for n in 0..5_000 {
             let params = params(&[("sector", &format!("z{n}"))]);
             let rendered = files.rendered("t.csv", &["w"], &params, &[], |_| {
-                Ok(Body::Owned(b"[]".to_vec()))
+                Ok::<_, FileError>(Body::Owned(b"[]".to_vec()))
             });
             assert_eq!(&*rendered.unwrap().bytes, b"[]");
             files
-                .selection("t.csv", &["w"], &params, &[], |_| Ok(vec![0]))
+                .selection("t.csv", &["w"], &params, &[], |_| {
+                    Ok::<_, FileError>(vec![0])
+                })
                 .unwrap();
             assert_eq!(
                 files.bytes(&format!("f{}.pdf", n % 40)).unwrap().len(),
@@ -828,7 +856,7 @@ mod tests {
             assert!(bytes <= budget, "{bytes} bytes in {entries} entries");
             assert!(entries > 0 && entries < 50, "{entries} entries");
         }
-        let rendered_again = files.rendered(
+        let rendered_again: Result<_, FileError> = files.rendered(
             "t.csv",
             &["w"],
             &params(&[("sector", "z4999")]),

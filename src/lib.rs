@@ -3,7 +3,8 @@
 //! `server` owns the sockets and threads and is the only module that knows tiny_http; `app` routes
 //! plain `http::Request` values to handlers that return plain `http::Response` values. `widgets`
 //! holds one module of plain handler functions per widget type, reading `data/` only through
-//! `files`. Everything below is pure and unit-tested: `paths` (what may be read), `cache` (file
+//! `files`, which fails with an `error::FileError` that `widgets::errors` alone turns into an
+//! answer. Everything below is pure and unit-tested: `paths` (what may be read), `cache` (file
 //! versions, cached responses), `manifest` (widgets.json/apps.json), `validate` (the rules of
 //! Workspace's front end for a manifest), `generate` (the manifest of a folder without one),
 //! `data`, `csv_read`, `table` and `filter` (rows from files), `base64`, `cors`, `hosts` and
@@ -28,6 +29,7 @@ pub mod config;
 pub mod cors;
 pub mod csv_read;
 pub mod data;
+pub mod error;
 pub mod files;
 pub mod filter;
 pub mod generate;

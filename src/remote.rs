@@ -69,13 +69,33 @@ pub fn check_template(url: &str) -> Result<(), String> {
 /// A query value for the placeholder at `at` in a remote template, percent-encoded so that it
 /// stays one path segment or one query value (every byte but letters, digits and `-._~` is
 /// encoded; `check_template` has kept placeholders out of the host and the fragment). In the
-/// path, `.` and `..` are refused: they would climb the upstream's path.
-pub fn encode(template: &str, at: usize, value: &str) -> Result<String, String> {
+/// path, `.` and `..` are refused (`None`): they would climb the upstream's path.
+pub fn encode(template: &str, at: usize, value: &str) -> Option<String> {
     let in_path = !template[..at].contains('?');
-    if in_path && matches!(value, "." | "..") {
-        return Err(format!("'{value}' is not a path segment"));
+    (!in_path || !matches!(value, "." | "..")).then(|| percent_encode(value))
+}
+
+/// Why a fetch brought no body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchError {
+    /// No answer, or an answer that is not a success (the client's message).
+    Failed(String),
+    /// The body is larger than the limit, in bytes.
+    TooLarge { limit: u64 },
+    /// The body broke off or could not be decoded (the client's message).
+    Unreadable(String),
+}
+
+impl std::fmt::Display for FetchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FetchError::Failed(why) => write!(f, "upstream failed: {why}"),
+            FetchError::TooLarge { limit } => {
+                write!(f, "upstream answer is larger than {limit} bytes")
+            }
+            FetchError::Unreadable(why) => write!(f, "upstream answer could not be read: {why}"),
+        }
     }
-    Ok(percent_encode(value))
 }
 
 /// A remote body as served: the bytes, their version, and why they are stale, if they are.
@@ -128,8 +148,8 @@ impl Remote {
     }
 
     /// `url`'s body: kept bytes while younger than `ttl`, else fetched; the kept bytes, marked
-    /// stale, when the fetch fails; an error when there is nothing to serve.
-    pub fn get(&self, url: &str, ttl: Duration) -> Result<Fetched, String> {
+    /// stale, when the fetch fails; why the fetch failed when there is nothing to serve.
+    pub fn get(&self, url: &str, ttl: Duration) -> Result<Fetched, FetchError> {
         let kept = |stale: Option<String>| {
             let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
             entries.get(url).and_then(|entry| {
@@ -170,8 +190,7 @@ impl Remote {
             }
             Err(why) => {
                 self.failures.fetch_add(1, Ordering::Relaxed);
-                kept(Some(format!("{why}; serving the copy fetched earlier")))
-                    .ok_or_else(|| format!("{url}: {why}"))
+                kept(Some(format!("{why}; serving the copy fetched earlier"))).ok_or(why)
             }
         }
     }
@@ -186,18 +205,16 @@ impl Remote {
         self.failures.load(Ordering::Relaxed)
     }
 
-    fn fetch(&self, url: &str) -> Result<Vec<u8>, String> {
+    fn fetch(&self, url: &str) -> Result<Vec<u8>, FetchError> {
         let mut response = self
             .agent
             .get(url)
             .call()
-            .map_err(|err| format!("upstream failed: {err}"))?;
+            .map_err(|err| FetchError::Failed(err.to_string()))?;
         let body = response.body_mut().with_config().limit(self.max_bytes);
         body.read_to_vec().map_err(|err| match err {
-            ureq::Error::BodyExceedsLimit(limit) => {
-                format!("upstream answer is larger than {limit} bytes")
-            }
-            err => format!("upstream answer could not be read: {err}"),
+            ureq::Error::BodyExceedsLimit(limit) => FetchError::TooLarge { limit },
+            err => FetchError::Unreadable(err.to_string()),
         })
     }
 }
@@ -317,7 +334,7 @@ mod tests {
             "A%26b%3D1%23%2F%20%C3%A9"
         );
         assert_eq!(encode(template, in_path, "a/../b").unwrap(), "a%2F..%2Fb");
-        assert!(encode(template, in_path, "..").is_err());
+        assert_eq!(encode(template, in_path, ".."), None);
         assert_eq!(encode(template, in_query, "..").unwrap(), "..");
     }
 
@@ -339,7 +356,8 @@ mod tests {
         let url = upstream(vec![Some(vec![b'x'; 2048])]);
         let remote = Remote::new(TIMEOUT, 1024, DEFAULT_CACHE_BYTES);
         let err = remote.get(&url, DEFAULT_TTL).err().unwrap();
-        assert!(err.contains("larger than 1024 bytes"), "{err}");
+        assert_eq!(err, FetchError::TooLarge { limit: 1024 });
+        assert_eq!(err.to_string(), "upstream answer is larger than 1024 bytes");
         let closed = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -348,6 +366,7 @@ mod tests {
             .get(&format!("http://{closed}/x"), DEFAULT_TTL)
             .err()
             .unwrap();
-        assert!(err.contains("upstream failed"), "{err}");
+        assert!(matches!(err, FetchError::Failed(_)), "{err:?}");
+        assert!(err.to_string().starts_with("upstream failed: "), "{err}");
     }
 }

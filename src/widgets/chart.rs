@@ -18,7 +18,7 @@ pub fn serve(call: &Call) -> Response {
     }
     let relative = match call.locate() {
         Ok(relative) => relative,
-        Err(response) => return response,
+        Err(err) => return err.into(),
     };
     let theme = call.param("theme").and_then(|asked| {
         THEMES
@@ -32,7 +32,7 @@ pub fn serve(call: &Call) -> Response {
     let file = themed.as_ref().unwrap_or(&relative);
     let data = match call.files.data(file) {
         Ok(data) => data,
-        Err(response) => return response,
+        Err(err) => return err.into(),
     };
     let raw = match &*data {
         Data::Json { raw, rows: None } => raw,

@@ -16,6 +16,6 @@ pub fn serve(call: &Call) -> Response {
             "text/html; charset=utf-8",
             Body::Owned(text.into_bytes()),
         ),
-        Err(response) => response,
+        Err(err) => err.into(),
     }
 }

@@ -7,6 +7,6 @@ use crate::widgets::{Call, table};
 pub fn serve(call: &Call) -> Response {
     match call.locate() {
         Ok(relative) => table::rows(call, &relative),
-        Err(response) => response,
+        Err(err) => err.into(),
     }
 }

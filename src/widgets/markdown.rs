@@ -12,11 +12,11 @@ use crate::widgets::Call;
 pub fn serve(call: &Call) -> Response {
     let relative = match call.locate() {
         Ok(relative) => relative,
-        Err(response) => return response,
+        Err(err) => return err.into(),
     };
     let text = match call.files.text(&relative) {
         Ok(text) => text,
-        Err(response) => return response,
+        Err(err) => return err.into(),
     };
     let folder = relative.rsplit_once('/').map_or("", |(folder, _)| folder);
     let inlined = inline_images(&text, |target| {

@@ -9,15 +9,16 @@ use serde_json::{Value, json};
 use crate::data::Data;
 use crate::http::{Body, JSON, Response};
 use crate::widgets::Call;
+use crate::widgets::errors::refused_filter;
 
 pub fn serve(call: &Call) -> Response {
     let relative = match call.locate() {
         Ok(relative) => relative,
-        Err(response) => return response,
+        Err(err) => return err.into(),
     };
     let data = match call.files.data(&relative) {
         Ok(data) => data,
-        Err(response) => return response,
+        Err(err) => return err.into(),
     };
     let Some(column) = &call.widget.column else {
         return match &*data {
@@ -34,10 +35,7 @@ pub fn serve(call: &Call) -> Response {
     let limits = &call.files.filter_limits;
     let values = match data.column(call.params, &call.widget.filters, limits, column) {
         Ok(values) => values,
-        Err(err) => {
-            let shown = call.files.dir.display(&relative);
-            return Response::error(err.status(), &format!("{shown}: {err}"));
-        }
+        Err(err) => return refused_filter(call.files.dir.display(&relative), &err),
     };
     let label = call.widget.label.as_deref().unwrap_or(column);
     let tiles: Vec<Value> = latest(&values)

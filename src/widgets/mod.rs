@@ -4,8 +4,10 @@
 //! the widget's [`Kind`]. Handlers read only through [`Files`] (so only through
 //! `DataDir::resolve`), and answer in the shape `workspace-contract.md` §3 gives for their type.
 //! Options endpoints (`options`) and the raw-file route (`pdf::raw_file`) are answered here too.
+//! Storage failures come up as [`FileError`]s; `errors` turns them into answers.
 
 pub mod chart;
+pub mod errors;
 pub mod html;
 pub mod live_grid;
 pub mod markdown;
@@ -22,6 +24,7 @@ pub mod udf;
 use serde_json::{Map, Value};
 
 use crate::auth::Auth;
+use crate::error::FileError;
 use crate::files::{Files, Found};
 use crate::http::{Request, Response};
 use crate::manifest::{Kind, Widget};
@@ -61,7 +64,7 @@ pub fn serve(call: &Call) -> Response {
 impl Call<'_> {
     /// The widget's file: `backend.file` with its placeholders filled, else the first of
     /// `<endpoint>.<extension>` that exists (extensions by the widget's type).
-    pub fn locate(&self) -> Result<Found, Response> {
+    pub fn locate(&self) -> Result<Found, FileError> {
         let candidates = match &self.widget.file {
             Some(template) => vec![Files::fill(template, self.params)?],
             None => self.widget.default_files(),

@@ -21,9 +21,11 @@ use std::cmp::Reverse;
 use serde_json::{Map, Value};
 
 use crate::data::filter_items;
+use crate::error::FileError;
 use crate::files::Files;
 use crate::http::Response;
 use crate::widgets::Call;
+use crate::widgets::errors::refused_filter;
 
 const FIELDS: [&str; 5] = ["title", "date", "author", "excerpt", "body"];
 const EXCERPT_CHARS: usize = 280;
@@ -54,9 +56,7 @@ fn from_file(call: &Call) -> Result<Vec<Value>, Response> {
     let data = call.files.data(&relative)?;
     let body = data
         .render(call.params, &call.widget.filters, &call.files.filter_limits)
-        .map_err(|err| {
-            Response::error(err.status(), &format!("{}: filters: {err}", call.widget.id))
-        })?;
+        .map_err(|err| refused_filter(format_args!("{}: filters", call.widget.id), &err))?;
     match serde_json::from_slice(body.as_ref()) {
         Ok(Value::Array(articles)) => Ok(articles),
         _ => Err(Response::error(
@@ -79,19 +79,14 @@ fn notes(call: &Call, folder: &str) -> Result<Vec<Value>, Response> {
         &call.widget.filters,
         &call.files.filter_limits,
     )
-    .map_err(|err| Response::error(err.status(), &format!("{}: filters: {err}", call.widget.id)))?;
+    .map_err(|err| refused_filter(format_args!("{}: filters", call.widget.id), &err))?;
     Ok(selected.into_iter().cloned().collect())
 }
 
 /// The notes of a folder as articles; a note whose front matter is broken is left out and
 /// recorded as a problem of its file.
-pub fn read_notes(files: &Files, folder: &str) -> Result<Vec<Value>, Response> {
-    let names = files.dir.list(folder, false).ok_or_else(|| {
-        Response::error(
-            404,
-            &format!("not found: folder {}", files.dir.display(folder)),
-        )
-    })?;
+pub fn read_notes(files: &Files, folder: &str) -> Result<Vec<Value>, FileError> {
+    let names = files.folder(folder, false)?;
     let mut articles = Vec::new();
     for relative in names
         .iter()

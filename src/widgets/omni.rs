@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
 
+use crate::files::utf8_text;
 use crate::http::Response;
 use crate::widgets::{Call, json_body};
 
@@ -110,23 +111,15 @@ fn terms(prompt: &str) -> Result<Vec<String>, String> {
 /// The lines of the folder's text files that hold every term, as `{file, line, snippet}`.
 fn search(call: &Call, terms: &[String]) -> Result<Vec<Value>, Response> {
     let folder = call.widget.folder.as_deref().unwrap_or("");
-    let Some(files) = call.files.dir.list(folder, true) else {
-        return Err(Response::error(
-            404,
-            &format!("not found: folder {}", call.files.dir.display(folder)),
-        ));
-    };
+    let files = call.files.folder(folder, true)?;
     let mut window = String::new();
     let mut hits = Vec::new();
     for relative in files.iter().filter(|f| is_text(f)) {
         let Ok(bytes) = call.files.bytes(relative.as_str()) else {
             continue;
         };
-        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
         let shown = call.files.dir.display(relative);
-        let text =
-            std::str::from_utf8(bytes).map_err(|err| format!("{shown}: not UTF-8 text ({err})"));
-        let Ok(text) = call.files.checked(&shown, text) else {
+        let Ok(text) = call.files.noted(&shown, utf8_text(&shown, &bytes)) else {
             continue;
         };
         for (number, line) in text.lines().enumerate() {

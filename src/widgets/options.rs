@@ -15,6 +15,7 @@ use crate::data::Data;
 use crate::files::Files;
 use crate::http::{Body, JSON, Response};
 use crate::manifest::{OptionsRoute, OptionsSource};
+use crate::widgets::errors::refused_filter;
 
 pub fn serve(files: &Files, route: &OptionsRoute, params: &[(String, String)]) -> Response {
     match &route.source {
@@ -33,10 +34,10 @@ pub fn serve(files: &Files, route: &OptionsRoute, params: &[(String, String)]) -
                     &format!("{}: options must be a JSON array", files.dir.display(file)),
                 ),
             },
-            Err(response) => response,
+            Err(err) => err.into(),
         },
-        OptionsSource::Folder { folder } => match files.dir.list(folder, false) {
-            Some(names) => {
+        OptionsSource::Folder { folder } => match files.folder(folder, false) {
+            Ok(names) => {
                 let options: Vec<Value> = names
                     .iter()
                     .map(|n| n.rsplit('/').next().unwrap_or(n))
@@ -44,10 +45,7 @@ pub fn serve(files: &Files, route: &OptionsRoute, params: &[(String, String)]) -
                     .collect();
                 Response::json(200, &options)
             }
-            None => Response::error(
-                404,
-                &format!("not found: folder {}", files.dir.display(folder)),
-            ),
+            Err(err) => err.into(),
         },
     }
 }
@@ -61,7 +59,7 @@ fn from_column(
 ) -> Response {
     let data = match files.data(file) {
         Ok(data) => data,
-        Err(response) => return response,
+        Err(err) => return err.into(),
     };
     let shown = files.dir.display(file);
     let limits = &files.filter_limits;
@@ -71,9 +69,7 @@ fn from_column(
         .transpose();
     let (values, labels) = match (values, labels) {
         (Ok(values), Ok(labels)) => (values, labels),
-        (Err(err), _) | (_, Err(err)) => {
-            return Response::error(err.status(), &format!("{shown}: {err}"));
-        }
+        (Err(err), _) | (_, Err(err)) => return refused_filter(shown, &err),
     };
     let mut options: Vec<(Value, String)> = Vec::new();
     let mut seen = HashSet::new();

@@ -14,7 +14,7 @@ use crate::widgets::Call;
 pub fn serve(call: &Call) -> Response {
     let relative = match call.locate() {
         Ok(relative) => relative,
-        Err(response) => return response,
+        Err(err) => return err.into(),
     };
     let data_format = json!({"data_type": "pdf", "filename": file_name(&relative)});
     match call.widget.pdf_mode {
@@ -23,7 +23,7 @@ pub fn serve(call: &Call) -> Response {
                 200,
                 &json!({"data_format": data_format, "content": base64::encode(&bytes)}),
             ),
-            Err(response) => response,
+            Err(err) => err.into(),
         },
         PdfMode::Url => Response::json(
             200,
@@ -70,6 +70,6 @@ pub fn raw_file(files: &Files, relative: &str) -> Response {
                 percent_encode(file_name(relative))
             ),
         ),
-        Err(response) => response,
+        Err(err) => err.into(),
     }
 }

@@ -29,6 +29,7 @@ use crate::data::Data;
 use crate::filter::{self, Condition, Op};
 use crate::http::{Body, JSON, Response};
 use crate::table::{SortKey, Table};
+use crate::widgets::errors::refused_filter;
 use crate::widgets::{self, Call, json_body};
 
 /// Keys of AG Grid's request; every other body key is a widget param.
@@ -74,10 +75,8 @@ fn answer(call: &Call) -> Result<Response, Response> {
     let limits = &call.files.filter_limits;
     let plan = |table: &Table| -> Result<(Vec<Condition>, Vec<SortKey>), Response> {
         let names = table.names();
-        let mut conditions =
-            filter::plan(&params, names, &widget.filters, limits).map_err(|err| {
-                Response::error(err.status(), &format!("{}: filters: {err}", widget.id))
-            })?;
+        let mut conditions = filter::plan(&params, names, &widget.filters, limits)
+            .map_err(|err| refused_filter(format_args!("{}: filters", widget.id), &err))?;
         conditions.extend(filter_conditions(&filter_model, names).map_err(bad)?);
         filter::check(&conditions, limits).map_err(|err| bad(format!("filterModel: {err}")))?;
         Ok((conditions, sort_keys(&sort_model, names).map_err(bad)?))
@@ -96,7 +95,7 @@ fn answer(call: &Call) -> Result<Response, Response> {
     let scope = [widget.id.as_str(), &models[0], &models[1]];
     let (data, rows) =
         call.files
-            .selection(&relative, &scope, &params, &widget.filters, |data| {
+            .selection::<Response>(&relative, &scope, &params, &widget.filters, |data| {
                 let table = table_of(call, &relative, data)?;
                 let (conditions, keys) = plan(table)?;
                 Ok(select(table, &conditions, &keys))

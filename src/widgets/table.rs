@@ -4,11 +4,12 @@
 use crate::files::DataFile;
 use crate::http::{JSON, Response};
 use crate::widgets::Call;
+use crate::widgets::errors::refused_filter;
 
 pub fn serve(call: &Call) -> Response {
     match call.locate() {
         Ok(relative) => rows(call, &relative),
-        Err(response) => response,
+        Err(err) => err.into(),
     }
 }
 
@@ -21,9 +22,7 @@ pub fn rows(call: &Call, file: &(impl DataFile + ?Sized)) -> Response {
         .files
         .rendered(file, &[&widget.id], call.params, &widget.filters, |data| {
             data.render(call.params, &widget.filters, limits)
-                .map_err(|err| {
-                    Response::error(err.status(), &format!("{}: filters: {err}", widget.id))
-                })
+                .map_err(|err| refused_filter(format_args!("{}: filters", widget.id), &err))
         });
     match rendered {
         Ok(payload) => Response::payload(JSON, &payload),

@@ -65,7 +65,7 @@ pub fn serve(call: &Call) -> Response {
     };
     let relative = match call.locate() {
         Ok(relative) => relative,
-        Err(response) => return response,
+        Err(err) => return err.into(),
     };
     let rendered = call.files.rendered(
         &relative,
