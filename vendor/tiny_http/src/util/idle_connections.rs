@@ -388,13 +388,18 @@ mod tests {
 
     /// A server whose two workers answer each request with its method, URL and body.
     fn echo_server(timeout: Duration) -> (Arc<Server>, u16) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let limits = ConnectionLimits {
+        echo_server_with(ConnectionLimits {
             timeout: Some(timeout),
             ..ConnectionLimits::default()
-        };
-        let server = Arc::new(Server::from_listener_with_limits(listener, None, limits).unwrap());
+        })
+    }
+
+    fn echo_server_with(limits: ConnectionLimits) -> (Arc<Server>, u16) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let scheduling = Default::default();
+        let server = Server::from_listener_with_limits(listener, None, limits, scheduling).unwrap();
+        let server = Arc::new(server);
         assert!(server.idle.is_some(), "no epoll set on Linux");
         for _ in 0..2 {
             let server = Arc::clone(&server);
@@ -593,9 +598,38 @@ mod tests {
         stream.read_to_string(&mut answer).unwrap();
         assert!(answer.starts_with("HTTP/1.1 400 "), "{}", answer);
         assert!(
-            answer.ends_with(r#"{"detail":"malformed request header"}"#),
+            answer.ends_with("\r\n\r\nmalformed request header"),
             "{}",
             answer
+        );
+    }
+
+    /// The caller's answer to a refusal says `keep-alive`: the connection still closes after
+    /// it (the layer cannot know where a next request would start), and what follows on the
+    /// connection is never read as a request.
+    #[test]
+    fn a_refusal_closes_its_connection_whatever_its_answer_says() {
+        let answer_refusal: crate::AnswerRefusal = Arc::new(|refused: &crate::Refused<'_>| {
+            let head = format!(
+                "HTTP/1.1 {} Refused\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nno",
+                refused.status
+            );
+            head.into_bytes()
+        });
+        let (_server, port) = echo_server_with(ConnectionLimits {
+            timeout: Some(Duration::from_secs(5)),
+            answer_refusal: Some(answer_refusal),
+            ..ConnectionLimits::default()
+        });
+        let mut stream = connect(port);
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nno colon\r\n\r\nGET /next HTTP/1.1\r\n\r\n")
+            .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap(); // EOF within the read timeout
+        assert_eq!(
+            answer,
+            "HTTP/1.1 400 Refused\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nno"
         );
     }
 
