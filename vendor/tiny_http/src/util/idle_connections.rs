@@ -48,6 +48,27 @@ const RECEIVE_BYTES: usize = 8192;
 /// Readiness events taken per wait.
 const EVENTS_PER_WAIT: usize = 64;
 
+/// The idle plain connections of one server, in an epoll set, and the one thread that waits
+/// on it.
+///
+/// Guarantees:
+/// - one owner at a time: a connection is parked here (in `parked`, under the key of its
+///   `EPOLLONESHOT` registration, added before it is armed), or held by the waiting thread
+///   while it handles one readiness, or by one pool thread, or closed; each readiness reaches
+///   exactly one owner, so no two threads ever read one connection;
+/// - the waiting thread never waits on a client: it receives only what has arrived, reads a
+///   head only when the whole of it is there and the previous answer is written, builds a
+///   request only when that needs nothing more (`RequestHead::may_wait`), and hands
+///   everything else (refusals included) to a pool thread;
+/// - a request it builds is pushed to the workers' queue exactly once, before its connection
+///   is parked again; the request's bytes are consumed from the connection's reader, so no
+///   request is read twice nor skipped;
+/// - no connection is stranded: one parked longer than the idle timeout with nothing arrived
+///   is closed; when the server is dropped every parked one is closed; if the thread ends for
+///   any other reason, parking stops and the parked ones go to pool threads.
+///
+/// Exercised by the tests below and, through the server, by the top-level randomized
+/// `tests/stress.rs`.
 pub(crate) struct IdleConnections {
     epoll: OwnedFd,
     /// Written to wake the waiting thread when the server closes.

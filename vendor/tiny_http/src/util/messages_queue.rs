@@ -58,6 +58,9 @@ enum Control<T> {
 /// - every `unblock` is answered: it is queued behind the elements pushed before it and
 ///   returns `None` from the `pop` that reaches it.
 ///
+/// Exercised by the tests below and, through the server, by the top-level randomized
+/// `tests/stress.rs` (no request lost or answered twice).
+///
 /// The price of spares: while every running thread is blocked, an element waits up to
 /// `stall` longer than for an idle thread woken at once. `try_pop` and `pop_timeout` (not
 /// used by openbb-files) take any element at once and do not count as running. A thread is
