@@ -9,8 +9,10 @@
 //! `agents.json`), `/files/<path>` (raw files under `data/`), each widget's
 //! endpoint (and, for an advanced chart, the UDF routes below it such as `<endpoint>/history`;
 //! handled in `widgets::*` by the widget's type; POST only for multi_file_viewer, omni and
-//! ssrm_table, GET/HEAD for the rest) and each options endpoint. CORS headers are added to
-//! every answer, errors included, so the browser can show them; a 200 whose `ETag` the client
+//! ssrm_table, GET/HEAD for the rest) and each options endpoint. Every answer, errors included,
+//! is finished by [`App::finish`] (`finish.rs`: the CORS headers, so the browser can show
+//! errors too, and the rest every answer carries), which the server calls once per answer,
+//! refusals of the HTTP layer and a panic's 500 included; a 200 whose `ETag` the client
 //! already has becomes a 304. `/` lists the problems known, the data ones checked again only
 //! when the manifest or a file they concern changed (as JSON, or as the status page of
 //! `status_page.rs` for a browser); `/metrics` reports the requests counted here (every answer
@@ -32,6 +34,7 @@ use crate::cache::{CacheStats, FileVersion, Watched};
 use crate::config::Config;
 use crate::cors::Cors;
 use crate::files::Files;
+use crate::finish::{self, Answer, Exchange};
 use crate::generate::Generated;
 use crate::health;
 use crate::hosts::Hosts;
@@ -318,7 +321,7 @@ impl App {
 
     pub fn handle(&self, request: &Request) -> Response {
         let started = Instant::now();
-        let (route, mut response) = match self.hosts.check(request) {
+        let (route, response) = match self.hosts.check(request) {
             Err(detail) => (Route::Other, Response::error(421, &detail)),
             Ok(()) if request.method == Method::Options => {
                 (Route::Preflight, self.cors.preflight(request))
@@ -334,11 +337,6 @@ impl App {
                 Err(detail) => (Route::Other, Response::error(401, &detail)),
             },
         };
-        if route != Route::Preflight {
-            response
-                .headers
-                .extend(self.cors.headers(request.header("origin")));
-        }
         self.count(request, route, &response, started);
         response
     }
@@ -352,13 +350,22 @@ impl App {
         }
     }
 
-    /// An answer made outside [`App::handle`] (a refusal of the HTTP layer, a panic's 500)
-    /// with the CORS headers every answer carries; counted in the metrics as route `other`.
-    pub fn finish(&self, request: &Request, mut response: Response) -> Response {
-        response
-            .headers
-            .extend(self.cors.headers(request.header("origin")));
-        self.count(request, Route::Other, &response, Instant::now());
+    /// Finishes an answer (`finish.rs`: CORS by this app's rules, `Date`, `Server`,
+    /// `Connection`, `X-Request-Id`, the body of a refusal or a panic); the answers made
+    /// outside [`App::handle`] and [`App::upgrade`] (refusals of the HTTP layer, a panic's 500)
+    /// are counted in the metrics here, as route `other`.
+    pub fn finish(
+        &self,
+        request: &Request,
+        answer: Answer<'_>,
+        exchange: &Exchange<'_>,
+    ) -> Response {
+        let made_elsewhere = matches!(answer, Answer::Refused { .. } | Answer::Panicked);
+        let started = Instant::now();
+        let response = finish::finish(Some(&self.cors), request, answer, exchange);
+        if made_elsewhere {
+            self.count(request, Route::Other, &response, started);
+        }
         response
     }
 
@@ -494,12 +501,7 @@ impl App {
     /// on every request, and browsers can only send it as the query parameter.
     pub fn upgrade(&self, request: &Request) -> Result<Upgrade, Response> {
         let started = Instant::now();
-        let upgrade = self.open_socket(request).map_err(|mut response| {
-            response
-                .headers
-                .extend(self.cors.headers(request.header("origin")));
-            response
-        });
+        let upgrade = self.open_socket(request);
         let status = upgrade
             .as_ref()
             .map_or_else(|refusal| refusal.status, |_| 101);

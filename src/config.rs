@@ -121,8 +121,8 @@ impl Default for Config {
 /// Workers block while writing a response to a slow client or reading a file for the first
 /// time, so there are a few more of them than cores: the cores plus 2, at least 4. Those
 /// beyond the cores are spares: while as many workers as cores are running, a queued request
-/// waits for one of them, and a spare takes it only once it has waited 2 ms (vendored
-/// tiny_http, PATCHES.md change 14). Waking an idle worker per request instead had cost a
+/// waits for one of them, and a spare takes it only once it has waited 2 ms (`server.rs`'s
+/// `scheduling`, given to the vendored tiny_http: PATCHES.md change 14). Waking an idle worker per request instead had cost a
 /// third of the requests a second on 2 cores (BENCHMARKS.md).
 fn default_threads() -> usize {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

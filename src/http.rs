@@ -277,9 +277,9 @@ impl From<Arc<str>> for HeaderValue {
     }
 }
 
-/// Room for the headers a response usually carries (type, `ETag`, caching, CORS), so that
-/// adding them does not grow the vector.
-const USUAL_HEADERS: usize = 6;
+/// Room for the headers a response usually carries (type, `ETag`, caching, CORS, and those
+/// `finish.rs` adds to every answer), so that adding them does not grow the vector.
+const USUAL_HEADERS: usize = 10;
 
 #[derive(Debug, Clone)]
 pub struct Response {

@@ -1,7 +1,8 @@
 //! openbb-files: serve a folder of research files to OpenBB Workspace as a custom backend.
 //!
 //! `server` owns the sockets and threads and is the only module that knows tiny_http; `app` routes
-//! plain `http::Request` values to handlers that return plain `http::Response` values. `widgets`
+//! plain `http::Request` values to handlers that return plain `http::Response` values, and
+//! `finish` finishes every answer the server sends (CORS, `Date`, `Connection`, error bodies). `widgets`
 //! holds one module of plain handler functions per widget type, reading `data/` only through
 //! `files`, which fails with an `error::FileError` that `widgets::errors` alone turns into an
 //! answer. Everything below is pure and unit-tested: `paths` (what may be read), `cache` (file
@@ -32,6 +33,7 @@ pub mod data;
 pub mod error;
 pub mod files;
 pub mod filter;
+pub mod finish;
 pub mod generate;
 pub mod health;
 pub mod hosts;

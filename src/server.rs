@@ -4,10 +4,11 @@
 //! Invariants:
 //! - every request tiny_http hands over is answered exactly once, even when the handler panics
 //!   (the panic becomes a JSON 500 and the worker carries on);
-//! - every answer, the HTTP layer's refusals and a panic's 500 included, is finished the same
-//!   way: `{"detail": ...}` for errors, the handler's CORS headers ([`Handler::finish`]),
-//!   `Date`, `Server`, `X-Request-Id` and `Content-Length` ([`head`]); refusals say
-//!   `Connection: close`, and an answer that says so ends its connection;
+//! - every answer, the HTTP layer's refusals, a panic's 500 and a WebSocket's `101` included,
+//!   is finished in one place, [`Handler::finish`] (for the app `App::finish`, that is
+//!   `finish::finish`: CORS, `Date`, `Server`, `Connection`, `X-Request-Id`, the `{"detail"}`
+//!   of refusals and panics); this module only encodes it ([`head`]: status line, headers,
+//!   `Content-Length`), and an answer that says `Connection: close` ends its connection;
 //! - every answer is logged (unless `--quiet`) before it leaves, in one line ([`access_line`]):
 //!   time, client (the `X-Forwarded-For` client only when the peer is a `--trust-proxy`),
 //!   request id (the one in `X-Request-Id`), method, target with the key redacted, status,
@@ -38,7 +39,6 @@
 //!   means nobody is listening any more. Either way the process must not live on accepting
 //!   nothing.
 
-use std::cell::RefCell;
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -49,6 +49,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::app::App;
 use crate::config::{Config, LogFormat, Tls};
+use crate::finish::{self, Answer, Exchange};
 use crate::http::{Body, Method, Request, Response};
 use crate::log;
 use crate::proxy::{self, Network};
@@ -58,11 +59,10 @@ use crate::websocket::{self, Connection, Upgrade};
 pub trait Handler: Send + Sync + 'static {
     fn handle(&self, request: &Request) -> Response;
 
-    /// Finishes an answer [`Handler::handle`] did not make (a refusal of the HTTP layer, the
-    /// 500 of a panic) as its own answers are finished: with the CORS headers, so that a
-    /// browser can read it.
-    fn finish(&self, _request: &Request, response: Response) -> Response {
-        response
+    /// Finishes every answer the server sends, whoever made it ([`finish::finish`]); the
+    /// default has no CORS rules.
+    fn finish(&self, request: &Request, answer: Answer<'_>, exchange: &Exchange<'_>) -> Response {
+        finish::finish(None, request, answer, exchange)
     }
 
     /// The request target as the access log may show it (secrets removed).
@@ -98,8 +98,8 @@ impl Handler for App {
         App::upgrade(self, request)
     }
 
-    fn finish(&self, request: &Request, response: Response) -> Response {
-        App::finish(self, request, response)
+    fn finish(&self, request: &Request, answer: Answer<'_>, exchange: &Exchange<'_>) -> Response {
+        App::finish(self, request, answer, exchange)
     }
 
     fn stopped(&self) {
@@ -220,16 +220,14 @@ pub fn start_with(config: &Config, handler: impl Handler) -> Result<ServerHandle
         answer_refusal: Some(answer_refusal),
     };
     let tls = config.tls.as_ref().map(tls_config).transpose()?;
-    let server =
-        tiny_http::Server::from_listener_with_limits(listener, tls, limits).map_err(|err| {
-            match &config.tls {
-                Some(files) => format!(
-                    "cannot serve HTTPS with {} and {}: {err} (is the key the certificate's?)",
-                    files.cert.display(),
-                    files.key.display()
-                ),
-                None => format!("cannot start the HTTP server: {err}"),
-            }
+    let server = tiny_http::Server::from_listener_with_limits(listener, tls, limits, scheduling())
+        .map_err(|err| match &config.tls {
+            Some(files) => format!(
+                "cannot serve HTTPS with {} and {}: {err} (is the key the certificate's?)",
+                files.cert.display(),
+                files.key.display()
+            ),
+            None => format!("cannot start the HTTP server: {err}"),
         })?;
     let stopper = Stopper {
         server: Arc::new(server),
@@ -281,6 +279,22 @@ pub fn start_with(config: &Config, handler: impl Handler) -> Result<ServerHandle
         stopper,
         workers,
     })
+}
+
+/// How long a request may wait for a running worker before a spare takes it: short enough to
+/// go unnoticed, long enough that under load a worker coming back takes it without a wake-up.
+const SPARE_AFTER: Duration = Duration::from_millis(2);
+
+/// How the workers share the requests (tiny_http's `Scheduling`, vendor/tiny_http/PATCHES.md
+/// change 14): as many run at once as the machine has cores, and the others
+/// (`config::default_threads` starts two more) are spares for blocking work (a slow client, a
+/// first load of a big file), taking a request once it has waited [`SPARE_AFTER`].
+fn scheduling() -> tiny_http::Scheduling {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    tiny_http::Scheduling {
+        wake_limit: cores,
+        stall: SPARE_AFTER,
+    }
 }
 
 /// The certificate and key `--tls-cert`/`--tls-key` name, read and checked for the PEM
@@ -488,24 +502,19 @@ fn answer(handler: &dyn Handler, mut incoming: tiny_http::Request, log: &AccessL
     let started = Instant::now();
     let request = read_request(&mut incoming);
     let log = Logged::new(log, &request, started);
-    let panicked = |_| {
-        let response = Response::error(
-            500,
-            "internal error while answering this request; see the server log",
-        );
-        handler.finish(&request, response)
-    };
     if websocket::asks_upgrade(&request) {
         match catch_unwind(AssertUnwindSafe(|| handler.upgrade(&request))) {
-            Ok(Ok(upgrade)) => hand_over(handler, incoming, upgrade, log),
-            Ok(Err(response)) => respond(handler, incoming, response, log),
-            Err(panic) => respond(handler, incoming, panicked(panic), log),
+            Ok(Ok(upgrade)) => hand_over(handler, incoming, &request, upgrade, log),
+            Ok(Err(refusal)) => respond(handler, incoming, &request, Answer::Handled(refusal), log),
+            Err(_) => respond(handler, incoming, &request, Answer::Panicked, log),
         }
         return;
     }
-    let response =
-        catch_unwind(AssertUnwindSafe(|| handler.handle(&request))).unwrap_or_else(panicked);
-    respond(handler, incoming, response, log);
+    let answer = match catch_unwind(AssertUnwindSafe(|| handler.handle(&request))) {
+        Ok(response) => Answer::Handled(response),
+        Err(_) => Answer::Panicked,
+    };
+    respond(handler, incoming, &request, answer, log);
 }
 
 /// What the access log says of a request besides its answer, and the id it is answered with.
@@ -534,6 +543,14 @@ impl<'a> Logged<'a> {
             id: log.ids.for_request(request.header("x-request-id")),
             peer: request.remote,
             client,
+        }
+    }
+
+    /// What finishing the answer to a request of `version` needs to know of the exchange.
+    fn exchange(&self, version: &tiny_http::HTTPVersion) -> Exchange<'_> {
+        Exchange {
+            id: &self.id,
+            http_1_0: *version == tiny_http::HTTPVersion(1, 0),
         }
     }
 
@@ -572,29 +589,23 @@ impl<'a> Logged<'a> {
 fn hand_over(
     handler: &dyn Handler,
     mut incoming: tiny_http::Request,
+    request: &Request,
     upgrade: Upgrade,
     log: Logged<'_>,
 ) {
-    let header = |name: &str, value: &str| tiny_http::Header::from_bytes(name, value);
-    let accept = header("Sec-WebSocket-Accept", &upgrade.accept);
-    let server = header("Server", env!("CARGO_PKG_NAME"));
-    let id = header("X-Request-Id", &log.id);
-    let (Some(socket), Ok(accept), Ok(server), Ok(id)) =
-        (incoming.take_upgrade_socket(), accept, server, id)
-    else {
-        let refusal = Response::error(503, "cannot take this WebSocket connection now");
-        let refusal = handler.finish(&read_request(&mut incoming), refusal);
-        return respond(handler, incoming, refusal, log);
+    let Some(socket) = incoming.take_upgrade_socket() else {
+        let refusal = Answer::Refused {
+            status: 503,
+            reason: "cannot take this WebSocket connection now",
+        };
+        return respond(handler, incoming, request, refusal, log);
     };
-    let target = incoming.url().to_string();
-    let reader = incoming.upgrade(
-        "websocket",
-        tiny_http::Response::empty(101)
-            .with_header(accept)
-            .with_header(server)
-            .with_header(id),
-    );
-    log.answered(handler, "GET", &target, 101, 0);
+    let accept = upgrade.accept;
+    let exchange = log.exchange(incoming.http_version());
+    let switching = handler.finish(request, Answer::Switching { accept }, &exchange);
+    log.answered(handler, "GET", incoming.url(), switching.status, 0);
+    let head = head(incoming.http_version(), &switching);
+    let reader = incoming.upgrade_with_head(&head);
     let connection = Connection {
         reader: Box::new(reader),
         socket,
@@ -629,22 +640,23 @@ fn plain_headers(headers: &[tiny_http::Header]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Finishes `answer` to `request` ([`Handler::finish`]), logs it and sends it; the connection
+/// ends after it when it says `Connection: close`.
 fn respond(
     handler: &dyn Handler,
     incoming: tiny_http::Request,
-    response: Response,
+    request: &Request,
+    answer: Answer<'_>,
     log: Logged<'_>,
 ) {
+    let response = handler.finish(request, answer, &log.exchange(incoming.http_version()));
     // Logged before the answer leaves, so that a client holding its answer finds the line
     // (in the order it made its requests, and before a shutdown it then asks for).
     let bytes = response.body.as_ref().len();
     let method = incoming.method().as_str();
     log.answered(handler, method, incoming.url(), response.status, bytes);
-    let response = response.with_header("X-Request-Id", log.id);
     let head_only = *incoming.method() == tiny_http::Method::Head;
-    let close = response
-        .header("Connection")
-        .is_some_and(|value| value.to_ascii_lowercase().contains("close"));
+    let close = says_close(&response);
     let (head, body) = encode(incoming.http_version(), head_only, response);
     // tiny_http writes what the socket takes now and leaves the rest to a thread of its own:
     // a client that does not read holds no worker. A client that went away is not an error
@@ -652,9 +664,17 @@ fn respond(
     incoming.send(head, body, close);
 }
 
+/// Whether a finished answer ends its connection.
+fn says_close(response: &Response) -> bool {
+    response
+        .header("Connection")
+        .is_some_and(|value| value.eq_ignore_ascii_case("close"))
+}
+
 /// Answers a request the HTTP layer refused (malformed, too large, too slow, ambiguously
-/// framed...; see vendor/tiny_http/PATCHES.md) as every answer is made: `{"detail": ...}`
-/// with `Connection: close`, finished by the handler (CORS), logged, and encoded by [`head`].
+/// framed...; see vendor/tiny_http/PATCHES.md) as every answer is made: finished by the
+/// handler ([`Answer::Refused`]), logged, and encoded by [`head`]. The connection closes after
+/// it whatever it says (tiny_http's rule, which [`finish::finish`] follows).
 fn refusal(handler: &dyn Handler, refused: &tiny_http::Refused<'_>, log: &AccessLog) -> Vec<u8> {
     let started = Instant::now();
     // A request line refused (414) has no method or target, but its headers, when read, still
@@ -668,14 +688,16 @@ fn refusal(handler: &dyn Handler, refused: &tiny_http::Refused<'_>, log: &Access
         plain_headers(refused.headers),
     );
     let log = Logged::new(log, &request, started);
-    let response =
-        Response::error(refused.status, refused.detail).with_header("Connection", "close");
-    let response = handler.finish(&request, response);
+    let answer = Answer::Refused {
+        status: refused.status,
+        reason: refused.reason,
+    };
+    // Refusals are answered in HTTP/1.1 whatever the request said (a 505 among them).
+    let version = tiny_http::HTTPVersion(1, 1);
+    let response = handler.finish(&request, answer, &log.exchange(&version));
     let bytes = response.body.as_ref().len();
     log.answered(handler, method, target, response.status, bytes);
-    let response = response.with_header("X-Request-Id", log.id);
-    // Refusals are answered in HTTP/1.1 whatever the request said (a 505 among them).
-    let (mut answer, body) = encode(&tiny_http::HTTPVersion(1, 1), method == "HEAD", response);
+    let (mut answer, body) = encode(&version, method == "HEAD", response);
     answer.extend_from_slice(body.as_ref());
     answer
 }
@@ -740,10 +762,11 @@ impl AccessLine<'_> {
     }
 }
 
-/// The status line and headers of `response`, ending with the blank line. Responses are
-/// written by hand rather than through `tiny_http::Response`, whose boxed reader is copied out
-/// in 8 KiB writes. `Content-Length` is always the body's length (HEAD included), and header
-/// values that could break the framing are dropped.
+/// The status line and headers of a finished `response` ([`finish::finish`]), ending with the
+/// blank line. Responses are written by hand rather than through `tiny_http::Response`, whose
+/// boxed reader is copied out in 8 KiB writes. `Content-Length` is always the body's length
+/// (HEAD included; none on a `1xx`), and header values that could break the framing are
+/// dropped.
 fn head(version: &tiny_http::HTTPVersion, response: &Response) -> Vec<u8> {
     let mut head = Vec::with_capacity(256);
     head.extend_from_slice(b"HTTP/");
@@ -755,9 +778,7 @@ fn head(version: &tiny_http::HTTPVersion, response: &Response) -> Vec<u8> {
     head.push(b' ');
     let reason = tiny_http::StatusCode(response.status).default_reason_phrase();
     head.extend_from_slice(reason.as_bytes());
-    head.extend_from_slice(b"\r\nDate: ");
-    push_date(&mut head);
-    head.extend_from_slice(concat!("\r\nServer: ", env!("CARGO_PKG_NAME"), "\r\n").as_bytes());
+    head.extend_from_slice(b"\r\n");
     for (name, value) in &response.headers {
         if value
             .bytes()
@@ -773,9 +794,12 @@ fn head(version: &tiny_http::HTTPVersion, response: &Response) -> Vec<u8> {
             );
         }
     }
-    head.extend_from_slice(b"Content-Length: ");
-    push_number(&mut head, response.body.as_ref().len() as u64);
-    head.extend_from_slice(b"\r\n\r\n");
+    if response.status >= 200 {
+        head.extend_from_slice(b"Content-Length: ");
+        push_number(&mut head, response.body.as_ref().len() as u64);
+        head.extend_from_slice(b"\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
     head
 }
 
@@ -792,24 +816,6 @@ fn push_number(out: &mut Vec<u8>, mut number: u64) {
         }
     }
     out.extend_from_slice(&digits[start..]);
-}
-
-/// Appends the current time as an HTTP date, formatted once per second per worker.
-fn push_date(out: &mut Vec<u8>) {
-    thread_local! {
-        static DATE: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
-    }
-    let now = SystemTime::now();
-    let second = now
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs());
-    DATE.with_borrow_mut(|(formatted_at, date)| {
-        if *formatted_at != second {
-            *formatted_at = second;
-            *date = httpdate::fmt_http_date(now);
-        }
-        out.extend_from_slice(date.as_bytes());
-    });
 }
 
 #[cfg(test)]
@@ -856,21 +862,25 @@ mod tests {
         let response = Response::error(404, "gone")
             .with_header("ETag", "\"v1\"")
             .with_header("X-Broken", "a\r\nInjected: yes");
-        let head = String::from_utf8(head(&tiny_http::HTTPVersion(1, 0), &response)).unwrap();
-        let lines: Vec<&str> = head.split("\r\n").collect();
-        assert_eq!(lines[0], "HTTP/1.0 404 Not Found");
-        let date = lines[1].strip_prefix("Date: ").unwrap();
-        assert!(httpdate::parse_http_date(date).is_ok(), "{date}");
-        assert_eq!(lines[2], "Server: openbb-files");
+        let text = String::from_utf8(head(&tiny_http::HTTPVersion(1, 0), &response)).unwrap();
+        let lines: Vec<&str> = text.split("\r\n").collect();
         assert_eq!(
-            lines[3..],
+            lines,
             [
+                "HTTP/1.0 404 Not Found",
                 "Content-Type: application/json",
                 "ETag: \"v1\"",
                 &format!("Content-Length: {}", response.body.as_ref().len()),
                 "",
                 ""
             ]
+        );
+        // a 101 has no length
+        let switching = Response::empty(101).with_header("Upgrade", "websocket");
+        let text = String::from_utf8(head(&tiny_http::HTTPVersion(1, 1), &switching)).unwrap();
+        assert_eq!(
+            text,
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"
         );
     }
 

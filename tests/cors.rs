@@ -6,6 +6,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use openbb_files::app::App;
+use openbb_files::finish::{Answer, Exchange};
 use openbb_files::http::{Request, Response};
 
 use crate::support::{TestServer, prices_fixture, test_config};
@@ -274,8 +275,8 @@ impl openbb_files::Handler for Panicking {
         self.0.handle(request)
     }
 
-    fn finish(&self, request: &Request, response: Response) -> Response {
-        self.0.finish(request, response)
+    fn finish(&self, request: &Request, answer: Answer<'_>, exchange: &Exchange<'_>) -> Response {
+        self.0.finish(request, answer, exchange)
     }
 }
 

@@ -24,7 +24,7 @@ fn limited(max_header_bytes: usize, max_body_bytes: u64) -> TestServer {
 
 /// One answer read off the wire by its Content-Length (not by waiting for the close), with
 /// header names lower-cased.
-fn read_answer(reader: &mut impl BufRead) -> Reply {
+pub(crate) fn read_answer(reader: &mut impl BufRead) -> Reply {
     let mut head = String::new();
     loop {
         let mut line = String::new();

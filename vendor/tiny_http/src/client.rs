@@ -42,7 +42,7 @@ pub struct ConnectionLimits {
     /// their request is queued), all connections together; a body that finds no room is
     /// answered 503. At least `max_body_bytes`, or the largest bodies never fit.
     pub max_pending_body_bytes: usize,
-    /// How refusals are answered; `None` for a plain `{"detail": ...}` answer.
+    /// How refusals are answered; `None` for a plain-text answer giving the reason.
     pub answer_refusal: Option<AnswerRefusal>,
 }
 
@@ -64,7 +64,7 @@ impl Default for ConnectionLimits {
 /// ambiguously...), as far as it was read, for [`ConnectionLimits::answer_refusal`].
 pub struct Refused<'a> {
     pub status: u16,
-    pub detail: &'a str,
+    pub reason: &'a str,
     /// The request line's method, target and version; `None` when the request line itself
     /// was refused (or none was read).
     pub request_line: Option<(&'a Method, &'a str, &'a HTTPVersion)>,
@@ -73,8 +73,10 @@ pub struct Refused<'a> {
     pub headers: &'a [Header],
 }
 
-/// openbb-files patch: the whole answer (status line, headers, body) to a refusal, which must
-/// say `Connection: close`: the connection closes after it.
+/// openbb-files patch: the whole answer (status line, headers, body) to a refusal. It should
+/// say `Connection: close`, for the connection closes after it whatever it says: after a
+/// refusal the bytes that follow cannot be trusted to start a request (the framing may be
+/// broken, a body left unread), so here the connection layer's rule wins over the answer's.
 pub type AnswerRefusal = Arc<dyn Fn(&Refused<'_>) -> Vec<u8> + Send + Sync>;
 
 /// openbb-files patch: what the connections of one server share.
@@ -100,20 +102,19 @@ impl Shared {
         self.limits.timeout
     }
 
-    /// The bytes answering `refused`: `ConnectionLimits::answer_refusal`'s, or by default
-    /// `{"detail": ...}` with `Connection: close`.
+    /// The bytes answering `refused`: `ConnectionLimits::answer_refusal`'s, or by default the
+    /// reason as plain text with `Connection: close`.
     pub(crate) fn answer(&self, refused: &Refused<'_>) -> Vec<u8> {
         if let Some(answer) = &self.limits.answer_refusal {
             return answer(refused);
         }
-        let body = format!("{{\"detail\":\"{}\"}}", refused.detail.replace('"', "'"));
         format!(
-            "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+            "HTTP/1.1 {} {}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n\
              Connection: close\r\n\r\n{}",
             refused.status,
             StatusCode(refused.status).default_reason_phrase(),
-            body.len(),
-            body
+            refused.reason.len(),
+            refused.reason
         )
         .into_bytes()
     }
@@ -194,7 +195,7 @@ enum ReadError {
     HeadersTooLarge,
     /// the request line and headers did not arrive in time
     TimedOut,
-    /// refused with this status and detail while building the request (its framing, its
+    /// refused with this status and reason while building the request (its framing, its
     /// body, its version)
     Refused(u16, Cow<'static, str>),
     /// the previous answer ended the connection (`SequentialWriter::close`)
@@ -207,13 +208,13 @@ impl From<RequestCreationError> for ReadError {
     fn from(error: RequestCreationError) -> ReadError {
         match error {
             RequestCreationError::CreationIoError(e) => ReadError::ReadIoError(e),
-            RequestCreationError::Refused(status, detail) => ReadError::Refused(status, detail),
+            RequestCreationError::Refused(status, reason) => ReadError::Refused(status, reason),
         }
     }
 }
 
 impl ReadError {
-    /// The status and `detail` the client is answered with before the connection closes;
+    /// The status and `reason` the client is answered with before the connection closes;
     /// `None` to close without an answer.
     fn answer(&self) -> Option<(u16, &str)> {
         Some(match self {
@@ -223,7 +224,7 @@ impl ReadError {
             ReadError::RequestLineTooLong => (414, "the request line is too long"),
             ReadError::HeadersTooLarge => (431, "the request headers are too large"),
             ReadError::TimedOut => (408, "the request did not arrive in time"),
-            ReadError::Refused(status, detail) => (*status, detail.as_ref()),
+            ReadError::Refused(status, reason) => (*status, reason.as_ref()),
             ReadError::Closing | ReadError::ReadIoError(_) => return None,
         })
     }
@@ -435,8 +436,8 @@ impl ClientConnection {
     /// keeps the head, for its answer.
     fn build_request(&mut self, head: RequestHead) -> Result<Request, Refusal> {
         if head.version > HTTPVersion(1, 1) {
-            let detail = "only HTTP/1.0 and HTTP/1.1 are supported".into();
-            return Err(Refusal::with_head(ReadError::Refused(505, detail), head));
+            let reason = "only HTTP/1.0 and HTTP/1.1 are supported".into();
+            return Err(Refusal::with_head(ReadError::Refused(505, reason), head));
         }
         let rules = &self.shared.body_rules;
         let framing = match request::framing(&head.headers, rules.max_bytes) {
@@ -589,9 +590,9 @@ impl ClientConnection {
             headers,
         } = refusal;
         match error.answer() {
-            Some((status, detail)) => self.refuse(&Refused {
+            Some((status, reason)) => self.refuse(&Refused {
                 status,
-                detail,
+                reason,
                 request_line: request_line
                     .as_ref()
                     .map(|(method, path, version)| (method, path.as_str(), version)),

@@ -106,8 +106,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
-use client::{ClientConnection, Shared};
 pub use client::{AnswerRefusal, ConnectionLimits, Refused};
+use client::{ClientConnection, Shared};
 use connection::Connection;
 use util::{IdleConnections, MessagesQueue};
 
@@ -116,6 +116,7 @@ pub use connection::{ConfigListenAddr, ListenAddr, Listener};
 pub use request::{ReadWrite, Request};
 pub use response::{Response, ResponseBox};
 pub use test::TestRequest;
+pub use util::Scheduling;
 
 mod client;
 mod common;
@@ -157,7 +158,7 @@ const ACCEPT_BACKOFF_MAX: Duration = Duration::from_millis(500);
 /// that is missing).
 const OUT_OF_DESCRIPTORS: Refused<'static> = Refused {
     status: 503,
-    detail: "the server is out of file descriptors",
+    reason: "the server is out of file descriptors",
     request_line: None,
     headers: &[],
 };
@@ -308,15 +309,18 @@ impl Server {
         listener: L,
         ssl_config: Option<SslConfig>,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
-        Self::from_listener_with_limits(listener, ssl_config, ConnectionLimits::default())
+        let limits = ConnectionLimits::default();
+        Self::from_listener_with_limits(listener, ssl_config, limits, Scheduling::default())
     }
 
     /// openbb-files patch: like [`Server::from_listener`], with every connection bounded by
-    /// `limits` (see [`ConnectionLimits`]).
+    /// `limits` (see [`ConnectionLimits`]) and the requests shared among the threads in
+    /// [`Server::recv`] as `scheduling` says.
     pub fn from_listener_with_limits<L: Into<Listener>>(
         listener: L,
         ssl_config: Option<SslConfig>,
         limits: ConnectionLimits,
+        scheduling: Scheduling,
     ) -> Result<Server, Box<dyn Error + Send + Sync + 'static>> {
         let listener = listener.into();
         // building the "close" variable
@@ -356,9 +360,8 @@ impl Server {
 
         // creating a task where server.accept() is continuously called
         // and ClientConnection objects are pushed in the messages queue
-        // openbb-files patch: workers beyond the cores are spares (see messages_queue.rs)
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let messages = MessagesQueue::with_capacity(8, cores);
+        // openbb-files patch: the caller's scheduling (spare workers, see messages_queue.rs)
+        let messages = MessagesQueue::with_capacity(8, scheduling);
 
         // a tasks pool is used to dispatch the connections into threads
         let tasks_pool = Arc::new(util::TaskPool::new());

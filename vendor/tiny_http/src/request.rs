@@ -246,7 +246,7 @@ pub enum RequestCreationError {
     /// Error while reading data from the socket during the creation of the `Request`.
     CreationIoError(IoError),
 
-    /// openbb-files patch: the request is refused with this status and detail, and the
+    /// openbb-files patch: the request is refused with this status and reason, and the
     /// connection closed (an `Expect` other than `100-continue`, broken framing, a body too
     /// large or too slow...).
     Refused(u16, Cow<'static, str>),
@@ -287,8 +287,12 @@ pub(crate) enum Framing {
 /// `Transfer-Encoding` is 400; several `Content-Length`s must be one same decimal number (a
 /// sign, a non-digit, or different values are 400); a `Transfer-Encoding` other than `chunked`
 /// is 501; a length over `max_body_bytes` is 413; an `Expect` other than `100-continue` 417.
-pub(crate) fn framing(headers: &[Header], max_body_bytes: usize) -> Result<Framing, RequestCreationError> {
-    let refused = |status, detail: &'static str| Err(RequestCreationError::Refused(status, detail.into()));
+pub(crate) fn framing(
+    headers: &[Header],
+    max_body_bytes: usize,
+) -> Result<Framing, RequestCreationError> {
+    let refused =
+        |status, reason: &'static str| Err(RequestCreationError::Refused(status, reason.into()));
     let values = |name: &'static str| {
         headers
             .iter()
@@ -296,7 +300,9 @@ pub(crate) fn framing(headers: &[Header], max_body_bytes: usize) -> Result<Frami
             .flat_map(|h| h.value.as_str().split(','))
             .map(str::trim)
     };
-    let codings: Vec<&str> = values("Transfer-Encoding").filter(|v| !v.is_empty()).collect();
+    let codings: Vec<&str> = values("Transfer-Encoding")
+        .filter(|v| !v.is_empty())
+        .collect();
     let lengths: Vec<&str> = values("Content-Length").collect();
     let mut framing = match (codings.as_slice(), lengths.as_slice()) {
         ([], []) => Framing::NoBody,
@@ -333,8 +339,8 @@ pub(crate) fn framing(headers: &[Header], max_body_bytes: usize) -> Result<Frami
 }
 
 fn too_large(max_body_bytes: usize) -> RequestCreationError {
-    let detail = format!("the request body is larger than {} bytes", max_body_bytes);
-    RequestCreationError::Refused(413, detail.into())
+    let reason = format!("the request body is larger than {} bytes", max_body_bytes);
+    RequestCreationError::Refused(413, reason.into())
 }
 
 /// openbb-files patch: the rules for reading a request's body (see `read_body`).
@@ -377,12 +383,17 @@ pub(crate) fn read_body<R: Read>(
         Framing::Length(length) => (Box::new(source.take(length as u64)), Some(length)),
         Framing::Chunked => (Box::new(Decoder::new(source)), None),
     };
-    let refused = |status, detail: &'static str| RequestCreationError::Refused(status, detail.into());
+    let refused =
+        |status, reason: &'static str| RequestCreationError::Refused(status, reason.into());
     let mut body = Vec::new();
     let mut buffer = [0u8; BODY_READ];
     loop {
         let so_far = expected.unwrap_or(body.len());
-        if rules.pace.deadline(started, so_far).is_some_and(|at| Instant::now() > at) {
+        if rules
+            .pace
+            .deadline(started, so_far)
+            .is_some_and(|at| Instant::now() > at)
+        {
             return Err(refused(408, "the request body did not arrive in time"));
         }
         let read = match reader.read(&mut buffer) {
@@ -452,7 +463,13 @@ where
         version,
         headers,
     };
-    Ok(Request::assemble(head, secure, remote_addr, body, Box::new(writer)))
+    Ok(Request::assemble(
+        head,
+        secure,
+        remote_addr,
+        body,
+        Box::new(writer),
+    ))
 }
 
 /// openbb-files patch: a request's line and headers, read; its body not yet.
@@ -635,8 +652,6 @@ impl Request {
         protocol: &str,
         response: Response<R>,
     ) -> Box<dyn ReadWrite + Send> {
-        use crate::util::CustomStream;
-
         response
             .raw_print(
                 self.response_writer.as_mut().unwrap().by_ref(),
@@ -646,8 +661,22 @@ impl Request {
                 Some(protocol),
             )
             .ok(); // TODO: unused result
-
         self.response_writer.as_mut().unwrap().flush().ok(); // TODO: unused result
+        self.into_upgraded()
+    }
+
+    /// openbb-files patch: like [`Request::upgrade`], with the response's bytes (its status
+    /// line and headers, which should include `Connection: upgrade` and `Upgrade`) written as
+    /// they are, so that the caller finishes its `101` as it finishes every other answer.
+    pub fn upgrade_with_head(mut self, head: &[u8]) -> Box<dyn ReadWrite + Send> {
+        let writer = self.response_writer.as_mut().unwrap();
+        writer.write_all(head).and_then(|()| writer.flush()).ok(); // as `upgrade`: the stream fails next
+        self.into_upgraded()
+    }
+
+    /// The connection's stream, once the answer switching protocols is written.
+    fn into_upgraded(mut self) -> Box<dyn ReadWrite + Send> {
+        use crate::util::CustomStream;
 
         let stream = CustomStream::new(self.extract_reader_impl(), self.extract_writer_impl());
         if let Some(sender) = self.notify_when_responded.take() {
@@ -835,7 +864,10 @@ impl<B: AsRef<[u8]>> Answer<B> {
             let (head, body) = (self.head.as_slice(), self.body.as_ref());
             let parts = match head.get(self.sent..) {
                 Some(head) if !head.is_empty() => [IoSlice::new(head), IoSlice::new(body)],
-                _ => [IoSlice::new(&body[self.sent - head.len()..]), IoSlice::new(&[])],
+                _ => [
+                    IoSlice::new(&body[self.sent - head.len()..]),
+                    IoSlice::new(&[]),
+                ],
             };
             match self.writer.send_now(&parts) {
                 Ok(0) => return Err(ErrorKind::WriteZero.into()),

@@ -48,6 +48,27 @@ const RECEIVE_BYTES: usize = 8192;
 /// Readiness events taken per wait.
 const EVENTS_PER_WAIT: usize = 64;
 
+/// The idle plain connections of one server, in an epoll set, and the one thread that waits
+/// on it.
+///
+/// Guarantees:
+/// - one owner at a time: a connection is parked here (in `parked`, under the key of its
+///   `EPOLLONESHOT` registration, added before it is armed), or held by the waiting thread
+///   while it handles one readiness, or by one pool thread, or closed; each readiness reaches
+///   exactly one owner, so no two threads ever read one connection;
+/// - the waiting thread never waits on a client: it receives only what has arrived, reads a
+///   head only when the whole of it is there and the previous answer is written, builds a
+///   request only when that needs nothing more (`RequestHead::may_wait`), and hands
+///   everything else (refusals included) to a pool thread;
+/// - a request it builds is pushed to the workers' queue exactly once, before its connection
+///   is parked again; the request's bytes are consumed from the connection's reader, so no
+///   request is read twice nor skipped;
+/// - no connection is stranded: one parked longer than the idle timeout with nothing arrived
+///   is closed; when the server is dropped every parked one is closed; if the thread ends for
+///   any other reason, parking stops and the parked ones go to pool threads.
+///
+/// Exercised by the tests below and, through the server, by the top-level randomized
+/// `tests/stress.rs`.
 pub(crate) struct IdleConnections {
     epoll: OwnedFd,
     /// Written to wake the waiting thread when the server closes.
@@ -388,13 +409,18 @@ mod tests {
 
     /// A server whose two workers answer each request with its method, URL and body.
     fn echo_server(timeout: Duration) -> (Arc<Server>, u16) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let limits = ConnectionLimits {
+        echo_server_with(ConnectionLimits {
             timeout: Some(timeout),
             ..ConnectionLimits::default()
-        };
-        let server = Arc::new(Server::from_listener_with_limits(listener, None, limits).unwrap());
+        })
+    }
+
+    fn echo_server_with(limits: ConnectionLimits) -> (Arc<Server>, u16) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let scheduling = Default::default();
+        let server = Server::from_listener_with_limits(listener, None, limits, scheduling).unwrap();
+        let server = Arc::new(server);
         assert!(server.idle.is_some(), "no epoll set on Linux");
         for _ in 0..2 {
             let server = Arc::clone(&server);
@@ -593,9 +619,38 @@ mod tests {
         stream.read_to_string(&mut answer).unwrap();
         assert!(answer.starts_with("HTTP/1.1 400 "), "{}", answer);
         assert!(
-            answer.ends_with(r#"{"detail":"malformed request header"}"#),
+            answer.ends_with("\r\n\r\nmalformed request header"),
             "{}",
             answer
+        );
+    }
+
+    /// The caller's answer to a refusal says `keep-alive`: the connection still closes after
+    /// it (the layer cannot know where a next request would start), and what follows on the
+    /// connection is never read as a request.
+    #[test]
+    fn a_refusal_closes_its_connection_whatever_its_answer_says() {
+        let answer_refusal: crate::AnswerRefusal = Arc::new(|refused: &crate::Refused<'_>| {
+            let head = format!(
+                "HTTP/1.1 {} Refused\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nno",
+                refused.status
+            );
+            head.into_bytes()
+        });
+        let (_server, port) = echo_server_with(ConnectionLimits {
+            timeout: Some(Duration::from_secs(5)),
+            answer_refusal: Some(answer_refusal),
+            ..ConnectionLimits::default()
+        });
+        let mut stream = connect(port);
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nno colon\r\n\r\nGET /next HTTP/1.1\r\n\r\n")
+            .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap(); // EOF within the read timeout
+        assert_eq!(
+            answer,
+            "HTTP/1.1 400 Refused\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nno"
         );
     }
 

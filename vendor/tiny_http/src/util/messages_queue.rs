@@ -2,49 +2,76 @@
 //!
 //! openbb-files patches (PATCHES.md, changes 12 and 14): a push wakes a waiting worker only
 //! when one is needed. A condvar notification is a futex call even with no waiter, so a push
-//! when nobody waits makes none. And workers beyond the machine's cores are spares: a push
-//! wakes a worker only while fewer than `wake_limit` (the cores) are running or being woken.
-//! Otherwise the element waits for a running worker to come back for it, which under load is
-//! soon and costs no wake-up at all; waking every idle worker in turn instead cost a third of
-//! the requests a second on 2 cores. Should the element at the head wait longer than
-//! [`STALL`] (the running workers are blocked: a slow client, a first load of a big file), a
-//! spare takes it.
-//!
-//! Invariants: a thread coming back to `pop` takes a queued element at once, whatever the
-//! limit; a woken one takes it while the running workers are below the limit, or once the
-//! head has waited `STALL`; while elements wait for the limit, a spare sleeps in `pop` with
-//! the head's deadline (`watching`), and a push or a take that finds none wakes one to do so.
-//! So no element waits longer than `STALL` while a thread waits in `pop`, and `unblock` is
-//! always answered. The price: while every running worker is blocked, a request waits up to
-//! `STALL` longer than it would for an idle worker woken at once. `try_pop` and `pop_timeout`
-//! (not used by openbb-files) take any element at once and do not count as running. A thread
-//! is expected to pop from one queue: the queue it is running for is known by its address.
+//! when nobody waits makes none. And, with a [`Scheduling`] that says so, workers beyond
+//! `wake_limit` are spares: a push wakes a worker only while fewer than `wake_limit` are
+//! running or being woken. Otherwise the element waits for a running worker to come back for
+//! it, which under load is soon and costs no wake-up at all. Should the element at the head
+//! wait longer than `stall` (the running workers are blocked: a slow client, a first load of
+//! a big file), a spare takes it. The default scheduling is upstream's: every push wakes a
+//! waiting worker. The policy is the server's to choose ([`Scheduling`]).
 
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-/// How long the head of the queue may wait for a running worker before a spare takes it
-/// (longer in the unit tests, so that what happens before it is easy to observe).
-#[cfg(not(test))]
-pub const STALL: Duration = Duration::from_millis(2);
-#[cfg(test)]
-pub const STALL: Duration = Duration::from_millis(300);
+/// openbb-files patch: how a [`MessagesQueue`] (the server's queue of requests) shares its
+/// elements among the threads waiting in `pop`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Scheduling {
+    /// A push wakes a waiting thread only while fewer than this many threads are running
+    /// (took an element in `pop` and have not come back for the next) or being woken; the
+    /// other waiting threads are spares. At least 1.
+    pub wake_limit: usize,
+    /// How long the element at the head may wait for a running thread to come back before a
+    /// spare takes it.
+    pub stall: Duration,
+}
+
+impl Default for Scheduling {
+    /// Upstream's: every push wakes a waiting thread, no element is held back.
+    fn default() -> Scheduling {
+        Scheduling {
+            wake_limit: usize::MAX,
+            stall: Duration::ZERO,
+        }
+    }
+}
 
 enum Control<T> {
     Elem(T),
     Unblock,
 }
 
+/// A FIFO queue of elements (requests) for the threads that `pop` them (workers).
+///
+/// Guarantees (openbb-files patches, see the module comment and [`Scheduling`]):
+/// - every element pushed is taken exactly once, by one `pop`, `try_pop` or `pop_timeout`,
+///   in the order pushed; none is lost while a thread waits in `pop`;
+/// - a thread coming back to `pop` (it took the previous element there) takes a queued
+///   element at once, whatever the limit, and without waiting on the condvar;
+/// - a woken thread takes the head while the running threads are below `wake_limit`, or once
+///   the head has waited `stall`: while elements are held back, one spare sleeps in `pop`
+///   with the head's deadline (`watching`), and a push or a take that finds none wakes one to
+///   do so; so no element waits longer than `stall` while a thread waits in `pop`;
+/// - a push makes at most one condvar notification, and none when no thread is waiting;
+/// - every `unblock` is answered: it is queued behind the elements pushed before it and
+///   returns `None` from the `pop` that reaches it.
+///
+/// Exercised by the tests below and, through the server, by the top-level randomized
+/// `tests/stress.rs` (no request lost or answered twice).
+///
+/// The price of spares: while every running thread is blocked, an element waits up to
+/// `stall` longer than for an idle thread woken at once. `try_pop` and `pop_timeout` (not
+/// used by openbb-files) take any element at once and do not count as running. A thread is
+/// expected to pop from one queue: the queue it is running for is known by its address.
 pub struct MessagesQueue<T>
 where
     T: Send,
 {
     queue: Mutex<Queue<T>>,
     condvar: Condvar,
-    /// Running or waking workers beyond which a push wakes no other (see the module comment).
-    wake_limit: usize,
+    scheduling: Scheduling,
 }
 
 struct Queue<T> {
@@ -74,9 +101,8 @@ impl<T> MessagesQueue<T>
 where
     T: Send,
 {
-    /// A queue whose pushes wake a waiting thread only while fewer than `wake_limit` threads
-    /// are running or waking.
-    pub fn with_capacity(capacity: usize, wake_limit: usize) -> Arc<MessagesQueue<T>> {
+    /// A queue whose elements are shared among the waiting threads as `scheduling` says.
+    pub fn with_capacity(capacity: usize, scheduling: Scheduling) -> Arc<MessagesQueue<T>> {
         Arc::new(MessagesQueue {
             queue: Mutex::new(Queue {
                 elements: VecDeque::with_capacity(capacity),
@@ -90,7 +116,10 @@ where
                 waits: 0,
             }),
             condvar: Condvar::new(),
-            wake_limit: wake_limit.max(1),
+            scheduling: Scheduling {
+                wake_limit: scheduling.wake_limit.max(1),
+                ..scheduling
+            },
         })
     }
 
@@ -126,7 +155,9 @@ where
                 None => false,
                 Some((Control::Unblock, _)) => true,
                 Some((Control::Elem(_), pushed)) => {
-                    !woken || queue.running < self.wake_limit || pushed.elapsed() >= STALL
+                    !woken
+                        || queue.running < self.scheduling.wake_limit
+                        || pushed.elapsed() >= self.scheduling.stall
                 }
             };
             if take {
@@ -141,7 +172,8 @@ where
                 self.wake_if_needed(&mut queue);
                 return taken;
             }
-            let held_back = queue.elements.front().map(|(_, pushed)| *pushed + STALL);
+            let stall = self.scheduling.stall;
+            let held_back = queue.elements.front().map(|(_, pushed)| *pushed + stall);
             queue = self.wait(queue, held_back, held_back.is_some());
             woken = true;
         }
@@ -183,7 +215,7 @@ where
     /// threads are below the limit, or else to watch the held-back head's deadline.
     fn wake_if_needed(&self, queue: &mut Queue<T>) {
         let sleeping = queue.waiting.saturating_sub(queue.waking);
-        let wanted = queue.running + queue.waking < self.wake_limit;
+        let wanted = queue.running + queue.waking < self.scheduling.wake_limit;
         let unwatched = queue.watching == 0 && queue.waking == 0;
         if !queue.elements.is_empty() && sleeping > 0 && (wanted || unwatched) {
             queue.waking += 1;
@@ -254,17 +286,27 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::{MessagesQueue, STALL};
+    use super::{MessagesQueue, Scheduling};
     use std::sync::{mpsc, Arc};
     use std::thread;
     use std::time::{Duration, Instant};
+
+    /// Long enough that what happens before a spare takes a held-back element is easy to see.
+    const STALL: Duration = Duration::from_millis(300);
+
+    fn spares_beyond(wake_limit: usize) -> Scheduling {
+        Scheduling {
+            wake_limit,
+            stall: STALL,
+        }
+    }
 
     /// Pushes skip the wake-up while nobody waits or while the running threads are at the
     /// limit; no element may be left behind by that.
     #[test]
     fn every_element_reaches_a_waiting_or_busy_popper() {
         for wake_limit in [1, 2, 8] {
-            let queue = MessagesQueue::with_capacity(8, wake_limit);
+            let queue = MessagesQueue::with_capacity(8, spares_beyond(wake_limit));
             let (done, answers) = mpsc::channel();
             for _ in 0..4 {
                 let (queue, done) = (Arc::clone(&queue), done.clone());
@@ -303,7 +345,7 @@ mod tests {
     /// too (the spare that took the first wakes another to watch it).
     #[test]
     fn every_held_back_element_is_taken_by_a_spare() {
-        let queue = MessagesQueue::with_capacity(8, 1);
+        let queue = MessagesQueue::with_capacity(8, spares_beyond(1));
         let (release, blocked) = mpsc::channel::<()>();
         let (took, taken) = mpsc::channel();
         let busy = {
@@ -344,7 +386,7 @@ mod tests {
     /// the next one at once, but takes it once it has waited `STALL`.
     #[test]
     fn a_spare_takes_what_a_blocked_worker_holds_back() {
-        let queue = MessagesQueue::with_capacity(8, 1);
+        let queue = MessagesQueue::with_capacity(8, spares_beyond(1));
         let (took, taken) = mpsc::channel();
         let (release, blocked) = mpsc::channel::<()>();
         let busy = {
@@ -388,7 +430,7 @@ mod tests {
     /// takes it after `STALL`, not after the other's timeout.
     #[test]
     fn a_pop_timeout_waiter_does_not_hide_a_held_back_element() {
-        let queue = MessagesQueue::with_capacity(8, 1);
+        let queue = MessagesQueue::with_capacity(8, spares_beyond(1));
         queue.push(1);
         assert_eq!(queue.pop(), Some(1)); // this thread is running, blocked on it
         let (took, taken) = mpsc::channel();
@@ -425,7 +467,7 @@ mod tests {
     /// reaches a waiting thread even while elements are held back.
     #[test]
     fn returning_threads_take_at_once_and_unblock_is_answered() {
-        let queue = MessagesQueue::with_capacity(8, 1);
+        let queue = MessagesQueue::with_capacity(8, spares_beyond(1));
         queue.push(1);
         queue.push(2);
         assert_eq!(queue.pop(), Some(1));
