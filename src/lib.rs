@@ -45,6 +45,7 @@ pub mod remote;
 pub mod server;
 pub mod status_page;
 pub mod table;
+pub mod template;
 pub mod validate;
 pub mod websocket;
 pub mod widgets;
