@@ -42,6 +42,7 @@ pub mod metrics;
 pub mod paths;
 pub mod proxy;
 pub mod remote;
+pub mod router;
 pub mod server;
 pub mod status_page;
 pub mod table;

@@ -3,10 +3,14 @@
 //! `data.wsRowIdColumn`), checked and turned into a [`Widget`] and its [`OptionsRoute`]s.
 //! Invariant: every path it returns is cleaned and inside `data/` (or a checked remote URL).
 
+use std::time::Duration;
+
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::model::{Kind, LiveSocket, OptionsRoute, OptionsSource, PdfMode, Widget};
+use super::model::{
+    Articles, Kind, LiveSocket, OptionsRoute, OptionsSource, PdfMode, Source, Tile, Type, Widget,
+};
 use super::{FILES_PREFIX, RESERVED_ENDPOINTS};
 use crate::filter::Rule;
 use crate::paths::{clean_request_path, is_safe_segment};
@@ -51,7 +55,7 @@ pub(super) fn widget(
     let Value::Object(mut entry) = entry else {
         return Err(("widget", "expected an object".into()));
     };
-    let kind = Kind::of(validate::type_of(&entry)).map_err(|message| ("type", message))?;
+    let widget_type = Type::of(validate::type_of(&entry)).map_err(|message| ("type", message))?;
     let spec = entry
         .remove(validate::BACKEND_KEY)
         .unwrap_or(Value::Object(Map::new()));
@@ -59,42 +63,138 @@ pub(super) fn widget(
         .as_object()
         .map(|o| o.keys().cloned().collect())
         .unwrap_or_default();
-    let spec: BackendSpec =
+    let mut spec: BackendSpec =
         serde_json::from_value(spec).map_err(|err| ("backend", err.to_string()))?;
-    if let Some(key) = spec_keys.iter().find(|k| !kind.allows(k)) {
+    if let Some(key) = spec_keys.iter().find(|k| !widget_type.allows(k)) {
         return Err((
             "backend",
             format!(
                 "'{key}' does not apply to a {} widget (its keys: {})",
                 entry.get("type").and_then(Value::as_str).unwrap_or("table"),
-                kind.keys().join(", ")
+                widget_type.keys().join(", ")
             ),
         ));
     }
     let endpoint = match entry.get("endpoint").and_then(Value::as_str) {
-        Some(url) if kind == Kind::PassThrough && is_remote(url) => url.to_string(),
+        Some(url) if widget_type == Type::PassThrough && is_remote(url) => url.to_string(),
         endpoint => endpoint_path(endpoint, "endpoint")?,
     };
     let params = params_of(&entry);
-    if let Some(template) = &spec.file {
-        declared_placeholders(template, &params)?;
+    let filter_specs = std::mem::take(&mut spec.filters);
+    let options_specs = std::mem::take(&mut spec.options);
+    let kind = kind(widget_type, spec, &entry, &endpoint, &params)?;
+    let filters = filters(filter_specs)?;
+    let options = options(id, &kind, options_specs, &params)?;
+    let widget = Widget {
+        id: id.to_string(),
+        endpoint,
+        filters,
+        kind,
+    };
+    Ok((widget, options, Value::Object(entry)))
+}
+
+/// The settings of a widget of `widget_type` from its `backend` (whose keys all apply to that
+/// type) and its entry.
+fn kind(
+    widget_type: Type,
+    spec: BackendSpec,
+    entry: &Map<String, Value>,
+    endpoint: &str,
+    params: &[&Map<String, Value>],
+) -> Result<Kind, Refusal> {
+    let source = source(spec.file, spec.ttl, params)?;
+    check_path("backend.folder", spec.folder.as_deref(), false)?;
+    check_path("backend.records", spec.records.as_deref(), false)?;
+    Ok(match widget_type {
+        Type::Table => Kind::Table(source),
+        Type::Markdown => Kind::Markdown(source),
+        Type::Html => Kind::Html {
+            source,
+            records: spec.records,
+        },
+        Type::Chart => Kind::Chart {
+            source,
+            records: spec.records,
+        },
+        Type::Metric => Kind::Metric {
+            source,
+            tile: match (spec.column, spec.label) {
+                (Some(column), label) => Some(Tile { column, label }),
+                (None, Some(_)) => return Err(("backend.label", "needs backend.column".into())),
+                (None, None) => None,
+            },
+        },
+        Type::Newsfeed => Kind::Newsfeed(match spec.folder {
+            Some(_) if source.file.is_some() => {
+                return Err((
+                    "backend",
+                    "a newsfeed reads backend.file or backend.folder (of notes), not both".into(),
+                ));
+            }
+            Some(folder) => Articles::Notes { folder },
+            None => Articles::File(source),
+        }),
+        Type::Pdf => Kind::Pdf {
+            source,
+            mode: spec.mode,
+        },
+        Type::MultiFileViewer => Kind::MultiFileViewer {
+            folder: spec.folder.unwrap_or_else(|| endpoint.to_string()),
+            file_param: file_selector(params)
+                .and_then(|p| p.get("paramName").and_then(Value::as_str))
+                .ok_or((
+                    "params",
+                    "a multi_file_viewer needs a param with \"roles\": [\"fileSelector\"]"
+                        .to_string(),
+                ))?
+                .to_string(),
+        },
+        Type::Omni => Kind::Omni {
+            folder: spec.folder.unwrap_or_default(),
+        },
+        Type::Ssrm => Kind::Ssrm(source),
+        Type::AdvancedChart => Kind::AdvancedChart(source),
+        Type::LiveGrid => Kind::LiveGrid {
+            socket: live_socket(entry, source.file.as_deref())?,
+            source,
+        },
+        Type::PassThrough => Kind::PassThrough,
+    })
+}
+
+/// `backend.file` and `backend.ttl`: a path under `data/` or a remote URL, whose `{param}`s
+/// name params of the widget; a TTL only for a remote URL.
+fn source(
+    file: Option<String>,
+    ttl: Option<u64>,
+    params: &[&Map<String, Value>],
+) -> Result<Source, Refusal> {
+    if let Some(template) = &file {
+        declared_placeholders(template, params)?;
     }
-    match spec.file.as_deref() {
+    match file.as_deref() {
         Some(url) if is_remote(url) => {
             crate::remote::check_template(url).map_err(|message| ("backend.file", message))?
         }
         file => check_path("backend.file", file, true)?,
     }
-    if spec.ttl.is_some() && !spec.file.as_deref().is_some_and(is_remote) {
+    if ttl.is_some() && !file.as_deref().is_some_and(is_remote) {
         return Err((
             "backend.ttl",
             "applies to a remote backend.file (an http:// or https:// URL)".into(),
         ));
     }
-    check_path("backend.folder", spec.folder.as_deref(), false)?;
-    check_path("backend.records", spec.records.as_deref(), false)?;
+    Ok(Source {
+        file,
+        ttl: ttl.map(Duration::from_secs),
+    })
+}
+
+/// `backend.filters`: param → rule, `null` meaning "never filter on this param".
+fn filters(specs: Map<String, Value>) -> Result<Vec<(String, Option<Rule>)>, Refusal> {
     let mut filters = Vec::new();
-    for (param, rule) in spec.filters {
+    for (param, rule) in specs {
         let rule = match rule {
             Value::Null => None,
             rule => Some(serde_json::from_value::<Rule>(rule).map_err(|_| {
@@ -108,35 +208,27 @@ pub(super) fn widget(
         };
         filters.push((param, rule));
     }
-    if kind == Kind::Metric && spec.column.is_none() && spec.label.is_some() {
-        return Err(("backend.label", "needs backend.column".into()));
-    }
-    let live = match kind {
-        Kind::LiveGrid => Some(live_socket(&entry, spec.file.as_deref())?),
-        _ => None,
-    };
-    let selector = params
+    Ok(filters)
+}
+
+/// The param with the `fileSelector` role.
+fn file_selector<'p>(params: &[&'p Map<String, Value>]) -> Option<&'p Map<String, Value>> {
+    params
         .iter()
-        .find(|p| validate::has_role(p, "fileSelector"));
-    let file_param = match kind {
-        Kind::MultiFileViewer => Some(
-            selector
-                .and_then(|p| p.get("paramName").and_then(Value::as_str))
-                .ok_or((
-                    "params",
-                    "a multi_file_viewer needs a param with \"roles\": [\"fileSelector\"]"
-                        .to_string(),
-                ))?
-                .to_string(),
-        ),
-        _ => None,
-    };
-    let folder = spec.folder.or_else(|| match kind {
-        Kind::MultiFileViewer => Some(endpoint.clone()),
-        _ => None,
-    });
+        .copied()
+        .find(|p| validate::has_role(p, "fileSelector"))
+}
+
+/// The options endpoints of widget `id`: `backend.options`, and a multi_file_viewer's folder
+/// on its fileSelector's `optionsEndpoint`.
+fn options(
+    id: &str,
+    kind: &Kind,
+    specs: Map<String, Value>,
+    params: &[&Map<String, Value>],
+) -> Result<Vec<OptionsRoute>, Refusal> {
     let mut routes = Vec::new();
-    for (param, source) in spec.options {
+    for (param, source) in specs {
         let source: OptionsSpec = serde_json::from_value(source)
             .map_err(|err| ("backend.options", format!("'{param}': {err}")))?;
         check_path("backend.options", Some(&source.file), false)?;
@@ -152,14 +244,14 @@ pub(super) fn widget(
     }
     // The folder's files answer the selector's options endpoint, when it names one (without
     // one, Workspace offers no choices; the validator warns of that).
-    if let (Some(param), Some(folder)) = (&file_param, &folder)
-        && selector.is_some_and(|p| p.contains_key("optionsEndpoint"))
-        && !routes.iter().any(|(name, _)| name == param)
+    if let Kind::MultiFileViewer { folder, file_param } = kind
+        && file_selector(params).is_some_and(|p| p.contains_key("optionsEndpoint"))
+        && !routes.iter().any(|(name, _)| name == file_param)
     {
         let source = OptionsSource::Folder {
             folder: folder.clone(),
         };
-        routes.push((param.clone(), source));
+        routes.push((file_param.clone(), source));
     }
     let mut options = Vec::new();
     for (param, source) in routes {
@@ -183,22 +275,7 @@ pub(super) fn widget(
             widget: id.to_string(),
         });
     }
-    let widget = Widget {
-        id: id.to_string(),
-        endpoint,
-        kind,
-        file: spec.file,
-        folder,
-        filters,
-        column: spec.column,
-        label: spec.label,
-        records: spec.records,
-        pdf_mode: spec.mode,
-        file_param,
-        ttl: spec.ttl.map(std::time::Duration::from_secs),
-        live,
-    };
-    Ok((widget, options, Value::Object(entry)))
+    Ok(options)
 }
 
 /// A live_grid's `wsEndpoint` and `data.wsRowIdColumn`, both required. Its file may not hold

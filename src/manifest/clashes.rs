@@ -1,9 +1,10 @@
 //! No two served widgets answer one path differently: a widget's endpoint, its options
-//! endpoints and a live_grid's `wsEndpoint` are each checked against those already served.
+//! endpoints and a live_grid's `wsEndpoint` are each checked against those already served,
+//! and against the paths below an advanced chart's endpoint (its UDF routes).
 
 use super::Manifest;
 use super::backend::Refusal;
-use super::model::{OptionsRoute, Widget};
+use super::model::{Kind, OptionsRoute, Widget};
 
 impl Manifest {
     /// Two widgets (or options endpoints) may share a path only when they answer it alike.
@@ -26,24 +27,24 @@ impl Manifest {
                 ),
             ));
         }
-        if let Some(other) = self.live_for(&widget.endpoint) {
+        if let Some(other) = self.live_grid_at(&widget.endpoint) {
             return Err((
                 "endpoint",
                 format!(
                     "'{}' is already the wsEndpoint of widget '{}'",
-                    widget.endpoint, other.id
+                    widget.endpoint, other.widget.id
                 ),
             ));
         }
-        if let Some(live) = &widget.live {
+        if let Kind::LiveGrid { socket: live, .. } = &widget.kind {
             let taken = self
-                .widget_for(&live.endpoint)
+                .answering(&live.endpoint)
                 .map(|w| &w.id)
-                .or_else(|| self.options_for(&live.endpoint).map(|r| &r.widget))
+                .or_else(|| self.options_at(&live.endpoint).map(|r| &r.widget))
                 .or_else(|| {
-                    self.live_for(&live.endpoint)
-                        .filter(|w| w.endpoint != widget.endpoint)
-                        .map(|w| &w.id)
+                    self.live_grid_at(&live.endpoint)
+                        .filter(|other| other.widget.endpoint != widget.endpoint)
+                        .map(|other| &other.widget.id)
                 });
             if live.endpoint == widget.endpoint || taken.is_some() {
                 return Err((
@@ -56,7 +57,7 @@ impl Manifest {
                 ));
             }
         }
-        if let Some(route) = self.options_for(&widget.endpoint) {
+        if let Some(route) = self.options_at(&widget.endpoint) {
             return Err((
                 "endpoint",
                 format!(
@@ -66,8 +67,8 @@ impl Manifest {
             ));
         }
         for route in options {
-            let taken = self.widget_for(&route.endpoint).map(|w| &w.id).or_else(|| {
-                self.options_for(&route.endpoint)
+            let taken = self.answering(&route.endpoint).map(|w| &w.id).or_else(|| {
+                self.options_at(&route.endpoint)
                     .filter(|other| other.source != route.source)
                     .map(|other| &other.widget)
             });
@@ -83,5 +84,16 @@ impl Manifest {
             }
         }
         Ok(())
+    }
+
+    /// The widget answering `path`: the one whose endpoint it is, or the one whose endpoint is
+    /// its parent when that widget's type has routes below its endpoint (`router.rs` decides
+    /// which of them exist; none of those paths may be another endpoint's).
+    fn answering(&self, path: &str) -> Option<&Widget> {
+        self.widget_at(path).or_else(|| {
+            let (parent, _) = path.rsplit_once('/')?;
+            self.widget_at(parent)
+                .filter(|w| w.kind.widget_type().has_routes_below())
+        })
     }
 }

@@ -38,7 +38,10 @@ mod tests;
 use serde_json::{Map, Value};
 
 pub use apps::{parse_agents, parse_apps};
-pub use model::{Kind, LiveSocket, OptionsRoute, OptionsSource, PdfMode, Widget};
+pub use model::{
+    Articles, Kind, LiveGrid, LiveSocket, OptionsRoute, OptionsSource, PdfMode, Source, Tile, Type,
+    Widget,
+};
 
 use crate::filter::Rule;
 use crate::http::Payload;
@@ -161,18 +164,26 @@ impl Manifest {
         self.widgets.len()
     }
 
-    /// The widget answering `path`: the one whose endpoint it is, else an advanced chart whose
-    /// endpoint is its parent (`udf/history` belongs to the chart on `udf`).
-    pub fn widget_for(&self, path: &str) -> Option<&Widget> {
-        self.widgets
-            .iter()
-            .find(|w| w.endpoint == path)
-            .or_else(|| {
-                let (parent, _) = path.rsplit_once('/')?;
-                self.widgets
-                    .iter()
-                    .find(|w| w.endpoint == parent && w.kind == Kind::AdvancedChart)
-            })
+    /// The widget whose endpoint is `endpoint`.
+    pub fn widget_at(&self, endpoint: &str) -> Option<&Widget> {
+        self.widgets.iter().find(|w| w.endpoint == endpoint)
+    }
+
+    /// The options endpoint at `endpoint`.
+    pub fn options_at(&self, endpoint: &str) -> Option<&OptionsRoute> {
+        self.options.iter().find(|r| r.endpoint == endpoint)
+    }
+
+    /// The live_grid whose `wsEndpoint` is `endpoint`.
+    pub fn live_grid_at(&self, endpoint: &str) -> Option<LiveGrid<'_>> {
+        self.widgets.iter().find_map(|widget| match &widget.kind {
+            Kind::LiveGrid { source, socket } if socket.endpoint == endpoint => Some(LiveGrid {
+                widget,
+                source,
+                socket,
+            }),
+            _ => None,
+        })
     }
 
     /// The served widgets checked against `data/` (warnings, as `widget: field: warning: ...`
@@ -186,7 +197,7 @@ impl Manifest {
     ) -> Vec<Problem> {
         let mut problems = Vec::new();
         let mut check =
-            |id: &str, candidates: Vec<String>, kind: Kind, named: &[(String, String)]| {
+            |id: &str, candidates: Vec<String>, reads_data: bool, named: &[(String, String)]| {
                 let Some(file) = candidates.iter().find(|c| exists(c)) else {
                     let shown: Vec<String> =
                         candidates.iter().map(|c| format!("data/{c}")).collect();
@@ -194,7 +205,7 @@ impl Manifest {
                     problems.push(validate::Issue::warning("backend.file", message).problem(id));
                     return;
                 };
-                if !kind.reads_data() {
+                if !reads_data {
                     return;
                 }
                 let shown = format!("data/{file}");
@@ -207,7 +218,8 @@ impl Manifest {
             };
         for (widget, named) in self.widgets.iter().zip(&self.named) {
             if let Some(candidates) = widget.known_files() {
-                check(&widget.id, candidates, widget.kind, named);
+                let reads_data = widget.kind.widget_type().reads_data();
+                check(&widget.id, candidates, reads_data, named);
             }
         }
         for route in &self.options {
@@ -222,7 +234,7 @@ impl Manifest {
                     .flatten()
                     .map(|c| ("backend.options".to_string(), c.clone()))
                     .collect();
-                check(&route.widget, vec![file.clone()], Kind::Table, &named);
+                check(&route.widget, vec![file.clone()], true, &named);
             }
         }
         for (widget, file) in self.widgets.iter().zip(&self.validation_files) {
@@ -245,15 +257,21 @@ impl Manifest {
     /// (all of `data/`) a templated name can stand for, its `records`, and the files of its
     /// options. Remote names are left out.
     pub fn data_files(&self, exists: &dyn Fn(&str) -> bool, listing: &[String]) -> Vec<String> {
-        let readers = self.widgets.iter().filter(|w| w.kind.reads_data());
+        let readers = self
+            .widgets
+            .iter()
+            .filter(|w| w.kind.widget_type().reads_data());
         let widget_files = readers.clone().filter_map(|w| match w.known_files() {
             Some(candidates) => candidates.into_iter().find(|f| exists(f)),
             None => None,
         });
         let templated = readers
-            .filter_map(|w| w.file.as_deref().filter(|f| !is_remote(f)))
+            .filter_map(Widget::local_template)
             .flat_map(|template| listing.iter().filter(|name| fills(template, name)).cloned());
-        let records = self.widgets.iter().filter_map(|w| w.records.clone());
+        let records = self
+            .widgets
+            .iter()
+            .filter_map(|w| w.kind.records().map(str::to_string));
         let options = self.options.iter().filter_map(|route| match &route.source {
             OptionsSource::Column { file, .. } | OptionsSource::Static { file } => {
                 Some(file.clone())
@@ -273,21 +291,10 @@ impl Manifest {
 
     /// The folders of the served newsfeeds of notes.
     pub fn note_folders(&self) -> impl Iterator<Item = &str> {
-        self.widgets
-            .iter()
-            .filter(|w| w.kind == Kind::Newsfeed && w.file.is_none())
-            .filter_map(|w| w.folder.as_deref())
-    }
-
-    /// The live_grid whose `wsEndpoint` is `path`.
-    pub fn live_for(&self, path: &str) -> Option<&Widget> {
-        self.widgets
-            .iter()
-            .find(|w| w.live.as_ref().is_some_and(|live| live.endpoint == path))
-    }
-
-    pub fn options_for(&self, endpoint: &str) -> Option<&OptionsRoute> {
-        self.options.iter().find(|r| r.endpoint == endpoint)
+        self.widgets.iter().filter_map(|w| match &w.kind {
+            Kind::Newsfeed(Articles::Notes { folder }) => Some(folder.as_str()),
+            _ => None,
+        })
     }
 }
 
@@ -297,7 +304,7 @@ pub type Header = Result<Option<Vec<String>>, String>;
 /// The file a widget's "Validate widgets" call reads, when the name is a template that the
 /// default params Workspace sends fill (a missing one is a 422 Workspace accepts).
 fn validation_file(widget: &Widget, entry: &Value) -> Option<String> {
-    let template = widget.file.as_deref().filter(|f| !is_remote(f))?;
+    let template = widget.local_template()?;
     let names = placeholders(template)
         .ok()
         .filter(|names| !names.is_empty())?;
@@ -317,7 +324,10 @@ fn validation_file(widget: &Widget, entry: &Value) -> Option<String> {
 /// The columns a widget names in its table file: `columnsDefs` fields, filter rule columns, a
 /// metric's column; as `(field, column)`.
 fn named_columns(widget: &Widget, entry: &Value) -> Vec<(String, String)> {
-    if !matches!(widget.kind, Kind::Table | Kind::Ssrm | Kind::Metric) {
+    if !matches!(
+        widget.kind,
+        Kind::Table(_) | Kind::Ssrm(_) | Kind::Metric { .. }
+    ) {
         return Vec::new();
     }
     let mut named: Vec<(String, String)> = entry
@@ -332,8 +342,11 @@ fn named_columns(widget: &Widget, entry: &Value) -> Vec<(String, String)> {
             named.push((format!("backend.filters.{param}"), column.clone()));
         }
     }
-    if let Some(column) = &widget.column {
-        named.push(("backend.column".to_string(), column.clone()));
+    if let Kind::Metric {
+        tile: Some(tile), ..
+    } = &widget.kind
+    {
+        named.push(("backend.column".to_string(), tile.column.clone()));
     }
     named
 }

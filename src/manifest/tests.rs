@@ -34,10 +34,13 @@ fn backend_keys_are_removed_and_order_kept() {
     assert!(!text.contains("backend"));
     assert!(text.find("\"z\"").unwrap() < text.find("\"a\"").unwrap());
     assert_eq!(
-        manifest.widget_for("z").unwrap().file.as_deref(),
-        Some("a/z.csv")
+        manifest.widget_at("z").unwrap().kind,
+        Kind::Table(Source {
+            file: Some("a/z.csv".into()),
+            ttl: None
+        })
     );
-    assert_eq!(manifest.widget_for("a").unwrap().id, "a");
+    assert_eq!(manifest.widget_at("a").unwrap().id, "a");
     assert_eq!(manifest.widget_count(), 2);
 }
 
@@ -101,7 +104,7 @@ fn widgets_breaking_workspace_rules_are_left_out_with_every_reason() {
     ))
     .unwrap();
     assert_eq!(manifest.widget_count(), 1);
-    assert!(manifest.widget_for("g").is_some());
+    assert!(manifest.widget_at("g").is_some());
     assert_eq!(
         lines(&manifest.problems),
         [
@@ -135,7 +138,7 @@ fn filters_parse_into_rules() {
         br#"{"p": {"endpoint": "p", "backend": {"filters": {
             "symbol": "ticker", "since": {"column": "date", "op": "gte"}, "theme": null}}}}"#,
     );
-    let widget = manifest.widget_for("p").unwrap();
+    let widget = manifest.widget_at("p").unwrap();
     assert_eq!(widget.filters.len(), 3);
     assert_eq!(
         widget.filters[0],
@@ -159,6 +162,8 @@ fn types_take_their_own_backend_keys() {
              "bad_placeholder": {"endpoint": "b", "type": "markdown", "backend": {"file": "r/{ti cker}.md"}},
              "open_brace": {"endpoint": "b2", "type": "markdown", "backend": {"file": "r/{ticker.md"}},
              "escaping_folder": {"endpoint": "n", "type": "newsfeed", "backend": {"folder": "../notes"}},
+             "file_and_folder": {"endpoint": "n2", "type": "newsfeed", "backend": {"file": "n.csv", "folder": "notes"}},
+             "label_alone": {"endpoint": "m2", "type": "metric", "backend": {"label": "Close"}},
              "no_selector": {"endpoint": "x", "type": "multi_file_viewer"},
              "files_prefix": {"endpoint": "files/a.pdf", "type": "pdf"},
              "path_param": {"endpoint": "r/{t}", "params": [{"paramName": "t"}]},
@@ -172,6 +177,8 @@ fn types_take_their_own_backend_keys() {
         "bad_placeholder: backend.file: 'r/{ti cker}.md': bad placeholder",
         "open_brace: backend.file:",
         "escaping_folder: backend.folder:",
+        "file_and_folder: backend: a newsfeed reads backend.file or backend.folder (of notes), not both",
+        "label_alone: backend.label: needs backend.column",
         "no_selector: params: a multi_file_viewer needs an endpoint param",
         "files_prefix: endpoint: 'files/a.pdf' is a path the server answers itself",
         "path_param: endpoint: 'r/{t}': openbb-files does not serve {param} placeholders",
@@ -183,22 +190,44 @@ fn types_take_their_own_backend_keys() {
         );
     }
     assert_eq!(manifest.widget_count(), 4, "{problems}");
-    assert_eq!(manifest.widget_for("md").unwrap().kind, Kind::Markdown);
-    let metric = manifest.widget_for("m").unwrap();
+    let file = |name: &str| Source {
+        file: Some(name.into()),
+        ttl: None,
+    };
     assert_eq!(
-        (metric.column.as_deref(), metric.label.as_deref()),
-        (Some("close"), Some("Close"))
+        manifest.widget_at("md").unwrap().kind,
+        Kind::Markdown(file("r/{ticker}.md"))
     );
-    assert_eq!(manifest.widget_for("pdf").unwrap().pdf_mode, PdfMode::Url);
-    let viewer = manifest.widget_for("mfv").unwrap();
-    assert_eq!(viewer.file_param.as_deref(), Some("names"));
     assert_eq!(
-        viewer.folder.as_deref(),
-        Some("mfv"),
+        manifest.widget_at("m").unwrap().kind,
+        Kind::Metric {
+            source: file("p.csv"),
+            tile: Some(Tile {
+                column: "close".into(),
+                label: Some("Close".into())
+            })
+        }
+    );
+    assert_eq!(
+        manifest.widget_at("pdf").unwrap().kind,
+        Kind::Pdf {
+            source: Source {
+                file: None,
+                ttl: None
+            },
+            mode: PdfMode::Url
+        }
+    );
+    assert_eq!(
+        manifest.widget_at("mfv").unwrap().kind,
+        Kind::MultiFileViewer {
+            folder: "mfv".into(),
+            file_param: "names".into()
+        },
         "the folder defaults to the endpoint"
     );
     assert_eq!(
-        manifest.options_for("mfv/files").unwrap().source,
+        manifest.options_at("mfv/files").unwrap().source,
         OptionsSource::Folder {
             folder: "mfv".into()
         }
@@ -225,7 +254,7 @@ fn options_endpoints_come_from_params() {
                              "backend": {"options": {"t": {"file": "h.csv"}}}}}"#,
     );
     assert_eq!(
-        manifest.options_for("options/tickers").unwrap().source,
+        manifest.options_at("options/tickers").unwrap().source,
         OptionsSource::Column {
             file: "h.csv".into(),
             column: "ticker".into(),
@@ -233,13 +262,13 @@ fn options_endpoints_come_from_params() {
         }
     );
     assert_eq!(
-        manifest.options_for("options/sectors").unwrap().source,
+        manifest.options_at("options/sectors").unwrap().source,
         OptionsSource::Static {
             file: "sectors.json".into()
         }
     );
     assert!(
-        manifest.widget_for("b").is_some(),
+        manifest.widget_at("b").is_some(),
         "same options, same endpoint: fine"
     );
     let problems = lines(&manifest.problems).join("\n");
@@ -271,22 +300,18 @@ fn large_and_chart_types_take_both_spellings() {
             .join("\n")
             .contains("no_filters: backend: 'filters' does not apply")
     );
-    for (path, id, kind) in [
-        ("s1", "s1", Kind::Ssrm),
-        ("s2", "s2", Kind::Ssrm),
-        ("udf", "a1", Kind::AdvancedChart),
-        ("udf/history", "a1", Kind::AdvancedChart),
-        ("feeds/x/config", "a2", Kind::AdvancedChart),
+    for (path, id, widget_type) in [
+        ("s1", "s1", Type::Ssrm),
+        ("s2", "s2", Type::Ssrm),
+        ("udf", "a1", Type::AdvancedChart),
+        ("feeds/x", "a2", Type::AdvancedChart),
     ] {
-        let widget = manifest.widget_for(path).unwrap();
-        assert_eq!((widget.id.as_str(), widget.kind), (id, kind), "{path}");
+        let widget = manifest.widget_at(path).unwrap();
+        let found = (widget.id.as_str(), widget.kind.widget_type());
+        assert_eq!(found, (id, widget_type), "{path}");
     }
-    assert!(Kind::Ssrm.takes_post() && !Kind::AdvancedChart.takes_post());
-    assert!(
-        manifest.widget_for("s1/history").is_none(),
-        "only charts have routes below"
-    );
-    assert!(manifest.widget_for("udf/history/x").is_none());
+    assert!(Type::Ssrm.takes_post() && !Type::AdvancedChart.takes_post());
+    assert!(Type::AdvancedChart.has_routes_below() && !Type::Ssrm.has_routes_below());
 }
 
 #[test]
@@ -298,8 +323,8 @@ fn a_file_may_be_a_remote_url_with_a_ttl() {
              "ttl_on_omni": {"endpoint": "o", "type": "omni", "backend": {"ttl": 30}},
              "bad_url": {"endpoint": "b", "backend": {"file": "http://x/{a b}"}}}"#,
     );
-    let widget = manifest.widget_for("r").unwrap();
-    assert_eq!(widget.ttl, Some(std::time::Duration::from_secs(30)));
+    let source = manifest.widget_at("r").unwrap().kind.source().unwrap();
+    assert_eq!(source.ttl, Some(std::time::Duration::from_secs(30)));
     let problems = lines(&manifest.problems).join("\n");
     for expected in [
         "ttl_local: backend.ttl: applies to a remote backend.file",
@@ -332,11 +357,11 @@ fn live_grids_need_a_socket_and_a_row_key() {
                            "data": {"wsRowIdColumn": ["a", "b"]}}}"#,
     ))
     .unwrap();
-    let live = manifest.live_for("ws/quotes").unwrap();
-    assert_eq!((live.id.as_str(), live.kind), ("live", Kind::LiveGrid));
-    assert_eq!(live.live.as_ref().unwrap().row_key, "symbol");
-    assert_eq!(manifest.widget_for("quotes").unwrap().id, "live");
-    assert!(!Kind::LiveGrid.takes_post());
+    let live = manifest.live_grid_at("ws/quotes").unwrap();
+    assert_eq!(live.widget.id, "live");
+    assert_eq!(live.socket.row_key, "symbol");
+    assert_eq!(manifest.widget_at("quotes").unwrap().id, "live");
+    assert!(!Type::LiveGrid.takes_post());
     assert_eq!(manifest.widget_count(), 1);
     let problems = lines(&manifest.problems).join("\n");
     for expected in [

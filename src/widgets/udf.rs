@@ -26,50 +26,34 @@ use crate::calendar::{civil_from_days, days_from_civil};
 use crate::data::Data;
 use crate::filter::{self, Condition, Op};
 use crate::http::{Body, JSON, Response};
-use crate::paths::clean_request_path;
+use crate::manifest::Source;
+use crate::router::UdfRoute;
 use crate::table::{Cell, Table};
 use crate::widgets::Call;
 
-const ROUTES: &str = "config, symbols, search, history and time";
 const DAY: i64 = 86_400;
 /// Search results when the request names no `limit`.
 const DEFAULT_LIMIT: usize = 30;
 
-pub fn serve(call: &Call) -> Response {
-    let path = clean_request_path(&call.request.path).unwrap_or_default();
-    let route = match path.strip_prefix(call.widget.endpoint.as_str()) {
-        Some("") => Some("config"),
-        rest => rest.and_then(|rest| rest.strip_prefix('/')),
-    };
-    let route = match route {
-        Some("time") => {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |elapsed| elapsed.as_secs());
-            return Response::new(
-                200,
-                "text/plain; charset=utf-8",
-                Body::Owned(now.to_string().into_bytes()),
-            );
+/// The answer of one of the feed's routes (`router.rs` decides which; the endpoint itself is
+/// [`UdfRoute::Config`]) from the chart's file.
+pub fn serve(call: &Call, source: &Source, route: UdfRoute) -> Response {
+    let answer: FeedAnswer = match route {
+        UdfRoute::Time => return time(),
+        UdfRoute::Config => |feed, _| Ok(feed.config()),
+        UdfRoute::Symbols => {
+            |feed, call| feed.symbol_info(call.param("symbol").unwrap_or_default())
         }
-        Some(route @ ("config" | "symbols" | "search" | "history")) => route,
-        _ => {
-            return Response::error(
-                404,
-                &format!(
-                    "an advanced chart answers /{0}/ followed by {ROUTES}",
-                    call.widget.endpoint
-                ),
-            );
-        }
+        UdfRoute::Search => |feed, call| feed.search(call),
+        UdfRoute::History => |feed, call| feed.history(call),
     };
-    let relative = match call.locate() {
+    let relative = match call.locate(source) {
         Ok(relative) => relative,
         Err(response) => return response,
     };
     let rendered = call.files.rendered(
         &relative,
-        &[&call.widget.id, route],
+        &[&call.widget.id, route.name()],
         call.params,
         &[],
         |data| {
@@ -79,13 +63,7 @@ pub fn serve(call: &Call) -> Response {
                     &format!("{}: {detail}", call.files.dir.display(&relative)),
                 )
             })?;
-            let answer = match route {
-                "config" => Ok(feed.config()),
-                "symbols" => feed.symbol_info(call.param("symbol").unwrap_or_default()),
-                "search" => feed.search(call),
-                _ => feed.history(call),
-            }?;
-            serde_json::to_vec(&answer)
+            serde_json::to_vec(&answer(&feed, call)?)
                 .map(Body::Owned)
                 .map_err(|err| Response::error(500, &err.to_string()))
         },
@@ -94,6 +72,21 @@ pub fn serve(call: &Call) -> Response {
         Ok(payload) => Response::payload(JSON, &payload),
         Err(response) => response,
     }
+}
+
+/// A route's answer from the feed of the chart's file.
+type FeedAnswer = fn(&Feed, &Call) -> Result<Value, Response>;
+
+/// The `time` route: the server's clock, unix seconds, as plain text.
+fn time() -> Response {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    Response::new(
+        200,
+        "text/plain; charset=utf-8",
+        Body::Owned(now.to_string().into_bytes()),
+    )
 }
 
 /// A UDF error: `{"s": "error", "errmsg"}` as charts read it, and `detail` as Workspace does.
