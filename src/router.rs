@@ -220,3 +220,156 @@ impl Route<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A manifest with a widget of each routing kind; names carry spaces, `&`, quotes and an
+    /// emoji, as file names turned into endpoints do.
+    fn manifest() -> Manifest {
+        Manifest::parse(Some(
+            r#"{
+  "prices": {"name": "P", "description": "d", "endpoint": "prices",
+             "params": [{"paramName": "ticker", "type": "endpoint", "optionsEndpoint": "options/tickers"}],
+             "backend": {"options": {"ticker": {"file": "prices.csv", "column": "ticker"}}}},
+  "odd": {"name": "O", "description": "d", "endpoint": "r&d/it's a \"note\" 📈", "type": "markdown"},
+  "filings": {"name": "F", "description": "d", "type": "multi_file_viewer", "endpoint": "filings",
+              "params": [{"paramName": "names", "type": "endpoint", "roles": ["fileSelector"]}]},
+  "search": {"name": "S", "description": "d", "type": "omni", "endpoint": "search"},
+  "big": {"name": "B", "description": "d", "type": "ssrm_table", "endpoint": "big"},
+  "chart": {"name": "C", "description": "d", "type": "advanced_charting", "endpoint": "udf"},
+  "beside": {"name": "B", "description": "d", "endpoint": "udf/extra"},
+  "quotes": {"name": "Q", "description": "d", "type": "live_grid", "endpoint": "quotes",
+             "wsEndpoint": "ws/quotes", "data": {"wsRowIdColumn": "symbol"}}
+}"#
+            .as_bytes(),
+        ))
+        .unwrap()
+    }
+
+    /// The route's name and, for a widget, options endpoint or socket, its id.
+    fn decided(path: &str, manifest: &Manifest) -> (String, Option<String>) {
+        let (name, id) = match route(path, manifest) {
+            Ok(Route::Health) => ("health", None),
+            Ok(Route::Info) => ("info", None),
+            Ok(Route::Metrics) => ("metrics", None),
+            Ok(Route::Widgets) => ("widgets", None),
+            Ok(Route::Apps) => ("apps", None),
+            Ok(Route::Agents) => ("agents", None),
+            Ok(Route::File(relative)) => return ("file".into(), Some(relative)),
+            Ok(Route::Widget(widget)) => ("widget", Some(widget.id.clone())),
+            Ok(Route::Udf { chart, route, .. }) => {
+                return (format!("udf {}", route.name()), Some(chart.id.clone()));
+            }
+            Ok(Route::Options(options)) => ("options", Some(options.widget.clone())),
+            Ok(Route::WebSocket(grid)) => ("websocket", Some(grid.widget.id.clone())),
+            Err(NotFound {
+                below_chart: Some(chart),
+            }) => ("not found below", Some(chart.id.clone())),
+            Err(NotFound { below_chart: None }) => ("not found", None),
+        };
+        (name.to_string(), id)
+    }
+
+    #[test]
+    fn each_path_names_one_route() {
+        let manifest = manifest();
+        let some = |id: &str| Some(id.to_string());
+        for (path, name, id) in [
+            ("/health", "health", None),
+            ("/", "info", None),
+            ("", "info", None),
+            ("/metrics", "metrics", None),
+            ("/widgets.json", "widgets", None),
+            ("/apps.json", "apps", None),
+            ("/templates.json", "apps", None),
+            ("/agents.json", "agents", None),
+            ("/files/reports/a%20b.pdf", "file", some("reports/a b.pdf")),
+            ("/prices", "widget", some("prices")),
+            ("//prices/", "widget", some("prices")),
+            (
+                "/r%26d/it's%20a%20%22note%22%20%F0%9F%93%88",
+                "widget",
+                some("odd"),
+            ),
+            ("/filings", "widget", some("filings")),
+            ("/search", "widget", some("search")),
+            ("/big", "widget", some("big")),
+            ("/udf", "widget", some("chart")),
+            ("/options/tickers", "options", some("prices")),
+            ("/ws/quotes", "websocket", some("quotes")),
+            ("/udf/config", "udf config", some("chart")),
+            ("/udf/symbols", "udf symbols", some("chart")),
+            ("/udf/search", "udf search", some("chart")),
+            ("/udf/history", "udf history", some("chart")),
+            ("/udf/time", "udf time", some("chart")),
+            ("/udf/extra", "widget", some("beside")),
+            ("/udf/marks", "not found below", some("chart")),
+            ("/udf/history/x", "not found", None),
+            ("/big/history", "not found", None),
+            ("/nope", "not found", None),
+            ("/../etc/passwd", "not found", None),
+            ("/%2e%2e/widgets.json", "not found", None),
+            ("/health/", "not found", None),
+            ("/files", "not found", None),
+        ] {
+            let expected = (name.to_string(), id);
+            assert_eq!(decided(path, &manifest), expected, "{path}");
+        }
+    }
+
+    #[test]
+    fn each_route_takes_its_methods_and_names_them_in_allow() {
+        let manifest = manifest();
+        let read = "GET, HEAD, OPTIONS";
+        let post = "POST, OPTIONS";
+        for (path, allow) in [
+            ("/health", read),
+            ("/", read),
+            ("/metrics", read),
+            ("/widgets.json", read),
+            ("/apps.json", read),
+            ("/agents.json", read),
+            ("/files/a.pdf", read),
+            ("/prices", read),
+            ("/filings", post),
+            ("/search", post),
+            ("/big", post),
+            ("/udf", read),
+            ("/udf/history", read),
+            ("/options/tickers", read),
+            ("/ws/quotes", read),
+        ] {
+            let methods = route(path, &manifest).unwrap().methods();
+            assert_eq!(methods.allow_header(), allow, "{path}");
+            let takes = |method: Method| methods.allows(&method);
+            let reads = allow == read;
+            assert_eq!(takes(Method::Get), reads, "{path}");
+            assert_eq!(takes(Method::Head), reads, "{path}");
+            assert_eq!(takes(Method::Post), !reads, "{path}");
+            assert!(takes(Method::Options), "{path}");
+            for other in ["PUT", "DELETE", "PATCH", "get"] {
+                assert!(!takes(Method::parse(other)), "{other} {path}");
+            }
+        }
+    }
+
+    #[test]
+    fn routes_are_counted_by_kind() {
+        let manifest = manifest();
+        for (path, counted) in [
+            ("/health", metrics::Route::Health),
+            ("/", metrics::Route::Status),
+            ("/metrics", metrics::Route::Metrics),
+            ("/apps.json", metrics::Route::Manifest),
+            ("/files/a.pdf", metrics::Route::File),
+            ("/prices", metrics::Route::Widget),
+            ("/udf/time", metrics::Route::Widget),
+            ("/options/tickers", metrics::Route::Options),
+            ("/ws/quotes", metrics::Route::WebSocket),
+        ] {
+            assert_eq!(route(path, &manifest).unwrap().counted_as(), counted);
+        }
+    }
+}
