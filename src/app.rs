@@ -1,15 +1,14 @@
-//! The application: routes a [`Request`] to a handler and returns a [`Response`].
+//! The application: answers a [`Request`] with a [`Response`], calling the handler of the route
+//! `router.rs` decides.
 //!
 //! Order for every request: the `Host` check (a name the server does not answer to → 421; see
-//! `hosts.rs`); `OPTIONS` is a CORS preflight (no token needed); `/health` (no token needed,
-//! see `health.rs`); then the token check; then the
-//! route (unknown path → 404, known path with a method it does not take → 405 with `Allow`, a
-//! POST whose `Content-Type` is not JSON → 415, so no page can make the server work without a
-//! CORS preflight): the manifests (`widgets.json`, `apps.json`/`templates.json`,
-//! `agents.json`), `/files/<path>` (raw files under `data/`), each widget's
-//! endpoint (and, for an advanced chart, the UDF routes below it such as `<endpoint>/history`;
-//! handled in `widgets::*` by the widget's type; POST only for multi_file_viewer, omni and
-//! ssrm_table, GET/HEAD for the rest) and each options endpoint. CORS headers are added to
+//! `hosts.rs`); `OPTIONS` is a CORS preflight (no token needed); the route
+//! ([`router::route`]); the token check, except for `/health` (see `health.rs`); then a path
+//! that names nothing → 404, a method the route does not take → 405 with `Allow` (from
+//! [`router::Methods`]), a POST whose `Content-Type` is not JSON → 415, so no page can make
+//! the server work without a CORS preflight; then the route's handler: the manifests, the raw
+//! files, `widgets::serve` for a widget's endpoint, `widgets::udf::serve` for an advanced
+//! chart's routes below it, `widgets::options::serve`. CORS headers are added to
 //! every answer, errors included, so the browser can show them; a 200 whose `ETag` the client
 //! already has becomes a 304. `/` lists the problems known, the data ones checked again only
 //! when the manifest or a file they concern changed (as JSON, or as the status page of
@@ -17,8 +16,8 @@
 //! [`App::handle`] makes, by route kind), the caches and the problems. [`App::watch`], the
 //! server's background check, finds reloads and data problems without waiting for a request
 //! and logs them. A WebSocket handshake comes to
-//! [`App::upgrade`] instead: the `Host`, origin and token checks, then a live_grid's
-//! `wsEndpoint` (`live.rs` takes the connection); a plain GET on a `wsEndpoint` is a 426.
+//! [`App::upgrade`] instead: the `Host`, origin and token checks, then the route, which must be
+//! a live_grid's `wsEndpoint` (`live.rs` takes the connection); a plain GET there is a 426.
 //! Invariant: every error body is `{"detail": "..."}`, and only files that `paths::DataDir`
 //! resolves are ever read besides the root's `widgets.json`, `apps.json` and `agents.json`.
 
@@ -41,11 +40,12 @@ use crate::log::Level;
 use crate::manifest::{self, Manifest};
 use crate::metrics::{Exposition, LastStatuses, Metrics, Route as Counted};
 use crate::paths::DataDir;
-use crate::router::{self, NotFound, Route, UdfRoute};
+use crate::router::{self, NotFound, Route};
 use crate::status_page::{self, WidgetRow};
 use crate::validate::{Problem, Severity};
 use crate::websocket::{self, Upgrade};
-use crate::widgets::{self, Call, omni, options, pdf, udf};
+use crate::widgets::udf::{self, UdfRoute};
+use crate::widgets::{self, Call, omni, options, pdf};
 
 pub struct App {
     files: Arc<Files>,
@@ -366,14 +366,14 @@ impl App {
     fn route(&self, request: &Request) -> (Counted, Response) {
         let (manifest, _) = self.manifest();
         let route = router::route(&request.path, &manifest);
-        if route != Ok(Route::Health)
+        if !matches!(route, Ok(Route::Health))
             && let Err(detail) = self.auth.check(request)
         {
             return (Counted::Other, Response::error(401, &detail));
         }
         let route = match route {
             Ok(route) => route,
-            Err(not_found) => return (Counted::Other, self.not_found(request, not_found)),
+            Err(nothing) => return (Counted::Other, not_found(request, nothing)),
         };
         let counted = route.counted_as();
         let allowed = route.methods();
@@ -443,23 +443,6 @@ impl App {
             )
             .with_header("Upgrade", "websocket"),
         }
-    }
-
-    /// The 404 of a path that names nothing; below an advanced chart's endpoint, it names the
-    /// chart's routes.
-    fn not_found(&self, request: &Request, not_found: NotFound) -> Response {
-        let detail = match not_found.below_chart {
-            Some(chart) => {
-                let names: Vec<&str> = UdfRoute::ALL.iter().map(|r| r.name()).collect();
-                format!(
-                    "an advanced chart answers /{}/ followed by {}",
-                    chart.endpoint,
-                    names.join(", ")
-                )
-            }
-            None => format!("not found: {}", request.path),
-        };
-        Response::error(404, &detail)
     }
 
     /// What a widget's handler gets for `request`.
@@ -674,6 +657,23 @@ impl App {
         Response::new(200, crate::metrics::CONTENT_TYPE, body)
             .with_header("Cache-Control", "no-store")
     }
+}
+
+/// The 404 of a path that names nothing; below an advanced chart's endpoint, it names the
+/// chart's routes.
+fn not_found(request: &Request, nothing: NotFound) -> Response {
+    let detail = match nothing.below_chart {
+        Some(chart) => {
+            let names: Vec<&str> = UdfRoute::ALL.iter().map(|r| r.name()).collect();
+            format!(
+                "an advanced chart answers /{}/ followed by {}",
+                chart.endpoint,
+                names.join(", ")
+            )
+        }
+        None => format!("not found: {}", request.path),
+    };
+    Response::error(404, &detail)
 }
 
 /// Whether a `Content-Type` names JSON (`application/json`, parameters such as a charset

@@ -14,9 +14,7 @@ use std::time::Duration;
 use crate::check::subcommand_flags;
 use crate::config::UsageError;
 use crate::http::Response;
-
-/// The route, answered for any key or none.
-pub const PATH: &str = "/health";
+use crate::router::HEALTH_PATH as PATH;
 
 /// How long `openbb-files health` waits for the whole answer.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);

@@ -22,11 +22,15 @@
 //! manifest share a path (`manifest/clashes.rs`); a path one level below an advanced chart's
 //! endpoint is one of its UDF routes only when no endpoint was declared there.
 
-use crate::health;
 use crate::http::Method;
 use crate::manifest::{FILES_PREFIX, Kind, LiveGrid, Manifest, OptionsRoute, Source, Widget};
 use crate::metrics;
 use crate::paths::clean_request_path;
+use crate::widgets::udf::UdfRoute;
+
+/// The path of [`Route::Health`], answered for any key or none (exactly this: `/health/` is
+/// not found).
+pub const HEALTH_PATH: &str = "/health";
 
 /// What a request path names.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,41 +69,6 @@ pub struct NotFound<'m> {
     /// The advanced chart whose endpoint is the path's parent (the last segment is not one of
     /// its routes), so the answer can name them.
     pub below_chart: Option<&'m Widget>,
-}
-
-/// The routes of a TradingView UDF feed below an advanced chart's endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UdfRoute {
-    Config,
-    Symbols,
-    Search,
-    History,
-    Time,
-}
-
-impl UdfRoute {
-    pub const ALL: [UdfRoute; 5] = [
-        UdfRoute::Config,
-        UdfRoute::Symbols,
-        UdfRoute::Search,
-        UdfRoute::History,
-        UdfRoute::Time,
-    ];
-
-    /// The last segment of its path.
-    pub fn name(self) -> &'static str {
-        match self {
-            UdfRoute::Config => "config",
-            UdfRoute::Symbols => "symbols",
-            UdfRoute::Search => "search",
-            UdfRoute::History => "history",
-            UdfRoute::Time => "time",
-        }
-    }
-
-    fn parse(name: &str) -> Option<UdfRoute> {
-        UdfRoute::ALL.into_iter().find(|route| route.name() == name)
-    }
 }
 
 /// A set of request methods.
@@ -145,7 +114,7 @@ impl Methods {
 /// What `raw_path` (percent-encoded, without the query) names on a server serving `manifest`.
 pub fn route<'m>(raw_path: &str, manifest: &'m Manifest) -> Result<Route<'m>, NotFound<'m>> {
     const NOTHING: NotFound = NotFound { below_chart: None };
-    if raw_path == health::PATH {
+    if raw_path == HEALTH_PATH {
         return Ok(Route::Health);
     }
     let path = clean_request_path(raw_path).ok_or(NOTHING)?;

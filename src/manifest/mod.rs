@@ -1,4 +1,9 @@
-//! `widgets.json` and `apps.json`: what Workspace is served, and how each endpoint is answered.
+//! `widgets.json`, `apps.json` and `agents.json`: what Workspace is served, and the server side
+//! of each served widget. By job: `model.rs` (a [`Widget`]: its id, endpoint, filters and its
+//! [`Kind`], one variant per type holding that type's settings), `backend.rs` (one entry into a
+//! widget and its options endpoints), `clashes.rs` (no two widgets answer one path
+//! differently), `apps.rs` (`apps.json`, `agents.json`); here, [`Manifest::parse`], the lookups
+//! by exact path that `router.rs` decides routes with, and the checks against `data/`.
 //!
 //! A widget entry may carry one server-side key, `backend`, that Workspace never sees:
 //!

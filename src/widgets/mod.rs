@@ -26,7 +26,7 @@ use crate::auth::Auth;
 use crate::files::{Files, Found};
 use crate::http::{Request, Response};
 use crate::manifest::{Kind, Source, Widget};
-use crate::router::UdfRoute;
+use udf::UdfRoute;
 
 /// Everything a handler needs for one request.
 pub struct Call<'a> {

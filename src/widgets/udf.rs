@@ -1,7 +1,8 @@
 //! advanced_charting (written advanced-chart too): a TradingView UDF feed from an OHLCV CSV.
 //!
-//! The widget's endpoint is a base path; Workspace's chart calls the routes below it, and
-//! "Validate widgets" calls the base path itself, which answers as `config` does:
+//! The widget's endpoint is a base path; Workspace's chart calls the routes below it (which
+//! `router.rs` decides, as a `UdfRoute`), and "Validate widgets" calls the base path itself,
+//! which answers as `config` does:
 //!
 //! | route | answer |
 //! |---|---|
@@ -27,7 +28,6 @@ use crate::data::Data;
 use crate::filter::{self, Condition, Op};
 use crate::http::{Body, JSON, Response};
 use crate::manifest::Source;
-use crate::router::UdfRoute;
 use crate::table::{Cell, Table};
 use crate::widgets::Call;
 
@@ -71,6 +71,42 @@ pub fn serve(call: &Call, source: &Source, route: UdfRoute) -> Response {
     match rendered {
         Ok(payload) => Response::payload(JSON, &payload),
         Err(response) => response,
+    }
+}
+
+/// The routes of the feed below an advanced chart's endpoint (`router.rs` decides which one a
+/// path names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UdfRoute {
+    Config,
+    Symbols,
+    Search,
+    History,
+    Time,
+}
+
+impl UdfRoute {
+    pub const ALL: [UdfRoute; 5] = [
+        UdfRoute::Config,
+        UdfRoute::Symbols,
+        UdfRoute::Search,
+        UdfRoute::History,
+        UdfRoute::Time,
+    ];
+
+    /// The last segment of its path.
+    pub fn name(self) -> &'static str {
+        match self {
+            UdfRoute::Config => "config",
+            UdfRoute::Symbols => "symbols",
+            UdfRoute::Search => "search",
+            UdfRoute::History => "history",
+            UdfRoute::Time => "time",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<UdfRoute> {
+        UdfRoute::ALL.into_iter().find(|route| route.name() == name)
     }
 }
 
