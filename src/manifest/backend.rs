@@ -98,12 +98,12 @@ pub(super) fn widget(
 /// type) and its entry.
 fn kind(
     widget_type: Type,
-    spec: BackendSpec,
+    mut spec: BackendSpec,
     entry: &Map<String, Value>,
     endpoint: &str,
     params: &[&Map<String, Value>],
 ) -> Result<Kind, Refusal> {
-    let source = source(spec.file, spec.ttl, params)?;
+    let source = source(&mut spec, params)?;
     check_path("backend.folder", spec.folder.as_deref(), false)?;
     check_path("backend.records", spec.records.as_deref(), false)?;
     Ok(match widget_type {
@@ -163,13 +163,11 @@ fn kind(
     })
 }
 
-/// `backend.file` and `backend.ttl`: a path under `data/` or a remote URL, whose `{param}`s
-/// name params of the widget; a TTL only for a remote URL.
-fn source(
-    file: Option<String>,
-    ttl: Option<u64>,
-    params: &[&Map<String, Value>],
-) -> Result<Source, Refusal> {
+/// The keys of `spec` that say how the widget's file is read, taken out of it: `backend.file`,
+/// a path under `data/` or a remote URL whose `{param}`s name params of the widget, and
+/// `backend.ttl`, only for a remote URL. (A key of this kind goes in `Source` and here.)
+fn source(spec: &mut BackendSpec, params: &[&Map<String, Value>]) -> Result<Source, Refusal> {
+    let (file, ttl) = (spec.file.take(), spec.ttl.take());
     if let Some(template) = &file {
         declared_placeholders(template, params)?;
     }

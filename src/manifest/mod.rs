@@ -17,7 +17,7 @@
 //! | key | types | meaning |
 //! |---|---|---|
 //! | `file` | all but multi_file_viewer, omni | file under `data/`, or an `http(s)://` URL; `{param}` placeholders take that parameter's value (one safe path segment). Default `<endpoint>.<ext>` per type |
-//! | `folder` | newsfeed, multi_file_viewer, omni | folder under `data/`: Markdown notes, the files to pick from, the files searched (omni default: all of `data/`) |
+//! | `folder` | newsfeed, multi_file_viewer, omni | folder under `data/`: Markdown notes (a newsfeed takes `file` or `folder`, not both), the files to pick from (default: the endpoint), the files searched (omni default: all of `data/`) |
 //! | `filters` | table, ssrm_table, chart, html, metric, newsfeed | parameter → column rules (see `filter.rs`) |
 //! | `column`, `label` | metric | computed metric from a CSV: latest value of `column` and its change, named `label` |
 //! | `records` | chart, html | table file answered for `raw=true` |

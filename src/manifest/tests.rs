@@ -293,12 +293,27 @@ fn large_and_chart_types_take_both_spellings() {
              "s2": {"endpoint": "s2", "type": "ssrm_table"},
              "a1": {"endpoint": "udf", "type": "advanced_charting", "backend": {"file": "p.csv"}},
              "a2": {"endpoint": "feeds/x", "type": "advanced-chart"},
-             "no_filters": {"endpoint": "a3", "type": "advanced_charting", "backend": {"filters": {}}}}"#,
+             "no_filters": {"endpoint": "a3", "type": "advanced_charting", "backend": {"filters": {}}},
+             "options_below": {"endpoint": "o", "params": [{"paramName": "t", "type": "endpoint", "optionsEndpoint": "udf/tickers"}],
+                               "backend": {"options": {"t": {"file": "h.csv", "column": "t"}}}},
+             "socket_below": {"endpoint": "q", "type": "live_grid", "wsEndpoint": "udf/ws",
+                              "data": {"wsRowIdColumn": "id"}},
+             "beside": {"endpoint": "udf/extra"}}"#,
     );
+    let problems = lines(&manifest.problems).join("\n");
+    for expected in [
+        "no_filters: backend: 'filters' does not apply",
+        "options_below: backend.options: options endpoint 'udf/tickers' is already answered otherwise (by widget 'a1')",
+        "socket_below: wsEndpoint: 'udf/ws' is already answered otherwise (by widget 'a1')",
+    ] {
+        assert!(
+            problems.contains(expected),
+            "missing {expected:?} in\n{problems}"
+        );
+    }
     assert!(
-        lines(&manifest.problems)
-            .join("\n")
-            .contains("no_filters: backend: 'filters' does not apply")
+        manifest.widget_at("udf/extra").is_some(),
+        "an endpoint below a chart's is the widget's (the router asks it first)"
     );
     for (path, id, widget_type) in [
         ("s1", "s1", Type::Ssrm),
