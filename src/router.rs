@@ -33,7 +33,7 @@ use crate::widgets::udf::UdfRoute;
 pub const HEALTH_PATH: &str = "/health";
 
 /// What a request path names.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Route<'m> {
     /// `/health`, for probes: answered without a token.
     Health,
@@ -64,7 +64,7 @@ pub enum Route<'m> {
 }
 
 /// A path that names nothing: 404.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy)]
 pub struct NotFound<'m> {
     /// The advanced chart whose endpoint is the path's parent (the last segment is not one of
     /// its routes), so the answer can name them.
@@ -113,11 +113,10 @@ impl Methods {
 
 /// What `raw_path` (percent-encoded, without the query) names on a server serving `manifest`.
 pub fn route<'m>(raw_path: &str, manifest: &'m Manifest) -> Result<Route<'m>, NotFound<'m>> {
-    const NOTHING: NotFound = NotFound { below_chart: None };
     if raw_path == HEALTH_PATH {
         return Ok(Route::Health);
     }
-    let path = clean_request_path(raw_path).ok_or(NOTHING)?;
+    let path = clean_request_path(raw_path).ok_or(NotFound { below_chart: None })?;
     let fixed = match path.as_str() {
         "" => Some(Route::Info),
         "metrics" => Some(Route::Metrics),
@@ -146,24 +145,20 @@ pub fn route<'m>(raw_path: &str, manifest: &'m Manifest) -> Result<Route<'m>, No
 
 /// A UDF route: `path` is `<endpoint>/<route>` of an advanced chart.
 fn below_chart<'m>(path: &str, manifest: &'m Manifest) -> Result<Route<'m>, NotFound<'m>> {
-    let parent = path.rsplit_once('/').and_then(|(parent, name)| {
-        let chart = manifest.widget_at(parent)?;
-        Some((chart, name))
-    });
-    match parent {
-        Some((chart, name)) => match (&chart.kind, UdfRoute::parse(name)) {
-            (Kind::AdvancedChart(source), Some(route)) => Ok(Route::Udf {
-                chart,
-                source,
-                route,
-            }),
-            (Kind::AdvancedChart(_), None) => Err(NotFound {
-                below_chart: Some(chart),
-            }),
-            _ => Err(NotFound { below_chart: None }),
-        },
-        None => Err(NotFound { below_chart: None }),
-    }
+    let nothing = NotFound { below_chart: None };
+    let (parent, name) = path.rsplit_once('/').ok_or(nothing)?;
+    let chart = manifest.widget_at(parent).ok_or(nothing)?;
+    let Kind::AdvancedChart(source) = &chart.kind else {
+        return Err(nothing);
+    };
+    let route = UdfRoute::parse(name).ok_or(NotFound {
+        below_chart: Some(chart),
+    })?;
+    Ok(Route::Udf {
+        chart,
+        source,
+        route,
+    })
 }
 
 impl Route<'_> {

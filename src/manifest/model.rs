@@ -131,7 +131,8 @@ impl Type {
     }
 
     /// Whether the widget answers the paths one level below its endpoint too (an advanced
-    /// chart's UDF routes, `<endpoint>/history`, ...): no other endpoint may be there.
+    /// chart's UDF routes, `<endpoint>/history`, ...): no options endpoint or `wsEndpoint` may
+    /// be there (a widget's endpoint there is that widget's).
     pub fn has_routes_below(self) -> bool {
         self == Type::AdvancedChart
     }
@@ -239,7 +240,7 @@ pub struct LiveSocket {
 }
 
 /// A served live_grid, as its `wsEndpoint` finds it.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy)]
 pub struct LiveGrid<'m> {
     pub widget: &'m Widget,
     pub source: &'m Source,
