@@ -1,26 +1,25 @@
-//! The application: routes a [`Request`] to a handler and returns a [`Response`].
+//! The application: answers a [`Request`] with a [`Response`], calling the handler of the route
+//! `router.rs` decides.
 //!
 //! Order for every request: the `Host` check (a name the server does not answer to → 421; see
-//! `hosts.rs`); `OPTIONS` is a CORS preflight (no token needed); `/health` (no token needed,
-//! see `health.rs`); then the token check; then the
-//! route (unknown path → 404, known path with a method it does not take → 405 with `Allow`, a
-//! POST whose `Content-Type` is not JSON → 415, so no page can make the server work without a
-//! CORS preflight): the manifests (`widgets.json`, `apps.json`/`templates.json`,
-//! `agents.json`), `/files/<path>` (raw files under `data/`), each widget's
-//! endpoint (and, for an advanced chart, the UDF routes below it such as `<endpoint>/history`;
-//! handled in `widgets::*` by the widget's type; POST only for multi_file_viewer, omni and
-//! ssrm_table, GET/HEAD for the rest) and each options endpoint. Every answer, errors included,
-//! is finished by [`App::finish`] (`finish.rs`: the CORS headers, so the browser can show
-//! errors too, and the rest every answer carries), which the server calls once per answer,
-//! refusals of the HTTP layer and a panic's 500 included; a 200 whose `ETag` the client
+//! `hosts.rs`); `OPTIONS` is a CORS preflight (no token needed); the route
+//! ([`router::route`]); the token check, except for `/health` (see `health.rs`); then a path
+//! that names nothing → 404, a method the route does not take → 405 with `Allow` (from
+//! [`router::Methods`]), a POST whose `Content-Type` is not JSON → 415, so no page can make
+//! the server work without a CORS preflight; then the route's handler: the manifests, the raw
+//! files, `widgets::serve` for a widget's endpoint, `widgets::udf::serve` for an advanced
+//! chart's routes below it, `widgets::options::serve`. Every answer, errors included, is
+//! finished by [`App::finish`] (`finish.rs`: the CORS headers, so the browser can show errors
+//! too, and the rest every answer carries), which the server calls once per answer, refusals
+//! of the HTTP layer and a panic's 500 included; a 200 whose `ETag` the client
 //! already has becomes a 304. `/` lists the problems known, the data ones checked again only
 //! when the manifest or a file they concern changed (as JSON, or as the status page of
 //! `status_page.rs` for a browser); `/metrics` reports the requests counted here (every answer
 //! [`App::handle`] makes, by route kind), the caches and the problems. [`App::watch`], the
 //! server's background check, finds reloads and data problems without waiting for a request
 //! and logs them. A WebSocket handshake comes to
-//! [`App::upgrade`] instead: the `Host`, origin and token checks, then a live_grid's
-//! `wsEndpoint` (`live.rs` takes the connection); a plain GET on a `wsEndpoint` is a 426.
+//! [`App::upgrade`] instead: the `Host`, origin and token checks, then the route, which must be
+//! a live_grid's `wsEndpoint` (`live.rs` takes the connection); a plain GET there is a 426.
 //! Invariant: every error body is `{"detail": "..."}`, and only files that `paths::DataDir`
 //! resolves are ever read besides the root's `widgets.json`, `apps.json` and `agents.json`.
 
@@ -39,14 +38,16 @@ use crate::generate::Generated;
 use crate::health;
 use crate::hosts::Hosts;
 use crate::http::{Body, JSON, Method, Payload, Request, Response};
-use crate::live::{Hub, Limits};
+use crate::live::{Grid, Hub, Limits};
 use crate::log::Level;
-use crate::manifest::{self, FILES_PREFIX, Manifest};
-use crate::metrics::{Exposition, LastStatuses, Metrics, Route};
-use crate::paths::{DataDir, clean_request_path};
+use crate::manifest::{self, Manifest};
+use crate::metrics::{Exposition, LastStatuses, Metrics, Route as Counted};
+use crate::paths::DataDir;
+use crate::router::{self, NotFound, Route};
 use crate::status_page::{self, WidgetRow};
 use crate::validate::{Problem, Severity};
 use crate::websocket::{self, Upgrade};
+use crate::widgets::udf::{self, UdfRoute};
 use crate::widgets::{self, Call, omni, options, pdf};
 
 pub struct App {
@@ -88,9 +89,6 @@ pub const WATCH_PAUSE: Duration = Duration::from_secs(2);
 /// A check pauses at least this many times as long as it took, so that the background check
 /// takes at most about a twentieth of one core however large `data/` is.
 const WATCH_PAUSE_FACTOR: u32 = 20;
-
-const READ_ONLY: &str = "GET, HEAD, OPTIONS";
-const POST_ONLY: &str = "POST, OPTIONS";
 
 impl App {
     /// The app for a server: widgets left out are logged on every load of `widgets.json`,
@@ -321,23 +319,14 @@ impl App {
 
     pub fn handle(&self, request: &Request) -> Response {
         let started = Instant::now();
-        let (route, response) = match self.hosts.check(request) {
-            Err(detail) => (Route::Other, Response::error(421, &detail)),
+        let (counted, response) = match self.hosts.check(request) {
+            Err(detail) => (Counted::Other, Response::error(421, &detail)),
             Ok(()) if request.method == Method::Options => {
-                (Route::Preflight, self.cors.preflight(request))
+                (Counted::Preflight, self.cors.preflight(request))
             }
-            Ok(()) if request.path == health::PATH => {
-                (Route::Health, health::answer(request, self.loaded()))
-            }
-            Ok(()) => match self.auth.check(request) {
-                Ok(()) => {
-                    let (route, response) = self.route(request);
-                    (route, response.not_modified_for(request))
-                }
-                Err(detail) => (Route::Other, Response::error(401, &detail)),
-            },
+            Ok(()) => self.route(request),
         };
-        self.count(request, route, &response, started);
+        self.count(request, counted, &response, started);
         response
     }
 
@@ -364,13 +353,13 @@ impl App {
         let started = Instant::now();
         let response = finish::finish(Some(&self.cors), request, answer, exchange);
         if made_elsewhere {
-            self.count(request, Route::Other, &response, started);
+            self.count(request, Counted::Other, &response, started);
         }
         response
     }
 
     /// Counts an answer in the metrics (a HEAD's body is not sent).
-    fn count(&self, request: &Request, route: Route, response: &Response, started: Instant) {
+    fn count(&self, request: &Request, route: Counted, response: &Response, started: Instant) {
         let bytes = match request.method {
             Method::Head => 0,
             _ => response.body.as_ref().len(),
@@ -379,51 +368,23 @@ impl App {
         self.metrics.record(route, response.status, bytes, took);
     }
 
-    fn route(&self, request: &Request) -> (Route, Response) {
-        let not_found = || Response::error(404, &format!("not found: {}", request.path));
-        let Some(path) = clean_request_path(&request.path) else {
-            return (Route::Other, not_found());
-        };
+    /// Decides the route ([`router::route`]), then: the token check (not for `/health`), 404,
+    /// 405 with `Allow`, 415 for a POST that is not JSON, and the route's handler.
+    fn route(&self, request: &Request) -> (Counted, Response) {
         let (manifest, _) = self.manifest();
-        let target = match path.as_str() {
-            "" => Target::Info,
-            "metrics" => Target::Metrics,
-            "widgets.json" => Target::Widgets,
-            "apps.json" | "templates.json" => Target::Apps,
-            "agents.json" => Target::Agents,
-            _ => match path.split_once('/') {
-                Some((FILES_PREFIX, relative)) => Target::File(relative),
-                _ => match (manifest.widget_for(&path), manifest.options_for(&path)) {
-                    (Some(widget), _) => Target::Widget(widget),
-                    (None, Some(route)) => Target::Options(route),
-                    (None, None) => match manifest.live_for(&path) {
-                        Some(widget) => {
-                            let refusal = Response::error(
-                                426,
-                                &format!(
-                                    "{} is the WebSocket of widget '{}': connect with a WebSocket client",
-                                    request.path, widget.id
-                                ),
-                            )
-                            .with_header("Upgrade", "websocket");
-                            return (Route::WebSocket, refusal);
-                        }
-                        None => return (Route::Other, not_found()),
-                    },
-                },
-            },
+        let route = router::route(&request.path, &manifest);
+        if !matches!(route, Ok(Route::Health))
+            && let Err(detail) = self.auth.check(request)
+        {
+            return (Counted::Other, Response::error(401, &detail));
+        }
+        let route = match route {
+            Ok(route) => route,
+            Err(nothing) => return (Counted::Other, not_found(request, nothing)),
         };
-        let allowed = match target {
-            Target::Widget(widget) if widget.kind.takes_post() => POST_ONLY,
-            _ => READ_ONLY,
-        };
-        let method_allowed = match request.method {
-            Method::Get | Method::Head => allowed == READ_ONLY,
-            Method::Post => allowed == POST_ONLY,
-            _ => false,
-        };
-        let route = target.route();
-        if !method_allowed {
+        let counted = route.counted_as();
+        let allowed = route.methods();
+        if !allowed.allows(&request.method) {
             let refusal = Response::error(
                 405,
                 &format!(
@@ -432,8 +393,8 @@ impl App {
                     request.path
                 ),
             )
-            .with_header("Allow", allowed);
-            return (route, refusal);
+            .with_header("Allow", allowed.allow_header());
+            return (counted, refusal);
         }
         if request.method == Method::Post && !is_json(request.header("content-type")) {
             let refusal = Response::error(
@@ -443,28 +404,52 @@ impl App {
                     request.header("content-type").unwrap_or("without a type")
                 ),
             );
-            return (route, refusal);
+            return (counted, refusal);
         }
+        let response = self.answer(request, &manifest, route);
+        (counted, response.not_modified_for(request))
+    }
+
+    /// The answer of a route's handler to a request whose method it takes.
+    fn answer(&self, request: &Request, manifest: &Manifest, route: Route) -> Response {
         let params = self.params(request);
-        let response = match target {
-            Target::Info if status_page::wants_html(request.header("accept")) => {
-                self.status_page(request, &manifest)
+        match route {
+            Route::Health => health::answer(self.loaded()),
+            Route::Info if status_page::wants_html(request.header("accept")) => {
+                self.status_page(request, manifest)
             }
-            Target::Info => self.info(&manifest),
-            Target::Metrics => self.metrics(),
-            Target::Widgets => Response::payload(JSON, &manifest.served),
-            Target::Apps => Response::payload(JSON, &manifest.apps(&self.apps.get().0).0),
-            Target::Agents => Response::payload(JSON, &self.agents.get().0),
-            Target::File(relative) => pdf::raw_file(&self.files, relative),
-            Target::Options(route) => options::serve(&self.files, route, &params),
-            Target::Widget(widget) => {
+            Route::Info => self.info(manifest),
+            Route::Metrics => self.metrics(),
+            Route::Widgets => Response::payload(JSON, &manifest.served),
+            Route::Apps => Response::payload(JSON, &manifest.apps(&self.apps.get().0).0),
+            Route::Agents => Response::payload(JSON, &self.agents.get().0),
+            Route::File(relative) => pdf::raw_file(&self.files, &relative),
+            Route::Options(options) => options::serve(&self.files, options, &params),
+            Route::Widget(widget) => {
                 let response = widgets::serve(&self.call(widget, request, &params));
-                let now = SystemTime::now();
-                self.last_statuses.record(&widget.id, response.status, now);
+                self.last_statuses
+                    .record(&widget.id, response.status, SystemTime::now());
                 response
             }
-        };
-        (route, response)
+            Route::Udf {
+                chart,
+                source,
+                route,
+            } => {
+                let response = udf::serve(&self.call(chart, request, &params), source, route);
+                self.last_statuses
+                    .record(&chart.id, response.status, SystemTime::now());
+                response
+            }
+            Route::WebSocket(grid) => Response::error(
+                426,
+                &format!(
+                    "{} is the WebSocket of widget '{}': connect with a WebSocket client",
+                    request.path, grid.widget.id
+                ),
+            )
+            .with_header("Upgrade", "websocket"),
+        }
     }
 
     /// What a widget's handler gets for `request`.
@@ -506,7 +491,7 @@ impl App {
             .as_ref()
             .map_or_else(|refusal| refusal.status, |_| 101);
         let took = started.elapsed();
-        self.metrics.record(Route::WebSocket, status, 0, took);
+        self.metrics.record(Counted::WebSocket, status, 0, took);
         upgrade
     }
 
@@ -526,20 +511,23 @@ impl App {
             .check(request)
             .map_err(|detail| Response::error(401, &detail))?;
         let (manifest, _) = self.manifest();
-        let widget = clean_request_path(&request.path)
-            .and_then(|path| manifest.live_for(&path))
-            .ok_or_else(|| Response::error(404, &format!("no WebSocket at {}", request.path)))?;
+        let Ok(Route::WebSocket(grid)) = router::route(&request.path, &manifest) else {
+            return Err(Response::error(
+                404,
+                &format!("no WebSocket at {}", request.path),
+            ));
+        };
         let accept = websocket::handshake(request)?;
         let params = self.params(request).into_owned();
-        let call = self.call(widget, request, &params);
-        let relative = call.locate()?;
-        let admission = self.live.admit(widget, &relative, request.remote)?;
+        let call = self.call(grid.widget, request, &params);
+        let relative = call.locate(grid.source)?;
+        let grid = Grid::of(&grid);
+        let admission = self.live.admit(&grid, &relative, request.remote)?;
         let hub = Arc::clone(&self.live);
-        let widget = widget.clone();
         Ok(Upgrade {
             accept,
             start: Box::new(move |connection| {
-                hub.join(widget, relative.into_name(), params, admission, connection)
+                hub.join(grid, relative.into_name(), params, admission, connection)
             }),
         })
     }
@@ -673,6 +661,23 @@ impl App {
     }
 }
 
+/// The 404 of a path that names nothing; below an advanced chart's endpoint, it names the
+/// chart's routes.
+fn not_found(request: &Request, nothing: NotFound) -> Response {
+    let detail = match nothing.below_chart {
+        Some(chart) => {
+            let names: Vec<&str> = UdfRoute::ALL.iter().map(|r| r.name()).collect();
+            format!(
+                "an advanced chart answers /{}/ followed by {}",
+                chart.endpoint,
+                names.join(", ")
+            )
+        }
+        None => format!("not found: {}", request.path),
+    };
+    Response::error(404, &detail)
+}
+
 /// Whether a `Content-Type` names JSON (`application/json`, parameters such as a charset
 /// allowed). Browsers send a POST without a preflight only with a text, form or multipart
 /// type, so a page on another origin cannot make the server work on a POST body.
@@ -727,31 +732,4 @@ struct DataCheck {
     /// Each file the check looked for, with its version then (`None`: not there).
     looked_at: Vec<(String, Option<FileVersion>)>,
     problems: Vec<Problem>,
-}
-
-/// What a request path names.
-enum Target<'m> {
-    Info,
-    Metrics,
-    Widgets,
-    Apps,
-    Agents,
-    /// The raw-file route: a path under `data/`.
-    File(&'m str),
-    Widget(&'m manifest::Widget),
-    Options(&'m manifest::OptionsRoute),
-}
-
-impl Target<'_> {
-    /// The kind of route, for the metrics.
-    fn route(&self) -> Route {
-        match self {
-            Target::Info => Route::Status,
-            Target::Metrics => Route::Metrics,
-            Target::Widgets | Target::Apps | Target::Agents => Route::Manifest,
-            Target::File(_) => Route::File,
-            Target::Widget(_) => Route::Widget,
-            Target::Options(_) => Route::Options,
-        }
-    }
 }

@@ -29,9 +29,9 @@ use crate::data::Data;
 use crate::error::{FileError, Location};
 use crate::filter::{self, Rule};
 use crate::http::{Body, Payload};
-use crate::manifest::placeholders;
 use crate::paths::{DataDir, is_safe_segment};
 use crate::remote::{self, DEFAULT_TTL, Fetched, Remote, is_remote};
+use crate::template::placeholders;
 use crate::validate::{Problem, Severity};
 
 /// How much [`Files`] keeps in memory, and how large a filter a request may ask for. Every

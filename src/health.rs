@@ -13,23 +13,15 @@ use std::time::Duration;
 
 use crate::check::subcommand_flags;
 use crate::config::UsageError;
-use crate::http::{Method, Request, Response};
-
-/// The route, answered for any key or none.
-pub const PATH: &str = "/health";
+use crate::http::Response;
+use crate::router::HEALTH_PATH as PATH;
 
 /// How long `openbb-files health` waits for the whole answer.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The answer to a request for [`PATH`]; `loaded` tells whether a manifest has been loaded.
-pub fn answer(request: &Request, loaded: bool) -> Response {
-    if !matches!(request.method, Method::Get | Method::Head) {
-        return Response::error(
-            405,
-            &format!("{} is not allowed on {PATH}", request.method.as_str()),
-        )
-        .with_header("Allow", "GET, HEAD, OPTIONS");
-    }
+/// The answer to a GET or HEAD of [`PATH`] (`router.rs` routes it, `app.rs` refuses other
+/// methods); `loaded` tells whether a manifest has been loaded.
+pub fn answer(loaded: bool) -> Response {
     let body = match loaded {
         true => serde_json::json!({"status": "ok"}),
         false => serde_json::json!({
@@ -190,16 +182,12 @@ mod tests {
     }
 
     #[test]
-    fn only_get_and_head_are_answered() {
-        let request = |method| Request::new(method, PATH, Vec::new());
-        let ok = answer(&request(Method::Get), true);
+    fn the_answer_says_only_whether_a_manifest_loaded() {
+        let ok = answer(true);
         assert_eq!(
             (ok.status, ok.body.as_ref()),
             (200, &br#"{"status":"ok"}"#[..])
         );
-        assert_eq!(answer(&request(Method::Head), false).status, 503);
-        let post = answer(&request(Method::Post), true);
-        assert_eq!(post.status, 405);
-        assert_eq!(post.header("Allow"), Some("GET, HEAD, OPTIONS"));
+        assert_eq!(answer(false).status, 503);
     }
 }

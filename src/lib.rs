@@ -1,12 +1,14 @@
 //! openbb-files: serve a folder of research files to OpenBB Workspace as a custom backend.
 //!
-//! `server` owns the sockets and threads and is the only module that knows tiny_http; `app` routes
-//! plain `http::Request` values to handlers that return plain `http::Response` values, and
-//! `finish` finishes every answer the server sends (CORS, `Date`, `Connection`, error bodies). `widgets`
+//! `server` owns the sockets and threads and is the only module that knows tiny_http; `app` hands
+//! plain `http::Request` values to the handler of the route `router` decides (a pure function of
+//! the path and the manifest), handlers return plain `http::Response` values, and `finish`
+//! finishes every answer the server sends (CORS, `Date`, `Connection`, error bodies). `widgets`
 //! holds one module of plain handler functions per widget type, reading `data/` only through
 //! `files`, which fails with an `error::FileError` that `widgets::errors` alone turns into an
 //! answer. Everything below is pure and unit-tested: `paths` (what may be read), `cache` (file
-//! versions, cached responses), `manifest` (widgets.json/apps.json), `validate` (the rules of
+//! versions, cached responses), `manifest` (widgets.json/apps.json: each widget's settings, one
+//! enum variant per type), `template` (`{param}` placeholders), `validate` (the rules of
 //! Workspace's front end for a manifest), `generate` (the manifest of a folder without one),
 //! `data`, `csv_read`, `table` and `filter` (rows from files), `base64`, `cors`, `hosts` and
 //! `auth` (browser, `Host` and token rules), `config`, `websocket` (RFC 6455 handshake and frames). `remote` fetches
@@ -46,9 +48,11 @@ pub mod metrics;
 pub mod paths;
 pub mod proxy;
 pub mod remote;
+pub mod router;
 pub mod server;
 pub mod status_page;
 pub mod table;
+pub mod template;
 pub mod validate;
 pub mod websocket;
 pub mod widgets;

@@ -49,9 +49,9 @@ use serde_json::Value;
 
 use crate::data::{self, Data, cell_value};
 use crate::files::Files;
-use crate::filter::{self, Condition};
+use crate::filter::{self, Condition, Rule};
 use crate::http::Response;
-use crate::manifest::Widget;
+use crate::manifest::LiveGrid;
 use crate::websocket::{self, Connection, Message, Parser};
 use crate::widgets::json_params;
 
@@ -127,9 +127,28 @@ struct State {
     watching: bool,
 }
 
+/// What the hub keeps of a live_grid's settings: its widget's id (for messages), its filters
+/// (applied to the rows pushed) and the column keying its rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grid {
+    id: String,
+    filters: Vec<(String, Option<Rule>)>,
+    row_key: String,
+}
+
+impl Grid {
+    pub fn of(grid: &LiveGrid) -> Grid {
+        Grid {
+            id: grid.widget.id.clone(),
+            filters: grid.widget.filters.clone(),
+            row_key: grid.socket.row_key.clone(),
+        }
+    }
+}
+
 /// The subscribers of one live_grid (one widget's settings on one file).
 struct Group {
-    widget: Widget,
+    grid: Grid,
     relative: String,
     /// The rows last sent (before the first change: what its first subscriber was admitted
     /// with).
@@ -239,10 +258,10 @@ impl State {
         }
     }
 
-    fn group(&mut self, widget: &Widget, relative: &str) -> Option<&mut Group> {
+    fn group(&mut self, grid: &Grid, relative: &str) -> Option<&mut Group> {
         self.groups
             .iter_mut()
-            .find(|g| g.widget == *widget && g.relative == relative)
+            .find(|g| g.grid == *grid && g.relative == relative)
     }
 }
 
@@ -279,14 +298,14 @@ impl Hub {
     }
 
     /// Checks, before the handshake is answered, that a client at `address` may subscribe to
-    /// `widget` over `relative`: room for one more in all (else 503) and from that address
+    /// `grid` over `relative`: room for one more in all (else 503) and from that address
     /// (else 429). The subscriber starts from the latest snapshot of the file, whatever its
     /// version (the watcher then sends what changed since), so only the first handshake on a
     /// file reads it: its rows must be keyed by the widget's row key (else the file's error,
     /// or a 500 naming the missing column).
     pub fn admit(
         &self,
-        widget: &Widget,
+        grid: &Grid,
         relative: &str,
         address: Option<IpAddr>,
     ) -> Result<Admission, Response> {
@@ -294,46 +313,46 @@ impl Hub {
         lock(&self.state)
             .room_for(&self.limits, client)
             .map_err(|(status, detail)| Response::error(status, &detail))?;
-        let latest = lock(&self.snapshots_of(widget, relative).latest).clone();
+        let latest = lock(&self.snapshots_of(grid, relative).latest).clone();
         let seen = match latest {
             Some(seen) => seen,
-            None => self.snapshot(widget, relative)?.1,
+            None => self.snapshot(grid, relative)?.1,
         };
         Ok(Admission { seen, client })
     }
 
-    fn snapshots_of(&self, widget: &Widget, relative: &str) -> Arc<Snapshots> {
-        let key = (relative.to_string(), row_key(widget).to_string());
+    fn snapshots_of(&self, grid: &Grid, relative: &str) -> Arc<Snapshots> {
+        let key = (relative.to_string(), grid.row_key.clone());
         Arc::clone(lock(&self.snapshots).entry(key).or_default())
     }
 
-    /// The rows of `relative` now, keyed by `widget`'s row key, with the data they come from:
+    /// The rows of `relative` now, keyed by `grid`'s row key, with the data they come from:
     /// built once per version of the file and shared. Waits for a build of the same file under
     /// way, never for the hub's lock.
     fn snapshot(
         &self,
-        widget: &Widget,
+        grid: &Grid,
         relative: &str,
     ) -> Result<(Arc<Data>, Arc<Snapshot>), Response> {
-        let snapshots = self.snapshots_of(widget, relative);
+        let snapshots = self.snapshots_of(grid, relative);
         let _building = lock(&snapshots.building);
         let data = self.files.data(relative)?;
         let latest = lock(&snapshots.latest).clone();
         if let Some(snapshot) = latest.filter(|s| s.is_of(&data)) {
             return Ok((data, snapshot));
         }
-        let snapshot = Snapshot::build(&data, row_key(widget))
-            .map_err(|detail| Response::error(500, &format!("{}: {detail}", widget.id)))?;
+        let snapshot = Snapshot::build(&data, &grid.row_key)
+            .map_err(|detail| Response::error(500, &format!("{}: {detail}", grid.id)))?;
         let snapshot = Arc::new(snapshot);
         *lock(&snapshots.latest) = Some(Arc::clone(&snapshot));
         Ok((data, snapshot))
     }
 
-    /// Takes an accepted connection: a subscriber of `widget` on `relative` with `params`,
+    /// Takes an accepted connection: a subscriber of `grid` on `relative` with `params`,
     /// until either side closes. `admission` is what [`Hub::admit`] returned.
     pub fn join(
         self: &Arc<Self>,
-        widget: Widget,
+        grid: Grid,
         relative: String,
         params: Vec<(String, String)>,
         admission: Admission,
@@ -358,7 +377,7 @@ impl Hub {
             client: admission.client,
             sending: Arc::clone(&sending),
         });
-        if let Err(reason) = self.enter(widget, relative, admission.seen, &peer) {
+        if let Err(reason) = self.enter(grid, relative, admission.seen, &peer) {
             return refuse(websocket::TRY_AGAIN_LATER, &reason);
         }
         let ping_every = self.limits.ping_every;
@@ -398,7 +417,7 @@ impl Hub {
     /// Adds `peer` to its widget's group (creating it, and the watcher, when needed).
     fn enter(
         self: &Arc<Self>,
-        widget: Widget,
+        grid: Grid,
         relative: String,
         seen: Arc<Snapshot>,
         peer: &Arc<Peer>,
@@ -415,10 +434,10 @@ impl Hub {
                 .map_err(|_| "no thread free for the file watcher".to_string())?;
             state.watching = true;
         }
-        match state.group(&widget, &relative) {
+        match state.group(&grid, &relative) {
             Some(group) => group.peers.push(Arc::clone(peer)),
             None => state.groups.push(Group {
-                widget,
+                grid,
                 relative,
                 seen,
                 peers: vec![Arc::clone(peer)],
@@ -446,17 +465,17 @@ impl Hub {
     fn watch(&self) {
         loop {
             thread::sleep(self.limits.poll);
-            let watched: Vec<(Widget, String, Arc<Snapshot>)> = {
+            let watched: Vec<(Grid, String, Arc<Snapshot>)> = {
                 let mut state = lock(&self.state);
                 if state.groups.is_empty() {
                     state.watching = false;
                     return;
                 }
-                let group = |g: &Group| (g.widget.clone(), g.relative.clone(), Arc::clone(&g.seen));
+                let group = |g: &Group| (g.grid.clone(), g.relative.clone(), Arc::clone(&g.seen));
                 state.groups.iter().map(group).collect()
             };
-            for (widget, relative, seen) in watched {
-                self.refresh(&widget, &relative, &seen);
+            for (grid, relative, seen) in watched {
+                self.refresh(&grid, &relative, &seen);
             }
         }
     }
@@ -464,10 +483,10 @@ impl Hub {
     /// If the file of a group changed since `seen`, offers the changed rows to its subscribers.
     /// The file is read, and the rows compared and queued, without the hub's lock; it is taken
     /// only to swap in the new snapshot and to see who subscribes.
-    fn refresh(&self, widget: &Widget, relative: &str, seen: &Arc<Snapshot>) {
+    fn refresh(&self, grid: &Grid, relative: &str, seen: &Arc<Snapshot>) {
         // A file that does not read (a partial write, a parse error) is tried again next time;
         // `Files` lists the problem at `/`.
-        let Ok((data, now)) = self.snapshot(widget, relative) else {
+        let Ok((data, now)) = self.snapshot(grid, relative) else {
             return;
         };
         if Arc::ptr_eq(&now, seen) {
@@ -478,7 +497,7 @@ impl Hub {
             let mut state = lock(&self.state);
             // Gone, or everyone left and a new group began since the look.
             let Some(group) = state
-                .group(widget, relative)
+                .group(grid, relative)
                 .filter(|group| Arc::ptr_eq(&group.seen, seen))
             else {
                 return;
@@ -493,7 +512,7 @@ impl Hub {
             offer(
                 &peer,
                 &data,
-                &widget.filters,
+                &grid.filters,
                 &self.files.filter_limits,
                 &change,
                 &self.limits,
@@ -558,13 +577,6 @@ fn offer(
             peer.close(websocket::POLICY_VIOLATION, &reason);
         }
     }
-}
-
-fn row_key(widget: &Widget) -> &str {
-    widget
-        .live
-        .as_ref()
-        .map_or("", |live| live.row_key.as_str())
 }
 
 /// The columns of a table or of JSON rows (none for a JSON document).
@@ -911,9 +923,9 @@ mod tests {
                        "wsEndpoint": "q/ws", "data": {"wsRowIdColumn": "id"}}}"#,
         ))
         .unwrap();
-        let widget = manifest.live_for("q/ws").unwrap();
-        let admit = || hub.admit(widget, "q.csv", None).unwrap().seen;
-        let current = || hub.snapshot(widget, "q.csv").unwrap().1;
+        let grid = Grid::of(&manifest.live_grid_at("q/ws").unwrap());
+        let admit = || hub.admit(&grid, "q.csv", None).unwrap().seen;
+        let current = || hub.snapshot(&grid, "q.csv").unwrap().1;
         let first = admit();
         assert!(
             Arc::ptr_eq(&first, &admit()),

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::cache::{ALLOCATION, CacheStats, Counters, FileVersion, Lru};
 use crate::http::percent_encode;
-use crate::manifest::placeholders;
+use crate::template::placeholders;
 
 /// How long one fetch may take, connection included.
 pub const TIMEOUT: Duration = Duration::from_secs(10);

@@ -23,6 +23,7 @@ mod process;
 mod reload;
 mod remote;
 mod routes;
+mod routing;
 mod slow;
 mod ssrm;
 mod stress;

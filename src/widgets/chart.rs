@@ -7,16 +7,17 @@ use serde_json::{Map, Value};
 
 use crate::data::Data;
 use crate::http::{Body, JSON, Response};
+use crate::manifest::Source;
 use crate::remote::is_remote;
 use crate::widgets::{Call, table};
 
 const THEMES: [(&str, &str); 2] = [("dark", "#151518"), ("light", "#FFFFFF")];
 
-pub fn serve(call: &Call) -> Response {
-    if let Some(response) = table::raw(call) {
+pub fn serve(call: &Call, source: &Source, records: Option<&str>) -> Response {
+    if let Some(response) = table::raw(call, records) {
         return response;
     }
-    let relative = match call.locate() {
+    let relative = match call.locate(source) {
         Ok(relative) => relative,
         Err(err) => return err.into(),
     };

@@ -6,11 +6,12 @@
 use crate::base64;
 use crate::files::media_type;
 use crate::http::Response;
+use crate::manifest::Source;
 use crate::paths::clean_request_path;
 use crate::widgets::Call;
 
-pub fn serve(call: &Call) -> Response {
-    let relative = match call.locate() {
+pub fn serve(call: &Call, source: &Source) -> Response {
+    let relative = match call.locate(source) {
         Ok(relative) => relative,
         Err(err) => return err.into(),
     };

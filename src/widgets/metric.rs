@@ -8,11 +8,12 @@ use serde_json::{Value, json};
 
 use crate::data::Data;
 use crate::http::{Body, JSON, Response};
+use crate::manifest::{Source, Tile};
 use crate::widgets::Call;
 use crate::widgets::errors::refused_filter;
 
-pub fn serve(call: &Call) -> Response {
-    let relative = match call.locate() {
+pub fn serve(call: &Call, source: &Source, tile: Option<&Tile>) -> Response {
+    let relative = match call.locate(source) {
         Ok(relative) => relative,
         Err(err) => return err.into(),
     };
@@ -20,7 +21,7 @@ pub fn serve(call: &Call) -> Response {
         Ok(data) => data,
         Err(err) => return err.into(),
     };
-    let Some(column) = &call.widget.column else {
+    let Some(Tile { column, label }) = tile else {
         return match &*data {
             Data::Json { raw, .. } => Response::new(200, JSON, Body::Shared(raw.clone())),
             Data::Table(_) => Response::error(
@@ -37,7 +38,7 @@ pub fn serve(call: &Call) -> Response {
         Ok(values) => values,
         Err(err) => return refused_filter(call.files.dir.display(&relative), &err),
     };
-    let label = call.widget.label.as_deref().unwrap_or(column);
+    let label = label.as_deref().unwrap_or(column);
     let tiles: Vec<Value> = latest(&values)
         .map(|tile| with_label(tile, label))
         .into_iter()

@@ -1,7 +1,8 @@
 //! One module per widget type, each a few plain functions from a [`Call`] to a [`Response`].
 //!
-//! `app.rs` finds the widget for a path and hands the call here; [`serve`] picks the handler by
-//! the widget's [`Kind`]. Handlers read only through [`Files`] (so only through
+//! `router.rs` finds the widget for a path and `app.rs` hands the call here; [`serve`] picks
+//! the handler by the widget's [`Kind`] and gives it that kind's settings (an advanced chart's
+//! routes below its endpoint are handed to `udf::serve` directly, with the route decided). Handlers read only through [`Files`] (so only through
 //! `DataDir::resolve`), and answer in the shape `workspace-contract.md` §3 gives for their type.
 //! Options endpoints (`options`) and the raw-file route (`pdf::raw_file`) are answered here too.
 //! Storage failures come up as [`FileError`]s; `errors` turns them into answers.
@@ -27,7 +28,8 @@ use crate::auth::Auth;
 use crate::error::FileError;
 use crate::files::{Files, Found};
 use crate::http::{Request, Response};
-use crate::manifest::{Kind, Widget};
+use crate::manifest::{Kind, Source, Widget};
+use udf::UdfRoute;
 
 /// Everything a handler needs for one request.
 pub struct Call<'a> {
@@ -43,20 +45,22 @@ pub struct Call<'a> {
     pub searches: &'a omni::Searches,
 }
 
+/// The answer of a widget's endpoint: its kind's handler, given the kind's settings.
 pub fn serve(call: &Call) -> Response {
-    match call.widget.kind {
-        Kind::Table => table::serve(call),
-        Kind::Markdown => markdown::serve(call),
-        Kind::Html => html::serve(call),
-        Kind::Metric => metric::serve(call),
-        Kind::Newsfeed => newsfeed::serve(call),
-        Kind::Chart => chart::serve(call),
-        Kind::Pdf => pdf::serve(call),
-        Kind::MultiFileViewer => multi_file::serve(call),
-        Kind::Omni => omni::serve(call),
-        Kind::Ssrm => ssrm::serve(call),
-        Kind::AdvancedChart => udf::serve(call),
-        Kind::LiveGrid => live_grid::serve(call),
+    match &call.widget.kind {
+        Kind::Table(source) => table::serve(call, source),
+        Kind::Markdown(source) => markdown::serve(call, source),
+        Kind::Html { source, records } => html::serve(call, source, records.as_deref()),
+        Kind::Metric { source, tile } => metric::serve(call, source, tile.as_ref()),
+        Kind::Newsfeed(articles) => newsfeed::serve(call, articles),
+        Kind::Chart { source, records } => chart::serve(call, source, records.as_deref()),
+        Kind::Pdf { source, mode } => pdf::serve(call, source, *mode),
+        Kind::MultiFileViewer { folder, file_param } => multi_file::serve(call, folder, file_param),
+        Kind::Omni { folder } => omni::serve(call, folder),
+        Kind::Ssrm(source) => ssrm::serve(call, source),
+        // The endpoint answers as its `config` route (Workspace's "Validate widgets" calls it).
+        Kind::AdvancedChart(source) => udf::serve(call, source, UdfRoute::Config),
+        Kind::LiveGrid { source, .. } => live_grid::serve(call, source),
         Kind::PassThrough => Response::json(200, &Map::new()),
     }
 }
@@ -64,13 +68,13 @@ pub fn serve(call: &Call) -> Response {
 impl Call<'_> {
     /// The widget's file: `backend.file` with its placeholders filled, else the first of
     /// `<endpoint>.<extension>` that exists (extensions by the widget's type).
-    pub fn locate(&self) -> Result<Found, FileError> {
-        let candidates = match &self.widget.file {
+    pub fn locate(&self, source: &Source) -> Result<Found, FileError> {
+        let candidates = match &source.file {
             Some(template) => vec![Files::fill(template, self.params)?],
             None => self.widget.default_files(),
         };
         let found = self.files.locate(&self.widget.id, candidates)?;
-        Ok(match self.widget.ttl {
+        Ok(match source.ttl {
             Some(ttl) => found.kept_for(ttl),
             None => found,
         })

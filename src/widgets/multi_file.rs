@@ -24,13 +24,11 @@ pub const MAX_FILES: usize = 100;
 /// What an entry adds to the answer besides its content and name (keys, quotes, the type).
 const ENTRY_OVERHEAD: u64 = 80;
 
-pub fn serve(call: &Call) -> Response {
+/// The answer for the files of `folder` named by the body's `param` (the fileSelector's).
+pub fn serve(call: &Call, folder: &str, param: &str) -> Response {
     let body = match json_body(call.request) {
         Ok(body) => body,
         Err(response) => return response,
-    };
-    let (Some(param), Some(folder)) = (&call.widget.file_param, &call.widget.folder) else {
-        return Response::error(500, "a multi_file_viewer needs a fileSelector param");
     };
     let names: Vec<&str> = match body.get(param) {
         None | Some(Value::Null) => Vec::new(),

@@ -24,16 +24,17 @@ use crate::data::filter_items;
 use crate::error::FileError;
 use crate::files::Files;
 use crate::http::Response;
+use crate::manifest::{Articles, Source};
 use crate::widgets::Call;
 use crate::widgets::errors::refused_filter;
 
 const FIELDS: [&str; 5] = ["title", "date", "author", "excerpt", "body"];
 const EXCERPT_CHARS: usize = 280;
 
-pub fn serve(call: &Call) -> Response {
-    let articles = match &call.widget.folder {
-        Some(folder) => notes(call, folder),
-        None => from_file(call),
+pub fn serve(call: &Call, articles: &Articles) -> Response {
+    let articles = match articles {
+        Articles::Notes { folder } => notes(call, folder),
+        Articles::File(source) => from_file(call, source),
     };
     let mut articles = match articles {
         Ok(articles) => articles,
@@ -51,8 +52,8 @@ pub fn serve(call: &Call) -> Response {
     Response::json(200, &articles)
 }
 
-fn from_file(call: &Call) -> Result<Vec<Value>, Response> {
-    let relative = call.locate()?;
+fn from_file(call: &Call, source: &Source) -> Result<Vec<Value>, Response> {
+    let relative = call.locate(source)?;
     let data = call.files.data(&relative)?;
     let body = data
         .render(call.params, &call.widget.filters, &call.files.filter_limits)

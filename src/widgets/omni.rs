@@ -31,7 +31,8 @@ pub const MAX_PROMPT_WORDS: usize = 32;
 /// How much of a line is lowered at a time to be searched.
 const WINDOW: usize = 64 * 1024;
 
-pub fn serve(call: &Call) -> Response {
+/// The answer to a search of the text files under `folder` (`""`: all of `data/`).
+pub fn serve(call: &Call, folder: &str) -> Response {
     let body = match json_body(call.request) {
         Ok(body) => body,
         Err(response) => return response,
@@ -69,7 +70,7 @@ pub fn serve(call: &Call) -> Response {
             )
             .with_header("Retry-After", "1");
         };
-        match search(call, &terms) {
+        match search(call, folder, &terms) {
             Ok(hits) => hits,
             Err(response) => return response,
         }
@@ -109,8 +110,7 @@ fn terms(prompt: &str) -> Result<Vec<String>, String> {
 }
 
 /// The lines of the folder's text files that hold every term, as `{file, line, snippet}`.
-fn search(call: &Call, terms: &[String]) -> Result<Vec<Value>, Response> {
-    let folder = call.widget.folder.as_deref().unwrap_or("");
+fn search(call: &Call, folder: &str, terms: &[String]) -> Result<Vec<Value>, Response> {
     let files = call.files.folder(folder, true)?;
     let mut window = String::new();
     let mut hits = Vec::new();

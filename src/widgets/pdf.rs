@@ -8,16 +8,16 @@ use serde_json::json;
 use crate::base64;
 use crate::files::{Files, media_type};
 use crate::http::{Body, Request, Response, percent_encode};
-use crate::manifest::{FILES_PREFIX, PdfMode};
+use crate::manifest::{FILES_PREFIX, PdfMode, Source};
 use crate::widgets::Call;
 
-pub fn serve(call: &Call) -> Response {
-    let relative = match call.locate() {
+pub fn serve(call: &Call, source: &Source, mode: PdfMode) -> Response {
+    let relative = match call.locate(source) {
         Ok(relative) => relative,
         Err(err) => return err.into(),
     };
     let data_format = json!({"data_type": "pdf", "filename": file_name(&relative)});
-    match call.widget.pdf_mode {
+    match mode {
         PdfMode::Base64 => match call.files.bytes(&relative) {
             Ok(bytes) => Response::json(
                 200,
@@ -60,7 +60,8 @@ fn file_url(call: &Call, relative: &str) -> String {
     url
 }
 
-/// `GET /files/<relative>`: the file as it is, shown inline.
+/// The raw-file route (`router::Route::File`, `/files/<relative>`): the file as it is, shown
+/// inline.
 pub fn raw_file(files: &Files, relative: &str) -> Response {
     match files.bytes(relative) {
         Ok(bytes) => Response::new(200, media_type(relative), Body::Shared(bytes)).with_header(

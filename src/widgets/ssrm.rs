@@ -28,6 +28,7 @@ use serde_json::{Map, Value};
 use crate::data::Data;
 use crate::filter::{self, Condition, Op};
 use crate::http::{Body, JSON, Response};
+use crate::manifest::Source;
 use crate::table::{SortKey, Table};
 use crate::widgets::errors::refused_filter;
 use crate::widgets::{self, Call, json_body};
@@ -51,13 +52,13 @@ const DEFAULT_BLOCK: u64 = 100;
 /// Most rows one request may ask for.
 const MAX_WINDOW: u64 = 100_000;
 
-pub fn serve(call: &Call) -> Response {
-    match answer(call) {
+pub fn serve(call: &Call, source: &Source) -> Response {
+    match answer(call, source) {
         Ok(response) | Err(response) => response,
     }
 }
 
-fn answer(call: &Call) -> Result<Response, Response> {
+fn answer(call: &Call, source: &Source) -> Result<Response, Response> {
     let bad = |detail: String| Response::error(400, &detail);
     let body = json_body(call.request)?;
     let (start, end) = window(&body).map_err(bad)?;
@@ -70,7 +71,7 @@ fn answer(call: &Call) -> Result<Response, Response> {
         params: &params,
         ..*call
     }
-    .locate()?;
+    .locate(source)?;
     let widget = call.widget;
     let limits = &call.files.filter_limits;
     let plan = |table: &Table| -> Result<(Vec<Condition>, Vec<SortKey>), Response> {

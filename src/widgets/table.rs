@@ -3,11 +3,12 @@
 
 use crate::files::DataFile;
 use crate::http::{JSON, Response};
+use crate::manifest::Source;
 use crate::widgets::Call;
 use crate::widgets::errors::refused_filter;
 
-pub fn serve(call: &Call) -> Response {
-    match call.locate() {
+pub fn serve(call: &Call, source: &Source) -> Response {
+    match call.locate(source) {
         Ok(relative) => rows(call, &relative),
         Err(err) => err.into(),
     }
@@ -30,16 +31,16 @@ pub fn rows(call: &Call, file: &(impl DataFile + ?Sized)) -> Response {
     }
 }
 
-/// The answer to `raw=true` (chart, html): the rows of the widget's `backend.records`, or a 404
-/// when it names none. `None` when the request is not a raw one.
-pub fn raw(call: &Call) -> Option<Response> {
+/// The answer to `raw=true` (chart, html): the rows of the widget's `records`
+/// (`backend.records`), or a 404 when it names none. `None` when the request is not a raw one.
+pub fn raw(call: &Call, records: Option<&str>) -> Option<Response> {
     if !call
         .param("raw")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     {
         return None;
     }
-    Some(match &call.widget.records {
+    Some(match records {
         Some(records) => rows(call, records),
         None => Response::error(
             404,

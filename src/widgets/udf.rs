@@ -1,7 +1,8 @@
 //! advanced_charting (written advanced-chart too): a TradingView UDF feed from an OHLCV CSV.
 //!
-//! The widget's endpoint is a base path; Workspace's chart calls the routes below it, and
-//! "Validate widgets" calls the base path itself, which answers as `config` does:
+//! The widget's endpoint is a base path; Workspace's chart calls the routes below it (which
+//! `router.rs` decides, as a `UdfRoute`), and "Validate widgets" calls the base path itself,
+//! which answers as `config` does:
 //!
 //! | route | answer |
 //! |---|---|
@@ -26,50 +27,33 @@ use crate::calendar::{civil_from_days, days_from_civil};
 use crate::data::Data;
 use crate::filter::{self, Condition, Op};
 use crate::http::{Body, JSON, Response};
-use crate::paths::clean_request_path;
+use crate::manifest::Source;
 use crate::table::{Cell, Table};
 use crate::widgets::Call;
 
-const ROUTES: &str = "config, symbols, search, history and time";
 const DAY: i64 = 86_400;
 /// Search results when the request names no `limit`.
 const DEFAULT_LIMIT: usize = 30;
 
-pub fn serve(call: &Call) -> Response {
-    let path = clean_request_path(&call.request.path).unwrap_or_default();
-    let route = match path.strip_prefix(call.widget.endpoint.as_str()) {
-        Some("") => Some("config"),
-        rest => rest.and_then(|rest| rest.strip_prefix('/')),
-    };
-    let route = match route {
-        Some("time") => {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |elapsed| elapsed.as_secs());
-            return Response::new(
-                200,
-                "text/plain; charset=utf-8",
-                Body::Owned(now.to_string().into_bytes()),
-            );
+/// The answer of one of the feed's routes (`router.rs` decides which; the endpoint itself is
+/// [`UdfRoute::Config`]) from the chart's file.
+pub fn serve(call: &Call, source: &Source, route: UdfRoute) -> Response {
+    let answer: FeedAnswer = match route {
+        UdfRoute::Time => return time(),
+        UdfRoute::Config => |feed, _| Ok(feed.config()),
+        UdfRoute::Symbols => {
+            |feed, call| feed.symbol_info(call.param("symbol").unwrap_or_default())
         }
-        Some(route @ ("config" | "symbols" | "search" | "history")) => route,
-        _ => {
-            return Response::error(
-                404,
-                &format!(
-                    "an advanced chart answers /{0}/ followed by {ROUTES}",
-                    call.widget.endpoint
-                ),
-            );
-        }
+        UdfRoute::Search => |feed, call| feed.search(call),
+        UdfRoute::History => |feed, call| feed.history(call),
     };
-    let relative = match call.locate() {
+    let relative = match call.locate(source) {
         Ok(relative) => relative,
         Err(err) => return err.into(),
     };
     let rendered = call.files.rendered(
         &relative,
-        &[&call.widget.id, route],
+        &[&call.widget.id, route.name()],
         call.params,
         &[],
         |data| {
@@ -79,13 +63,7 @@ pub fn serve(call: &Call) -> Response {
                     &format!("{}: {detail}", call.files.dir.display(&relative)),
                 )
             })?;
-            let answer = match route {
-                "config" => Ok(feed.config()),
-                "symbols" => feed.symbol_info(call.param("symbol").unwrap_or_default()),
-                "search" => feed.search(call),
-                _ => feed.history(call),
-            }?;
-            serde_json::to_vec(&answer)
+            serde_json::to_vec(&answer(&feed, call)?)
                 .map(Body::Owned)
                 .map_err(|err| Response::error(500, &err.to_string()))
         },
@@ -94,6 +72,57 @@ pub fn serve(call: &Call) -> Response {
         Ok(payload) => Response::payload(JSON, &payload),
         Err(response) => response,
     }
+}
+
+/// The routes of the feed below an advanced chart's endpoint (`router.rs` decides which one a
+/// path names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UdfRoute {
+    Config,
+    Symbols,
+    Search,
+    History,
+    Time,
+}
+
+impl UdfRoute {
+    pub const ALL: [UdfRoute; 5] = [
+        UdfRoute::Config,
+        UdfRoute::Symbols,
+        UdfRoute::Search,
+        UdfRoute::History,
+        UdfRoute::Time,
+    ];
+
+    /// The last segment of its path.
+    pub fn name(self) -> &'static str {
+        match self {
+            UdfRoute::Config => "config",
+            UdfRoute::Symbols => "symbols",
+            UdfRoute::Search => "search",
+            UdfRoute::History => "history",
+            UdfRoute::Time => "time",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<UdfRoute> {
+        UdfRoute::ALL.into_iter().find(|route| route.name() == name)
+    }
+}
+
+/// A route's answer from the feed of the chart's file.
+type FeedAnswer = fn(&Feed, &Call) -> Result<Value, Response>;
+
+/// The `time` route: the server's clock, unix seconds, as plain text.
+fn time() -> Response {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    Response::new(
+        200,
+        "text/plain; charset=utf-8",
+        Body::Owned(now.to_string().into_bytes()),
+    )
 }
 
 /// A UDF error: `{"s": "error", "errmsg"}` as charts read it, and `detail` as Workspace does.

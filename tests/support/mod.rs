@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use openbb_files::app::App;
+use openbb_files::finish::{Answer, Exchange};
+use openbb_files::http::{Request, Response};
 use openbb_files::live::Limits;
 use openbb_files::{Config, Handler, ServerHandle};
 
@@ -111,6 +113,16 @@ impl Reply {
             .iter()
             .any(|(name, _)| name.to_ascii_lowercase().starts_with("access-control-"))
     }
+}
+
+/// `request` answered in process as the server would answer it, without a socket:
+/// `App::handle`, then finished by `App::finish` (CORS, `Date`, ...).
+pub fn answer(app: &App, request: &Request) -> Response {
+    let exchange = Exchange {
+        id: "in-process",
+        http_1_0: false,
+    };
+    app.finish(request, Answer::Handled(app.handle(request)), &exchange)
 }
 
 pub fn test_config(root: &Path) -> Config {

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Routing under attack, loopback only: (1) a widgets.json of 10,000 widgets: latency of the
+first widget, the last, and a path that names nothing (every lookup scans); (2) 8 threads
+flooding wrong methods, unknown paths, dot tricks and unknown UDF routes for 10 s while one
+client times GET /prices. Prints server CPU seconds and peak RSS (VmHWM).
+
+  python3 bench/route_attack.py target/release/openbb-files /tmp/route-attack
+
+Each server it starts is stopped before the next (and on an error)."""
+import json, os, socket, subprocess, sys, threading, time, statistics
+
+BIN = sys.argv[1]
+ROOT = sys.argv[2]
+
+def serve(root):
+    p = subprocess.Popen([BIN, "--root", root, "--port", "0"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True)
+    line = p.stdout.readline().strip()
+    port = int(line.rsplit(":", 1)[1])
+    return p, port
+
+def ask(port, raw):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(raw)
+    data = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    s.close()
+    return int(data.split(b" ", 2)[1])
+
+def get(port, path, method="GET"):
+    return ask(port, f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n".encode())
+
+def stats(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    with open(f"/proc/{pid}/status") as f:
+        hwm = [l for l in f if l.startswith("VmHWM")][0].split()[1]
+    return cpu, int(hwm) / 1024
+
+def timed(port, path, n=300):
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        status = get(port, path)
+        times.append((time.perf_counter() - t) * 1000)
+    return status, statistics.median(times), max(times)
+
+# (1) a big manifest
+big = os.path.join(ROOT, "big")
+os.makedirs(os.path.join(big, "data"), exist_ok=True)
+with open(os.path.join(big, "data", "w9999.csv"), "w") as f:
+    f.write("a\n1\n")
+with open(os.path.join(big, "data", "w0.csv"), "w") as f:
+    f.write("a\n1\n")
+widgets = {f"w{i}": {"name": f"W{i}", "description": "d", "endpoint": f"w{i}"} for i in range(10000)}
+with open(os.path.join(big, "widgets.json"), "w") as f:
+    json.dump(widgets, f)
+p, port = serve(big)
+try:
+    for path in ["/w0", "/w9999", "/nope", "/w9999/history"]:
+        status, p50, worst = timed(port, path)
+        print(f"10,000 widgets: GET {path}: {status}, p50 {p50:.2f} ms, max {worst:.2f} ms")
+    print("server after: CPU %.2f s, peak RSS %.1f MiB" % stats(p.pid))
+finally:
+    p.terminate(); p.wait(5)
+
+# (2) a flood of refusals
+desk = os.path.join(ROOT, "desk")
+os.makedirs(os.path.join(desk, "data"), exist_ok=True)
+with open(os.path.join(desk, "data", "prices.csv"), "w") as f:
+    f.write("ticker,close\nAAPL,1\nMSFT,2\n")
+with open(os.path.join(desk, "data", "ohlc.csv"), "w") as f:
+    f.write("date,symbol,open,high,low,close\n2024-01-02,AAPL,1,2,0.5,1.5\n")
+with open(os.path.join(desk, "widgets.json"), "w") as f:
+    json.dump({
+        "prices": {"name": "P", "description": "d", "endpoint": "prices"},
+        "chart": {"name": "C", "description": "d", "type": "advanced_charting", "endpoint": "udf", "backend": {"file": "ohlc.csv"}},
+        "big": {"name": "B", "description": "d", "type": "ssrm_table", "endpoint": "big", "backend": {"file": "prices.csv"}},
+        "quotes": {"name": "Q", "description": "d", "type": "live_grid", "endpoint": "quotes", "wsEndpoint": "ws/quotes", "data": {"wsRowIdColumn": "ticker"}, "backend": {"file": "prices.csv"}},
+    }, f)
+p, port = serve(desk)
+attacks = [("POST", "/prices", 405), ("DELETE", "/widgets.json", 405), ("GET", "/big", 405),
+           ("POST", "/ws/quotes", 405), ("GET", "/udf/marks", 404), ("GET", "/%2e%2e/widgets.json", 404),
+           ("GET", "/nope/" + "a/" * 500, 404), ("PUT", "/files/prices.csv", 405)]
+stop = time.time() + 10
+sent = [0]
+wrong = []
+def flood(k):
+    i = k
+    while time.time() < stop:
+        method, path, expected = attacks[i % len(attacks)]
+        status = get(port, path, method)
+        if status != expected:
+            wrong.append((method, path, status))
+        sent[0] += 1
+        i += 1
+try:
+    threads = [threading.Thread(target=flood, args=(k,)) for k in range(8)]
+    for t in threads: t.start()
+    time.sleep(0.5)
+    times = []
+    while time.time() < stop - 0.5:
+        t = time.perf_counter()
+        assert get(port, "/prices?ticker=AAPL") == 200
+        times.append((time.perf_counter() - t) * 1000)
+        time.sleep(0.01)
+    for t in threads: t.join()
+    times.sort()
+    print(f"flood: {sent[0]} refusals in 10 s, wrong statuses: {wrong[:3]}")
+    print(f"normal client during the flood: {len(times)} requests, p50 {statistics.median(times):.2f} ms, p99 {times[int(len(times)*0.99)-1]:.2f} ms, max {times[-1]:.2f} ms")
+    print("server after: CPU %.2f s, peak RSS %.1f MiB" % stats(p.pid))
+finally:
+    p.terminate(); p.wait(5)
