@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cors::DEFAULT_ORIGINS;
+use crate::files;
 use crate::live::Limits;
+use crate::log::LogFormat;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -75,18 +77,9 @@ impl Config {
     }
 }
 
-/// How each access-log line is written on stderr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    /// `METHOD PATH STATUS BYTES MICROSECONDSus`, for people reading a terminal.
-    Text,
-    /// One JSON object per line, for log shippers.
-    Json,
-}
-
 impl Default for Config {
     fn default() -> Config {
-        let limits = crate::files::Limits::default();
+        let limits = files::Limits::default();
         Config {
             root: PathBuf::from("."),
             host: "127.0.0.1".to_string(),
@@ -114,6 +107,22 @@ impl Default for Config {
             trust_proxy: Vec::new(),
             max_viewer_bytes: 64 * 1024 * 1024,
             live: Limits::default(),
+        }
+    }
+}
+
+impl From<&Config> for files::Limits {
+    fn from(config: &Config) -> files::Limits {
+        files::Limits {
+            data: config.data_cache_bytes,
+            responses: config.response_cache_bytes,
+            selections: config.selection_cache_bytes,
+            file_bytes: config.file_cache_bytes,
+            remote: config.remote_cache_bytes,
+            filter: crate::filter::Limits {
+                values: config.max_filter_values,
+                conditions: config.max_filter_conditions,
+            },
         }
     }
 }
@@ -441,7 +450,7 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Co
 
 /// The folder given as an argument and the one `--root` gives must be the same, when both are
 /// given (`openbb-files desk --root desk/` is fine, `openbb-files a --root b` a usage error).
-pub(crate) fn same_folder(folder: &str, root: &str) -> Result<(), UsageError> {
+fn same_folder(folder: &str, root: &str) -> Result<(), UsageError> {
     match Path::new(folder) == Path::new(root) {
         true => Ok(()),
         false => Err(UsageError(format!(
@@ -615,6 +624,89 @@ fn build(
 
 /// A port that does not parse, with a hint when it is the address Kubernetes gives every pod of
 /// a namespace with a Service named openbb-files (`OPENBB_FILES_PORT=tcp://10.0.0.1:80`).
+/// The flags of a subcommand (`check`, `init`, `health`): `--name VALUE`, `--name=VALUE`, or a bare
+/// `--name` for the `switches`, each falling back to its variable `OPENBB_FILES_<NAME>`; one
+/// argument that is not an option is the folder, as `--root` gives it (after `--`, even one
+/// starting with `-`). Gives a lookup of the last value of each flag, or `None` when `--help`
+/// was asked for.
+pub fn subcommand_flags(
+    command: &str,
+    args: &[String],
+    valued: &[&'static str],
+    switches: &[&'static str],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<impl Fn(&str) -> Option<String>>, UsageError> {
+    let mut given: Vec<(&str, String)> = Vec::new();
+    let mut folder: Option<&String> = None;
+    let mut options_ended = false;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        if options_ended || !arg.starts_with('-') || arg == "-" {
+            if folder.is_some() || !valued.contains(&"root") {
+                return Err(UsageError(format!(
+                    "{command}: unexpected argument '{arg}'"
+                )));
+            }
+            folder = Some(arg);
+            continue;
+        }
+        if arg == "--" {
+            options_ended = true;
+            continue;
+        }
+        if arg == "--help" || arg == "-h" {
+            return Ok(None);
+        }
+        let body = arg
+            .strip_prefix("--")
+            .ok_or_else(|| UsageError(format!("{command}: unknown option '{arg}'")))?;
+        let (name, value) = match body.split_once('=') {
+            Some((name, value)) => (name, Some(value.to_string())),
+            None => (body, None),
+        };
+        let unknown = || UsageError(format!("{command}: unknown option '--{name}'"));
+        let value = match (valued.iter().find(|n| **n == name), value) {
+            (Some(_), Some(value)) => value,
+            (Some(_), None) => args
+                .next()
+                .cloned()
+                .ok_or_else(|| UsageError(format!("{command}: --{name} needs a value")))?,
+            (None, None) if switches.contains(&name) => "true".to_string(),
+            _ => return Err(unknown()),
+        };
+        let name = valued
+            .iter()
+            .chain(switches)
+            .find(|n| **n == name)
+            .ok_or_else(unknown)?;
+        given.push((name, value));
+    }
+    if let Some(folder) = folder {
+        match given.iter().rev().find(|(name, _)| *name == "root") {
+            Some((_, root)) => same_folder(folder, root)
+                .map_err(|UsageError(message)| UsageError(format!("{command}: {message}")))?,
+            None => given.push(("root", folder.clone())),
+        }
+    }
+    let from_env: Vec<(&str, String)> = valued
+        .iter()
+        .chain(switches)
+        .filter_map(|name| {
+            let variable = format!("OPENBB_FILES_{}", name.to_uppercase().replace('-', "_"));
+            Some((*name, env(&variable)?))
+        })
+        .collect();
+    Ok(Some(move |name: &str| {
+        given
+            .iter()
+            .rev()
+            .chain(&from_env)
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.trim().is_empty())
+    }))
+}
+
 fn bad_port(called: &str, port: &str) -> UsageError {
     let hint = match port.starts_with("tcp://") {
         true => {

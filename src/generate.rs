@@ -26,9 +26,9 @@ use crate::cache::FileVersion;
 use crate::data::Data;
 use crate::files::Files;
 use crate::manifest::Manifest;
+use crate::note::{is_iso_date, parse_note};
 use crate::table::Cell;
 use crate::validate::GRID_COLUMNS;
-use crate::widgets::newsfeed::{is_iso_date, parse_note};
 
 /// How often the listing of `data/` is compared with the one the manifest was generated from.
 pub const RECHECK: Duration = Duration::from_secs(1);

@@ -11,8 +11,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::check::subcommand_flags;
 use crate::config::UsageError;
+use crate::config::subcommand_flags;
 use crate::http::{Method, Request, Response};
 
 /// The route, answered for any key or none.

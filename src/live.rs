@@ -53,7 +53,6 @@ use crate::filter::{self, Condition};
 use crate::http::Response;
 use crate::manifest::Widget;
 use crate::websocket::{self, Connection, Message, Parser};
-use crate::widgets::json_params;
 
 /// The kernel's send buffer for a live socket (Linux doubles it). Left to itself, it grows up
 /// to 4 MiB on a connection that does not read; this keeps 256 of them to about 128 MiB.
@@ -697,7 +696,7 @@ fn params_message(text: &str) -> Result<Option<Vec<(String, String)>>, String> {
     };
     match message.get("params") {
         None => Ok(None),
-        Some(Value::Object(params)) => Ok(Some(json_params(params.iter()))),
+        Some(Value::Object(params)) => Ok(Some(filter::json_params(params.iter()))),
         Some(_) => Err("\"params\" must be an object of parameter values".to_string()),
     }
 }
