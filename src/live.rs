@@ -47,11 +47,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::data::{self, Data, cell_value};
+use crate::data::{Data, JsonRows, cell_value};
 use crate::files::Files;
 use crate::filter::{self, Condition};
 use crate::http::Response;
 use crate::manifest::Widget;
+use crate::table;
 use crate::websocket::{self, Connection, Message, Parser};
 
 /// The kernel's send buffer for a live socket (Linux doubles it). Left to itself, it grows up
@@ -581,13 +582,11 @@ fn columns(data: &Data) -> &[String] {
 /// Whether the row at `index` meets every condition.
 fn row_kept(data: &Data, index: usize, conditions: &[Condition]) -> bool {
     match data {
-        Data::Table(table) => conditions
-            .iter()
-            .all(|condition| condition.accepts(table.cell(index, condition.column))),
+        Data::Table(table) => table::passes(table, index, conditions),
         Data::Json {
             rows: Some((columns, items)),
             ..
-        } => data::row_matches(&items[index], columns, conditions),
+        } => table::passes(&JsonRows { columns, items }, index, conditions),
         Data::Json { rows: None, .. } => false,
     }
 }

@@ -11,6 +11,7 @@ mod caches;
 mod check;
 mod cli;
 mod cors;
+mod dependencies;
 mod example;
 mod faults;
 mod health;
