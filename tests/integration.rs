@@ -17,6 +17,7 @@ mod faults;
 mod health;
 mod limits;
 mod live;
+mod names;
 mod observability;
 mod process;
 mod reload;
