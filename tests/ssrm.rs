@@ -1,5 +1,5 @@
-//! table_ssrm, asked in process (`InProcess`): windows and row counts, sorting, AG Grid filters and the
-//! widget's own params together, both type spellings, bad bodies, and a file that changes.
+//! table_ssrm, asked in process (`InProcess`): windows and row counts, sorting, AG Grid filters and
+//! the widget's own params together, both type spellings, bad bodies, and a file that changes.
 
 use serde_json::{Value, json};
 

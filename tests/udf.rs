@@ -1,5 +1,5 @@
-//! advanced_charting, asked in process (`InProcess`): every UDF route, daily, weekly, monthly and intraday
-//! bars from the rows, ranges, countback, no_data and errors, and both type spellings.
+//! advanced_charting, asked in process (`InProcess`): every UDF route, daily, weekly, monthly and
+//! intraday bars from the rows, ranges, countback, no_data and errors, and both type spellings.
 
 use serde_json::{Value, json};
 

@@ -1,6 +1,6 @@
-//! Workspace's manifest rules, asked in process (`InProcess`): a broken widget among good ones is left out of
-//! `/widgets.json` and listed at `/`, the good ones keep answering; data warnings keep their
-//! widget; app layouts naming a widget that is not served lose that item.
+//! Workspace's manifest rules, asked in process (`InProcess`): a broken widget among good ones is
+//! left out of `/widgets.json` and listed at `/`, the good ones keep answering; data warnings keep
+//! their widget; app layouts naming a widget that is not served lose that item.
 
 use serde_json::{Value, json};
 
