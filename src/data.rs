@@ -244,8 +244,9 @@ impl Rows for JsonRows<'_> {
         self.items.len()
     }
 
-    fn cell(&self, row: usize, column: usize) -> Cell<'_> {
-        match self.items[row].get(&self.columns[column]) {
+    fn column<'a>(&'a self, column: usize) -> impl Fn(usize) -> Cell<'a> {
+        let key = &self.columns[column];
+        move |row| match self.items[row].get(key) {
             Some(Value::Bool(flag)) => Cell::Bool(*flag),
             Some(Value::Number(number)) => match number.as_i64() {
                 Some(int) => Cell::Int(int),

@@ -12,8 +12,8 @@ pub trait Rows {
     /// How many rows there are.
     fn rows(&self) -> usize;
 
-    /// The cell of `column` in `row` (both in range).
-    fn cell(&self, row: usize, column: usize) -> Cell<'_>;
+    /// The cells of `column` (in range), by row: the column is looked up once, not per cell.
+    fn column<'a>(&'a self, column: usize) -> impl Fn(usize) -> Cell<'a>;
 
     /// `column` as a dictionary (codes, values and their index), when it is stored as one.
     fn dictionary(&self, _column: usize) -> Option<Dictionary<'_>> {
@@ -35,8 +35,9 @@ impl Rows for Table {
         Table::rows(self)
     }
 
-    fn cell(&self, row: usize, column: usize) -> Cell<'_> {
-        Table::cell(self, row, column)
+    fn column<'a>(&'a self, column: usize) -> impl Fn(usize) -> Cell<'a> {
+        let column = &self.columns[column];
+        move |row| column.cell(row)
     }
 
     fn dictionary(&self, column: usize) -> Option<Dictionary<'_>> {
@@ -66,7 +67,7 @@ impl Table {
 /// is decided once per distinct value; the most selective one narrows the scan through the
 /// column's index.
 pub fn select(rows: &impl Rows, conditions: &[Condition]) -> Vec<usize> {
-    let tests: Vec<Test<'_>> = conditions
+    let tests: Vec<Test<'_, _>> = conditions
         .iter()
         .map(|condition| match rows.dictionary(condition.column) {
             Some(dictionary) => Test::Codes {
@@ -78,10 +79,13 @@ pub fn select(rows: &impl Rows, conditions: &[Condition]) -> Vec<usize> {
                 null: condition.accepts(Cell::Null),
                 dictionary,
             },
-            None => Test::Cells(condition),
+            None => Test::Cells {
+                cells: rows.column(condition.column),
+                condition,
+            },
         })
         .collect();
-    let passes = |row: usize| tests.iter().all(|test| test.passes(rows, row));
+    let passes = |row: usize| tests.iter().all(|test| test.passes(row));
     match narrowest_candidates(rows.rows(), &tests) {
         Some(candidates) => candidates.into_iter().filter(|&row| passes(row)).collect(),
         None => (0..rows.rows()).filter(|&row| passes(row)).collect(),
@@ -92,12 +96,12 @@ pub fn select(rows: &impl Rows, conditions: &[Condition]) -> Vec<usize> {
 pub fn passes(rows: &impl Rows, row: usize, conditions: &[Condition]) -> bool {
     conditions
         .iter()
-        .all(|condition| condition.accepts(rows.cell(row, condition.column)))
+        .all(|condition| condition.accepts(rows.column(condition.column)(row)))
 }
 
 /// Rows that can possibly pass, from the index of the dictionary condition that accepts the
 /// fewest rows, when that is a small part of the rows (of which there are `rows`).
-fn narrowest_candidates(rows: usize, tests: &[Test<'_>]) -> Option<Vec<usize>> {
+fn narrowest_candidates<C>(rows: usize, tests: &[Test<'_, C>]) -> Option<Vec<usize>> {
     u32::try_from(rows).ok()?;
     let (dictionary, accepted) = tests
         .iter()
@@ -125,8 +129,8 @@ fn narrowest_candidates(rows: usize, tests: &[Test<'_>]) -> Option<Vec<usize>> {
     Some(rows)
 }
 
-/// One condition, ready to test rows.
-enum Test<'a> {
+/// One condition, ready to test rows; `C` gives a column's cells by row.
+enum Test<'a, C> {
     /// A dictionary column: whether each code passes, decided once per distinct value.
     Codes {
         dictionary: Dictionary<'a>,
@@ -135,11 +139,11 @@ enum Test<'a> {
         null: bool,
     },
     /// Any other column: the condition, asked of each cell.
-    Cells(&'a Condition),
+    Cells { cells: C, condition: &'a Condition },
 }
 
-impl Test<'_> {
-    fn passes(&self, rows: &impl Rows, row: usize) -> bool {
+impl<'a, C: Fn(usize) -> Cell<'a>> Test<'a, C> {
+    fn passes(&self, row: usize) -> bool {
         match self {
             Test::Codes {
                 dictionary,
@@ -149,7 +153,7 @@ impl Test<'_> {
                 NULL_CODE => *null,
                 code => accepted[code as usize],
             },
-            Test::Cells(condition) => condition.accepts(rows.cell(row, condition.column)),
+            Test::Cells { cells, condition } => condition.accepts(cells(row)),
         }
     }
 }
