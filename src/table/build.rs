@@ -59,6 +59,14 @@ impl ColumnBuilder {
         }
     }
 
+    /// A builder whose cells are text however they read (`007` stays `007`), for the text
+    /// columns of formats that type their cells themselves (workbooks, Parquet).
+    pub fn text(capacity: usize) -> ColumnBuilder {
+        let mut builder = ColumnBuilder::with_capacity(capacity);
+        builder.widen(Kind::Dict);
+        builder
+    }
+
     /// Adds one cell, already trimmed.
     pub fn push(&mut self, cell: &str) {
         self.extend([cell]);
@@ -626,6 +634,16 @@ mod tests {
                 {"code": "010", "qty": -2, "price": 2.0, "flag": false, "note": null, "empty": null, "mixed": "a"}
             ])
         );
+    }
+
+    #[test]
+    fn a_text_builder_keeps_numbers_as_written() {
+        let mut column = ColumnBuilder::text(3);
+        column.extend(["1", "007", "", "true"]);
+        let table = Table::new(vec!["t".into()], vec![column]);
+        let cells: Vec<Cell<'_>> = (0..4).map(|row| table.cell(row, 0)).collect();
+        let (t, n) = (Cell::Text, Cell::Null);
+        assert_eq!(cells, [t("1"), t("007"), n, t("true")]);
     }
 
     #[test]

@@ -13,8 +13,10 @@
 //! exactly `rows` values; column names are unique.
 //!
 //! By job: this file holds the storage ([`Table`], [`Cell`]); `build.rs` the type inference
-//! ([`ColumnBuilder`], which `csv_read.rs` and any other reader feed: a table is built as
-//! `Table::new(names, builders)`), `number.rs` the reading of number cells, `condition.rs` what
+//! ([`ColumnBuilder`], which `csv_read.rs` and any other reader feed, one builder a column:
+//! `ColumnBuilder::with_capacity` infers the column's type from its cells' text,
+//! `ColumnBuilder::text` keeps them text; then `Table::new(names, builders)`), `number.rs` the
+//! reading of number cells, `condition.rs` what
 //! a filter condition accepts ([`Condition`]), `select.rs` which rows pass (the one selection,
 //! for tables and for JSON rows, through [`Rows`]), `sort.rs` row order ([`Table::sort_rows`]:
 //! rows are sorted by index, never moved) and `json.rs` the JSON answer
