@@ -16,7 +16,7 @@ use crate::csv_read::read_csv;
 use crate::error::{FileError, Location};
 use crate::filter::{self, Condition, Limits, PlanError, Rule};
 use crate::http::Body;
-use crate::table::{Cell, Table};
+use crate::table::{self, Cell, Rows, Table};
 
 #[derive(Debug)]
 pub enum Data {
@@ -79,10 +79,8 @@ impl Data {
                 if conditions.is_empty() {
                     return Ok(Body::Shared(Arc::clone(raw)));
                 }
-                let selected = items
-                    .iter()
-                    .filter(|item| row_matches(item, columns, &conditions));
-                serde_json::to_vec(&selected.collect::<Vec<_>>())
+                let selected = select_items(items, columns, &conditions);
+                serde_json::to_vec(&selected)
                     .map(Body::Owned)
                     .map_err(|err| PlanError::Widget(err.to_string()))
             }
@@ -135,10 +133,7 @@ pub fn filter_items<'a>(
     limits: &Limits,
 ) -> Result<Vec<&'a Value>, PlanError> {
     let conditions = filter::plan(params, columns, rules, limits)?;
-    Ok(items
-        .iter()
-        .filter(|item| row_matches(item, columns, &conditions))
-        .collect())
+    Ok(select_items(items, columns, &conditions))
 }
 
 /// A table cell as a JSON value.
@@ -231,10 +226,32 @@ fn json_data(raw: Arc<[u8]>, document: Value) -> Data {
     Data::Json { raw, rows }
 }
 
-/// Whether a row object (with keys among `columns`) meets every condition.
-pub fn row_matches(item: &Value, columns: &[String], conditions: &[Condition]) -> bool {
-    conditions.iter().all(|condition| {
-        let cell = match item.get(&columns[condition.column]) {
+/// The items (objects whose keys are `columns`) that pass every condition, in order.
+fn select_items<'a>(
+    items: &'a [Value],
+    columns: &[String],
+    conditions: &[Condition],
+) -> Vec<&'a Value> {
+    let selected = table::select(&JsonRows { columns, items }, conditions);
+    selected.into_iter().map(|row| &items[row]).collect()
+}
+
+/// JSON objects as rows of a table whose columns are `columns` (keys), for the selection
+/// tables use (`table::select`): a key an object lacks, or holds an array or object in, is a
+/// null cell.
+pub struct JsonRows<'a> {
+    pub columns: &'a [String],
+    pub items: &'a [Value],
+}
+
+impl Rows for JsonRows<'_> {
+    fn rows(&self) -> usize {
+        self.items.len()
+    }
+
+    fn column<'a>(&'a self, column: usize) -> impl Fn(usize) -> Cell<'a> {
+        let key = &self.columns[column];
+        move |row| match self.items[row].get(key) {
             Some(Value::Bool(flag)) => Cell::Bool(*flag),
             Some(Value::Number(number)) => match number.as_i64() {
                 Some(int) => Cell::Int(int),
@@ -242,9 +259,8 @@ pub fn row_matches(item: &Value, columns: &[String], conditions: &[Condition]) -
             },
             Some(Value::String(text)) => Cell::Text(text),
             _ => Cell::Null,
-        };
-        condition.accepts(cell)
-    })
+        }
+    }
 }
 
 #[cfg(test)]
@@ -305,6 +321,51 @@ mod tests {
             std::str::from_utf8(out.as_ref()).unwrap(),
             r#"[{"name":"b","sector":"Tech","w":0.5}]"#
         );
+    }
+
+    #[test]
+    fn json_rows_select_what_a_table_of_them_selects() {
+        let tickers = ["AAPL", "MSFT", "SPY", "XOM"];
+        let rows: Vec<(String, &str, usize, Option<String>)> = (0..400)
+            .map(|i| {
+                let x = (i % 7 != 0).then(|| format!("{}.5", i % 30));
+                (
+                    format!("2024-{:02}-{:02}", 1 + i % 12, 1 + i % 28),
+                    tickers[i % 4],
+                    i % 13,
+                    x,
+                )
+            })
+            .collect();
+        let mut csv = String::from("date,ticker,n,x\n");
+        for (date, ticker, n, x) in &rows {
+            csv += &format!("{date},{ticker},{n},{}\n", x.as_deref().unwrap_or(""));
+        }
+        let json: Vec<Value> = rows
+            .iter()
+            .map(|(date, ticker, n, x)| {
+                let x = x
+                    .as_ref()
+                    .map_or(Value::Null, |x| x.parse::<f64>().unwrap().into());
+                serde_json::json!({"date": date, "ticker": ticker, "n": n, "x": x})
+            })
+            .collect();
+        let table = Data::parse("data/t.csv", csv.as_bytes()).unwrap();
+        let json = Data::parse("data/t.json", &serde_json::to_vec(&json).unwrap()).unwrap();
+        for query in [
+            vec![("ticker", "aapl,spy")],
+            vec![("ticker", "XOM"), ("start_date", "2024-06-01")],
+            vec![("end_date", "2024-03-15"), ("min_n", "3"), ("max_x", "20")],
+            vec![("x", "12.5")],
+            vec![("n", "12"), ("ticker", "nope")],
+        ] {
+            let from_table = render(&table, &query);
+            assert!(
+                from_table.as_array().is_some_and(|rows| rows.len() < 400),
+                "{query:?}"
+            );
+            assert_eq!(render(&json, &query), from_table, "{query:?}");
+        }
     }
 
     #[test]

@@ -24,7 +24,6 @@ use crate::cache::{
     ALLOCATION, CacheStats, FileCache, FileVersion, Key, Lru, ResponseCache, Weigh, is_changing,
     is_replaced,
 };
-use crate::config::Config;
 use crate::data::Data;
 use crate::error::{FileError, Location};
 use crate::filter::{self, Rule};
@@ -69,22 +68,6 @@ impl Default for Limits {
             file_bytes: 128 * MIB,
             remote: remote::DEFAULT_CACHE_BYTES,
             filter: filter::Limits::default(),
-        }
-    }
-}
-
-impl From<&Config> for Limits {
-    fn from(config: &Config) -> Limits {
-        Limits {
-            data: config.data_cache_bytes,
-            responses: config.response_cache_bytes,
-            selections: config.selection_cache_bytes,
-            file_bytes: config.file_cache_bytes,
-            remote: config.remote_cache_bytes,
-            filter: filter::Limits {
-                values: config.max_filter_values,
-                conditions: config.max_filter_conditions,
-            },
         }
     }
 }

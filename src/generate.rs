@@ -11,7 +11,8 @@
 //!
 //! Widget ids (also their endpoints) are derived from paths only (`charts/perf.json` →
 //! `charts_perf_json`, the notes folder `notes` → `notes_feed`), so they stay the same as files
-//! come and go. The output is ordinary widgets.json, parsed by [`Manifest::parse`] like a
+//! come and go; paths that make the same id (`a b.csv`, `a&b.csv`) get `_2`, `_3`, ... in path
+//! order, so no file is hidden. The output is ordinary widgets.json, parsed by [`Manifest::parse`] like a
 //! user's, written in the front end's own spellings. A file that does not parse (or, for a
 //! text type, is not UTF-8) gets no widget (its problem is listed at `/`) until it is fixed. Invariant: [`Generated`] regenerates when the listing of `data/` or a file's version
 //! changes, looking at most once per [`RECHECK`].
@@ -26,9 +27,9 @@ use crate::cache::FileVersion;
 use crate::data::Data;
 use crate::files::Files;
 use crate::manifest::Manifest;
+use crate::note::{is_iso_date, parse_note};
 use crate::table::Cell;
 use crate::validate::GRID_COLUMNS;
-use crate::widgets::newsfeed::{is_iso_date, parse_note};
 
 /// How often the listing of `data/` is compared with the one the manifest was generated from.
 pub const RECHECK: Duration = Duration::from_secs(1);
@@ -123,12 +124,12 @@ pub fn widgets(files: &Files) -> Map<String, Value> {
                 .iter()
                 .all(|n| files.text(*n).is_ok_and(|t| parse_note(&t).is_ok()));
         if is_feed {
-            let widget = folder_widget(folder, "newsfeed", "Notes");
-            widgets.insert(format!("{}_feed", id_of(folder)), widget);
+            let id = free_id(&widgets, format!("{}_feed", id_of(folder)));
+            widgets.insert(id.clone(), folder_widget(&id, folder, "newsfeed", "Notes"));
         }
         let pdfs = with(&["pdf"]);
         if pdfs.len() >= 2 {
-            let id = format!("{}_files", id_of(folder));
+            let id = free_id(&widgets, format!("{}_files", id_of(folder)));
             widgets.insert(id.clone(), files_widget(&id, folder));
         }
         for relative in names {
@@ -143,11 +144,12 @@ pub fn widgets(files: &Files) -> Map<String, Value> {
                 },
                 _ => continue,
             };
-            let mut widget = file_widget(relative, kind);
+            let id = free_id(&widgets, id_of(relative));
+            let mut widget = file_widget(&id, relative, kind);
             if kind == "table" {
-                table_settings(files, relative, &id_of(relative), &mut widget);
+                table_settings(files, relative, &id, &mut widget);
             }
-            widgets.insert(id_of(relative), Value::Object(widget));
+            widgets.insert(id, Value::Object(widget));
         }
     }
     widgets
@@ -204,7 +206,19 @@ fn title(path: &str) -> String {
     }
 }
 
-fn file_widget(relative: &str, kind: &str) -> Map<String, Value> {
+/// `id`, or when a widget has it already (`a b.csv` and `a&b.csv` both make `a_b_csv`), the
+/// first of `id_2`, `id_3`, ... that is free: no file is hidden by another's id.
+fn free_id(widgets: &Map<String, Value>, id: String) -> String {
+    match widgets.contains_key(&id) {
+        false => id,
+        true => (2..)
+            .map(|n| format!("{id}_{n}"))
+            .find(|free| !widgets.contains_key(free))
+            .unwrap_or(id),
+    }
+}
+
+fn file_widget(id: &str, relative: &str, kind: &str) -> Map<String, Value> {
     let described = match kind {
         "table" => "Table",
         "chart" => "Chart",
@@ -216,19 +230,19 @@ fn file_widget(relative: &str, kind: &str) -> Map<String, Value> {
         "name": title(relative),
         "description": format!("{described} from data/{relative}"),
         "type": kind,
-        "endpoint": id_of(relative),
+        "endpoint": id,
         "gridData": {"w": 20, "h": 12},
         "backend": {"file": relative},
     });
     json.as_object().cloned().unwrap_or_default()
 }
 
-fn folder_widget(folder: &str, kind: &str, described: &str) -> Value {
+fn folder_widget(id: &str, folder: &str, kind: &str, described: &str) -> Value {
     json!({
         "name": title(folder),
         "description": format!("{described} in data/{folder}"),
         "type": kind,
-        "endpoint": format!("{}_feed", id_of(folder)),
+        "endpoint": id,
         "gridData": {"w": 20, "h": 16},
         "backend": {"folder": folder},
     })

@@ -11,8 +11,8 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::check::subcommand_flags;
 use crate::config::UsageError;
+use crate::config::subcommand_flags;
 use crate::http::Response;
 use crate::router::HEALTH_PATH as PATH;
 

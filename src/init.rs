@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::check::subcommand_flags;
 use crate::config::UsageError;
+use crate::config::subcommand_flags;
 use crate::files::Files;
 use crate::generate;
 use crate::paths::DataDir;

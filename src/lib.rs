@@ -45,6 +45,7 @@ pub mod live;
 pub mod log;
 pub mod manifest;
 pub mod metrics;
+pub mod note;
 pub mod paths;
 pub mod proxy;
 pub mod remote;

@@ -47,13 +47,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::data::{self, Data, cell_value};
+use crate::data::{Data, JsonRows, cell_value};
 use crate::files::Files;
 use crate::filter::{self, Condition, Rule};
 use crate::http::Response;
 use crate::manifest::LiveGrid;
+use crate::table;
 use crate::websocket::{self, Connection, Message, Parser};
-use crate::widgets::json_params;
 
 /// The kernel's send buffer for a live socket (Linux doubles it). Left to itself, it grows up
 /// to 4 MiB on a connection that does not read; this keeps 256 of them to about 128 MiB.
@@ -594,13 +594,11 @@ fn columns(data: &Data) -> &[String] {
 /// Whether the row at `index` meets every condition.
 fn row_kept(data: &Data, index: usize, conditions: &[Condition]) -> bool {
     match data {
-        Data::Table(table) => conditions
-            .iter()
-            .all(|condition| condition.accepts(table.cell(index, condition.column))),
+        Data::Table(table) => table::passes(table, index, conditions),
         Data::Json {
             rows: Some((columns, items)),
             ..
-        } => data::row_matches(&items[index], columns, conditions),
+        } => table::passes(&JsonRows { columns, items }, index, conditions),
         Data::Json { rows: None, .. } => false,
     }
 }
@@ -709,7 +707,7 @@ fn params_message(text: &str) -> Result<Option<Vec<(String, String)>>, String> {
     };
     match message.get("params") {
         None => Ok(None),
-        Some(Value::Object(params)) => Ok(Some(json_params(params.iter()))),
+        Some(Value::Object(params)) => Ok(Some(filter::json_params(params.iter()))),
         Some(_) => Err("\"params\" must be an object of parameter values".to_string()),
     }
 }

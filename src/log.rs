@@ -17,7 +17,14 @@ use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::SystemTime;
 
-use crate::config::LogFormat;
+/// How each access-log line is written on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `METHOD PATH STATUS BYTES MICROSECONDSus`, for people reading a terminal.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
 
 /// Whether lines are JSON objects; set once when the server starts.
 static JSON: AtomicBool = AtomicBool::new(false);

@@ -48,10 +48,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::app::App;
-use crate::config::{Config, LogFormat, Tls};
+use crate::config::{Config, Tls};
 use crate::finish::{self, Answer, Exchange};
 use crate::http::{Body, Method, Request, Response};
-use crate::log;
+use crate::log::{self, LogFormat};
 use crate::proxy::{self, Network};
 use crate::websocket::{self, Connection, Upgrade};
 

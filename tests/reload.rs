@@ -1,13 +1,14 @@
 //! Hot reload: edits to data files and manifests are seen on the next request; a broken
-//! widgets.json leaves the last good one serving and the problem is reported.
+//! widgets.json leaves the last good one serving and the problem is reported. Asked in
+//! process (`InProcess`): the manifests and files are checked on each request, not by a thread.
 
 use serde_json::json;
 
-use crate::support::{TestServer, prices_fixture};
+use crate::support::{InProcess, prices_fixture};
 
 #[test]
 fn data_file_edits_are_seen_on_the_next_request() {
-    let server = TestServer::start(prices_fixture());
+    let server = InProcess::new(prices_fixture());
     assert_eq!(server.get("/prices").json().as_array().unwrap().len(), 5);
     server
         .fixture
@@ -35,7 +36,7 @@ fn data_file_edits_are_seen_on_the_next_request() {
 
 #[test]
 fn widgets_json_edits_are_seen_and_broken_edits_keep_the_last_good_one() {
-    let server = TestServer::start(prices_fixture());
+    let server = InProcess::new(prices_fixture());
     server.fixture.write(
         "widgets.json",
         r#"{"quotes": {"name": "Q", "description": "d", "endpoint": "quotes", "backend": {"file": "prices.csv"}}}"#,
@@ -68,7 +69,7 @@ fn widgets_json_edits_are_seen_and_broken_edits_keep_the_last_good_one() {
 
 #[test]
 fn apps_json_edits_are_seen_and_broken_edits_keep_the_last_good_one() {
-    let server = TestServer::start(prices_fixture());
+    let server = InProcess::new(prices_fixture());
     server
         .fixture
         .write("apps.json", r#"[{"name": "One", "tabs": {}}]"#);

@@ -1,9 +1,9 @@
-//! table_ssrm over real sockets: windows and row counts, sorting, AG Grid filters and the
-//! widget's own params together, both type spellings, bad bodies, and a file that changes.
+//! table_ssrm, asked in process (`InProcess`): windows and row counts, sorting, AG Grid filters and
+//! the widget's own params together, both type spellings, bad bodies, and a file that changes.
 
 use serde_json::{Value, json};
 
-use crate::support::{Fixture, TestServer};
+use crate::support::{Fixture, InProcess};
 
 /// 250 rows over four tickers, with a few blank closes.
 fn fixture() -> Fixture {
@@ -43,7 +43,7 @@ fn fixture() -> Fixture {
     fixture
 }
 
-fn page(server: &TestServer, path: &str, body: Value) -> (Vec<Value>, u64) {
+fn page(server: &InProcess, path: &str, body: Value) -> (Vec<Value>, u64) {
     let reply = server.post(path, &body.to_string());
     assert_eq!(reply.status, 200, "{body}: {reply:?}");
     let answer = reply.json();
@@ -59,7 +59,7 @@ fn ids(rows: &[Value]) -> Vec<i64> {
 
 #[test]
 fn windows_page_through_the_rows_with_the_total_count() {
-    let server = TestServer::start(fixture());
+    let server = InProcess::new(fixture());
     let all = server.get("/all").json();
     let (rows, count) = page(&server, "/big", json!({"startRow": 0, "endRow": 10}));
     assert_eq!(count, 250);
@@ -76,7 +76,7 @@ fn windows_page_through_the_rows_with_the_total_count() {
 
 #[test]
 fn sorting_filters_and_params_combine() {
-    let server = TestServer::start(fixture());
+    let server = InProcess::new(fixture());
     let all = server.get("/all").json();
     let mut expected: Vec<&Value> = all
         .as_array()
@@ -133,7 +133,7 @@ fn sorting_filters_and_params_combine() {
 
 #[test]
 fn a_changed_file_is_paged_afresh() {
-    let server = TestServer::start(fixture());
+    let server = InProcess::new(fixture());
     let body = json!({"startRow": 0, "endRow": 5, "sortModel": [{"colId": "id", "sort": "desc"}]});
     let (rows, count) = page(&server, "/big", body.clone());
     assert_eq!((ids(&rows)[0], count), (249, 250));
@@ -146,7 +146,7 @@ fn a_changed_file_is_paged_afresh() {
 
 #[test]
 fn bad_requests_are_explained() {
-    let server = TestServer::start(fixture());
+    let server = InProcess::new(fixture());
     for (body, why) in [
         ("[]", "must be a JSON object"),
         (r#"{"startRow": -5}"#, "startRow: expected a whole number"),

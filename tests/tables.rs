@@ -1,12 +1,13 @@
 //! Tables from files: typing, column order, filters, JSON documents, bad and missing files.
+//! Not about the wire, so asked in process (`InProcess`, through `App::handle`).
 
 use serde_json::json;
 
-use crate::support::{Fixture, TestServer, prices_fixture};
+use crate::support::{Fixture, InProcess, prices_fixture};
 
 #[test]
 fn csv_rows_are_typed_and_keep_column_order() {
-    let server = TestServer::start(prices_fixture());
+    let server = InProcess::new(prices_fixture());
     let reply = server.get("/prices");
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("content-type"), Some("application/json"));
@@ -34,7 +35,7 @@ fn awkward_csv_is_read_correctly() {
             "widgets.json",
             r#"{"a": {"name": "A", "description": "d", "endpoint": "awkward"}}"#,
         );
-    let server = TestServer::start(fixture);
+    let server = InProcess::new(fixture);
     assert_eq!(
         server.get("/awkward").json(),
         json!([
@@ -45,7 +46,7 @@ fn awkward_csv_is_read_correctly() {
 }
 
 /// One text column of `/prices?{query}`, row by row.
-fn column(server: &TestServer, query: &str, name: &str) -> Vec<String> {
+fn column(server: &InProcess, query: &str, name: &str) -> Vec<String> {
     server
         .get(&format!("/prices?{query}"))
         .json()
@@ -58,7 +59,7 @@ fn column(server: &TestServer, query: &str, name: &str) -> Vec<String> {
 
 #[test]
 fn a_parameter_named_like_a_column_filters_rows() {
-    let server = TestServer::start(prices_fixture());
+    let server = InProcess::new(prices_fixture());
     let tickers = |query: &str| column(&server, query, "ticker");
     assert_eq!(tickers("ticker=MSFT"), ["MSFT", "MSFT"]);
     assert_eq!(
@@ -94,7 +95,7 @@ fn a_parameter_named_like_a_column_filters_rows() {
 
 #[test]
 fn date_ranges_bound_a_date_column() {
-    let server = TestServer::start(prices_fixture());
+    let server = InProcess::new(prices_fixture());
     let dates = |query: &str| column(&server, query, "date");
     assert_eq!(
         dates("start_date=2024-01-03"),
@@ -124,7 +125,7 @@ fn explicit_filter_rules_map_parameters_to_columns() {
             "broken": {"name": "B", "description": "d", "endpoint": "broken",
                   "backend": {"file": "prices.csv", "filters": {"x": "no_such_column"}}}}"#,
     );
-    let server = TestServer::start(fixture);
+    let server = InProcess::new(fixture);
     let rows = server
         .get("/quotes?symbol=AAPL&since=2024-01-03&volume=1")
         .json();
@@ -144,7 +145,7 @@ fn explicit_filter_rules_map_parameters_to_columns() {
 
 #[test]
 fn json_documents_are_served_as_they_are_for_data_key() {
-    let server = TestServer::start(prices_fixture());
+    let server = InProcess::new(prices_fixture());
     let reply = server.get("/fundamentals?ticker=AAPL");
     assert_eq!(reply.status, 200);
     assert_eq!(
@@ -167,7 +168,7 @@ fn json_arrays_of_objects_are_rows_and_filter_like_csv() {
             "widgets.json",
             r#"{"w": {"name": "W", "description": "d", "endpoint": "watchlist"}}"#,
         );
-    let server = TestServer::start(fixture);
+    let server = InProcess::new(fixture);
     assert_eq!(server.get("/watchlist").json().as_array().unwrap().len(), 3);
     assert_eq!(
         server.get("/watchlist?sector=tech&min_target=200").body,
@@ -183,7 +184,7 @@ fn a_malformed_csv_names_file_and_line_and_others_keep_working() {
         r#"{"prices": {"name": "P", "description": "d", "endpoint": "prices"},
                 "bad": {"name": "B", "description": "d", "endpoint": "bad"}}"#,
     );
-    let server = TestServer::start(fixture);
+    let server = InProcess::new(fixture);
     let reply = server.get("/bad");
     assert_eq!(reply.status, 500);
     let detail = reply.detail();
@@ -214,7 +215,7 @@ fn a_missing_data_file_is_a_404_that_says_what_was_looked_for() {
         r#"{"gone": {"name": "G", "description": "d", "endpoint": "gone"},
             "named": {"name": "N", "description": "d", "endpoint": "named", "backend": {"file": "sub/x.csv"}}}"#,
     );
-    let server = TestServer::start(fixture);
+    let server = InProcess::new(fixture);
     let reply = server.get("/gone");
     assert_eq!(reply.status, 404);
     assert!(
@@ -233,6 +234,6 @@ fn nested_endpoints_and_json_fallback() {
             "widgets.json",
             r#"{"d": {"name": "D", "description": "d", "endpoint": "/reports/daily"}}"#,
         );
-    let server = TestServer::start(fixture);
+    let server = InProcess::new(fixture);
     assert_eq!(server.get("/reports/daily").json(), json!([{"n": 1}]));
 }

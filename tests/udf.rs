@@ -1,9 +1,9 @@
-//! advanced_charting over real sockets: every UDF route, daily, weekly, monthly and intraday
-//! bars from the rows, ranges, countback, no_data and errors, and both type spellings.
+//! advanced_charting, asked in process (`InProcess`): every UDF route, daily, weekly, monthly and
+//! intraday bars from the rows, ranges, countback, no_data and errors, and both type spellings.
 
 use serde_json::{Value, json};
 
-use crate::support::{Fixture, TestServer};
+use crate::support::{Fixture, InProcess};
 
 /// 2024-01-01 00:00 UTC.
 const JAN_1: i64 = 1_704_067_200;
@@ -11,7 +11,7 @@ const DAY: i64 = 86_400;
 
 /// Daily rows for two symbols over January to March 2024 (every day, out of order), and
 /// five-minute rows for one symbol on 2024-01-02.
-fn server() -> TestServer {
+fn server() -> InProcess {
     let fixture = Fixture::new();
     let mut daily = String::from("date,ticker,open,high,low,close,volume\n");
     for day in (0..91).rev() {
@@ -53,7 +53,7 @@ fn server() -> TestServer {
                       "backend": {"file": "bad.csv"}}
             }"#,
         );
-    TestServer::start(fixture)
+    InProcess::new(fixture)
 }
 
 /// The date `days` after 2024-01-01 (January to March only).
@@ -65,7 +65,7 @@ fn date(days: i64) -> (i64, i64, i64) {
     }
 }
 
-fn history(server: &TestServer, query: &str) -> Value {
+fn history(server: &InProcess, query: &str) -> Value {
     let reply = server.get(&format!("/udf/history?{query}"));
     assert_eq!(reply.status, 200, "{query}: {reply:?}");
     reply.json()

@@ -1,10 +1,10 @@
-//! Workspace's manifest rules over HTTP: a broken widget among good ones is left out of
-//! `/widgets.json` and listed at `/`, the good ones keep answering; data warnings keep their
-//! widget; app layouts naming a widget that is not served lose that item.
+//! Workspace's manifest rules, asked in process (`InProcess`): a broken widget among good ones is
+//! left out of `/widgets.json` and listed at `/`, the good ones keep answering; data warnings keep
+//! their widget; app layouts naming a widget that is not served lose that item.
 
 use serde_json::{Value, json};
 
-use crate::support::{Fixture, TestServer};
+use crate::support::{Fixture, InProcess};
 
 const WIDGETS: &str = r#"{
   "prices": {"name": "Prices", "description": "d", "endpoint": "prices",
@@ -29,7 +29,7 @@ fn one_broken_widget_is_left_out_and_the_others_keep_working() {
         .write("widgets.json", WIDGETS)
         .write("apps.json", APPS)
         .write("data/prices.csv", "date,close\n2024-01-02,10\n");
-    let server = TestServer::start(fixture);
+    let server = InProcess::new(fixture);
     let manifest = server.get("/widgets.json").json();
     let ids: Vec<&str> = manifest
         .as_object()

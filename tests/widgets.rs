@@ -1,9 +1,11 @@
-//! Every widget type over real sockets and files: the shapes of workspace-contract.md §3, the
-//! `{param}` file templates, options endpoints, the raw-file route, POST bodies, and the errors.
+//! Every widget type over real files: the shapes of workspace-contract.md §3, the `{param}` file
+//! templates, options endpoints, the raw-file route, POST bodies, and the errors. Asked in
+//! process (`InProcess`, through `App::handle`), but for the raw-file route, whose URLs and
+//! `HEAD` answers are the server's, over sockets.
 
 use serde_json::{Value, json};
 
-use crate::support::{Fixture, TestServer, test_config};
+use crate::support::{Fixture, InProcess, TestServer, test_config};
 
 /// A PDF small enough to read as text (it is all ASCII), with a space in its name.
 const PDF: &str = "%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n";
@@ -72,8 +74,8 @@ fn desk() -> Fixture {
     fixture
 }
 
-fn server() -> TestServer {
-    TestServer::start(desk())
+fn server() -> InProcess {
+    InProcess::new(desk())
 }
 
 #[test]
@@ -260,7 +262,7 @@ fn charts_follow_the_theme() {
 
 #[test]
 fn pdf_as_base64_and_as_a_url_to_the_raw_file() {
-    let server = server();
+    let server = TestServer::start(desk());
     let reply = server.get("/filing").json();
     assert_eq!(
         reply,

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use openbb_files::check;
 
-use crate::support::{Fixture, TestServer};
+use crate::support::{Fixture, InProcess, TestServer};
 
 const BIN: &str = env!("CARGO_BIN_EXE_openbb-files");
 const PDF: &[u8] = b"%PDF-1.4\n%%EOF\n";
@@ -149,7 +149,7 @@ fn every_file_kind_becomes_a_widget_workspace_accepts() {
 
 #[test]
 fn new_files_appear_without_a_restart_and_ids_stay() {
-    let server = TestServer::start(every_kind());
+    let server = InProcess::new(every_kind());
     let before = kinds(&server.get("/widgets.json").json());
     server.fixture.write("data/added.csv", "a,b\n1,2\n");
     let deadline = Instant::now() + Duration::from_secs(5);

@@ -17,7 +17,7 @@ mod probe;
 mod shapes;
 
 use crate::app::App;
-use crate::config::{Config, UsageError, same_folder};
+use crate::config::{Config, UsageError, subcommand_flags};
 use crate::validate::Severity;
 
 /// How long one request to the backend may take, connection included.
@@ -49,89 +49,6 @@ pub fn help() -> String {
      (env OPENBB_FILES_ORIGIN)\n\n\
      Exit status: 0 when nothing failed (warnings allowed), 1 otherwise, 2 for a usage error.\n"
         .to_string()
-}
-
-/// The flags of a subcommand (`check`, `init`): `--name VALUE`, `--name=VALUE`, or a bare
-/// `--name` for the `switches`, each falling back to its variable `OPENBB_FILES_<NAME>`; one
-/// argument that is not an option is the folder, as `--root` gives it (after `--`, even one
-/// starting with `-`). Gives a lookup of the last value of each flag, or `None` when `--help`
-/// was asked for.
-pub fn subcommand_flags(
-    command: &str,
-    args: &[String],
-    valued: &[&'static str],
-    switches: &[&'static str],
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Option<impl Fn(&str) -> Option<String>>, UsageError> {
-    let mut given: Vec<(&str, String)> = Vec::new();
-    let mut folder: Option<&String> = None;
-    let mut options_ended = false;
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        if options_ended || !arg.starts_with('-') || arg == "-" {
-            if folder.is_some() || !valued.contains(&"root") {
-                return Err(UsageError(format!(
-                    "{command}: unexpected argument '{arg}'"
-                )));
-            }
-            folder = Some(arg);
-            continue;
-        }
-        if arg == "--" {
-            options_ended = true;
-            continue;
-        }
-        if arg == "--help" || arg == "-h" {
-            return Ok(None);
-        }
-        let body = arg
-            .strip_prefix("--")
-            .ok_or_else(|| UsageError(format!("{command}: unknown option '{arg}'")))?;
-        let (name, value) = match body.split_once('=') {
-            Some((name, value)) => (name, Some(value.to_string())),
-            None => (body, None),
-        };
-        let unknown = || UsageError(format!("{command}: unknown option '--{name}'"));
-        let value = match (valued.iter().find(|n| **n == name), value) {
-            (Some(_), Some(value)) => value,
-            (Some(_), None) => args
-                .next()
-                .cloned()
-                .ok_or_else(|| UsageError(format!("{command}: --{name} needs a value")))?,
-            (None, None) if switches.contains(&name) => "true".to_string(),
-            _ => return Err(unknown()),
-        };
-        let name = valued
-            .iter()
-            .chain(switches)
-            .find(|n| **n == name)
-            .ok_or_else(unknown)?;
-        given.push((name, value));
-    }
-    if let Some(folder) = folder {
-        match given.iter().rev().find(|(name, _)| *name == "root") {
-            Some((_, root)) => same_folder(folder, root)
-                .map_err(|UsageError(message)| UsageError(format!("{command}: {message}")))?,
-            None => given.push(("root", folder.clone())),
-        }
-    }
-    let from_env: Vec<(&str, String)> = valued
-        .iter()
-        .chain(switches)
-        .filter_map(|name| {
-            let variable = format!("OPENBB_FILES_{}", name.to_uppercase().replace('-', "_"));
-            Some((*name, env(&variable)?))
-        })
-        .collect();
-    Ok(Some(move |name: &str| {
-        given
-            .iter()
-            .rev()
-            .chain(&from_env)
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.clone())
-            .filter(|v| !v.trim().is_empty())
-    }))
 }
 
 /// Parses the arguments after `check`; `None` asks for the help text.

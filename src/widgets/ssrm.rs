@@ -31,7 +31,7 @@ use crate::http::{Body, JSON, Response};
 use crate::manifest::Source;
 use crate::table::{SortKey, Table};
 use crate::widgets::errors::refused_filter;
-use crate::widgets::{self, Call, json_body};
+use crate::widgets::{Call, json_body};
 
 /// Keys of AG Grid's request; every other body key is a widget param.
 const GRID_KEYS: [&str; 10] = [
@@ -184,7 +184,7 @@ fn model(body: &Map<String, Value>, key: &str, empty: Value) -> Result<Value, St
 
 /// The widget's params in the body (every key but the grid's own), as query-style pairs.
 fn body_params(body: &Map<String, Value>) -> Vec<(String, String)> {
-    widgets::json_params(
+    filter::json_params(
         body.iter()
             .filter(|(key, _)| !GRID_KEYS.contains(&key.as_str())),
     )

@@ -1,5 +1,6 @@
 //! The test server: a unique fixture folder, the server started in-process on port 0, a ureq
-//! agent bounded in time, and a raw-socket helper for exact protocol checks.
+//! agent bounded in time, and a raw-socket helper for exact protocol checks; and the app without
+//! sockets ([`InProcess`]) for what is not about the wire.
 
 #![allow(dead_code)] // each test module uses a different part of this
 
@@ -15,6 +16,9 @@ use openbb_files::finish::{Answer, Exchange};
 use openbb_files::http::{Request, Response};
 use openbb_files::live::Limits;
 use openbb_files::{Config, Handler, ServerHandle};
+
+mod in_process;
+pub use in_process::InProcess;
 
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 

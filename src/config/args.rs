@@ -1,4 +1,5 @@
-//! The command line and its environment variables, parsed by hand into a [`Config`].
+//! The command line and its environment variables, parsed by hand into a [`Config`] (and the
+//! flags of the subcommands `check`, `init` and `health`, [`subcommand_flags`]).
 //!
 //! Every flag `--name` has an environment variable `OPENBB_FILES_NAME` (dashes become
 //! underscores); a flag on the command line wins over its variable, which wins over the default.
@@ -10,136 +11,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cors::DEFAULT_ORIGINS;
-use crate::live::Limits;
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Config {
-    pub root: PathBuf,
-    pub host: String,
-    pub port: u16,
-    pub threads: usize,
-    pub api_key: Option<String>,
-    pub auth_header: String,
-    pub auth_query: String,
-    pub cors_origins: Vec<String>,
-    pub access_log: bool,
-    pub log_format: LogFormat,
-    /// The request line and headers together, in bytes (longer: 414 or 431).
-    pub max_header_bytes: usize,
-    /// The largest request body read, in bytes (larger: 413).
-    pub max_body_bytes: u64,
-    /// How long a connection may make no progress (idle between requests, a request's head
-    /// trickling in, a response the client does not read) before it is closed.
-    pub idle_timeout: Duration,
-    /// A request body must arrive, and an answer be taken by the client, within the idle
-    /// timeout plus a second per this many bytes (else 408, or the answer is given up).
-    pub min_bytes_per_sec: usize,
-    /// HTTPS: the PEM certificate chain (leaf first) and private key; both or neither.
-    pub tls: Option<Tls>,
-    /// Byte budgets of the caches (see `files::Limits`).
-    pub data_cache_bytes: usize,
-    pub response_cache_bytes: usize,
-    pub selection_cache_bytes: usize,
-    pub file_cache_bytes: usize,
-    pub remote_cache_bytes: usize,
-    /// How large a filter one request may ask for (see `filter::Limits`).
-    pub max_filter_values: usize,
-    pub max_filter_conditions: usize,
-    /// Names (besides localhost, addresses and `host`) that requests may give in `Host`; `*`
-    /// for any (see `hosts.rs`).
-    pub allowed_hosts: Vec<String>,
-    /// Reverse proxies whose `X-Forwarded-For` names the client in the access log (see
-    /// `proxy.rs`); none by default.
-    pub trust_proxy: Vec<crate::proxy::Network>,
-    /// The largest multi_file_viewer answer, in bytes (its files in base64; larger: 413).
-    pub max_viewer_bytes: u64,
-    /// The live_grid sockets' bounds (`--live-per-address` and `--live-queue-bytes` set theirs).
-    pub live: Limits,
-}
-
-/// The files `--tls-cert` and `--tls-key` name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tls {
-    pub cert: PathBuf,
-    pub key: PathBuf,
-}
-
-impl Config {
-    /// `https` when serving TLS, else `http`.
-    pub fn scheme(&self) -> &'static str {
-        match self.tls {
-            Some(_) => "https",
-            None => "http",
-        }
-    }
-}
-
-/// How each access-log line is written on stderr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    /// `METHOD PATH STATUS BYTES MICROSECONDSus`, for people reading a terminal.
-    Text,
-    /// One JSON object per line, for log shippers.
-    Json,
-}
-
-impl Default for Config {
-    fn default() -> Config {
-        let limits = crate::files::Limits::default();
-        Config {
-            root: PathBuf::from("."),
-            host: "127.0.0.1".to_string(),
-            port: 7779,
-            threads: default_threads(),
-            api_key: None,
-            auth_header: "X-API-KEY".to_string(),
-            auth_query: "api_key".to_string(),
-            cors_origins: DEFAULT_ORIGINS.map(String::from).to_vec(),
-            access_log: true,
-            log_format: LogFormat::Text,
-            max_header_bytes: 16 * 1024,
-            max_body_bytes: 16 * 1024 * 1024,
-            idle_timeout: Duration::from_secs(30),
-            min_bytes_per_sec: 16 * 1024,
-            tls: None,
-            data_cache_bytes: limits.data,
-            response_cache_bytes: limits.responses,
-            selection_cache_bytes: limits.selections,
-            file_cache_bytes: limits.file_bytes,
-            remote_cache_bytes: limits.remote,
-            max_filter_values: limits.filter.values,
-            max_filter_conditions: limits.filter.conditions,
-            allowed_hosts: Vec::new(),
-            trust_proxy: Vec::new(),
-            max_viewer_bytes: 64 * 1024 * 1024,
-            live: Limits::default(),
-        }
-    }
-}
-
-/// Workers block while writing a response to a slow client or reading a file for the first
-/// time, so there are a few more of them than cores: the cores plus 2, at least 4. Those
-/// beyond the cores are spares: while as many workers as cores are running, a queued request
-/// waits for one of them, and a spare takes it only once it has waited 2 ms (`server.rs`'s
-/// `scheduling`, given to the vendored tiny_http: PATCHES.md change 14). Waking an idle worker per request instead had cost a
-/// third of the requests a second on 2 cores (BENCHMARKS.md).
-fn default_threads() -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (cores + 2).max(4)
-}
-
-#[derive(Debug, PartialEq)]
-pub enum Command {
-    /// Boxed: a `Config` is much larger than the other variants.
-    Serve(Box<Config>),
-    Help,
-    Version,
-}
-
-/// A command line that cannot be run; `main` prints it and exits with status 2.
-#[derive(Debug, PartialEq, Eq)]
-pub struct UsageError(pub String);
+use super::{Command, Config, Tls, UsageError};
+use crate::log::LogFormat;
 
 struct Flag {
     name: &'static str,
@@ -441,7 +314,7 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Co
 
 /// The folder given as an argument and the one `--root` gives must be the same, when both are
 /// given (`openbb-files desk --root desk/` is fine, `openbb-files a --root b` a usage error).
-pub(crate) fn same_folder(folder: &str, root: &str) -> Result<(), UsageError> {
+fn same_folder(folder: &str, root: &str) -> Result<(), UsageError> {
     match Path::new(folder) == Path::new(root) {
         true => Ok(()),
         false => Err(UsageError(format!(
@@ -613,6 +486,89 @@ fn build(
     Ok(config)
 }
 
+/// The flags of a subcommand (`check`, `init`, `health`): `--name VALUE`, `--name=VALUE`, or a bare
+/// `--name` for the `switches`, each falling back to its variable `OPENBB_FILES_<NAME>`; one
+/// argument that is not an option is the folder, as `--root` gives it (after `--`, even one
+/// starting with `-`). Gives a lookup of the last value of each flag, or `None` when `--help`
+/// was asked for.
+pub fn subcommand_flags(
+    command: &str,
+    args: &[String],
+    valued: &[&'static str],
+    switches: &[&'static str],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<impl Fn(&str) -> Option<String>>, UsageError> {
+    let mut given: Vec<(&str, String)> = Vec::new();
+    let mut folder: Option<&String> = None;
+    let mut options_ended = false;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        if options_ended || !arg.starts_with('-') || arg == "-" {
+            if folder.is_some() || !valued.contains(&"root") {
+                return Err(UsageError(format!(
+                    "{command}: unexpected argument '{arg}'"
+                )));
+            }
+            folder = Some(arg);
+            continue;
+        }
+        if arg == "--" {
+            options_ended = true;
+            continue;
+        }
+        if arg == "--help" || arg == "-h" {
+            return Ok(None);
+        }
+        let body = arg
+            .strip_prefix("--")
+            .ok_or_else(|| UsageError(format!("{command}: unknown option '{arg}'")))?;
+        let (name, value) = match body.split_once('=') {
+            Some((name, value)) => (name, Some(value.to_string())),
+            None => (body, None),
+        };
+        let unknown = || UsageError(format!("{command}: unknown option '--{name}'"));
+        let value = match (valued.iter().find(|n| **n == name), value) {
+            (Some(_), Some(value)) => value,
+            (Some(_), None) => args
+                .next()
+                .cloned()
+                .ok_or_else(|| UsageError(format!("{command}: --{name} needs a value")))?,
+            (None, None) if switches.contains(&name) => "true".to_string(),
+            _ => return Err(unknown()),
+        };
+        let name = valued
+            .iter()
+            .chain(switches)
+            .find(|n| **n == name)
+            .ok_or_else(unknown)?;
+        given.push((name, value));
+    }
+    if let Some(folder) = folder {
+        match given.iter().rev().find(|(name, _)| *name == "root") {
+            Some((_, root)) => same_folder(folder, root)
+                .map_err(|UsageError(message)| UsageError(format!("{command}: {message}")))?,
+            None => given.push(("root", folder.clone())),
+        }
+    }
+    let from_env: Vec<(&str, String)> = valued
+        .iter()
+        .chain(switches)
+        .filter_map(|name| {
+            let variable = format!("OPENBB_FILES_{}", name.to_uppercase().replace('-', "_"));
+            Some((*name, env(&variable)?))
+        })
+        .collect();
+    Ok(Some(move |name: &str| {
+        given
+            .iter()
+            .rev()
+            .chain(&from_env)
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+            .filter(|v| !v.trim().is_empty())
+    }))
+}
+
 /// A port that does not parse, with a hint when it is the address Kubernetes gives every pod of
 /// a namespace with a Service named openbb-files (`OPENBB_FILES_PORT=tcp://10.0.0.1:80`).
 fn bad_port(called: &str, port: &str) -> UsageError {
@@ -649,6 +605,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::live::Limits;
     use crate::proxy::Network;
 
     fn parse_with(args: &[&str], env: &[(&str, &str)]) -> Result<Command, UsageError> {

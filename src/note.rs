@@ -1,0 +1,148 @@
+//! Markdown notes that open with a front-matter block, read as newsfeed articles
+//! `{title, date, author, excerpt, body}` (see `widgets/newsfeed.rs`). Pure: text in, article
+//! or the reason out. `generate.rs` uses the same rules to tell a folder of notes.
+//!
+//! ```text
+//! ---
+//! title: Q3 review
+//! date: 2024-10-30
+//! author: J. Doe
+//! ---
+//! First paragraph becomes the excerpt.
+//! ```
+//!
+//! Invariant: an article has a non-empty title and a date starting `YYYY-MM-DD`.
+
+use serde_json::{Map, Value};
+
+/// An article's fields, in the order they are written.
+pub const FIELDS: [&str; 5] = ["title", "date", "author", "excerpt", "body"];
+const EXCERPT_CHARS: usize = 280;
+
+/// One note as an article; the error says what is wrong with its front matter.
+pub fn parse_note(text: &str) -> Result<Map<String, Value>, String> {
+    let mut lines = text.lines();
+    if lines.next().map(str::trim_end) != Some("---") {
+        return Err("the note must start with a '---' line".into());
+    }
+    let mut fields = Map::new();
+    let mut closed = false;
+    for (number, line) in (2..).zip(lines.by_ref()) {
+        let line = line.trim_end();
+        if line == "---" {
+            closed = true;
+            break;
+        }
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (key, value) = line
+            .split_once(':')
+            .ok_or_else(|| format!("line {number}: expected 'key: value', got '{line}'"))?;
+        let value = value.trim();
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(value);
+        fields.insert(key.trim().to_ascii_lowercase(), Value::from(value));
+    }
+    if !closed {
+        return Err("no closing '---' line".into());
+    }
+    let text_of = |key: &str| {
+        fields
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let title = text_of("title");
+    if title.is_empty() {
+        return Err("no title".into());
+    }
+    let date = text_of("date");
+    if !is_iso_date(&date) {
+        return Err(format!("date '{date}' is not YYYY-MM-DD"));
+    }
+    let body = lines.collect::<Vec<_>>().join("\n").trim().to_string();
+    let excerpt = match text_of("excerpt") {
+        given if !given.is_empty() => given,
+        _ => first_paragraph(&body),
+    };
+    let mut article = Map::new();
+    for (key, value) in FIELDS
+        .iter()
+        .zip([title, date, text_of("author"), excerpt, body])
+    {
+        article.insert(key.to_string(), Value::from(value));
+    }
+    Ok(article)
+}
+
+/// Whether `date` starts with `YYYY-MM-DD`.
+pub fn is_iso_date(date: &str) -> bool {
+    let bytes = date.as_bytes();
+    bytes.len() >= 10
+        && bytes[..10].iter().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                *b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        })
+}
+
+/// The first paragraph that is not a heading, on one line, cut at [`EXCERPT_CHARS`].
+fn first_paragraph(body: &str) -> String {
+    let paragraph = body
+        .split("\n\n")
+        .map(str::trim)
+        .find(|p| !p.is_empty() && !p.starts_with('#'))
+        .unwrap_or("");
+    let line = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(EXCERPT_CHARS) {
+        Some((cut, _)) => format!("{}…", line[..cut].trim_end()),
+        None => line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_become_articles() {
+        let note = "---\ntitle: \"Q3: a review\"\ndate: 2024-10-30\nauthor: J. Doe\n---\n\n# Heading\n\nFirst\nparagraph.\n\nSecond.\n";
+        let article = parse_note(note).unwrap();
+        assert_eq!(
+            Value::Object(article),
+            serde_json::json!({
+                "title": "Q3: a review", "date": "2024-10-30", "author": "J. Doe",
+                "excerpt": "First paragraph.",
+                "body": "# Heading\n\nFirst\nparagraph.\n\nSecond."
+            })
+        );
+    }
+
+    #[test]
+    fn broken_front_matter_says_why() {
+        for (note, why) in [
+            ("no front matter", "must start"),
+            ("---\ntitle: x\ndate: 2024-01-01\n", "closing"),
+            ("---\ntitle x\n---\n", "line 2: expected 'key: value'"),
+            ("---\ndate: 2024-01-01\n---\n", "no title"),
+            ("---\ntitle: x\ndate: soon\n---\n", "not YYYY-MM-DD"),
+        ] {
+            let err = parse_note(note).unwrap_err();
+            assert!(err.contains(why), "{note:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn long_excerpts_are_cut() {
+        let long = "word ".repeat(100);
+        let excerpt = first_paragraph(&long);
+        assert!(excerpt.ends_with('…'));
+        assert!(excerpt.chars().count() <= EXCERPT_CHARS + 1);
+    }
+}
