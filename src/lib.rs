@@ -21,6 +21,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod access_log;
 pub mod app;
 pub mod auth;
 pub mod base64;

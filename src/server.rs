@@ -9,10 +9,8 @@
 //!   `finish::finish`: CORS, `Date`, `Server`, `Connection`, `X-Request-Id`, the `{"detail"}`
 //!   of refusals and panics); this module only encodes it ([`head`]: status line, headers,
 //!   `Content-Length`), and an answer that says `Connection: close` ends its connection;
-//! - every answer is logged (unless `--quiet`) before it leaves, in one line ([`access_line`]):
-//!   time, client (the `X-Forwarded-For` client only when the peer is a `--trust-proxy`),
-//!   request id (the one in `X-Request-Id`), method, target with the key redacted, status,
-//!   body bytes and microseconds;
+//! - every answer is logged (unless `--quiet`) before it leaves, in one line (`access_log.rs`),
+//!   its target redacted here ([`Handler::redact`]);
 //! - the handler's background work ([`Handler::watch`]: reloads and the data check) runs on a
 //!   thread of its own, one call at a time with a pause between, never on a worker;
 //! - responses always carry `Content-Length` (HEAD included), are never chunked, and leave in
@@ -42,17 +40,17 @@
 use std::io::ErrorKind;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
+use crate::access_log::{AccessLog, Logged};
 use crate::app::App;
 use crate::config::{Config, Tls};
 use crate::finish::{self, Answer, Exchange};
 use crate::http::{Body, Method, Request, Response};
-use crate::log::{self, LogFormat};
-use crate::proxy::{self, Network};
+use crate::log;
 use crate::websocket::{self, Connection, Upgrade};
 
 /// What the worker pool serves: the application, or a stand-in in tests.
@@ -200,11 +198,10 @@ pub fn start_with(config: &Config, handler: impl Handler) -> Result<ServerHandle
         .local_addr()
         .map_err(|err| format!("cannot read the bound address: {err}"))?;
     let handler = Arc::new(handler);
-    let log = Arc::new(AccessLog {
-        format: config.access_log.then_some(config.log_format),
-        trusted: config.trust_proxy.clone(),
-        ids: RequestIds::new(),
-    });
+    let log = Arc::new(AccessLog::new(
+        config.access_log.then_some(config.log_format),
+        config.trust_proxy.clone(),
+    ));
     let max_body_bytes = usize::try_from(config.max_body_bytes).unwrap_or(usize::MAX);
     let answer_refusal: tiny_http::AnswerRefusal = {
         let handler = Arc::clone(&handler);
@@ -429,59 +426,6 @@ fn watch_in_background(handler: &dyn Handler, stopper: &Stopper) {
     }
 }
 
-/// How answers are logged, and the request ids they carry.
-struct AccessLog {
-    /// `None` when quiet.
-    format: Option<LogFormat>,
-    /// Proxies whose `X-Forwarded-For` is believed.
-    trusted: Vec<Network>,
-    ids: RequestIds,
-}
-
-/// Ids of the requests that come without a usable `X-Request-Id`: a tag of this process (from
-/// the time it started and its pid, in hex) and a sequence number, unique across restarts in
-/// practice and cheap to make.
-struct RequestIds {
-    tag: u32,
-    next: AtomicU64,
-}
-
-impl RequestIds {
-    fn new() -> RequestIds {
-        let nanos = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |since| since.as_nanos());
-        RequestIds {
-            tag: (nanos as u32) ^ std::process::id().rotate_left(16),
-            next: AtomicU64::new(1),
-        }
-    }
-
-    /// The id of a request that sent `offered` as its `X-Request-Id`: that one when it is
-    /// short and plain (so that a proxy's id ties its log line to ours), else a new one.
-    fn for_request(&self, offered: Option<&str>) -> String {
-        match offered.filter(|id| is_plain_request_id(id)) {
-            Some(id) => id.to_string(),
-            None => {
-                let sequence = self.next.fetch_add(1, Ordering::Relaxed);
-                format!("{:08x}-{sequence}", self.tag)
-            }
-        }
-    }
-}
-
-/// The longest `X-Request-Id` taken from a client.
-const MAX_REQUEST_ID: usize = 64;
-
-/// Whether a client's request id may be echoed and logged: 1 to [`MAX_REQUEST_ID`] letters,
-/// digits and `-_.:` (a UUID, a proxy's hex id), nothing a log or a header could trip on.
-fn is_plain_request_id(id: &str) -> bool {
-    (1..=MAX_REQUEST_ID).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
-}
-
 /// Answers requests until the server stops.
 fn work(handler: &dyn Handler, stopper: &Stopper, log: &AccessLog) {
     loop {
@@ -517,74 +461,6 @@ fn answer(handler: &dyn Handler, mut incoming: tiny_http::Request, log: &AccessL
     respond(handler, incoming, &request, answer, log);
 }
 
-/// What the access log says of a request besides its answer, and the id it is answered with.
-struct Logged<'a> {
-    log: &'a AccessLog,
-    started: Instant,
-    id: String,
-    peer: Option<IpAddr>,
-    client: Option<IpAddr>,
-}
-
-impl<'a> Logged<'a> {
-    fn new(log: &'a AccessLog, request: &Request, started: Instant) -> Logged<'a> {
-        let forwarded_for = || {
-            let headers = request.headers.iter();
-            let values = headers.filter(|(name, _)| name == "x-forwarded-for");
-            values.map(|(_, value)| value.as_str()).collect::<Vec<_>>()
-        };
-        let client = request.remote.map(|peer| match log.trusted.is_empty() {
-            true => peer,
-            false => proxy::client(&log.trusted, peer, &forwarded_for()),
-        });
-        Logged {
-            log,
-            started,
-            id: log.ids.for_request(request.header("x-request-id")),
-            peer: request.remote,
-            client,
-        }
-    }
-
-    /// What finishing the answer to a request of `version` needs to know of the exchange.
-    fn exchange(&self, version: &tiny_http::HTTPVersion) -> Exchange<'_> {
-        Exchange {
-            id: &self.id,
-            http_1_0: *version == tiny_http::HTTPVersion(1, 0),
-        }
-    }
-
-    /// Logs the answer (unless quiet): `target` as the client sent it, redacted here.
-    fn answered(
-        &self,
-        handler: &dyn Handler,
-        method: &str,
-        target: &str,
-        status: u16,
-        bytes: usize,
-    ) {
-        let Some(format) = self.log.format else {
-            return;
-        };
-        let micros = u64::try_from(self.started.elapsed().as_micros()).unwrap_or(u64::MAX);
-        let line = AccessLine {
-            time: log::rfc3339(SystemTime::now()),
-            client: self.client,
-            peer: self.peer,
-            id: &self.id,
-            method,
-            path: &handler.redact(target),
-            status,
-            bytes,
-            micros,
-        };
-        match format {
-            LogFormat::Text => log::text(&line.text()),
-            LogFormat::Json => log::json(&line.json()),
-        }
-    }
-}
-
 /// Answers an accepted WebSocket handshake with `101` and gives the connection to `upgrade`.
 fn hand_over(
     handler: &dyn Handler,
@@ -601,9 +477,9 @@ fn hand_over(
         return respond(handler, incoming, request, refusal, log);
     };
     let accept = upgrade.accept;
-    let exchange = log.exchange(incoming.http_version());
+    let exchange = log.exchange(is_http_1_0(incoming.http_version()));
     let switching = handler.finish(request, Answer::Switching { accept }, &exchange);
-    log.answered(handler, "GET", incoming.url(), switching.status, 0);
+    log.answered("GET", &handler.redact(incoming.url()), switching.status, 0);
     let head = head(incoming.http_version(), &switching);
     let reader = incoming.upgrade_with_head(&head);
     let connection = Connection {
@@ -649,12 +525,21 @@ fn respond(
     answer: Answer<'_>,
     log: Logged<'_>,
 ) {
-    let response = handler.finish(request, answer, &log.exchange(incoming.http_version()));
+    let response = handler.finish(
+        request,
+        answer,
+        &log.exchange(is_http_1_0(incoming.http_version())),
+    );
     // Logged before the answer leaves, so that a client holding its answer finds the line
     // (in the order it made its requests, and before a shutdown it then asks for).
     let bytes = response.body.as_ref().len();
     let method = incoming.method().as_str();
-    log.answered(handler, method, incoming.url(), response.status, bytes);
+    log.answered(
+        method,
+        &handler.redact(incoming.url()),
+        response.status,
+        bytes,
+    );
     let head_only = *incoming.method() == tiny_http::Method::Head;
     let close = says_close(&response);
     let (head, body) = encode(incoming.http_version(), head_only, response);
@@ -694,9 +579,9 @@ fn refusal(handler: &dyn Handler, refused: &tiny_http::Refused<'_>, log: &Access
     };
     // Refusals are answered in HTTP/1.1 whatever the request said (a 505 among them).
     let version = tiny_http::HTTPVersion(1, 1);
-    let response = handler.finish(&request, answer, &log.exchange(&version));
+    let response = handler.finish(&request, answer, &log.exchange(is_http_1_0(&version)));
     let bytes = response.body.as_ref().len();
-    log.answered(handler, method, target, response.status, bytes);
+    log.answered(method, &handler.redact(target), response.status, bytes);
     let (mut answer, body) = encode(&version, method == "HEAD", response);
     answer.extend_from_slice(body.as_ref());
     answer
@@ -718,48 +603,10 @@ fn encode(
     (head, body)
 }
 
-/// One access-log line; `path` has had its secrets removed. Control characters are escaped by
-/// [`log::text`] and [`log::json`].
-struct AccessLine<'a> {
-    /// RFC 3339, UTC.
-    time: String,
-    /// The client: the peer, or whom a trusted proxy forwarded for (`None`: not known, as for
-    /// a request the HTTP layer refused).
-    client: Option<IpAddr>,
-    peer: Option<IpAddr>,
-    id: &'a str,
-    method: &'a str,
-    path: &'a str,
-    status: u16,
-    bytes: usize,
-    micros: u64,
-}
-
-impl AccessLine<'_> {
-    /// `TIME CLIENT REQUEST-ID METHOD PATH STATUS BYTES MICROSECONDSus`.
-    fn text(&self) -> String {
-        let client = self
-            .client
-            .map_or_else(|| "-".to_string(), |ip| ip.to_string());
-        format!(
-            "{} {client} {} {} {} {} {} {}us",
-            self.time, self.id, self.method, self.path, self.status, self.bytes, self.micros
-        )
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "time": self.time,
-            "client": self.client.map(|ip| ip.to_string()),
-            "peer": self.peer.map(|ip| ip.to_string()),
-            "request_id": self.id,
-            "method": self.method,
-            "path": self.path,
-            "status": self.status,
-            "bytes": self.bytes,
-            "micros": self.micros,
-        })
-    }
+/// Whether a request came in HTTP/1.0 (whose connections end after one answer unless kept
+/// alive).
+fn is_http_1_0(version: &tiny_http::HTTPVersion) -> bool {
+    *version == tiny_http::HTTPVersion(1, 0)
 }
 
 /// The status line and headers of a finished `response` ([`finish::finish`]), ending with the
@@ -882,59 +729,5 @@ mod tests {
             text,
             "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"
         );
-    }
-
-    #[test]
-    fn access_lines_in_both_formats() {
-        let line = AccessLine {
-            time: "2024-03-01T00:00:00.250Z".into(),
-            client: Some("203.0.113.7".parse().unwrap()),
-            peer: Some("10.0.0.2".parse().unwrap()),
-            id: "5f3a9c01-42",
-            method: "GET",
-            path: "/prices?a=1",
-            status: 200,
-            bytes: 42,
-            micros: 7,
-        };
-        assert_eq!(
-            line.text(),
-            "2024-03-01T00:00:00.250Z 203.0.113.7 5f3a9c01-42 GET /prices?a=1 200 42 7us"
-        );
-        assert_eq!(
-            line.json(),
-            serde_json::json!({"time": "2024-03-01T00:00:00.250Z", "client": "203.0.113.7",
-                               "peer": "10.0.0.2", "request_id": "5f3a9c01-42",
-                               "method": "GET", "path": "/prices?a=1", "status": 200,
-                               "bytes": 42, "micros": 7})
-        );
-        let unknown = AccessLine {
-            client: None,
-            peer: None,
-            ..line
-        };
-        assert!(
-            unknown.text().contains("Z - 5f3a9c01-42 GET"),
-            "{}",
-            unknown.text()
-        );
-        assert_eq!(unknown.json()["client"], serde_json::Value::Null);
-    }
-
-    #[test]
-    fn request_ids_are_the_clients_when_plain_else_ours() {
-        let ids = RequestIds::new();
-        let uuid = "3f2b8c1e-9d4a-4e7b-8c2d-1a2b3c4d5e6f";
-        assert_eq!(ids.for_request(Some(uuid)), uuid);
-        assert_eq!(ids.for_request(Some("edge:abc.1_2")), "edge:abc.1_2");
-        let first = ids.for_request(None);
-        let second = ids.for_request(None);
-        assert_ne!(first, second);
-        assert!(is_plain_request_id(&first), "{first}");
-        for refused in ["", "a b", "a\u{1b}[2J", "<x>", "a\"b", &"x".repeat(65), "é"] {
-            let id = ids.for_request(Some(refused));
-            assert_ne!(id, refused);
-            assert!(is_plain_request_id(&id), "{id}");
-        }
     }
 }
