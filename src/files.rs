@@ -559,11 +559,6 @@ impl Files {
     /// A table file's column names, read cheaply: a CSV's header row only, or the keys of a
     /// JSON array's objects. `None` for a JSON document that is not an array of rows.
     pub fn header(&self, relative: &str) -> crate::manifest::Header {
-        self.columns(relative).map_err(|err| err.to_string())
-    }
-
-    /// [`Files::header`], failing with the file's error.
-    fn columns(&self, relative: &str) -> Result<Option<Vec<String>>, FileError> {
         if is_remote(relative) {
             return Ok(None);
         }

@@ -48,6 +48,7 @@ pub use model::{
     Widget,
 };
 
+use crate::error::FileError;
 use crate::filter::Rule;
 use crate::http::Payload;
 use crate::remote::is_remote;
@@ -217,7 +218,7 @@ impl Manifest {
                 let issues = match header(file) {
                     Ok(Some(columns)) => validate::data_columns(&shown, &columns, named),
                     Ok(None) => Vec::new(),
-                    Err(message) => vec![validate::Issue::error("backend.file", message)],
+                    Err(err) => vec![validate::Issue::error("backend.file", err.to_string())],
                 };
                 problems.extend(issues.iter().map(|issue| issue.problem(id)));
             };
@@ -304,7 +305,7 @@ impl Manifest {
 }
 
 /// A table file's column names (`None`: a document that is not a table), or why it does not read.
-pub type Header = Result<Option<Vec<String>>, String>;
+pub type Header = Result<Option<Vec<String>>, FileError>;
 
 /// The file a widget's "Validate widgets" call reads, when the name is a template that the
 /// default params Workspace sends fill (a missing one is a 422 Workspace accepts).
