@@ -95,7 +95,7 @@ impl Writes {
         for (widget, append) in manifest.write_targets() {
             let line = |message: &str| format!("{}: backend.append: {message}", widget.id);
             if let Some(why) = self.refused_because() {
-                let message = format!("served read-only (its form's writes get 403): {why}");
+                let message = format!("warning: served read-only (its form's writes get 403): {why}");
                 problems.push(Problem::warning(line(&message)));
             }
             if let Err(why) = self.target(append) {
@@ -212,7 +212,7 @@ impl Writes {
 }
 
 fn missing(shown: &str) -> String {
-    format!("{shown}, the file of this form, is missing: create it (a CSV: with its header line)")
+    format!("{shown}, the file of this form, is missing: create it (a CSV file with its header line)")
 }
 
 fn cannot_take(shown: &str, why: &str) -> String {
