@@ -108,7 +108,15 @@ impl App {
         let (manifest, _) = app.manifest();
         app.log_reloads();
         app.log_new_problems(&manifest);
+        if let Some(note) = app.writes_read_only() {
+            crate::log::write(Level::Warning, &format!("openbb-files: {note}"));
+        }
         app
+    }
+
+    /// Which widgets with a write target are served read-only, and why (no `--api-key`).
+    pub fn writes_read_only(&self) -> Option<String> {
+        self.writes.read_only(&self.manifest().0)
     }
 
     /// The app without logging, for `check`, which prints [`App::problems`] itself.

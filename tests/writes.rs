@@ -133,8 +133,16 @@ fn the_generated_forms_pass_the_front_end_schema_and_a_written_form_is_kept() {
             "{id}: {issues:?}"
         );
     }
-    let forms: Vec<&Value> = served["ideas"]["params"].as_array().unwrap().iter().collect();
-    assert_eq!(forms.len(), 2, "an add form and, with a key, a replace form");
+    let forms: Vec<&Value> = served["ideas"]["params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .collect();
+    assert_eq!(
+        forms.len(),
+        2,
+        "an add form and, with a key, a replace form"
+    );
     assert_eq!(forms[0]["type"], "form");
     assert_eq!(forms[0]["method"], "POST");
     assert_eq!(forms[0]["endpoint"], "ideas");
@@ -142,7 +150,12 @@ fn the_generated_forms_pass_the_front_end_schema_and_a_written_form_is_kept() {
     let inputs = forms[0]["inputParams"].as_array().unwrap();
     let kinds: Vec<(&str, &str)> = inputs
         .iter()
-        .map(|i| (i["paramName"].as_str().unwrap(), i["type"].as_str().unwrap()))
+        .map(|i| {
+            (
+                i["paramName"].as_str().unwrap(),
+                i["type"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         kinds,
@@ -156,9 +169,18 @@ fn the_generated_forms_pass_the_front_end_schema_and_a_written_form_is_kept() {
             ("submit", "button")
         ]
     );
-    assert_eq!(inputs[1]["options"], json!([{"label": "buy", "value": "buy"}, {"label": "sell", "value": "sell"}]));
-    assert_eq!(served["own"]["params"], own["own"]["params"], "a form of the user's own stays");
-    assert!(served["prices"].get("params").is_none(), "nothing writable unless configured");
+    assert_eq!(
+        inputs[1]["options"],
+        json!([{"label": "buy", "value": "buy"}, {"label": "sell", "value": "sell"}])
+    );
+    assert_eq!(
+        served["own"]["params"], own["own"]["params"],
+        "a form of the user's own stays"
+    );
+    assert!(
+        served["prices"].get("params").is_none(),
+        "nothing writable unless configured"
+    );
     assert!(served["ideas"].get("backend").is_none());
 }
 
@@ -176,13 +198,23 @@ fn a_post_adds_a_quoted_row_that_the_table_shows_and_a_put_replaces_it() {
     let path = server.fixture.path("data/ideas.csv");
     let rows = records(&path);
     assert_eq!(rows.len(), 2);
-    assert_eq!(rows[1][..6], ["i1", "buy", "2.5", "2026-03-01", "false", note]);
-    assert!(rows[1][6].starts_with("20") && rows[1][6].ends_with('Z'), "created_at: {rows:?}");
+    assert_eq!(
+        rows[1][..6],
+        ["i1", "buy", "2.5", "2026-03-01", "false", note]
+    );
+    assert!(
+        rows[1][6].starts_with("20") && rows[1][6].ends_with('Z'),
+        "created_at: {rows:?}"
+    );
     let table = get(&server, "/ideas");
     assert_eq!(table[0]["note"], note);
     assert_eq!(table[0]["size"], 2.5);
 
-    let reply = put(&server, "/ideas", json!({"id": "i1", "side": "sell", "size": 3}));
+    let reply = put(
+        &server,
+        "/ideas",
+        json!({"id": "i1", "side": "sell", "size": 3}),
+    );
     assert_eq!(reply.status, 200, "{reply:?}");
     let rows = records(&path);
     assert_eq!(rows.len(), 2, "{rows:?}");
@@ -204,26 +236,67 @@ fn bad_submissions_get_a_clear_error_and_change_nothing() {
     for (method, body, status, naming) in [
         ("POST", json!({"id": "i2", "side": "hold"}), 400, "'side'"),
         ("POST", json!({"id": "i2", "size": "lots"}), 400, "'size'"),
-        ("POST", json!({"id": "i2", "date": "yesterday"}), 400, "'date'"),
+        (
+            "POST",
+            json!({"id": "i2", "date": "yesterday"}),
+            400,
+            "'date'",
+        ),
         ("POST", json!({"id": "i2", "price": 1}), 400, "'price'"),
-        ("POST", json!({"id": "i2", "created_at": "x"}), 400, "filled by the server"),
+        (
+            "POST",
+            json!({"id": "i2", "created_at": "x"}),
+            400,
+            "filled by the server",
+        ),
         ("POST", json!({"side": "buy"}), 400, "'id'"),
         ("POST", json!([1, 2]), 400, "JSON object"),
         ("POST", json!({"id": "i1"}), 409, "'i1'"),
         ("PUT", json!({"id": "nope"}), 404, "'nope'"),
-        ("POST", json!({"id": "i2", "note": "x".repeat(300)}), 413, "--max-write-bytes"),
+        (
+            "POST",
+            json!({"id": "i2", "note": "x".repeat(300)}),
+            413,
+            "--max-write-bytes",
+        ),
     ] {
-        let reply = send(&server.url(""), method, "/ideas", &body.to_string(), Some(KEY));
+        let reply = send(
+            &server.url(""),
+            method,
+            "/ideas",
+            &body.to_string(),
+            Some(KEY),
+        );
         assert_eq!(reply.status, status, "{body}: {reply:?}");
-        assert!(reply.detail().contains(naming), "{body}: {}", reply.detail());
+        assert!(
+            reply.detail().contains(naming),
+            "{body}: {}",
+            reply.detail()
+        );
     }
-    let reply = send(&server.url(""), "PUT", "/journal", r#"{"text": "x"}"#, Some(KEY));
+    let reply = send(
+        &server.url(""),
+        "PUT",
+        "/journal",
+        r#"{"text": "x"}"#,
+        Some(KEY),
+    );
     assert_eq!(reply.status, 405, "no key column: no replacing");
     let reply = send(&server.url(""), "POST", "/prices", "{}", Some(KEY));
-    assert_eq!(reply.status, 405, "a widget without backend.append takes no writes");
-    let reply = server.request("POST", "/ideas", &[("X-API-KEY", KEY), ("Content-Type", "text/plain")]);
+    assert_eq!(
+        reply.status, 405,
+        "a widget without backend.append takes no writes"
+    );
+    let reply = server.request(
+        "POST",
+        "/ideas",
+        &[("X-API-KEY", KEY), ("Content-Type", "text/plain")],
+    );
     assert_eq!(reply.status, 415);
-    assert_eq!(fs::read_to_string(&path).unwrap(), format!("{IDEAS_HEADER}i1,buy,1,,,,t"));
+    assert_eq!(
+        fs::read_to_string(&path).unwrap(),
+        format!("{IDEAS_HEADER}i1,buy,1,,,,t")
+    );
     // A file without a final line break gets one before the new row.
     assert_eq!(post(&server, "/ideas", json!({"id": "i2"})).status, 200);
     assert_eq!(records(&path).len(), 3);
@@ -237,8 +310,15 @@ fn writes_need_a_key_unless_the_server_allows_them_without() {
     let reply = send(&open.url(""), "POST", "/ideas", r#"{"id": "a"}"#, None);
     assert_eq!(reply.status, 403, "{reply:?}");
     assert!(reply.detail().contains("--api-key"), "{}", reply.detail());
-    assert_eq!(open.get("/ideas").status, 200, "the widget is served read-only");
-    assert_eq!(fs::read_to_string(open.fixture.path("data/ideas.csv")).unwrap(), IDEAS_HEADER);
+    assert_eq!(
+        open.get("/ideas").status,
+        200,
+        "the widget is served read-only"
+    );
+    assert_eq!(
+        fs::read_to_string(open.fixture.path("data/ideas.csv")).unwrap(),
+        IDEAS_HEADER
+    );
 
     let allowed = server_with(fixture(), |config| {
         config.api_key = None;
@@ -248,7 +328,13 @@ fn writes_need_a_key_unless_the_server_allows_them_without() {
     assert_eq!(reply.status, 200, "{reply:?}");
 
     let keyed = server();
-    let reply = send(&keyed.url(""), "POST", "/ideas", r#"{"id": "a"}"#, Some("wrong"));
+    let reply = send(
+        &keyed.url(""),
+        "POST",
+        "/ideas",
+        r#"{"id": "a"}"#,
+        Some("wrong"),
+    );
     assert_eq!(reply.status, 401);
 }
 
@@ -333,11 +419,18 @@ fn a_process_killed_mid_writes_keeps_every_acknowledged_row() {
         thread.join().unwrap();
     }
     let acknowledged = acknowledged.lock().unwrap().clone();
-    assert!(acknowledged.len() > 20, "only {} writes before the kill", acknowledged.len());
+    assert!(
+        acknowledged.len() > 20,
+        "only {} writes before the kill",
+        acknowledged.len()
+    );
     let rows = records(&fixture.path("data/ideas.csv"));
     assert!(rows.iter().all(|r| r.len() == 7), "no torn row");
     let written: HashSet<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
-    let lost: Vec<&String> = acknowledged.iter().filter(|id| !written.contains(id.as_str())).collect();
+    let lost: Vec<&String> = acknowledged
+        .iter()
+        .filter(|id| !written.contains(id.as_str()))
+        .collect();
     assert!(lost.is_empty(), "acknowledged rows lost: {lost:?}");
     // And the restarted server serves the file.
     let restarted = Running::start(&fixture, &["--quiet"]);
@@ -364,20 +457,35 @@ fn a_full_disk_answers_507_and_leaves_the_file_intact() {
     let mut answered = Vec::new();
     for i in 0..40 {
         let note = "n".repeat(1000);
-        let reply = post(&server, "/ideas", json!({"id": format!("r{i}"), "note": note}));
+        let reply = post(
+            &server,
+            "/ideas",
+            json!({"id": format!("r{i}"), "note": note}),
+        );
         answered.push(reply.status);
         if reply.status != 200 {
             assert_eq!(reply.status, 507, "{reply:?}");
-            assert!(reply.detail().contains("was not changed"), "{}", reply.detail());
+            assert!(
+                reply.detail().contains("was not changed"),
+                "{}",
+                reply.detail()
+            );
             break;
         }
     }
     assert_eq!(answered.last(), Some(&507), "{answered:?}");
     let rows = records(&data.join("ideas.csv"));
-    assert_eq!(rows.len(), answered.len(), "the header and each acknowledged row: {answered:?}");
+    assert_eq!(
+        rows.len(),
+        answered.len(),
+        "the header and each acknowledged row: {answered:?}"
+    );
     assert!(rows.iter().all(|r| r.len() == 7), "no torn row");
     let size = fs::metadata(data.join("ideas.csv")).unwrap().len() as usize;
-    assert_eq!(size, IDEAS_HEADER.len() + (answered.len() - 1) * rows_bytes(&rows[1..]));
+    assert_eq!(
+        size,
+        IDEAS_HEADER.len() + (answered.len() - 1) * rows_bytes(&rows[1..])
+    );
 }
 
 /// The bytes of one of `rows` as written (all the same length here), its line break included.
@@ -410,7 +518,10 @@ fn a_live_grid_socket_pushes_a_written_row() {
     let target = format!("ws://{}/ws/quotes?api_key={KEY}", server.addr);
     let (mut socket, _) = tungstenite::client::client(target, stream).unwrap();
     wait_until_subscribed(&server);
-    assert_eq!(post(&server, "/quotes", json!({"symbol": "MSFT", "price": 7})).status, 200);
+    assert_eq!(
+        post(&server, "/quotes", json!({"symbol": "MSFT", "price": 7})).status,
+        200
+    );
     let started = Instant::now();
     loop {
         assert!(started.elapsed() < TIMEOUT, "no row pushed");
@@ -453,6 +564,14 @@ fn check_reports_a_broken_write_target_and_a_server_without_a_key() {
         text.contains("ideas: backend.append: data/ideas.csv cannot take this form's rows: its header lacks the column(s) size, date, hedged, note, created_at"),
         "{text}"
     );
-    assert!(text.contains("journal: backend.append: data/journal.jsonl, the file of this form, is missing"), "{text}");
-    assert!(text.contains("quotes: backend.append: warning: served read-only"), "{text}");
+    assert!(
+        text.contains(
+            "journal: backend.append: data/journal.jsonl, the file of this form, is missing"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("note: unless served with --api-key, served read-only (their forms' writes get 403): ideas, journal, quotes: writes need an API key"),
+        "{text}"
+    );
 }

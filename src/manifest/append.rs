@@ -111,7 +111,10 @@ pub(super) fn parse(spec: Value) -> Result<Append, Refusal> {
     } else {
         return Err((
             FIELD,
-            format!("file '{}': rows are added to .csv, .jsonl or .ndjson files", spec.file),
+            format!(
+                "file '{}': rows are added to .csv, .jsonl or .ndjson files",
+                spec.file
+            ),
         ));
     };
     if spec.columns.is_empty() {
@@ -159,10 +162,20 @@ pub(super) fn add_forms(entry: &mut Map<String, Value>, endpoint: &str, append: 
     let in_rows = params.first().is_some_and(Value::is_array);
     let mut forms = vec![form(append, endpoint, "POST", "Add a row", "Add")];
     if append.key.is_some() {
-        forms.push(form(append, endpoint, "PUT", "Replace a row (by key)", "Replace"));
+        forms.push(form(
+            append,
+            endpoint,
+            "PUT",
+            "Replace a row (by key)",
+            "Replace",
+        ));
     }
     for form in forms {
-        params.push(if in_rows { Value::Array(vec![form]) } else { form });
+        params.push(if in_rows {
+            Value::Array(vec![form])
+        } else {
+            form
+        });
     }
 }
 
@@ -177,7 +190,8 @@ fn params_in(param: &Value) -> Vec<&Value> {
 /// One form param: an input per column, then the button.
 fn form(append: &Append, endpoint: &str, method: &str, label: &str, button: &str) -> Value {
     let mut inputs: Vec<Value> = append.columns.iter().map(input).collect();
-    inputs.push(json!({"paramName": FORM_BUTTON, "type": "button", "value": true, "label": button}));
+    inputs
+        .push(json!({"paramName": FORM_BUTTON, "type": "button", "value": true, "label": button}));
     json!({
         "paramName": if method == "PUT" { "replace_row" } else { "add_row" },
         "type": "form",

@@ -87,29 +87,45 @@ impl Writes {
         )
     }
 
-    /// The write targets of `manifest` checked: each file exists and can take its form's rows
-    /// (errors), and a warning for each when this server takes no writes. For `check`, the
-    /// start and `/`.
+    /// The write targets of `manifest` checked: each file exists and can take its form's rows.
+    /// For `check`, the start and `/`.
     pub fn problems(&self, manifest: &Manifest) -> Vec<Problem> {
-        let mut problems = Vec::new();
-        for (widget, append) in manifest.write_targets() {
-            let line = |message: &str| format!("{}: backend.append: {message}", widget.id);
-            if let Some(why) = self.refused_because() {
-                let message = format!("warning: served read-only (its form's writes get 403): {why}");
-                problems.push(Problem::warning(line(&message)));
-            }
-            if let Err(why) = self.target(append) {
-                problems.push(Problem::error(line(&why)));
-            }
-        }
-        problems
+        manifest
+            .write_targets()
+            .filter_map(|(widget, append)| {
+                let why = self.target(append).err()?;
+                Some(Problem::error(format!(
+                    "{}: backend.append: {why}",
+                    widget.id
+                )))
+            })
+            .collect()
+    }
+
+    /// Which widgets of `manifest` are served read-only and why, when this server takes no
+    /// writes (logged at the start, printed by `check`).
+    pub fn read_only(&self, manifest: &Manifest) -> Option<String> {
+        let why = self.refused_because()?;
+        let ids: Vec<&str> = manifest
+            .write_targets()
+            .map(|(w, _)| w.id.as_str())
+            .collect();
+        (!ids.is_empty()).then(|| {
+            format!(
+                "served read-only (their forms' writes get 403): {}: {why}",
+                ids.join(", ")
+            )
+        })
     }
 
     /// Whether `append`'s file exists and (a CSV) has a header naming the form's columns. Reads
     /// the first line only: the background check calls this every few seconds.
     fn target(&self, append: &Append) -> Result<(), String> {
         let shown = self.data.display(&append.file);
-        let (path, _) = self.data.resolve(&append.file).ok_or_else(|| missing(&shown))?;
+        let (path, _) = self
+            .data
+            .resolve(&append.file)
+            .ok_or_else(|| missing(&shown))?;
         if append.format == Format::Csv {
             let mut first_line = Vec::new();
             let file = std::fs::File::open(&path).map_err(|err| format!("{shown}: {err}"))?;
@@ -160,20 +176,25 @@ impl Writes {
         let lock = self.lock_for(&path);
         let _serialised = lock.lock().unwrap_or_else(PoisonError::into_inner);
         let bytes = std::fs::read(&path).map_err(|err| (500, format!("{shown}: {err}")))?;
-        let rows = Rows::read(&bytes, append)
-            .map_err(|why| (500, cannot_take(&shown, &why)))?;
+        let rows = Rows::read(&bytes, append).map_err(|why| (500, cannot_take(&shown, &why)))?;
         let line = row.encode(append.format, &rows.header);
         let key = row.key(append);
         match (&request.method, key) {
             (Method::Put, Some(key)) => {
                 let span = rows.find(&key).ok_or_else(|| {
-                    (404, format!("{shown} has no row whose key is '{key}' to replace"))
+                    (
+                        404,
+                        format!("{shown} has no row whose key is '{key}' to replace"),
+                    )
                 })?;
                 let replaced = [&bytes[..span.start], &line, &bytes[span.end..]].concat();
                 disk::replace(&path, &replaced).map_err(|err| failed(&shown, &err))?;
             }
             (Method::Put, None) => {
-                return Err((405, "this form has no key column: rows can only be added".into()));
+                return Err((
+                    405,
+                    "this form has no key column: rows can only be added".into(),
+                ));
             }
             (_, key) => {
                 if rows.count >= self.limits.max_rows {
@@ -188,7 +209,9 @@ impl Writes {
                 if let Some(key) = key.filter(|key| rows.find(key).is_some()) {
                     return Err((
                         409,
-                        format!("{shown} already has a row whose key is '{key}': use PUT to replace it"),
+                        format!(
+                            "{shown} already has a row whose key is '{key}': use PUT to replace it"
+                        ),
                     ));
                 }
                 let added = match rows.ends_in_newline {
@@ -212,7 +235,9 @@ impl Writes {
 }
 
 fn missing(shown: &str) -> String {
-    format!("{shown}, the file of this form, is missing: create it (a CSV file with its header line)")
+    format!(
+        "{shown}, the file of this form, is missing: create it (a CSV file with its header line)"
+    )
 }
 
 fn cannot_take(shown: &str, why: &str) -> String {
@@ -229,5 +254,8 @@ fn failed(shown: &str, err: &std::io::Error) -> Refusal {
         std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => 507,
         _ => 500,
     };
-    (status, format!("{shown} was not changed: the write failed: {err}"))
+    (
+        status,
+        format!("{shown} was not changed: the write failed: {err}"),
+    )
 }

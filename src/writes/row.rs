@@ -95,10 +95,12 @@ impl Row {
             Format::Csv => {
                 let fields: Vec<String> = header
                     .iter()
-                    .map(|column| match self.cells.iter().find(|(name, _)| name == column) {
-                        Some((_, cell)) => cell.text(),
-                        None => String::new(),
-                    })
+                    .map(
+                        |column| match self.cells.iter().find(|(name, _)| name == column) {
+                            Some((_, cell)) => cell.text(),
+                            None => String::new(),
+                        },
+                    )
                     .collect();
                 csv_record(&fields)
             }
@@ -155,7 +157,9 @@ fn cell(column: &Column, value: Option<&Value>) -> Result<Cell, String> {
         },
         (ColumnType::Date, Some(Value::String(text))) if is_date(text) => Cell::Text(text.clone()),
         (ColumnType::Date, Some(Value::String(text))) => {
-            return Err(format!("'{text}' is not a date (YYYY-MM-DD, a time may follow)"));
+            return Err(format!(
+                "'{text}' is not a date (YYYY-MM-DD, a time may follow)"
+            ));
         }
         (kind, Some(other)) => return Err(format!("{other} is not a {}", kind.as_str())),
     };
@@ -239,14 +243,20 @@ impl Rows {
                 }
                 let header: Vec<String> = match records.first() {
                     Some((_, names)) => names.iter().map(str::to_string).collect(),
-                    None => return Err("it has no header line: write the column names first".into()),
+                    None => {
+                        return Err("it has no header line: write the column names first".into());
+                    }
                 };
                 let wanted = column_names(append)
                     .into_iter()
                     .chain(append.created_at.as_deref());
-                let missing: Vec<&str> = wanted.filter(|c| !header.iter().any(|h| h == c)).collect();
+                let missing: Vec<&str> =
+                    wanted.filter(|c| !header.iter().any(|h| h == c)).collect();
                 if !missing.is_empty() {
-                    return Err(format!("its header lacks the column(s) {}", missing.join(", ")));
+                    return Err(format!(
+                        "its header lacks the column(s) {}",
+                        missing.join(", ")
+                    ));
                 }
                 let key_index = key.and_then(|key| header.iter().position(|h| h == key));
                 for (i, (start, record)) in records.iter().enumerate().skip(1) {
@@ -266,8 +276,10 @@ impl Rows {
                     if line.trim_ascii().is_empty() {
                         continue;
                     }
-                    let object: Map<String, Value> = serde_json::from_slice(line)
-                        .map_err(|err| format!("line {} is not a JSON object: {err}", number + 1))?;
+                    let object: Map<String, Value> =
+                        serde_json::from_slice(line).map_err(|err| {
+                            format!("line {} is not a JSON object: {err}", number + 1)
+                        })?;
                     count += 1;
                     let value = key.and_then(|key| object.get(key));
                     if let Some(value) = value {
