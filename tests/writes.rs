@@ -300,6 +300,10 @@ fn bad_submissions_get_a_clear_error_and_change_nothing() {
     // A file without a final line break gets one before the new row.
     assert_eq!(post(&server, "/ideas", json!({"id": "i2"})).status, 200);
     assert_eq!(records(&path).len(), 3);
+    // A row added by someone else is seen by the next write (what writes learnt is per version).
+    let mut file = fs::OpenOptions::new().append(true).open(&path).unwrap();
+    std::io::Write::write_all(&mut file, b"ext,sell,1,,,,t\n").unwrap();
+    assert_eq!(post(&server, "/ideas", json!({"id": "ext"})).status, 409);
 }
 
 #[test]
@@ -344,26 +348,40 @@ fn concurrent_submitters_each_land_exactly_once() {
     const EACH: usize = 25;
     let server = Arc::new(server());
     let base = server.url("");
+    let together = Arc::new(std::sync::Barrier::new(SUBMITTERS));
     let threads: Vec<_> = (0..SUBMITTERS)
         .map(|t| {
-            let base = base.clone();
+            let (base, together) = (base.clone(), Arc::clone(&together));
             std::thread::spawn(move || {
+                let mut shared_taken = 0;
                 for i in 0..EACH {
+                    together.wait();
                     let body = json!({"id": format!("t{t}-{i}"), "note": format!("a, \"b\"\n{i}")});
                     let reply = send(&base, "POST", "/ideas", &body.to_string(), Some(KEY));
                     assert_eq!(reply.status, 200, "{reply:?}");
+                    // Every submitter also races for a key of the round: one wins, the others
+                    // get 409.
+                    together.wait();
+                    let shared = json!({"id": format!("shared-{i}")}).to_string();
+                    let shared = send(&base, "POST", "/ideas", &shared, Some(KEY));
+                    assert!([200, 409].contains(&shared.status), "{shared:?}");
+                    shared_taken += usize::from(shared.status == 200);
                 }
+                shared_taken
             })
         })
         .collect();
-    for thread in threads {
-        thread.join().unwrap();
-    }
+    let shared_taken: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(shared_taken, EACH, "one key, one row");
     let rows = records(&server.fixture.path("data/ideas.csv"));
     let ids: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
     let unique: HashSet<&str> = ids.iter().copied().collect();
-    assert_eq!(ids.len(), SUBMITTERS * EACH);
-    assert_eq!(unique.len(), SUBMITTERS * EACH, "every row exactly once");
+    assert_eq!(ids.len(), (SUBMITTERS + 1) * EACH);
+    assert_eq!(
+        unique.len(),
+        (SUBMITTERS + 1) * EACH,
+        "every row exactly once"
+    );
     assert!(rows.iter().all(|r| r.len() == 7), "no torn row");
 }
 

@@ -22,6 +22,7 @@ use std::time::SystemTime;
 
 use serde_json::json;
 
+use crate::cache::FileVersion;
 use crate::http::{Method, Request, Response};
 use crate::log;
 use crate::manifest::{Append, Format, Manifest, Widget};
@@ -63,7 +64,16 @@ pub struct Writes {
     limits: Limits,
     /// Whether requests carry a checked API key (`--api-key`).
     authenticated: bool,
-    locks: Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>,
+    /// Per target file: the lock serialising its writes, guarding what the last one learnt.
+    locks: Mutex<HashMap<PathBuf, Arc<Mutex<Option<Known>>>>>,
+}
+
+/// What a write learnt of its file, reused by the next while the file is unchanged (so an
+/// append costs a `stat`, not a read of the whole file).
+#[derive(Debug)]
+struct Known {
+    version: FileVersion,
+    rows: Rows,
 }
 
 /// A refused or failed write: status and detail.
@@ -132,7 +142,7 @@ impl Writes {
             std::io::BufReader::new(file.take(HEADER_BYTES_READ))
                 .read_until(b'\n', &mut first_line)
                 .map_err(|err| format!("{shown}: {err}"))?;
-            Rows::read(&first_line, append).map_err(|why| cannot_take(&shown, &why))?;
+            Rows::read(&first_line, append, None).map_err(|why| cannot_take(&shown, &why))?;
         }
         Ok(())
     }
@@ -172,60 +182,81 @@ impl Writes {
         let now = log::rfc3339(SystemTime::now());
         let row = Row::from_body(&request.body, append, &now).map_err(|detail| (400, detail))?;
         let shown = self.data.display(&append.file);
-        let (path, _) = (self.data.resolve(&append.file)).ok_or_else(|| (500, missing(&shown)))?;
+        let (path, _) = self
+            .data
+            .resolve(&append.file)
+            .ok_or_else(|| (500, missing(&shown)))?;
         let lock = self.lock_for(&path);
-        let _serialised = lock.lock().unwrap_or_else(PoisonError::into_inner);
-        let bytes = std::fs::read(&path).map_err(|err| (500, format!("{shown}: {err}")))?;
-        let rows = Rows::read(&bytes, append).map_err(|why| (500, cannot_take(&shown, &why)))?;
-        let line = row.encode(append.format, &rows.header);
+        let mut known = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let io_failed = |err: std::io::Error| (500, format!("{shown}: {err}"));
+        let version = FileVersion::of(&path).map_err(io_failed)?;
+        let read = |key: Option<&str>| {
+            let bytes = std::fs::read(&path).map_err(io_failed)?;
+            let rows =
+                Rows::read(&bytes, append, key).map_err(|why| (500, cannot_take(&shown, &why)))?;
+            Ok::<_, Refusal>((bytes, rows))
+        };
         let key = row.key(append);
-        match (&request.method, key) {
-            (Method::Put, Some(key)) => {
-                let span = rows.find(&key).ok_or_else(|| {
-                    (
-                        404,
-                        format!("{shown} has no row whose key is '{key}' to replace"),
-                    )
-                })?;
-                let replaced = [&bytes[..span.start], &line, &bytes[span.end..]].concat();
-                disk::replace(&path, &replaced).map_err(|err| failed(&shown, &err))?;
-            }
-            (Method::Put, None) => {
-                return Err((
-                    405,
-                    "this form has no key column: rows can only be added".into(),
-                ));
-            }
-            (_, key) => {
-                if rows.count >= self.limits.max_rows {
-                    return Err((
-                        507,
-                        format!(
-                            "{shown} holds {} rows, the most it may (--max-rows-per-file)",
-                            rows.count
-                        ),
-                    ));
-                }
-                if let Some(key) = key.filter(|key| rows.find(key).is_some()) {
-                    return Err((
-                        409,
-                        format!(
-                            "{shown} already has a row whose key is '{key}': use PUT to replace it"
-                        ),
-                    ));
-                }
-                let added = match rows.ends_in_newline {
-                    true => line,
-                    false => [b"\n".as_slice(), &line].concat(),
-                };
-                disk::append(&path, &added).map_err(|err| failed(&shown, &err))?;
-            }
+        if request.method == Method::Put {
+            let key = key.ok_or((
+                405,
+                "this form has no key column: rows can only be added".into(),
+            ))?;
+            let (bytes, rows) = read(Some(&key))?;
+            let span = rows.found.ok_or_else(|| {
+                (
+                    404,
+                    format!("{shown} has no row whose key is '{key}' to replace"),
+                )
+            })?;
+            let line = row.encode(append.format, &rows.header);
+            let replaced = [&bytes[..span.start], &line, &bytes[span.end..]].concat();
+            *known = None;
+            disk::replace(&path, &replaced).map_err(|err| failed(&shown, &err))?;
+            return Ok(row);
+        }
+        let current = match known.take() {
+            Some(current) if current.version == version => current,
+            _ => Known {
+                version,
+                rows: read(None)?.1,
+            },
+        };
+        let Known { rows, version } = known.insert(current);
+        if rows.count >= self.limits.max_rows {
+            return Err((
+                507,
+                format!(
+                    "{shown} holds {} rows, the most it may (--max-rows-per-file)",
+                    rows.count
+                ),
+            ));
+        }
+        if let Some(key) = key.as_ref().filter(|key| rows.keys.contains(*key)) {
+            return Err((
+                409,
+                format!("{shown} already has a row whose key is '{key}': use PUT to replace it"),
+            ));
+        }
+        let line = row.encode(append.format, &rows.header);
+        let added = match rows.ends_in_newline {
+            true => line,
+            false => [b"\n".as_slice(), &line].concat(),
+        };
+        disk::append(&path, &added).map_err(|err| failed(&shown, &err))?;
+        rows.count += 1;
+        rows.keys.extend(key);
+        rows.ends_in_newline = true;
+        // Kept for the next write while the file stays at the version written here (if the
+        // stat fails, the old version no longer matches and the next write reads the file).
+        if let Ok(written) = FileVersion::of(&path) {
+            *version = written;
         }
         Ok(row)
     }
 
     /// The lock of the file at `path`; locks no write holds are dropped when too many are kept.
-    fn lock_for(&self, path: &Path) -> Arc<Mutex<()>> {
+    fn lock_for(&self, path: &Path) -> Arc<Mutex<Option<Known>>> {
         let mut locks = lock(&self.locks);
         if locks.len() > IDLE_LOCKS_KEPT {
             locks.retain(|_, lock| Arc::strong_count(lock) > 1);

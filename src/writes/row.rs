@@ -5,6 +5,7 @@
 //! empty); a CSV field is quoted when it holds a comma, a quote or a line break; an encoded row
 //! is one line (JSON escapes its line breaks, CSV quotes them) ending in `\n`.
 
+use std::collections::HashSet;
 use std::ops::Range;
 
 use serde_json::{Map, Number, Value};
@@ -204,109 +205,129 @@ fn csv_record(fields: &[String]) -> Vec<u8> {
     line
 }
 
-/// The rows a target file holds.
+/// The rows a target file holds, read for one write.
 #[derive(Debug)]
 pub struct Rows {
     /// A CSV file's columns (empty for JSON lines).
     pub header: Vec<String>,
     /// How many rows (the header not counted).
     pub count: usize,
-    /// Each row's key value and its bytes in the file (its line end included), when the
-    /// target has a key.
-    keyed: Vec<(String, Range<usize>)>,
+    /// The values of the key column (empty without a key).
+    pub keys: HashSet<String>,
+    /// The bytes (line end included) of the row whose key was looked for, if there is one.
+    pub found: Option<Range<usize>>,
     /// Whether the file is empty or ends in a line break (else one goes before a new row).
     pub ends_in_newline: bool,
 }
 
 impl Rows {
-    /// Reads a target file's rows. `Err`: why the file cannot take the form's rows (a CSV
-    /// without a header naming every column, a line that is not JSON).
-    pub fn read(bytes: &[u8], append: &Append) -> Result<Rows, String> {
-        let ends_in_newline = bytes.is_empty() || bytes.ends_with(b"\n");
-        let key = append.key.as_deref();
-        let mut keyed = Vec::new();
-        let (header, count) = match append.format {
-            Format::Csv => {
-                let mut reader = csv::ReaderBuilder::new()
-                    .has_headers(false)
-                    .flexible(true)
-                    .from_reader(bytes);
-                let mut records = Vec::new();
-                let mut record = csv::StringRecord::new();
-                loop {
-                    let start = reader.position().byte() as usize;
-                    match reader.read_record(&mut record) {
-                        Ok(true) => records.push((start, record.clone())),
-                        Ok(false) => break,
-                        Err(err) => return Err(format!("it is not CSV: {err}")),
-                    }
-                }
-                let header: Vec<String> = match records.first() {
-                    Some((_, names)) => names.iter().map(str::to_string).collect(),
-                    None => {
-                        return Err("it has no header line: write the column names first".into());
-                    }
-                };
-                let wanted = column_names(append)
-                    .into_iter()
-                    .chain(append.created_at.as_deref());
-                let missing: Vec<&str> =
-                    wanted.filter(|c| !header.iter().any(|h| h == c)).collect();
-                if !missing.is_empty() {
-                    return Err(format!(
-                        "its header lacks the column(s) {}",
-                        missing.join(", ")
-                    ));
-                }
-                let key_index = key.and_then(|key| header.iter().position(|h| h == key));
-                for (i, (start, record)) in records.iter().enumerate().skip(1) {
-                    let end = records.get(i + 1).map_or(bytes.len(), |(next, _)| *next);
-                    if let Some(value) = key_index.and_then(|k| record.get(k)) {
-                        keyed.push((value.to_string(), *start..end));
-                    }
-                }
-                (header, records.len() - 1)
-            }
-            Format::JsonLines => {
-                let mut count = 0;
-                let mut start = 0;
-                for (number, line) in bytes.split_inclusive(|b| *b == b'\n').enumerate() {
-                    let span = start..start + line.len();
-                    start = span.end;
-                    if line.trim_ascii().is_empty() {
-                        continue;
-                    }
-                    let object: Map<String, Value> =
-                        serde_json::from_slice(line).map_err(|err| {
-                            format!("line {} is not a JSON object: {err}", number + 1)
-                        })?;
-                    count += 1;
-                    let value = key.and_then(|key| object.get(key));
-                    if let Some(value) = value {
-                        let text = match value {
-                            Value::String(text) => text.clone(),
-                            other => other.to_string(),
-                        };
-                        keyed.push((text, span));
-                    }
-                }
-                (Vec::new(), count)
-            }
+    /// Reads a target file's rows in one pass, keeping the header, the count, the keys and
+    /// where the row whose key column holds `key` lies. `Err`: why the file cannot take the form's
+    /// rows (a CSV without a header naming every column, a line that is not a JSON object).
+    pub fn read(bytes: &[u8], append: &Append, key: Option<&str>) -> Result<Rows, String> {
+        let mut rows = Rows {
+            header: Vec::new(),
+            count: 0,
+            keys: HashSet::new(),
+            found: None,
+            ends_in_newline: bytes.is_empty() || bytes.ends_with(b"\n"),
         };
-        Ok(Rows {
-            header,
-            count,
-            keyed,
-            ends_in_newline,
-        })
+        match append.format {
+            Format::Csv => rows.read_csv(bytes, append, key)?,
+            Format::JsonLines => rows.read_json_lines(bytes, append, key)?,
+        }
+        Ok(rows)
     }
 
-    /// Where the row whose key is `key` lies in the file.
-    pub fn find(&self, key: &str) -> Option<Range<usize>> {
-        self.keyed
+    fn read_csv(&mut self, bytes: &[u8], append: &Append, key: Option<&str>) -> Result<(), String> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(bytes);
+        let mut record = csv::ByteRecord::new();
+        match reader.read_byte_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => return Err("it has no header line: write the column names first".into()),
+            Err(err) => return Err(format!("it is not CSV: {err}")),
+        }
+        self.header = record
             .iter()
-            .find(|(value, _)| value == key)
-            .map(|(_, span)| span.clone())
+            .map(|name| String::from_utf8_lossy(name).into_owned())
+            .collect();
+        let wanted = column_names(append)
+            .into_iter()
+            .chain(append.created_at.as_deref());
+        let missing: Vec<&str> = wanted
+            .filter(|c| !self.header.iter().any(|h| h == c))
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "its header lacks the column(s) {}",
+                missing.join(", ")
+            ));
+        }
+        let key_index = append
+            .key
+            .as_deref()
+            .and_then(|name| self.header.iter().position(|h| h == name));
+        loop {
+            let start = reader.position().byte() as usize;
+            if let Some(span) = &mut self.found
+                && span.end == usize::MAX
+            {
+                span.end = start;
+            }
+            match reader.read_byte_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(err) => return Err(format!("it is not CSV: {err}")),
+            }
+            self.count += 1;
+            let Some(value) = key_index.and_then(|k| record.get(k)) else {
+                continue;
+            };
+            if key.map(str::as_bytes) == Some(value) && self.found.is_none() {
+                self.found = Some(start..usize::MAX);
+            }
+            self.keys
+                .insert(String::from_utf8_lossy(value).into_owned());
+        }
+        if let Some(span) = &mut self.found {
+            span.end = span.end.min(bytes.len());
+        }
+        Ok(())
+    }
+
+    fn read_json_lines(
+        &mut self,
+        bytes: &[u8],
+        append: &Append,
+        key: Option<&str>,
+    ) -> Result<(), String> {
+        let mut start = 0;
+        for (number, line) in bytes.split_inclusive(|b| *b == b'\n').enumerate() {
+            let span = start..start + line.len();
+            start = span.end;
+            if line.trim_ascii().is_empty() {
+                continue;
+            }
+            self.count += 1;
+            let Some(name) = append.key.as_deref() else {
+                continue;
+            };
+            let object: Map<String, Value> = serde_json::from_slice(line)
+                .map_err(|err| format!("line {} is not a JSON object: {err}", number + 1))?;
+            let value = match object.get(name) {
+                Some(Value::String(text)) => text.clone(),
+                Some(other) => other.to_string(),
+                None => continue,
+            };
+            if key == Some(value.as_str()) && self.found.is_none() {
+                self.found = Some(span);
+            }
+            self.keys.insert(value);
+        }
+        Ok(())
     }
 }
 
@@ -381,14 +402,16 @@ mod tests {
         let file = "id,side,size,date,hedged,note,created_at\n\
                     a,buy,1,,,\"two\nlines\",t\n\
                     b,sell,2,,,,t";
-        let rows = Rows::read(file.as_bytes(), &ideas()).unwrap();
+        let read = |key| Rows::read(file.as_bytes(), &ideas(), Some(key)).unwrap();
+        let rows = read("b");
         assert_eq!(rows.count, 2);
         assert!(!rows.ends_in_newline);
-        let b = rows.find("b").unwrap();
-        assert_eq!(&file[b], "b,sell,2,,,,t");
-        let a = rows.find("a").unwrap();
+        assert_eq!(&file[rows.found.unwrap()], "b,sell,2,,,,t");
+        let a = read("a").found.unwrap();
         assert!(file[a].ends_with("lines\",t\n"));
-        let lacking = Rows::read(b"id,side\n", &ideas()).unwrap_err();
+        assert_eq!(read("c").found, None);
+        assert!(rows.keys.contains("a") && rows.keys.contains("b") && rows.keys.len() == 2);
+        let lacking = Rows::read(b"id,side\n", &ideas(), None).unwrap_err();
         assert!(lacking.contains("size"), "{lacking}");
     }
 }
