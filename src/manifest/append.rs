@@ -9,7 +9,8 @@
 //!               {"name": "size", "type": "number"}]}}
 //! ```
 //!
-//! Invariants: the file is a safe path inside `data/` ending in `.csv`, `.jsonl` or `.ndjson`,
+//! The widget reads the same file unless its `backend.file` names another. Invariants: the
+//! file is a safe path inside `data/` ending in `.csv`, `.jsonl` or `.ndjson`,
 //! fixed here (no `{param}`: a request never chooses the file); column names are unique and the
 //! key (when given) is one of them; the server-filled `created_at` column is not a form input.
 //! Unless the entry already has a `form` param, it gets one that adds a row (POST to the
@@ -217,4 +218,38 @@ fn input(column: &Column) -> Value {
         input["options"] = Value::Array(options);
     }
     input
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(spec: Value) -> String {
+        parse(spec).unwrap_err().1
+    }
+
+    #[test]
+    fn only_a_fixed_data_file_with_sound_columns_is_a_target() {
+        let columns = json!([{"name": "id"}]);
+        for file in [
+            "../x.csv",
+            "a/../../x.csv",
+            ".hidden.csv",
+            "{desk}.csv",
+            "/etc/x.csv",
+        ] {
+            let why = refusal(json!({"file": file, "columns": columns}));
+            assert!(why.contains("inside data/"), "{file}: {why}");
+        }
+        assert!(refusal(json!({"file": "x.txt", "columns": columns})).contains(".csv"));
+        assert!(refusal(json!({"file": "x.csv", "columns": []})).contains("at least one"));
+        let twice = json!([{"name": "id"}, {"name": "id"}]);
+        assert!(refusal(json!({"file": "x.csv", "columns": twice})).contains("twice"));
+        let key = json!({"file": "x.csv", "columns": columns, "key": "nope"});
+        assert!(refusal(key).contains("'nope'"));
+        let kind = json!({"file": "x.csv", "columns": [{"name": "a", "type": "money"}]});
+        assert!(refusal(kind).contains("money"));
+        let fine = parse(json!({"file": "desk/log.jsonl", "columns": columns})).unwrap();
+        assert_eq!(fine.format, Format::JsonLines);
+    }
 }

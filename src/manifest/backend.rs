@@ -84,6 +84,10 @@ pub(super) fn widget(
     let filter_specs = std::mem::take(&mut spec.filters);
     let options_specs = std::mem::take(&mut spec.options);
     let append = spec.append.take().map(append::parse).transpose()?;
+    if let Some(append) = &append {
+        // The widget shows the rows its form adds, unless it names another file.
+        spec.file.get_or_insert_with(|| append.file.clone());
+    }
     let kind = kind(widget_type, spec, &entry, &endpoint, &params)?;
     let filters = filters(filter_specs)?;
     let options = options(id, &kind, options_specs, &params)?;
