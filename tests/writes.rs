@@ -399,9 +399,13 @@ fn a_file_at_its_row_cap_takes_no_more() {
 fn a_process_killed_mid_writes_keeps_every_acknowledged_row() {
     let fixture = fixture();
     let mut running = Running::start(&fixture, &["--quiet", "--allow-unauthenticated-writes"]);
-    // Drain stderr (one line per write) so the server never blocks on a full pipe.
+    // Read stderr (one line per write) meanwhile, so the server never blocks on a full pipe.
     let mut stderr = running.take_stderr();
-    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let log = std::thread::spawn(move || {
+        let mut log = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut log).unwrap();
+        log
+    });
     let base = format!("http://127.0.0.1:{}", running.port);
     let acknowledged = Arc::new(Mutex::new(Vec::new()));
     let deadline = Instant::now() + Duration::from_secs(3);
@@ -436,6 +440,15 @@ fn a_process_killed_mid_writes_keeps_every_acknowledged_row() {
         thread.join().unwrap();
     }
     let acknowledged = acknowledged.lock().unwrap().clone();
+    let log = log.join().unwrap();
+    let logged = "POST widget=ideas file=data/ideas.csv client=127.0.0.1 bytes=";
+    let writes_logged = log
+        .lines()
+        .filter(|l| l.contains(logged) && l.ends_with("status=200"));
+    assert!(
+        writes_logged.count() >= acknowledged.len(),
+        "every write is logged: {log:.300}"
+    );
     assert!(
         acknowledged.len() > 20,
         "only {} writes before the kill",
@@ -466,11 +479,11 @@ fn a_full_disk_answers_507_and_leaves_the_file_intact() {
         .status()
         .unwrap();
     assert!(mounted.success(), "this test needs root to mount a tmpfs");
+    let _unmounted_last = Unmount(data.clone());
     fs::write(data.join("ideas.csv"), IDEAS_HEADER).unwrap();
     let filled = fs::write(data.join("filler.bin"), vec![b'x'; 64 * 1024]);
     assert!(filled.is_err(), "the tmpfs should be full");
     let server = server_with(fixture, |config| config.writes.max_body_bytes = 64 * 1024);
-    let _unmounted_first = Unmount(data.clone());
     let mut answered = Vec::new();
     for i in 0..40 {
         let note = "n".repeat(1000);
@@ -510,12 +523,16 @@ fn rows_bytes(rows: &[Vec<String>]) -> usize {
     rows.first().map_or(0, |r| r.join(",").len() + 1)
 }
 
-/// Unmounts a folder when dropped (before the fixture holding it is removed).
+/// Unmounts a fixture's `data/` when dropped, even after a failed assertion, and removes the
+/// fixture's folder (whose own removal stopped at the mount point).
 struct Unmount(std::path::PathBuf);
 
 impl Drop for Unmount {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg(&self.0).status();
+        if let Some(root) = self.0.parent() {
+            let _ = fs::remove_dir_all(root);
+        }
     }
 }
 
