@@ -281,6 +281,7 @@ fn bad_submissions_get_a_clear_error_and_change_nothing() {
         Some(KEY),
     );
     assert_eq!(reply.status, 405, "no key column: no replacing");
+    assert_eq!(reply.header("allow"), Some("GET, HEAD, POST, OPTIONS"));
     let reply = send(&server.url(""), "POST", "/prices", "{}", Some(KEY));
     assert_eq!(
         reply.status, 405,
