@@ -6,8 +6,9 @@
 //! ([`router::route`]); the token check, except for `/health` (see `health.rs`); then a path
 //! that names nothing → 404, a method the route does not take → 405 with `Allow` (from
 //! [`router::Methods`]), a POST whose `Content-Type` is not JSON → 415, so no page can make
-//! the server work without a CORS preflight; then the route's handler: the manifests, the raw
-//! files, `widgets::serve` for a widget's endpoint, `widgets::udf::serve` for an advanced
+//! the server work without a CORS preflight (a PUT likewise); then the route's handler: the
+//! manifests, the raw files, `writes` for a POST or PUT on a widget with `backend.append` (its
+//! form), `widgets::serve` for a widget's endpoint, `widgets::udf::serve` for an advanced
 //! chart's routes below it, `widgets::options::serve`. Every answer, errors included, is
 //! finished by [`App::finish`] (`finish.rs`: the CORS headers, so the browser can show errors
 //! too, and the rest every answer carries), which the server calls once per answer, refusals
@@ -49,6 +50,7 @@ use crate::validate::{Problem, Severity};
 use crate::websocket::{self, Upgrade};
 use crate::widgets::udf::{self, UdfRoute};
 use crate::widgets::{self, Call, omni, options, pdf};
+use crate::writes::Writes;
 
 pub struct App {
     files: Arc<Files>,
@@ -66,6 +68,8 @@ pub struct App {
     hosts: Hosts,
     max_viewer_bytes: u64,
     searches: omni::Searches,
+    /// The form writes (`backend.append`).
+    writes: Writes,
     started: Instant,
     data_check: Mutex<Option<DataCheck>>,
     /// Whether reloads and problems are logged (not for `check`, which prints its own).
@@ -104,7 +108,15 @@ impl App {
         let (manifest, _) = app.manifest();
         app.log_reloads();
         app.log_new_problems(&manifest);
+        if let Some(note) = app.writes_read_only() {
+            crate::log::write(Level::Warning, &format!("openbb-files: {note}"));
+        }
         app
+    }
+
+    /// Which widgets with a write target are served read-only, and why (no `--api-key`).
+    pub fn writes_read_only(&self) -> Option<String> {
+        self.writes.read_only(&self.manifest().0)
     }
 
     /// The app without logging, for `check`, which prints [`App::problems`] itself.
@@ -152,6 +164,11 @@ impl App {
             max_viewer_bytes: config.max_viewer_bytes,
             // Half the workers at most, so searches never hold every worker.
             searches: omni::Searches::new(config.threads / 2),
+            writes: Writes::new(
+                DataDir::new(config.root.join("data")),
+                config.writes.clone(),
+                config.api_key.is_some(),
+            ),
             started: Instant::now(),
             data_check: Mutex::new(None),
             logging,
@@ -279,6 +296,7 @@ impl App {
     /// The served widgets checked against `data/`, and `apps.json` against the served widgets.
     fn data_and_apps_problems(&self, manifest: &Arc<Manifest>) -> Vec<Problem> {
         let mut problems = self.data_problems(manifest);
+        problems.extend(self.writes.problems(manifest));
         problems.extend(manifest.apps(&self.apps.get().0).1);
         problems
     }
@@ -396,11 +414,13 @@ impl App {
             .with_header("Allow", allowed.allow_header());
             return (counted, refusal);
         }
-        if request.method == Method::Post && !is_json(request.header("content-type")) {
+        let has_body = matches!(request.method, Method::Post | Method::Put);
+        if has_body && !is_json(request.header("content-type")) {
             let refusal = Response::error(
                 415,
                 &format!(
-                    "a POST body must be sent as Content-Type: application/json, not {}",
+                    "a {} body must be sent as Content-Type: application/json, not {}",
+                    request.method.as_str(),
                     request.header("content-type").unwrap_or("without a type")
                 ),
             );
@@ -426,7 +446,12 @@ impl App {
             Route::File(relative) => pdf::raw_file(&self.files, &relative),
             Route::Options(options) => options::serve(&self.files, options, &params),
             Route::Widget(widget) => {
-                let response = widgets::serve(&self.call(widget, request, &params));
+                let response = match &widget.append {
+                    Some(append) if matches!(request.method, Method::Post | Method::Put) => {
+                        self.writes.serve(widget, append, request)
+                    }
+                    _ => widgets::serve(&self.call(widget, request, &params)),
+                };
                 self.last_statuses
                     .record(&widget.id, response.status, SystemTime::now());
                 response

@@ -19,7 +19,7 @@ pub const DEFAULT_ORIGINS: [&str; 4] = [
 ];
 
 /// Methods a preflight may ask for.
-const ALLOWED_METHODS: &str = "GET, HEAD, POST, OPTIONS";
+const ALLOWED_METHODS: &str = "GET, HEAD, POST, PUT, OPTIONS";
 /// How long a browser may reuse a preflight answer (Chromium caps this at two hours).
 const MAX_AGE_SECONDS: &str = "7200";
 

@@ -17,6 +17,8 @@ pub enum Method {
     Get,
     Head,
     Post,
+    /// A form's replacement of a row (`writes/`).
+    Put,
     Options,
     Other(String),
 }
@@ -27,6 +29,7 @@ impl Method {
             "GET" => Method::Get,
             "HEAD" => Method::Head,
             "POST" => Method::Post,
+            "PUT" => Method::Put,
             "OPTIONS" => Method::Options,
             other => Method::Other(other.to_string()),
         }
@@ -37,6 +40,7 @@ impl Method {
             Method::Get => "GET",
             Method::Head => "HEAD",
             Method::Post => "POST",
+            Method::Put => "PUT",
             Method::Options => "OPTIONS",
             Method::Other(name) => name,
         }

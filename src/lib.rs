@@ -17,7 +17,8 @@
 //! subscribers of live_grid WebSockets and pushes them changed rows; `server` only hands it the
 //! upgraded connections. `log` writes every line on stderr (escaped, and never panicking).
 //! `health` answers `/health` (no key) and is `openbb-files health`, the probe for containers;
-//! `build_info` is what `--version` says.
+//! `build_info` is what `--version` says. `writes` adds the rows of Workspace forms to the files
+//! widgets name in `backend.append` (the only module that writes under `data/`).
 
 #![forbid(unsafe_code)]
 
@@ -59,6 +60,7 @@ pub mod validate;
 pub mod websocket;
 pub mod widgets;
 pub mod workspace;
+pub mod writes;
 
 pub use config::Config;
 pub use server::{Handler, ServerHandle, start, start_with};

@@ -11,7 +11,7 @@
 //! | `/metrics` | [`Route::Metrics`] | GET, HEAD |
 //! | `/widgets.json`, `/apps.json` (`/templates.json`), `/agents.json` | the manifests | GET, HEAD |
 //! | `/files/<path under data/>` | [`Route::File`] | GET, HEAD |
-//! | a widget's endpoint | [`Route::Widget`] | POST for multi_file_viewer, omni, ssrm_table; GET, HEAD for the rest |
+//! | a widget's endpoint | [`Route::Widget`] | POST for multi_file_viewer, omni, ssrm_table; GET, HEAD for the rest, and POST (and PUT with a `key`: its form's writes) for a widget with `backend.append` |
 //! | an options endpoint | [`Route::Options`] | GET, HEAD |
 //! | a live_grid's `wsEndpoint` | [`Route::WebSocket`] | GET (an upgrade; a plain request is a 426), HEAD |
 //! | `<advanced chart endpoint>/<config, symbols, search, history, time>` | [`Route::Udf`] | GET, HEAD |
@@ -80,17 +80,23 @@ impl Methods {
     const HEAD: u8 = 2;
     const POST: u8 = 4;
     const OPTIONS: u8 = 8;
+    const PUT: u8 = 16;
 
     /// GET and HEAD (and OPTIONS, the preflight).
     pub const READ: Methods = Methods(Methods::GET | Methods::HEAD | Methods::OPTIONS);
     /// POST with a JSON body (and OPTIONS, the preflight).
     pub const POST_JSON: Methods = Methods(Methods::POST | Methods::OPTIONS);
+    /// A widget with a write target: read, and its form's POST (add a row).
+    pub const READ_ADD: Methods = Methods(Methods::READ.0 | Methods::POST);
+    /// A widget with a keyed write target: read, add, and PUT (replace the row of a key).
+    pub const READ_WRITE: Methods = Methods(Methods::READ_ADD.0 | Methods::PUT);
 
     /// In the order the `Allow` header lists them.
-    const NAMED: [(u8, Method); 4] = [
+    const NAMED: [(u8, Method); 5] = [
         (Methods::GET, Method::Get),
         (Methods::HEAD, Method::Head),
         (Methods::POST, Method::Post),
+        (Methods::PUT, Method::Put),
         (Methods::OPTIONS, Method::Options),
     ];
 
@@ -166,6 +172,11 @@ impl Route<'_> {
     pub fn methods(&self) -> Methods {
         match self {
             Route::Widget(widget) if widget.kind.widget_type().takes_post() => Methods::POST_JSON,
+            Route::Widget(widget) => match &widget.append {
+                Some(append) if append.key.is_some() => Methods::READ_WRITE,
+                Some(_) => Methods::READ_ADD,
+                None => Methods::READ,
+            },
             _ => Methods::READ,
         }
     }

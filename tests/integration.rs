@@ -36,4 +36,5 @@ mod udf;
 mod validation;
 mod widgets;
 mod workspace;
+mod writes;
 mod zeroconf;

@@ -69,7 +69,7 @@ fn the_bundled_example_passes_validate_widgets() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let server = TestServer::start_with(Fixture::new(), test_config(root));
     let widgets = connect_and_validate(&server);
-    assert_eq!(widgets.len(), 19, "every bundled widget is served");
+    assert_eq!(widgets.len(), 20, "every bundled widget is served");
     let raw: Value =
         serde_json::from_str(&std::fs::read_to_string(root.join("widgets.json")).unwrap()).unwrap();
     for (id, widget) in raw.as_object().unwrap() {

@@ -196,6 +196,9 @@ fn check_folder(options: &Options, out: &mut dyn Write) -> bool {
     for problem in &problems {
         let _ = writeln!(out, "{}", problem.line);
     }
+    if let Some(note) = app.writes_read_only() {
+        let _ = writeln!(out, "note: unless served with --api-key, {note}");
+    }
     let errors = problems
         .iter()
         .filter(|p| p.severity == Severity::Error)

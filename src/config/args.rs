@@ -21,7 +21,7 @@ struct Flag {
     help: &'static str,
 }
 
-const FLAGS: [Flag; 29] = [
+const FLAGS: [Flag; 32] = [
     Flag {
         name: "root",
         value: Some("DIR"),
@@ -184,6 +184,23 @@ const FLAGS: [Flag; 29] = [
         value: Some("N"),
         help: "most filter conditions one request may make (filtering parameters, SSRM filter \
                conditions); more get 400 [default: 32]",
+    },
+    Flag {
+        name: "allow-unauthenticated-writes",
+        value: None,
+        help: "take form writes (backend.append) on a server without --api-key; only on a \
+               trusted network [variable: 1 or true]",
+    },
+    Flag {
+        name: "max-write-bytes",
+        value: Some("N"),
+        help: "largest form submission (one row); larger ones get 413 [default: 65536]",
+    },
+    Flag {
+        name: "max-rows-per-file",
+        value: Some("N"),
+        help: "rows a form's file may hold; a file this full takes no more rows (507) \
+               [default: 100000]",
     },
     Flag {
         name: "version",
@@ -467,6 +484,16 @@ fn build(
     let origins = all("cors-origin");
     if !origins.is_empty() {
         config.cors_origins = origins;
+    }
+    if let Some(allow) = last("allow-unauthenticated-writes") {
+        config.writes.allow_unauthenticated =
+            matches!(allow.to_ascii_lowercase().as_str(), "1" | "true" | "yes");
+    }
+    if let Some(bytes) = last("max-write-bytes") {
+        config.writes.max_body_bytes = number_in(&called("max-write-bytes"), &bytes, 64, 1 << 30)?;
+    }
+    if let Some(rows) = last("max-rows-per-file") {
+        config.writes.max_rows = number_in(&called("max-rows-per-file"), &rows, 1, 1 << 40)?;
     }
     if let Some(quiet) = last("quiet") {
         config.access_log = !matches!(quiet.to_ascii_lowercase().as_str(), "1" | "true" | "yes");
@@ -753,6 +780,9 @@ mod tests {
             ("live-per-address", "4"),
             ("live-queue-bytes", "65536"),
             ("trust-proxy", "10.0.0.0/8, ::1"),
+            ("allow-unauthenticated-writes", "1"),
+            ("max-write-bytes", "1000"),
+            ("max-rows-per-file", "17"),
         ]
         .iter()
         .map(|(flag, value)| (env_name(flag), *value))
@@ -797,6 +827,11 @@ mod tests {
                     per_address: 4,
                     queue_bytes: 65536,
                     ..Limits::default()
+                },
+                writes: crate::writes::Limits {
+                    allow_unauthenticated: true,
+                    max_body_bytes: 1000,
+                    max_rows: 17,
                 },
             }
         );

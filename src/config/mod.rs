@@ -61,6 +61,8 @@ pub struct Config {
     pub max_viewer_bytes: u64,
     /// The live_grid sockets' bounds (`--live-per-address` and `--live-queue-bytes` set theirs).
     pub live: Limits,
+    /// Form writes: allowed without a key?, body and rows bounds (see `writes/`).
+    pub writes: crate::writes::Limits,
 }
 
 /// The files `--tls-cert` and `--tls-key` name.
@@ -110,6 +112,7 @@ impl Default for Config {
             trust_proxy: Vec::new(),
             max_viewer_bytes: 64 * 1024 * 1024,
             live: Limits::default(),
+            writes: crate::writes::Limits::default(),
         }
     }
 }

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use super::model::{
     Articles, Kind, LiveSocket, OptionsRoute, OptionsSource, PdfMode, Source, Tile, Type, Widget,
 };
-use super::{FILES_PREFIX, RESERVED_ENDPOINTS};
+use super::{FILES_PREFIX, RESERVED_ENDPOINTS, append};
 use crate::filter::Rule;
 use crate::paths::{clean_request_path, is_safe_segment};
 use crate::remote::is_remote;
@@ -33,6 +33,7 @@ struct BackendSpec {
     #[serde(default)]
     options: Map<String, Value>,
     ttl: Option<u64>,
+    append: Option<Value>,
 }
 
 #[derive(Deserialize)]
@@ -82,14 +83,23 @@ pub(super) fn widget(
     let params = params_of(&entry);
     let filter_specs = std::mem::take(&mut spec.filters);
     let options_specs = std::mem::take(&mut spec.options);
+    let append = spec.append.take().map(append::parse).transpose()?;
+    if let Some(append) = &append {
+        // The widget shows the rows its form adds, unless it names another file.
+        spec.file.get_or_insert_with(|| append.file.clone());
+    }
     let kind = kind(widget_type, spec, &entry, &endpoint, &params)?;
     let filters = filters(filter_specs)?;
     let options = options(id, &kind, options_specs, &params)?;
+    if let Some(append) = &append {
+        append::add_forms(&mut entry, &endpoint, append);
+    }
     let widget = Widget {
         id: id.to_string(),
         endpoint,
         filters,
         kind,
+        append,
     };
     Ok((widget, options, Value::Object(entry)))
 }

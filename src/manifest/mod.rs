@@ -24,6 +24,7 @@
 //! | `mode` | pdf | `"base64"` (default) or `"url"` (a link to the `/files/...` route) |
 //! | `ttl` | those taking `file` | seconds a remote `file` (`http(s)://...`, see `remote.rs`) is kept before it is fetched again |
 //! | `filters` on live_grid | live_grid | the same rules, also applied to the rows pushed over its WebSocket |
+//! | `append` | table, live_grid | `{file, columns: [{name, type?, options?}], key?, created_at?}`: the `.csv`/`.jsonl` file the widget's form adds rows to (POST; PUT replaces the row of `key`); see `append.rs` and `writes/` |
 //! | `options` | all | `{paramName: {file, column?, label?}}`: answers that param's `optionsEndpoint` with the distinct values of `column` (or the options array in a JSON `file`) |
 //!
 //! A multi_file_viewer's `fileSelector` param gets its options endpoint answered with the folder's
@@ -33,6 +34,7 @@
 //! endpoint) with different backends; no widget or options endpoint takes a reserved path or the
 //! `/files/` prefix.
 
+mod append;
 mod apps;
 mod backend;
 mod clashes;
@@ -42,6 +44,7 @@ mod tests;
 
 use serde_json::{Map, Value};
 
+pub use append::{Append, Column, ColumnType, FORM_BUTTON, Format};
 pub use apps::{parse_agents, parse_apps};
 pub use model::{
     Articles, Kind, LiveGrid, LiveSocket, OptionsRoute, OptionsSource, PdfMode, Source, Tile, Type,
@@ -293,6 +296,13 @@ impl Manifest {
         files.sort();
         files.dedup();
         files
+    }
+
+    /// The served widgets that have a write target (`backend.append`), with it.
+    pub fn write_targets(&self) -> impl Iterator<Item = (&Widget, &Append)> {
+        self.widgets
+            .iter()
+            .filter_map(|w| w.append.as_ref().map(|append| (w, append)))
     }
 
     /// The folders of the served newsfeeds of notes.

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::append::Append;
 use crate::filter::Rule;
 use crate::remote::is_remote;
 use crate::template::placeholders;
@@ -83,7 +84,8 @@ impl Type {
     /// The `backend` keys that mean something for this type.
     pub(super) fn keys(self) -> &'static [&'static str] {
         match self {
-            Type::Table | Type::Ssrm | Type::LiveGrid => &["file", "filters", "options"],
+            Type::Table | Type::LiveGrid => &["file", "filters", "options", "append"],
+            Type::Ssrm => &["file", "filters", "options"],
             Type::Markdown | Type::AdvancedChart => &["file", "options"],
             Type::Html | Type::Chart => &["file", "filters", "records", "options"],
             Type::Metric => &["file", "filters", "column", "label", "options"],
@@ -160,6 +162,8 @@ pub struct Widget {
     /// Explicit filter rules; `None` means "never filter on this parameter".
     pub filters: Vec<(String, Option<Rule>)>,
     pub kind: Kind,
+    /// `backend.append`: the file its form adds rows to (`append.rs`); `None`: read-only.
+    pub append: Option<Append>,
 }
 
 /// A widget's settings by type, each variant holding exactly what its handler reads.

@@ -1,0 +1,255 @@
+//! `backend.append`: the file under `data/` that a table or live_grid widget adds rows to from
+//! a Workspace form (`writes/` does the writing), and the `form` params that Workspace shows
+//! for it.
+//!
+//! ```json
+//! "backend": {"append": {"file": "ideas.csv", "key": "id", "created_at": "created_at",
+//!   "columns": [{"name": "id", "type": "text"},
+//!               {"name": "side", "type": "text", "options": ["buy", "sell"]},
+//!               {"name": "size", "type": "number"}]}}
+//! ```
+//!
+//! The widget reads the same file unless its `backend.file` names another. Invariants: the
+//! file is a safe path inside `data/` ending in `.csv`, `.jsonl` or `.ndjson`,
+//! fixed here (no `{param}`: a request never chooses the file); column names are unique and the
+//! key (when given) is one of them; the server-filled `created_at` column is not a form input.
+//! Unless the entry already has a `form` param, it gets one that adds a row (POST to the
+//! widget's endpoint) and, with a key, one that replaces the row of that key (PUT).
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::backend::Refusal;
+use crate::paths::is_safe_segment;
+
+/// The name of the button input of the generated forms: Workspace sends it as `true`.
+pub const FORM_BUTTON: &str = "submit";
+
+/// Where and how a widget's form adds rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Append {
+    /// The file under `data/`.
+    pub file: String,
+    pub format: Format,
+    /// The columns a submission fills, in the order of the form.
+    pub columns: Vec<Column>,
+    /// The column whose value names a row: unique on POST, the row a PUT replaces.
+    pub key: Option<String>,
+    /// The column the server fills with the time of the write (RFC 3339, UTC).
+    pub created_at: Option<String>,
+}
+
+/// How the file holds rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// A header line, then one RFC 4180 record per row.
+    Csv,
+    /// One JSON object per line (`.jsonl`, `.ndjson`).
+    JsonLines,
+}
+
+/// One column a form fills.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Column {
+    pub name: String,
+    #[serde(rename = "type", default)]
+    pub kind: ColumnType,
+    /// The values allowed (a dropdown in the form); empty: any value of the type.
+    #[serde(default)]
+    pub options: Vec<String>,
+}
+
+/// What a column holds, as the form input's `type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnType {
+    #[default]
+    Text,
+    Number,
+    Date,
+    Boolean,
+}
+
+impl ColumnType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ColumnType::Text => "text",
+            ColumnType::Number => "number",
+            ColumnType::Date => "date",
+            ColumnType::Boolean => "boolean",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppendSpec {
+    file: String,
+    columns: Vec<Column>,
+    key: Option<String>,
+    created_at: Option<String>,
+}
+
+/// `backend.append`, checked.
+pub(super) fn parse(spec: Value) -> Result<Append, Refusal> {
+    const FIELD: &str = "backend.append";
+    let spec: AppendSpec = serde_json::from_value(spec).map_err(|err| (FIELD, err.to_string()))?;
+    if !spec.file.split('/').all(is_safe_segment) || spec.file.contains(['{', '}']) {
+        return Err((
+            FIELD,
+            format!(
+                "file '{}' must be a fixed relative path inside data/ without '..' or dotfiles",
+                spec.file
+            ),
+        ));
+    }
+    let lower = spec.file.to_ascii_lowercase();
+    let format = if lower.ends_with(".csv") {
+        Format::Csv
+    } else if lower.ends_with(".jsonl") || lower.ends_with(".ndjson") {
+        Format::JsonLines
+    } else {
+        return Err((
+            FIELD,
+            format!(
+                "file '{}': rows are added to .csv, .jsonl or .ndjson files",
+                spec.file
+            ),
+        ));
+    };
+    if spec.columns.is_empty() {
+        return Err((FIELD, "columns: name at least one column".into()));
+    }
+    let mut names: Vec<&str> = spec.created_at.iter().map(String::as_str).collect();
+    for column in &spec.columns {
+        if column.name.is_empty() || column.name == FORM_BUTTON || names.contains(&&*column.name) {
+            return Err((
+                FIELD,
+                format!(
+                    "columns: '{}' is empty, taken twice, the created_at column or the form's \
+                     button ('{FORM_BUTTON}')",
+                    column.name
+                ),
+            ));
+        }
+        names.push(&column.name);
+    }
+    if let Some(key) = &spec.key
+        && !spec.columns.iter().any(|c| &c.name == key)
+    {
+        return Err((FIELD, format!("key '{key}' is not one of the columns")));
+    }
+    Ok(Append {
+        file: spec.file,
+        format,
+        columns: spec.columns,
+        key: spec.key,
+        created_at: spec.created_at,
+    })
+}
+
+/// Adds the forms of `append` to the entry's params (posting to `endpoint`), unless the entry
+/// has a `form` param of its own.
+pub(super) fn add_forms(entry: &mut Map<String, Value>, endpoint: &str, append: &Append) {
+    let is_form = |p: &Value| p.get("type").and_then(Value::as_str) == Some("form");
+    let params = entry
+        .entry("params")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    let Value::Array(params) = params else { return };
+    if params.iter().flat_map(params_in).any(is_form) {
+        return;
+    }
+    let in_rows = params.first().is_some_and(Value::is_array);
+    let mut forms = vec![form(append, endpoint, "POST", "Add a row", "Add")];
+    if append.key.is_some() {
+        forms.push(form(
+            append,
+            endpoint,
+            "PUT",
+            "Replace a row (by key)",
+            "Replace",
+        ));
+    }
+    for form in forms {
+        params.push(if in_rows {
+            Value::Array(vec![form])
+        } else {
+            form
+        });
+    }
+}
+
+/// The params of one entry of `params`: itself, or a row's params.
+fn params_in(param: &Value) -> Vec<&Value> {
+    match param {
+        Value::Array(row) => row.iter().collect(),
+        param => vec![param],
+    }
+}
+
+/// One form param: an input per column, then the button.
+fn form(append: &Append, endpoint: &str, method: &str, label: &str, button: &str) -> Value {
+    let mut inputs: Vec<Value> = append.columns.iter().map(input).collect();
+    inputs
+        .push(json!({"paramName": FORM_BUTTON, "type": "button", "value": true, "label": button}));
+    json!({
+        "paramName": if method == "PUT" { "replace_row" } else { "add_row" },
+        "type": "form",
+        "label": label,
+        "endpoint": endpoint,
+        "method": method,
+        "inputParams": inputs,
+    })
+}
+
+fn input(column: &Column) -> Value {
+    let mut input = json!({
+        "paramName": column.name,
+        "type": column.kind.as_str(),
+        "label": column.name,
+    });
+    if !column.options.is_empty() {
+        let options: Vec<Value> = column
+            .options
+            .iter()
+            .map(|option| json!({"label": option, "value": option}))
+            .collect();
+        input["options"] = Value::Array(options);
+    }
+    input
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(spec: Value) -> String {
+        parse(spec).unwrap_err().1
+    }
+
+    #[test]
+    fn only_a_fixed_data_file_with_sound_columns_is_a_target() {
+        let columns = json!([{"name": "id"}]);
+        for file in [
+            "../x.csv",
+            "a/../../x.csv",
+            ".hidden.csv",
+            "{desk}.csv",
+            "/etc/x.csv",
+        ] {
+            let why = refusal(json!({"file": file, "columns": columns}));
+            assert!(why.contains("inside data/"), "{file}: {why}");
+        }
+        assert!(refusal(json!({"file": "x.txt", "columns": columns})).contains(".csv"));
+        assert!(refusal(json!({"file": "x.csv", "columns": []})).contains("at least one"));
+        let twice = json!([{"name": "id"}, {"name": "id"}]);
+        assert!(refusal(json!({"file": "x.csv", "columns": twice})).contains("twice"));
+        let key = json!({"file": "x.csv", "columns": columns, "key": "nope"});
+        assert!(refusal(key).contains("'nope'"));
+        let kind = json!({"file": "x.csv", "columns": [{"name": "a", "type": "money"}]});
+        assert!(refusal(kind).contains("money"));
+        let fine = parse(json!({"file": "desk/log.jsonl", "columns": columns})).unwrap();
+        assert_eq!(fine.format, Format::JsonLines);
+    }
+}
