@@ -5,11 +5,13 @@
 //!    `"param": {"column": "date", "op": "gte"}` (`eq`, `gte`, `lte`), or `"param": null`
 //!    (never filter on it);
 //! 2. a parameter named like a column (exactly, else ignoring ASCII case) keeps rows equal to one
-//!    of its comma-separated values;
+//!    of its comma-separated values; a value the column holds whole (`Consumer, Staples`) is
+//!    matched as one value, before it is split ([`Condition::one_of`]);
 //! 3. `start_X`/`from_X`/`min_X` and `end_X`/`to_X`/`max_X` bound column `X` (inclusive);
 //! 4. anything else (`theme`, `raw`, unknown names) is ignored.
 //!
-//! Repeating a parameter (`?t=A&t=B`) is the same as `?t=A,B`. What a condition accepts
+//! Repeating a parameter (`?t=A&t=B`) is the same as `?t=A,B`, each repeat matched whole first.
+//! An explicit `eq` rule splits and matches whole in the same way. What a condition accepts
 //! (numbers numerically, text ignoring ASCII case, upper bounds on text as prefixes) is
 //! `table/condition.rs`'s, and which rows pass is `table/select.rs`'s: this module only decides
 //! which [`Condition`]s a request makes, so it depends on `table` and not the other way.
@@ -142,18 +144,16 @@ pub fn plan(
             None => implicit_target(name, columns),
         };
         let Some((column, op)) = target else { continue };
-        let values = match op {
-            Op::Eq => split_values(value),
-            _ => vec![value.trim().to_string()],
-        };
-        match conditions
+        let merged = conditions
             .iter_mut()
-            .find(|c| c.column == column && c.op == op && op == Op::Eq)
-        {
-            Some(existing) => {
-                *existing = Condition::new(column, op, [existing.values.clone(), values].concat())
+            .find(|c| c.column == column && c.op == op && op == Op::Eq);
+        match (op, merged) {
+            (Op::Eq, Some(existing)) => {
+                let sent = [existing.sent(), std::slice::from_ref(value)].concat();
+                *existing = Condition::one_of(column, sent)
             }
-            None => conditions.push(Condition::new(column, op, values)),
+            (Op::Eq, None) => conditions.push(Condition::one_of(column, vec![value.clone()])),
+            _ => conditions.push(Condition::new(column, op, vec![value.trim().to_string()])),
         }
     }
     check(&conditions, limits)?;
@@ -208,15 +208,6 @@ pub fn find_column(columns: &[String], name: &str) -> Option<usize> {
         .or_else(|| columns.iter().position(|c| c.eq_ignore_ascii_case(name)))
 }
 
-fn split_values(value: &str) -> Vec<String> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,14 +227,9 @@ mod tests {
             &Limits::default(),
         )
         .unwrap();
-        assert_eq!(
-            plan,
-            [Condition::new(
-                1,
-                Op::Eq,
-                vec!["AAPL".into(), "MSFT".into()]
-            )]
-        );
+        assert_eq!(plan.len(), 1);
+        assert_eq!((plan[0].column, plan[0].op), (1, Op::Eq));
+        assert_eq!(plan[0].values, ["AAPL", "MSFT"]);
     }
 
     #[test]
