@@ -24,7 +24,7 @@
 //! | `mode` | pdf | `"base64"` (default) or `"url"` (a link to the `/files/...` route) |
 //! | `ttl` | those taking `file` | seconds a remote `file` (`http(s)://...`, see `remote.rs`) is kept before it is fetched again |
 //! | `filters` on live_grid | live_grid | the same rules, also applied to the rows pushed over its WebSocket |
-//! | `options` | all | `{paramName: {file, column?, label?}}`: answers that param's `optionsEndpoint` with the distinct values of `column` (or the options array in a JSON `file`) |
+//! | `options` | all | `{paramName: {file, column?, label?}}`: answers that param's `optionsEndpoint` with the distinct values of `column` (or the options array in a JSON `file`); `{paramName: {folder, extension?, stems?}}`: with the files of `folder` (not its subfolders), those ending `.extension` if given, by name or, with `"stems": true`, by name without the extension |
 //!
 //! A multi_file_viewer's `fileSelector` param gets its options endpoint answered with the folder's
 //! files without any `options` entry. Invariants: the served manifest holds only entries that
