@@ -161,8 +161,9 @@ pub fn plan(
 }
 
 /// Param values given as JSON (a POST body, a WebSocket message) as query-style pairs: text as
-/// it is, arrays joined by commas (multiSelect), numbers and booleans as written; nulls and
-/// objects are no filter.
+/// it is, an array (multiSelect) as one pair an item, as a repeated query parameter (so each
+/// item is matched whole before it is split on commas), numbers and booleans as written; nulls
+/// and objects are no filter.
 pub fn json_params<'a>(
     entries: impl Iterator<Item = (&'a String, &'a Value)>,
 ) -> Vec<(String, String)> {
@@ -172,12 +173,12 @@ pub fn json_params<'a>(
         _ => None,
     };
     entries
-        .filter_map(|(key, value)| {
-            let value = match value {
-                Value::Array(items) => items.iter().filter_map(text).collect::<Vec<_>>().join(","),
-                other => text(other)?,
+        .flat_map(|(key, value)| {
+            let values = match value {
+                Value::Array(items) => items.iter().filter_map(text).collect(),
+                other => text(other).into_iter().collect::<Vec<_>>(),
             };
-            Some((key.clone(), value))
+            values.into_iter().map(|value| (key.clone(), value))
         })
         .collect()
 }
@@ -244,6 +245,18 @@ mod tests {
         .unwrap();
         assert_eq!(plan.len(), 1);
         assert_eq!(plan[0].values, ["A", "B"]);
+    }
+
+    #[test]
+    fn json_arrays_are_repeats_each_matched_whole_first() {
+        let body = serde_json::json!({"sector": ["Consumer, Staples", "Energy"], "n": 3, "x": null});
+        let pairs = json_params(body.as_object().unwrap().iter());
+        assert_eq!(
+            pairs,
+            params(&[("sector", "Consumer, Staples"), ("sector", "Energy"), ("n", "3")])
+        );
+        let plan = plan(&pairs, &columns(&["sector"]), &[], &Limits::default()).unwrap();
+        assert_eq!(plan[0].sent(), ["Consumer, Staples", "Energy"]);
     }
 
     #[test]
