@@ -249,11 +249,16 @@ mod tests {
 
     #[test]
     fn json_arrays_are_repeats_each_matched_whole_first() {
-        let body = serde_json::json!({"sector": ["Consumer, Staples", "Energy"], "n": 3, "x": null});
+        let body =
+            serde_json::json!({"sector": ["Consumer, Staples", "Energy"], "n": 3, "x": null});
         let pairs = json_params(body.as_object().unwrap().iter());
         assert_eq!(
             pairs,
-            params(&[("sector", "Consumer, Staples"), ("sector", "Energy"), ("n", "3")])
+            params(&[
+                ("sector", "Consumer, Staples"),
+                ("sector", "Energy"),
+                ("n", "3")
+            ])
         );
         let plan = plan(&pairs, &columns(&["sector"]), &[], &Limits::default()).unwrap();
         assert_eq!(plan[0].sent(), ["Consumer, Staples", "Energy"]);

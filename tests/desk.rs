@@ -106,29 +106,49 @@ fn zero_configuration_reads_a_desk_as_an_analyst_would() {
         .map(|c| &c["field"])
         .collect();
     assert_eq!(fields, ["ticker", "pe", "rating"]);
-    assert_eq!(server.get("/fundamentals_json").json()["results"][1]["pe"], 34.8);
-    assert_eq!(manifest["screens_value_json"]["data"]["dataKey"], "data.rows");
+    assert_eq!(
+        server.get("/fundamentals_json").json()["results"][1]["pe"],
+        34.8
+    );
+    assert_eq!(
+        manifest["screens_value_json"]["data"]["dataKey"],
+        "data.rows"
+    );
     // One report widget: a ticker param listing the folder's stems, starting at the first.
     let reports = &manifest["reports_ticker_md"];
     let ticker = param(reports, "ticker");
     assert_eq!(ticker["value"], "AAPL");
     assert_eq!(
-        server.get(&format!("/{}", ticker["optionsEndpoint"].as_str().unwrap())).json(),
+        server
+            .get(&format!("/{}", ticker["optionsEndpoint"].as_str().unwrap()))
+            .json(),
         json!([{"label": "AAPL", "value": "AAPL"}, {"label": "MSFT", "value": "MSFT"}])
     );
-    assert!(server.get("/reports_ticker_md?ticker=MSFT").body.contains("Buy."));
+    assert!(
+        server
+            .get("/reports_ticker_md?ticker=MSFT")
+            .body
+            .contains("Buy.")
+    );
     // Dropdowns start at their first option: the first load is one ticker, not the file.
     let ticker = param(&manifest["prices_csv"], "ticker");
     assert_eq!(ticker["value"], "AAPL");
     let first_load = server.get("/prices_csv?ticker=AAPL").json();
     assert_eq!(first_load.as_array().unwrap().len(), 28);
-    assert_eq!(param(&manifest["holdings_csv"], "sector")["value"], "Consumer");
+    assert_eq!(
+        param(&manifest["holdings_csv"], "sector")["value"],
+        "Consumer"
+    );
     // What fits no widget is said, at / and by check.
     let said = "data/settings.json: warning: no widget made: an object holding no array of flat \
                 objects";
     let problems = server.get("/").json()["problems"].clone();
     assert!(
-        problems.as_array().unwrap().iter().any(|p| p.as_str().unwrap().starts_with(said)),
+        problems
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p.as_str().unwrap().starts_with(said)),
         "{problems}"
     );
     let checked = Command::new(BIN)
@@ -162,10 +182,16 @@ fn a_value_holding_commas_is_matched_whole_when_the_column_holds_it() {
     let tickers = |query: &str| -> Vec<String> {
         let rows = server.get(&format!("/holdings_csv?{query}")).json();
         let rows = rows.as_array().unwrap_or_else(|| panic!("{query}: {rows}"));
-        rows.iter().map(|r| r["ticker"].as_str().unwrap().to_string()).collect()
+        rows.iter()
+            .map(|r| r["ticker"].as_str().unwrap().to_string())
+            .collect()
     };
     assert_eq!(tickers("sector=Consumer,%20Staples"), ["KO", "PG"]);
-    assert_eq!(tickers("sector=Consumer,Energy"), ["AMZN", "XOM", "CVX"], "else split");
+    assert_eq!(
+        tickers("sector=Consumer,Energy"),
+        ["AMZN", "XOM", "CVX"],
+        "else split"
+    );
     assert_eq!(
         tickers("sector=Consumer,%20Staples&sector=Energy"),
         ["KO", "PG", "XOM", "CVX"],
@@ -204,7 +230,11 @@ fn options_list_a_folders_files_by_name_or_stem() {
         json!([{"label": "AAPL.md", "value": "AAPL.md"}, {"label": "MSFT.md", "value": "MSFT.md"}])
     );
     server.fixture.write("data/reports/NVDA.md", "# Nvidia\n");
-    assert_eq!(server.get("/factsheet/tickers").json()[2]["value"], "NVDA", "read each time");
+    assert_eq!(
+        server.get("/factsheet/tickers").json()[2]["value"],
+        "NVDA",
+        "read each time"
+    );
     let problems = server.get("/").json()["problems"].clone();
     assert!(
         problems.to_string().contains(

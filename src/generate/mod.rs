@@ -267,13 +267,19 @@ fn alike<'n>(files: &Files, folder: &str, made: Vec<(&'n str, Made)>) -> Vec<Vec
                 format!("alone {relative}")
             }
             (Some((key, items)), _) => format!("{key} {:?}", table::keys_of(items)),
-            (None, "table") => format!("{:?}", table::file_profiles(files, relative)
-                .into_iter()
-                .map(|(name, _)| name)
-                .collect::<Vec<_>>()),
+            (None, "table") => format!(
+                "{:?}",
+                table::file_profiles(files, relative)
+                    .into_iter()
+                    .map(|(name, _)| name)
+                    .collect::<Vec<_>>()
+            ),
             (None, kind) => kind.to_string(),
         };
-        let key = format!("{}.{key}", relative.rsplit_once('.').map_or("", |(_, ext)| ext));
+        let key = format!(
+            "{}.{key}",
+            relative.rsplit_once('.').map_or("", |(_, ext)| ext)
+        );
         match groups.iter_mut().find(|(k, _)| *k == key) {
             Some((_, group)) => group.push((relative, made)),
             None => groups.push((key, vec![(relative, made)])),
@@ -289,10 +295,18 @@ fn stem_of(relative: &str) -> &str {
 }
 
 /// Adds the one widget for `group`, files of `folder` alike but for their stems.
-fn pattern_widget(files: &Files, folder: &str, group: &[(&str, Made)], widgets: &mut Map<String, Value>) {
+fn pattern_widget(
+    files: &Files,
+    folder: &str,
+    group: &[(&str, Made)],
+    widgets: &mut Map<String, Value>,
+) {
     let (first, made) = &group[0];
     let extension = first.rsplit_once('.').map_or("", |(_, ext)| ext);
-    let stems: Vec<&str> = group.iter().map(|(relative, _)| stem_of(relative)).collect();
+    let stems: Vec<&str> = group
+        .iter()
+        .map(|(relative, _)| stem_of(relative))
+        .collect();
     let param = pattern::param_name(folder, &stems);
     let id = free_id(widgets, id_of(&format!("{folder}/{param}.{extension}")));
     let described = described(made.kind);

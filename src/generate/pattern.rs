@@ -38,8 +38,8 @@ pub(super) fn param_name(folder: &str, stems: &[&str]) -> String {
         Some(stem) if !stem.ends_with('s') && stem.len() > 1 => stem,
         _ => &word,
     };
-    let usable = singular.starts_with(|c: char| c.is_ascii_lowercase())
-        && !TAKEN.contains(&singular);
+    let usable =
+        singular.starts_with(|c: char| c.is_ascii_lowercase()) && !TAKEN.contains(&singular);
     match usable {
         true => singular.to_string(),
         false => "name".into(),
@@ -86,11 +86,18 @@ mod tests {
 
     #[test]
     fn params_are_named_for_what_the_stems_are() {
-        assert_eq!(param_name("reports", &["AAPL", "BRK.B", "BF-B", "X1"]), "ticker");
+        assert_eq!(
+            param_name("reports", &["AAPL", "BRK.B", "BF-B", "X1"]),
+            "ticker"
+        );
         assert_eq!(param_name("research/letters", &["q1", "q2"]), "letter");
         assert_eq!(param_name("reports", &["AAPL", "Apple"]), "report");
         assert_eq!(param_name("class", &["a", "b"]), "class");
-        assert_eq!(param_name("themes", &["a", "b"]), "name", "Workspace sends theme");
+        assert_eq!(
+            param_name("themes", &["a", "b"]),
+            "name",
+            "Workspace sends theme"
+        );
         assert_eq!(param_name("2024", &["a", "b"]), "name");
         assert!(!is_ticker("TOOLONGX") && !is_ticker("aapl") && !is_ticker("A.bc"));
     }

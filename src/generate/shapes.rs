@@ -29,6 +29,8 @@ pub(super) enum Shape {
 
 /// Objects deeper than this are not searched for rows.
 const DEPTH: usize = 4;
+/// Arrays of rows named when there are too many to choose from (the others are counted).
+const NAMED: usize = 5;
 /// The fields of an article besides `title` and `date`, of which one at least is present.
 const ARTICLE_FIELDS: [&str; 3] = ["author", "excerpt", "body"];
 const TILE_FIELDS: [&str; 3] = ["label", "value", "delta"];
@@ -76,11 +78,14 @@ pub(super) fn shape(relative: &str, data: &Data) -> Shape {
                 .into(),
         ),
         _ => {
-            let keys: Vec<String> = found.iter().map(|path| path.join(".")).collect();
+            let mut keys: Vec<String> = found.iter().take(NAMED).map(|p| p.join(".")).collect();
+            if found.len() > NAMED {
+                keys.push(format!("and {} more", found.len() - NAMED));
+            }
             Shape::Unfit(format!(
                 "an object holding {} arrays of rows ({}): name the one to show in widgets.json \
                  with \"data\": {{\"dataKey\": \"...\"}}",
-                keys.len(),
+                found.len(),
                 keys.join(", ")
             ))
         }
@@ -97,7 +102,8 @@ fn rows_shape(items: &[Value]) -> Shape {
     if objects.iter().all(|object| is_tile(object)) {
         return Shape::Metric;
     }
-    let text = |object: &Map<String, Value>, key: &str| object.get(key).is_some_and(Value::is_string);
+    let text =
+        |object: &Map<String, Value>, key: &str| object.get(key).is_some_and(Value::is_string);
     let articles = objects.iter().all(|o| text(o, "title") && text(o, "date"));
     let described = ARTICLE_FIELDS
         .iter()
@@ -157,20 +163,33 @@ mod tests {
     use super::*;
 
     fn shape_of(name: &str, text: &str) -> Shape {
-        shape(name, &Data::parse(&format!("data/{name}"), text.as_bytes()).unwrap())
+        shape(
+            name,
+            &Data::parse(&format!("data/{name}"), text.as_bytes()).unwrap(),
+        )
     }
 
     #[test]
     fn json_files_read_as_an_analyst_would() {
         let kpis = r#"[{"label": "NAV", "value": "$1.6m", "delta": "+0.4%"}, {"label": "N", "value": 12}]"#;
         assert_eq!(shape_of("kpis.json", kpis), Shape::Metric);
-        assert_eq!(shape_of("k.json", r#"{"label": "NAV", "value": 3}"#), Shape::Metric);
+        assert_eq!(
+            shape_of("k.json", r#"{"label": "NAV", "value": 3}"#),
+            Shape::Metric
+        );
         let news = r#"[{"title": "A", "date": "2024-01-02", "author": "X", "ticker": "AAPL"},
                        {"title": "B", "date": "2024-01-03", "body": "..."}]"#;
         assert_eq!(shape_of("news.json", news), Shape::Newsfeed);
         let events = r#"[{"title": "A", "date": "2024-01-02"}]"#;
-        assert_eq!(shape_of("events.json", events), Shape::Table, "no article fields");
-        assert_eq!(shape_of("t.json", r#"[{"label": "a", "value": 1, "n": 2}]"#), Shape::Table);
+        assert_eq!(
+            shape_of("events.json", events),
+            Shape::Table,
+            "no article fields"
+        );
+        assert_eq!(
+            shape_of("t.json", r#"[{"label": "a", "value": 1, "n": 2}]"#),
+            Shape::Table
+        );
         let nested = r#"{"meta": {"as_of": "2024"}, "data": {"rows": [{"a": 1}], "n": 1}}"#;
         assert_eq!(
             shape_of("f.json", nested),
@@ -182,11 +201,22 @@ mod tests {
         let chart = r#"{"data": [{"x": [1]}], "layout": {}}"#;
         assert_eq!(shape_of("c.json", chart), Shape::Chart);
         assert_eq!(shape_of("c.dark.json", chart), Shape::ThemeVariant);
-        let Shape::Unfit(two) = shape_of("two.json", r#"{"a": [{"x": 1}], "b": {"c": [{"y": 2}]}}"#)
+        let Shape::Unfit(two) =
+            shape_of("two.json", r#"{"a": [{"x": 1}], "b": {"c": [{"y": 2}]}}"#)
         else {
             panic!("two arrays of rows fit no widget")
         };
         assert!(two.contains("2 arrays of rows (a, b.c)"), "{two}");
+        let many: serde_json::Map<String, Value> = (0..1000)
+            .map(|i| (format!("k{i}"), serde_json::json!([{"x": i}])))
+            .collect();
+        let Shape::Unfit(many) = shape_of("many.json", &Value::Object(many).to_string()) else {
+            panic!()
+        };
+        assert!(
+            many.contains("1000 arrays of rows (k0, k1, k2, k3, k4, and 995 more)"),
+            "{many}"
+        );
         let Shape::Unfit(none) = shape_of("s.json", r#"{"not": "a table", "deep": [[1]]}"#) else {
             panic!()
         };

@@ -112,7 +112,11 @@ pub(super) fn file_profiles(files: &Files, relative: &str) -> Vec<(String, Profi
 /// The keys of JSON objects `items`, in the order they first appear.
 pub(super) fn keys_of(items: &[Value]) -> Vec<String> {
     let mut keys: Vec<String> = Vec::new();
-    for key in items.iter().filter_map(Value::as_object).flat_map(|o| o.keys()) {
+    for key in items
+        .iter()
+        .filter_map(Value::as_object)
+        .flat_map(|o| o.keys())
+    {
         if !keys.contains(key) {
             keys.push(key.clone());
         }
@@ -158,14 +162,18 @@ pub(super) fn table_settings(
         match filters {
             Filters::All(_) | Filters::Dates if kind == "date" => {
                 for (prefix, label) in [("start", "From"), ("end", "To")] {
-                    params.push(json!({"paramName": format!("{prefix}_{name}"), "type": "date",
-                                       "label": format!("{label} ({name})"), "value": null}));
+                    params.push(
+                        json!({"paramName": format!("{prefix}_{name}"), "type": "date",
+                                       "label": format!("{label} ({name})"), "value": null}),
+                    );
                 }
             }
             Filters::All(file) if profile.is_dropdown() => {
-                params.push(json!({"paramName": name, "type": "endpoint", "label": title(&name),
+                params.push(
+                    json!({"paramName": name, "type": "endpoint", "label": title(&name),
                                    "optionsEndpoint": format!("{id}/options/{}", id_of(&name)),
-                                   "value": profile.first_value().unwrap_or_default()}));
+                                   "value": profile.first_value().unwrap_or_default()}),
+                );
                 options.insert(name.clone(), json!({"file": file, "column": name}));
             }
             _ => {}

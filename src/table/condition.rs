@@ -128,10 +128,12 @@ impl Condition {
         let values = self
             .sent
             .iter()
-            .flat_map(|value| match held.contains(&value.trim().to_ascii_lowercase()) {
-                true => vec![value.trim().to_string()],
-                false => split_values(value),
-            })
+            .flat_map(
+                |value| match held.contains(&value.trim().to_ascii_lowercase()) {
+                    true => vec![value.trim().to_string()],
+                    false => split_values(value),
+                },
+            )
             .collect();
         let _ = self
             .settled

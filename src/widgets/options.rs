@@ -137,13 +137,25 @@ mod tests {
 
     #[test]
     fn folder_entries_by_name_or_stem_filtered_by_extension() {
-        let paths: Vec<String> = ["r/AAPL.md", "r/MSFT.MD", "r/notes.txt", "r/.md", "r/a.b.pdf"]
-            .iter()
-            .map(|p| p.to_string())
-            .collect();
-        assert_eq!(folder_entries(&paths, None, false), ["AAPL.md", "MSFT.MD", "notes.txt", ".md", "a.b.pdf"]);
+        let paths: Vec<String> = [
+            "r/AAPL.md",
+            "r/MSFT.MD",
+            "r/notes.txt",
+            "r/.md",
+            "r/a.b.pdf",
+        ]
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+        assert_eq!(
+            folder_entries(&paths, None, false),
+            ["AAPL.md", "MSFT.MD", "notes.txt", ".md", "a.b.pdf"]
+        );
         assert_eq!(folder_entries(&paths, Some("md"), true), ["AAPL", "MSFT"]);
         assert_eq!(folder_entries(&paths, Some("pdf"), false), ["a.b.pdf"]);
-        assert_eq!(folder_entries(&paths, None, true), ["AAPL", "MSFT", "notes", ".md", "a.b"]);
+        assert_eq!(
+            folder_entries(&paths, None, true),
+            ["AAPL", "MSFT", "notes", ".md", "a.b"]
+        );
     }
 }
