@@ -43,7 +43,7 @@ use crate::manifest::Manifest;
 use crate::note::parse_note;
 use crate::validate::{GRID_COLUMNS, Problem};
 use shapes::Shape;
-use table::Filters;
+use table::{Filters, Profile};
 
 /// How often the listing of `data/` is compared with the one the manifest was generated from.
 pub const RECHECK: Duration = Duration::from_secs(1);
@@ -148,8 +148,8 @@ pub fn generate(files: &Files) -> Generation {
 /// The widget one file makes on its own.
 struct Made {
     kind: &'static str,
-    /// For a JSON document's rows: their dotted path in it and the rows.
-    data_key: Option<(String, Vec<Value>)>,
+    /// For rows inside a JSON document: their dotted path in it, and their columns.
+    data_key: Option<(String, Vec<(String, Profile)>)>,
 }
 
 /// Adds the widgets of the files `names` of `folder` (`""` for `data/` itself).
@@ -206,25 +206,21 @@ fn folder_widgets(files: &Files, folder: &str, names: &[&str], generation: &mut 
     for group in alike(files, folder, made) {
         match group.len() {
             1 => alone.extend(group),
-            _ => pattern_widget(files, folder, &group, widgets),
+            _ => pattern_widget(files, folder, group, widgets),
         }
     }
     alone.sort_by_key(|(relative, _)| *relative);
     for (relative, made) in alone {
         let id = free_id(widgets, id_of(relative));
         let mut widget = file_widget(&id, relative, made.kind);
-        match (made.kind, made.data_key) {
-            ("table", Some((key, items))) => {
-                widget.insert("data".into(), json!({"dataKey": key}));
-                let profiles = table::item_profiles(&table::keys_of(&items), &items);
-                table::table_settings(profiles, Filters::None, &id, &mut widget);
-            }
-            ("table", None) => {
-                let profiles = table::file_profiles(files, relative);
-                table::table_settings(profiles, Filters::All(relative), &id, &mut widget);
-            }
-            _ => {}
-        }
+        table_columns(
+            files,
+            made,
+            relative,
+            Filters::All(relative),
+            &id,
+            &mut widget,
+        );
         widgets.insert(id, Value::Object(widget));
     }
 }
@@ -242,9 +238,10 @@ fn json_widget(files: &Files, relative: &str) -> Result<Option<Made>, String> {
         Shape::Chart => "chart",
         Shape::ThemeVariant => return Ok(None),
         Shape::Nested { key, items } => {
+            let profiles = table::item_profiles(&table::keys_of(&items), &items);
             return Ok(Some(Made {
                 kind: "table",
-                data_key: Some((key, items)),
+                data_key: Some((key, profiles)),
             }));
         }
         Shape::Unfit(reason) => return Err(reason),
@@ -266,14 +263,8 @@ fn alike<'n>(files: &Files, folder: &str, made: Vec<(&'n str, Made)>) -> Vec<Vec
             _ if folder.is_empty() || stem.is_empty() || stem.contains(['{', '}']) => {
                 format!("alone {relative}")
             }
-            (Some((key, items)), _) => format!("{key} {:?}", table::keys_of(items)),
-            (None, "table") => format!(
-                "{:?}",
-                table::file_profiles(files, relative)
-                    .into_iter()
-                    .map(|(name, _)| name)
-                    .collect::<Vec<_>>()
-            ),
+            (Some((key, columns)), _) => format!("{key} {:?}", names(columns)),
+            (None, "table") => format!("{:?}", names(&table::file_profiles(files, relative))),
             (None, kind) => kind.to_string(),
         };
         let key = format!(
@@ -298,32 +289,52 @@ fn stem_of(relative: &str) -> &str {
 fn pattern_widget(
     files: &Files,
     folder: &str,
-    group: &[(&str, Made)],
+    group: Vec<(&str, Made)>,
     widgets: &mut Map<String, Value>,
 ) {
-    let (first, made) = &group[0];
-    let extension = first.rsplit_once('.').map_or("", |(_, ext)| ext);
     let stems: Vec<&str> = group
         .iter()
         .map(|(relative, _)| stem_of(relative))
         .collect();
+    let Some((first, made)) = group.into_iter().next() else {
+        return;
+    };
+    let extension = first.rsplit_once('.').map_or("", |(_, ext)| ext);
     let param = pattern::param_name(folder, &stems);
     let id = free_id(widgets, id_of(&format!("{folder}/{param}.{extension}")));
     let described = described(made.kind);
     let mut widget = pattern::widget(&id, made.kind, described, folder, extension, &stems);
-    match &made.data_key {
-        Some((key, items)) => {
-            widget.insert("data".into(), json!({"dataKey": key}));
-            let profiles = table::item_profiles(&table::keys_of(items), items);
-            table::table_settings(profiles, Filters::None, &id, &mut widget);
-        }
-        None if made.kind == "table" => {
-            let profiles = table::file_profiles(files, first);
-            table::table_settings(profiles, Filters::Dates, &id, &mut widget);
-        }
-        None => {}
-    }
+    table_columns(files, made, first, Filters::Dates, &id, &mut widget);
     widgets.insert(id, Value::Object(widget));
+}
+
+/// Adds a table's `columnsDefs` and params to `widget` (id `id`), when `made` is a table: from
+/// the rows inside its JSON document (`data.dataKey`, no params), else from the rows of
+/// `relative` with the params `filters` allows.
+fn table_columns(
+    files: &Files,
+    made: Made,
+    relative: &str,
+    filters: Filters<'_>,
+    id: &str,
+    widget: &mut Map<String, Value>,
+) {
+    match (made.kind, made.data_key) {
+        (_, Some((key, columns))) => {
+            widget.insert("data".into(), json!({"dataKey": key}));
+            table::table_settings(columns, Filters::None, id, widget);
+        }
+        ("table", None) => {
+            let columns = table::file_profiles(files, relative);
+            table::table_settings(columns, filters, id, widget);
+        }
+        _ => {}
+    }
+}
+
+/// The names of `columns`.
+fn names(columns: &[(String, Profile)]) -> Vec<&str> {
+    columns.iter().map(|(name, _)| name.as_str()).collect()
 }
 
 fn extension(name: &str) -> String {
