@@ -50,6 +50,10 @@ fn desk() -> Fixture {
             r#"{"data": {"rows": [{"ticker": "XOM", "yield": 3.4}], "count": 1}}"#,
         )
         .write("data/settings.json", r#"{"refresh": 5, "owner": "desk"}"#)
+        .write("data/history/AAPL.csv", "date,close\n2024-01-02,185.6\n2024-01-03,184.2\n")
+        .write("data/history/MSFT.csv", "date,close\n2024-01-02,370.1\n")
+        .write("data/models/dcf.csv", "year,fcf\n2025,100\n")
+        .write("data/models/wacc.csv", "input,value\nbeta,1.1\n")
         .write("data/reports/AAPL.md", "# Apple\n\nHold.\n")
         .write("data/reports/MSFT.md", "# Microsoft\n\nBuy.\n")
         .write("data/filings/AAPL-factsheet.pdf", PDF)
@@ -86,6 +90,9 @@ fn zero_configuration_reads_a_desk_as_an_analyst_would() {
             ("news_json", "newsfeed"),
             ("prices_csv", "table"),
             ("filings_files", "multi_file_viewer"),
+            ("history_ticker_csv", "table"),
+            ("models_dcf_csv", "table"),
+            ("models_wacc_csv", "table"),
             ("notes_feed", "newsfeed"),
             ("reports_ticker_md", "markdown"),
             ("screens_value_json", "table"),
@@ -129,6 +136,19 @@ fn zero_configuration_reads_a_desk_as_an_analyst_would() {
             .get("/reports_ticker_md?ticker=MSFT")
             .body
             .contains("Buy.")
+    );
+    // Tables alike (same columns) are one too; tables that differ stay apart (models/).
+    let history = &manifest["history_ticker_csv"];
+    let names: Vec<&Value> = history["params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| &p["paramName"])
+        .collect();
+    assert_eq!(names, ["ticker", "start_date", "end_date"]);
+    assert_eq!(
+        server.get("/history_ticker_csv?ticker=MSFT").json(),
+        json!([{"date": "2024-01-02", "close": 370.1}])
     );
     // Dropdowns start at their first option: the first load is one ticker, not the file.
     let ticker = param(&manifest["prices_csv"], "ticker");
