@@ -5,7 +5,7 @@
 //! | file | widget |
 //! |---|---|
 //! | `.csv` that parses, `.json` array of objects | table; `columnsDefs` from the inferred column types; a text column with few distinct values becomes a dropdown param whose options come from the data, defaulting to the first (so the first load is small); a `YYYY-MM-DD` column becomes `start_<col>`/`end_<col>` date params |
-//! | `.json` array of `{label, value, delta?}` (or one such object) | metric |
+//! | `.json` array of `{label, value, delta?}` (or one such object), some with a delta or a number | metric (text-only `{label, value}` pairs are a dropdown's options: a table) |
 //! | `.json` array of articles (`title`, `date`, and some of `author`, `excerpt`, `body`) | newsfeed |
 //! | `.json` object holding exactly one array of flat objects (`results`, `data.rows`) | table with `data.dataKey` naming it |
 //! | `.json` object with `data` and `layout` | Plotly chart (`x.dark.json`/`x.light.json` are its theme variants, not widgets) |

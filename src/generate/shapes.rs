@@ -1,5 +1,5 @@
 //! What a JSON file is, read as an analyst would: rows of `{label, value, delta?}` are metric
-//! tiles, rows of articles (`title`, `date`, and some of `author`, `excerpt`, `body`) a
+//! tiles (unless no row has a delta or a number: then they are a dropdown's options, a table), rows of articles (`title`, `date`, and some of `author`, `excerpt`, `body`) a
 //! newsfeed, other rows a table, `{data, layout}` a Plotly chart, and an object holding exactly
 //! one array of flat objects (`results`, `data.rows`) a table of those rows (`data.dataKey`).
 //! Anything else fits no widget, and [`Shape::Unfit`] says why in words a user can act on.
@@ -99,7 +99,11 @@ fn rows_shape(items: &[Value]) -> Shape {
     if objects.is_empty() {
         return Shape::Table;
     }
-    if objects.iter().all(|object| is_tile(object)) {
+    // `[{"label", "value"}]` with text values only and no delta is a dropdown's options.
+    let measured = objects.iter().any(|object| {
+        object.contains_key("delta") || object.get("value").is_some_and(Value::is_number)
+    });
+    if measured && objects.iter().all(|object| is_tile(object)) {
         return Shape::Metric;
     }
     let text =
@@ -190,6 +194,8 @@ mod tests {
             shape_of("t.json", r#"[{"label": "a", "value": 1, "n": 2}]"#),
             Shape::Table
         );
+        let options = r#"[{"label": "Energy", "value": "Energy"}, {"label": "Tech", "value": "Tech"}]"#;
+        assert_eq!(shape_of("sectors.json", options), Shape::Table, "options, not tiles");
         let nested = r#"{"meta": {"as_of": "2024"}, "data": {"rows": [{"a": 1}], "n": 1}}"#;
         assert_eq!(
             shape_of("f.json", nested),
