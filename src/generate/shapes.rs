@@ -194,8 +194,13 @@ mod tests {
             shape_of("t.json", r#"[{"label": "a", "value": 1, "n": 2}]"#),
             Shape::Table
         );
-        let options = r#"[{"label": "Energy", "value": "Energy"}, {"label": "Tech", "value": "Tech"}]"#;
-        assert_eq!(shape_of("sectors.json", options), Shape::Table, "options, not tiles");
+        let options =
+            r#"[{"label": "Energy", "value": "Energy"}, {"label": "Tech", "value": "Tech"}]"#;
+        assert_eq!(
+            shape_of("sectors.json", options),
+            Shape::Table,
+            "options, not tiles"
+        );
         let nested = r#"{"meta": {"as_of": "2024"}, "data": {"rows": [{"a": 1}], "n": 1}}"#;
         assert_eq!(
             shape_of("f.json", nested),
