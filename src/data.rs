@@ -369,6 +369,57 @@ mod tests {
     }
 
     #[test]
+    fn a_value_the_column_holds_whole_is_matched_before_its_commas_split_it() {
+        let csv = "name,sector\nKO,\"Consumer, Staples\"\nPG,\"Consumer, Staples\"\nAMZN,Consumer\n\
+                   XOM,Energy\nAAPL,Tech\n";
+        let table = Data::parse("data/h.csv", csv.as_bytes()).unwrap();
+        let items: Vec<Value> = [
+            ("KO", "Consumer, Staples"),
+            ("AMZN", "Consumer"),
+            ("XOM", "Energy"),
+            ("AAPL", "Tech"),
+        ]
+        .iter()
+        .map(|(name, sector)| serde_json::json!({"name": name, "sector": sector}))
+        .collect();
+        let json = Data::parse("data/h.json", &serde_json::to_vec(&items).unwrap()).unwrap();
+        let names = |data: &Data, pairs: &[(&str, &str)]| -> Vec<String> {
+            render(data, pairs)
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|row| row["name"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(
+            names(&table, &[("sector", "Consumer, Staples")]),
+            ["KO", "PG"]
+        );
+        assert_eq!(names(&json, &[("sector", "consumer, staples")]), ["KO"]);
+        // Not held whole: split on commas as before.
+        assert_eq!(names(&table, &[("sector", "Energy,Tech")]), ["XOM", "AAPL"]);
+        assert_eq!(
+            names(&json, &[("sector", "Consumer,Tech")]),
+            ["AMZN", "AAPL"]
+        );
+        // Each repeat (a multi-select sent as repeats) is matched whole first.
+        let repeats = [("sector", "Consumer, Staples"), ("sector", "Energy")];
+        assert_eq!(names(&table, &repeats), ["KO", "PG", "XOM"]);
+        assert_eq!(names(&json, &repeats), ["KO", "XOM"]);
+        assert_eq!(
+            table
+                .column(
+                    &params(&[("sector", "Consumer, Staples")]),
+                    &[],
+                    &Limits::default(),
+                    "name"
+                )
+                .unwrap(),
+            [Value::from("KO"), Value::from("PG")]
+        );
+    }
+
+    #[test]
     fn columns_are_read_after_the_filters() {
         let csv = Data::parse(
             "data/p.csv",

@@ -5,11 +5,13 @@
 //!    `"param": {"column": "date", "op": "gte"}` (`eq`, `gte`, `lte`), or `"param": null`
 //!    (never filter on it);
 //! 2. a parameter named like a column (exactly, else ignoring ASCII case) keeps rows equal to one
-//!    of its comma-separated values;
+//!    of its comma-separated values; a value the column holds whole (`Consumer, Staples`) is
+//!    matched as one value, before it is split ([`Condition::one_of`]);
 //! 3. `start_X`/`from_X`/`min_X` and `end_X`/`to_X`/`max_X` bound column `X` (inclusive);
 //! 4. anything else (`theme`, `raw`, unknown names) is ignored.
 //!
-//! Repeating a parameter (`?t=A&t=B`) is the same as `?t=A,B`. What a condition accepts
+//! Repeating a parameter (`?t=A&t=B`) is the same as `?t=A,B`, each repeat matched whole first.
+//! An explicit `eq` rule splits and matches whole in the same way. What a condition accepts
 //! (numbers numerically, text ignoring ASCII case, upper bounds on text as prefixes) is
 //! `table/condition.rs`'s, and which rows pass is `table/select.rs`'s: this module only decides
 //! which [`Condition`]s a request makes, so it depends on `table` and not the other way.
@@ -142,18 +144,16 @@ pub fn plan(
             None => implicit_target(name, columns),
         };
         let Some((column, op)) = target else { continue };
-        let values = match op {
-            Op::Eq => split_values(value),
-            _ => vec![value.trim().to_string()],
-        };
-        match conditions
+        let merged = conditions
             .iter_mut()
-            .find(|c| c.column == column && c.op == op && op == Op::Eq)
-        {
-            Some(existing) => {
-                *existing = Condition::new(column, op, [existing.values.clone(), values].concat())
+            .find(|c| c.column == column && c.op == op && op == Op::Eq);
+        match (op, merged) {
+            (Op::Eq, Some(existing)) => {
+                let sent = [existing.sent(), std::slice::from_ref(value)].concat();
+                *existing = Condition::one_of(column, sent)
             }
-            None => conditions.push(Condition::new(column, op, values)),
+            (Op::Eq, None) => conditions.push(Condition::one_of(column, vec![value.clone()])),
+            _ => conditions.push(Condition::new(column, op, vec![value.trim().to_string()])),
         }
     }
     check(&conditions, limits)?;
@@ -161,8 +161,9 @@ pub fn plan(
 }
 
 /// Param values given as JSON (a POST body, a WebSocket message) as query-style pairs: text as
-/// it is, arrays joined by commas (multiSelect), numbers and booleans as written; nulls and
-/// objects are no filter.
+/// it is, an array (multiSelect) as one pair an item, as a repeated query parameter (so each
+/// item is matched whole before it is split on commas), numbers and booleans as written; nulls
+/// and objects are no filter.
 pub fn json_params<'a>(
     entries: impl Iterator<Item = (&'a String, &'a Value)>,
 ) -> Vec<(String, String)> {
@@ -172,12 +173,12 @@ pub fn json_params<'a>(
         _ => None,
     };
     entries
-        .filter_map(|(key, value)| {
-            let value = match value {
-                Value::Array(items) => items.iter().filter_map(text).collect::<Vec<_>>().join(","),
-                other => text(other)?,
+        .flat_map(|(key, value)| {
+            let values = match value {
+                Value::Array(items) => items.iter().filter_map(text).collect(),
+                other => text(other).into_iter().collect::<Vec<_>>(),
             };
-            Some((key.clone(), value))
+            values.into_iter().map(|value| (key.clone(), value))
         })
         .collect()
 }
@@ -208,15 +209,6 @@ pub fn find_column(columns: &[String], name: &str) -> Option<usize> {
         .or_else(|| columns.iter().position(|c| c.eq_ignore_ascii_case(name)))
 }
 
-fn split_values(value: &str) -> Vec<String> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,14 +228,9 @@ mod tests {
             &Limits::default(),
         )
         .unwrap();
-        assert_eq!(
-            plan,
-            [Condition::new(
-                1,
-                Op::Eq,
-                vec!["AAPL".into(), "MSFT".into()]
-            )]
-        );
+        assert_eq!(plan.len(), 1);
+        assert_eq!((plan[0].column, plan[0].op), (1, Op::Eq));
+        assert_eq!(plan[0].values, ["AAPL", "MSFT"]);
     }
 
     #[test]
@@ -258,6 +245,23 @@ mod tests {
         .unwrap();
         assert_eq!(plan.len(), 1);
         assert_eq!(plan[0].values, ["A", "B"]);
+    }
+
+    #[test]
+    fn json_arrays_are_repeats_each_matched_whole_first() {
+        let body =
+            serde_json::json!({"sector": ["Consumer, Staples", "Energy"], "n": 3, "x": null});
+        let pairs = json_params(body.as_object().unwrap().iter());
+        assert_eq!(
+            pairs,
+            params(&[
+                ("sector", "Consumer, Staples"),
+                ("sector", "Energy"),
+                ("n", "3")
+            ])
+        );
+        let plan = plan(&pairs, &columns(&["sector"]), &[], &Limits::default()).unwrap();
+        assert_eq!(plan[0].sent(), ["Consumer, Staples", "Energy"]);
     }
 
     #[test]

@@ -995,7 +995,8 @@ mod tests {
         assert_eq!(
             params_message(r#"{"params": {"t": ["A", "B"], "n": 2, "s": "x,y", "z": null}}"#),
             Ok(Some(vec![
-                ("t".into(), "A,B".into()),
+                ("t".into(), "A".into()),
+                ("t".into(), "B".into()),
                 ("n".into(), "2".into()),
                 ("s".into(), "x,y".into()),
             ]))

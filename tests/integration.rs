@@ -12,6 +12,7 @@ mod check;
 mod cli;
 mod cors;
 mod dependencies;
+mod desk;
 mod errors;
 mod example;
 mod faults;

@@ -124,7 +124,15 @@ fn every_file_kind_becomes_a_widget_workspace_accepts() {
         server.get("/holdings_json/options/sector").json(),
         json!([{"label": "Energy", "value": "Energy"}, {"label": "Tech", "value": "Tech"}])
     );
-    assert_eq!(server.get("/").json()["problems"], json!([]));
+    assert_eq!(
+        server.get("/").json()["problems"],
+        json!([
+            "data/settings.json: warning: no widget made: an object holding no array of flat \
+             objects: nothing to show as a table, metric, newsfeed or chart (write its widget in \
+             widgets.json)"
+        ]),
+        "a JSON file that fits no widget is listed with the reason"
+    );
     // Workspace's view: every widget answers in its shape.
     let mut out = Vec::new();
     let options = check::Options {

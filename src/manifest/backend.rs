@@ -39,9 +39,50 @@ struct BackendSpec {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OptionsSpec {
-    file: String,
+    file: Option<String>,
     column: Option<String>,
     label: Option<String>,
+    folder: Option<String>,
+    extension: Option<String>,
+    #[serde(default)]
+    stems: bool,
+}
+
+impl OptionsSpec {
+    /// The source these keys name: a folder's files (`folder`, with `extension` and `stems`),
+    /// a column's values (`file` and `column`, with `label`), or a JSON file of options.
+    fn source(self) -> Result<OptionsSource, String> {
+        let for_folder = self.extension.is_some() || self.stems;
+        let for_column = self.column.is_some() || self.label.is_some();
+        match (self.file, self.folder) {
+            (Some(_), Some(_)) => Err("takes \"file\" or \"folder\", not both".into()),
+            (None, None) => Err("needs \"file\" (with \"column\") or \"folder\"".into()),
+            (Some(_), None) if for_folder => {
+                Err("\"extension\" and \"stems\" apply to a \"folder\"".into())
+            }
+            (None, Some(_)) if for_column => {
+                Err("\"column\" and \"label\" apply to a \"file\"".into())
+            }
+            (None, Some(folder)) => Ok(OptionsSource::Folder {
+                folder,
+                extension: self
+                    .extension
+                    .map(|ext| ext.trim_start_matches('.').to_ascii_lowercase()),
+                stems: self.stems,
+            }),
+            (Some(file), None) => Ok(match self.column {
+                Some(column) => OptionsSource::Column {
+                    file,
+                    column,
+                    label: self.label,
+                },
+                None if self.label.is_some() => {
+                    return Err("\"label\" needs \"column\"".into());
+                }
+                None => OptionsSource::Static { file },
+            }),
+        }
+    }
 }
 
 /// Why an entry cannot be served: the field, and the message.
@@ -237,17 +278,15 @@ fn options(
 ) -> Result<Vec<OptionsRoute>, Refusal> {
     let mut routes = Vec::new();
     for (param, source) in specs {
-        let source: OptionsSpec = serde_json::from_value(source)
-            .map_err(|err| ("backend.options", format!("'{param}': {err}")))?;
-        check_path("backend.options", Some(&source.file), false)?;
-        let source = match source.column {
-            Some(column) => OptionsSource::Column {
-                file: source.file,
-                column,
-                label: source.label,
-            },
-            None => OptionsSource::Static { file: source.file },
+        let refused = |message: String| ("backend.options", format!("'{param}': {message}"));
+        let spec: OptionsSpec =
+            serde_json::from_value(source).map_err(|err| refused(err.to_string()))?;
+        let source = spec.source().map_err(refused)?;
+        let path = match &source {
+            OptionsSource::Column { file, .. } | OptionsSource::Static { file } => file,
+            OptionsSource::Folder { folder, .. } => folder,
         };
+        check_path("backend.options", Some(path), false)?;
         routes.push((param, source));
     }
     // The folder's files answer the selector's options endpoint, when it names one (without
@@ -258,6 +297,8 @@ fn options(
     {
         let source = OptionsSource::Folder {
             folder: folder.clone(),
+            extension: None,
+            stems: false,
         };
         routes.push((file_param.clone(), source));
     }

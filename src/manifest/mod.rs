@@ -25,7 +25,7 @@
 //! | `ttl` | those taking `file` | seconds a remote `file` (`http(s)://...`, see `remote.rs`) is kept before it is fetched again |
 //! | `filters` on live_grid | live_grid | the same rules, also applied to the rows pushed over its WebSocket |
 //! | `append` | table, live_grid | `{file, columns: [{name, type?, options?}], key?, created_at?}`: the `.csv`/`.jsonl` file the widget's form adds rows to (POST; PUT replaces the row of `key`); see `append.rs` and `writes/` |
-//! | `options` | all | `{paramName: {file, column?, label?}}`: answers that param's `optionsEndpoint` with the distinct values of `column` (or the options array in a JSON `file`) |
+//! | `options` | all | `{paramName: {file, column?, label?}}`: answers that param's `optionsEndpoint` with the distinct values of `column` (or the options array in a JSON `file`); `{paramName: {folder, extension?, stems?}}`: with the files of `folder` (not its subfolders), those ending `.extension` if given, by name or, with `"stems": true`, by name without the extension |
 //!
 //! A multi_file_viewer's `fileSelector` param gets its options endpoint answered with the folder's
 //! files without any `options` entry. Invariants: the served manifest holds only entries that

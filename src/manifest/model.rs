@@ -262,8 +262,13 @@ pub enum OptionsSource {
     },
     /// A JSON file holding the options array as Workspace takes it.
     Static { file: String },
-    /// The files of a folder (a multi_file_viewer's `fileSelector`).
-    Folder { folder: String },
+    /// The files of a folder (a multi_file_viewer's `fileSelector`, or `{"folder": ...}`):
+    /// those ending `.<extension>` when it is given, by name, or by stem when `stems`.
+    Folder {
+        folder: String,
+        extension: Option<String>,
+        stems: bool,
+    },
 }
 
 /// An options endpoint declared by a param's `optionsEndpoint`.

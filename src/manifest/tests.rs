@@ -229,7 +229,9 @@ fn types_take_their_own_backend_keys() {
     assert_eq!(
         manifest.options_at("mfv/files").unwrap().source,
         OptionsSource::Folder {
-            folder: "mfv".into()
+            folder: "mfv".into(),
+            extension: None,
+            stems: false,
         }
     );
 }

@@ -9,6 +9,7 @@
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
+use std::sync::OnceLock;
 
 use serde::Deserialize;
 
@@ -68,6 +69,11 @@ pub struct Condition {
     dates: bool,
     /// The alternatives of an [`Op::Any`] condition, all on `column`.
     alternatives: Vec<Condition>,
+    /// For an equality [`Condition::one_of`] parameter values: the values as sent, and once
+    /// [`Condition::settle`]d against the column (when one holds a comma), the equality that
+    /// matches each whole where the column holds it whole, and by its parts elsewhere.
+    sent: Vec<String>,
+    settled: OnceLock<Box<Condition>>,
 }
 
 impl Condition {
@@ -83,7 +89,55 @@ impl Condition {
             lookup,
             dates: false,
             alternatives: Vec::new(),
+            sent: Vec::new(),
+            settled: OnceLock::new(),
         }
+    }
+
+    /// Equal to any of parameter values `sent`, each a comma-separated list (`AAPL,MSFT`), but
+    /// matched as one value where the column holds it whole (`Consumer, Staples`): `values`
+    /// are the parts until [`Condition::settle`] has looked at the column.
+    pub fn one_of(column: usize, sent: Vec<String>) -> Condition {
+        let parts = sent.iter().flat_map(|value| split_values(value)).collect();
+        Condition {
+            sent,
+            ..Condition::new(column, Op::Eq, parts)
+        }
+    }
+
+    /// The parameter values this condition was made from by [`Condition::one_of`] (none for
+    /// another condition).
+    pub fn sent(&self) -> &[String] {
+        &self.sent
+    }
+
+    /// Decides, once, which of the values [`Condition::sent`] are matched whole: those that
+    /// `held` (given an equality with such values) returns, folded to ASCII lower case, as
+    /// texts the column holds. Does nothing when no value holds a comma, or once settled.
+    pub fn settle(&self, held: impl FnOnce(&Condition) -> HashSet<String>) {
+        if !self.sent.iter().any(|value| value.contains(',')) || self.settled.get().is_some() {
+            return;
+        }
+        let wholes: Vec<String> = self
+            .sent
+            .iter()
+            .filter(|value| value.contains(','))
+            .map(|value| value.trim().to_string())
+            .collect();
+        let held = held(&Condition::new(self.column, Op::Eq, wholes));
+        let values = self
+            .sent
+            .iter()
+            .flat_map(
+                |value| match held.contains(&value.trim().to_ascii_lowercase()) {
+                    true => vec![value.trim().to_string()],
+                    false => split_values(value),
+                },
+            )
+            .collect();
+        let _ = self
+            .settled
+            .set(Box::new(Condition::new(self.column, Op::Eq, values)));
     }
 
     /// A condition on dates: text cells and values compare on their `YYYY-MM-DD` prefix, so
@@ -111,6 +165,9 @@ impl Condition {
 
     /// Whether `cell` (this condition's column in some row) passes.
     pub fn accepts(&self, cell: Cell<'_>) -> bool {
+        if let Some(settled) = self.settled.get() {
+            return settled.accepts(cell);
+        }
         let cell = match cell {
             Cell::Text(text) if self.dates => Cell::Text(day(text)),
             cell => cell,
@@ -148,6 +205,16 @@ impl Condition {
             Op::Any => self.alternatives.iter().any(|c| c.accepts(cell)),
         }
     }
+}
+
+/// A parameter value's comma-separated parts, trimmed, empty ones left out.
+fn split_values(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// Equalities with more values than this look cells up in a [`Lookup`]; with fewer, comparing

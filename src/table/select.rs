@@ -1,8 +1,11 @@
 //! Selection: the rows that pass every [`Condition`], for a [`Table`] and for any other
 //! [`Rows`] (JSON rows, `data.rs`), by one code path. A condition on a dictionary column is
 //! decided once per distinct value, and the most selective one narrows the scan through the
-//! column's index ([`Postings`], built the first time a filter needs it).
+//! column's index ([`Postings`], built the first time a filter needs it). An equality made from
+//! parameter values with commas is first settled against its column ([`settle`]): a value the
+//! column holds whole is matched whole.
 
+use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use super::{Cell, Column, Condition, NULL_CODE, Table};
@@ -67,6 +70,7 @@ impl Table {
 /// is decided once per distinct value; the most selective one narrows the scan through the
 /// column's index.
 pub fn select(rows: &impl Rows, conditions: &[Condition]) -> Vec<usize> {
+    settle(rows, conditions);
     let tests: Vec<Test<'_, _>> = conditions
         .iter()
         .map(|condition| match rows.dictionary(condition.column) {
@@ -94,9 +98,36 @@ pub fn select(rows: &impl Rows, conditions: &[Condition]) -> Vec<usize> {
 
 /// Whether `row` passes every condition: [`select`] of one row, without the index.
 pub fn passes(rows: &impl Rows, row: usize, conditions: &[Condition]) -> bool {
+    settle(rows, conditions);
     conditions
         .iter()
         .all(|condition| condition.accepts(rows.column(condition.column)(row)))
+}
+
+/// Settles each condition made from comma-holding parameter values ([`Condition::settle`]):
+/// one pass over its column (its distinct values, for a dictionary) finds which of those values
+/// the column holds whole. Once per condition, however many rows are then tested.
+fn settle(rows: &impl Rows, conditions: &[Condition]) {
+    for condition in conditions {
+        condition.settle(|wholes| {
+            let mut held = HashSet::new();
+            let mut hold = |cell: Cell<'_>| {
+                if let Cell::Text(text) = cell
+                    && wholes.accepts(cell)
+                {
+                    held.insert(text.to_ascii_lowercase());
+                }
+            };
+            match rows.dictionary(condition.column) {
+                Some(dictionary) => dictionary.values.iter().for_each(|v| hold(Cell::Text(v))),
+                None => {
+                    let cells = rows.column(condition.column);
+                    (0..rows.rows()).for_each(|row| hold(cells(row)));
+                }
+            }
+            held
+        });
+    }
 }
 
 /// Rows that can possibly pass, from the index of the dictionary condition that accepts the

@@ -4,7 +4,9 @@
 //! text ignoring case), labelled by another column when the route names one; the query
 //! parameters (Workspace sends the param's `optionsParams`) first filter the rows by the usual
 //! rules, so `?sector=Energy` lists only the energy tickers. From a JSON file: the options array
-//! as written. From a folder: its files, for a multi_file_viewer's fileSelector.
+//! as written. From a folder: its files (a multi_file_viewer's fileSelector, or
+//! `{"folder": "reports", "extension": "md", "stems": true}` for `reports/{ticker}.md`), in
+//! name order, by name or by stem, only those with the extension when one is given.
 
 use std::cmp::Ordering;
 use std::collections::HashSet;
@@ -36,11 +38,14 @@ pub fn serve(files: &Files, route: &OptionsRoute, params: &[(String, String)]) -
             },
             Err(err) => err.into(),
         },
-        OptionsSource::Folder { folder } => match files.folder(folder, false) {
+        OptionsSource::Folder {
+            folder,
+            extension,
+            stems,
+        } => match files.folder(folder, false) {
             Ok(names) => {
-                let options: Vec<Value> = names
-                    .iter()
-                    .map(|n| n.rsplit('/').next().unwrap_or(n))
+                let options: Vec<Value> = folder_entries(&names, extension.as_deref(), *stems)
+                    .into_iter()
                     .map(|name| json!({"label": name, "value": name}))
                     .collect();
                 Response::json(200, &options)
@@ -48,6 +53,27 @@ pub fn serve(files: &Files, route: &OptionsRoute, params: &[(String, String)]) -
             Err(err) => err.into(),
         },
     }
+}
+
+/// The file names of `paths` (a folder's files, in order), those ending `.<extension>` (any
+/// case) when it is given, without the extension when `stems`; a stem two files share once.
+fn folder_entries<'p>(paths: &'p [String], extension: Option<&str>, stems: bool) -> Vec<&'p str> {
+    let mut entries: Vec<&str> = Vec::new();
+    for name in paths.iter().map(|p| p.rsplit('/').next().unwrap_or(p)) {
+        let split = name.rsplit_once('.').filter(|(stem, _)| !stem.is_empty());
+        let ext = split.map(|(_, ext)| ext);
+        if extension.is_some_and(|wanted| !ext.is_some_and(|e| e.eq_ignore_ascii_case(wanted))) {
+            continue;
+        }
+        let entry = match (stems, split) {
+            (true, Some((stem, _))) => stem,
+            _ => name,
+        };
+        if !entries.contains(&entry) {
+            entries.push(entry);
+        }
+    }
+    entries
 }
 
 fn from_column(
@@ -102,5 +128,34 @@ fn compare(a: &Value, b: &Value) -> Ordering {
             let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_lowercase);
             text(a).cmp(&text(b))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folder_entries_by_name_or_stem_filtered_by_extension() {
+        let paths: Vec<String> = [
+            "r/AAPL.md",
+            "r/MSFT.MD",
+            "r/notes.txt",
+            "r/.md",
+            "r/a.b.pdf",
+        ]
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+        assert_eq!(
+            folder_entries(&paths, None, false),
+            ["AAPL.md", "MSFT.MD", "notes.txt", ".md", "a.b.pdf"]
+        );
+        assert_eq!(folder_entries(&paths, Some("md"), true), ["AAPL", "MSFT"]);
+        assert_eq!(folder_entries(&paths, Some("pdf"), false), ["a.b.pdf"]);
+        assert_eq!(
+            folder_entries(&paths, None, true),
+            ["AAPL", "MSFT", "notes", ".md", "a.b"]
+        );
     }
 }

@@ -743,7 +743,8 @@ mod tests {
                 json!({"startRow": 0, "ticker": ["AAPL", "MSFT"], "qty": 3, "flag": true, "none": null, "filterModel": {}})
             )),
             [
-                ("ticker".to_string(), "AAPL,MSFT".to_string()),
+                ("ticker".to_string(), "AAPL".to_string()),
+                ("ticker".into(), "MSFT".into()),
                 ("qty".into(), "3".into()),
                 ("flag".into(), "true".into())
             ]
