@@ -3,6 +3,8 @@
 
 use serde_json::json;
 
+use openbb_files::check::{self, Options};
+
 use crate::support::{Fixture, InProcess};
 
 const WIDGETS: &str = r#"{
@@ -22,6 +24,10 @@ const WIDGETS: &str = r#"{
 }"#;
 
 fn desk() -> InProcess {
+    InProcess::new(desk_folder())
+}
+
+fn desk_folder() -> Fixture {
     let fixture = Fixture::new();
     fixture
         .write("widgets.json", WIDGETS)
@@ -55,7 +61,7 @@ fn desk() -> InProcess {
             "data/clip.json",
             r#"{"url": "https://www.youtube.com/embed/uYyhswnZkSw"}"#,
         );
-    InProcess::new(fixture)
+    fixture
 }
 
 #[test]
@@ -184,4 +190,23 @@ fn youtube_never_serves_a_link_to_another_site() {
     assert!(plain_http.detail().contains("is not an https:// URL"));
     // A name that leaves data/ is refused before any file is read.
     assert_eq!(server.get("/picked?video=..").status, 400);
+}
+
+/// `check` (offline) loads these widgets with no problem; `check --url` judges their answers
+/// (tests/check.rs, against the bundled example, which has one of each).
+#[test]
+fn check_accepts_these_widgets_offline() {
+    let fixture = desk_folder();
+    let options = Options {
+        root: fixture.root.clone(),
+        url: None,
+        api_key: None,
+        auth_header: "X-API-KEY".into(),
+        origin: "https://pro.openbb.co".into(),
+    };
+    let mut out = Vec::new();
+    let passed = check::run(&options, &mut out);
+    let out = String::from_utf8(out).unwrap();
+    assert!(passed, "{out}");
+    assert!(out.ends_with(": 0 error(s), 0 warning(s)\n"), "{out}");
 }
