@@ -24,6 +24,8 @@ const HOSTS: [&str; 5] = [
     "youtube-nocookie.com",
     "www.youtube-nocookie.com",
 ];
+/// The most characters of a refused URL a message shows.
+const SHOWN_CHARS: usize = 100;
 /// The paths below which a YouTube page names a video by its id.
 const VIDEO_PATHS: [&str; 4] = ["/embed/", "/shorts/", "/live/", "/v/"];
 
@@ -43,7 +45,7 @@ pub fn serve(call: &Call, source: &Source) -> Response {
     let is_json = found.to_ascii_lowercase().ends_with(".json");
     let url = url_in(&text, is_json).and_then(|(url, line)| match video_url(&url) {
         Ok(()) => Ok(url),
-        Err(why) => Err((format!("'{url}' {why}"), line)),
+        Err(why) => Err((format!("'{}' {why}", shortened(&url)), line)),
     });
     let url = url.map_err(|(message, line)| FileError::Parse {
         file: shown.clone(),
@@ -86,6 +88,15 @@ fn transcript(call: &Call, found: &str) -> Response {
             Body::Owned(text.into_bytes()),
         ),
         Err(err) => err.into(),
+    }
+}
+
+/// At most [`SHOWN_CHARS`] characters of `text`, for a message (a file's first line may be
+/// megabytes long).
+fn shortened(text: &str) -> String {
+    match text.char_indices().nth(SHOWN_CHARS) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
     }
 }
 
@@ -209,6 +220,13 @@ mod tests {
             let err = video_url(bad).unwrap_err();
             assert!(err.contains(why), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn messages_show_the_start_of_a_long_line() {
+        assert_eq!(shortened("short"), "short");
+        let long = "é".repeat(1 << 20);
+        assert_eq!(shortened(&long), format!("{}…", "é".repeat(SHOWN_CHARS)));
     }
 
     #[test]
