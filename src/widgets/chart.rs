@@ -7,6 +7,10 @@
 //! colours wherever the file sets none ([`themed`]). With `raw=true` the widget's
 //! `backend.records` rows are answered instead.
 
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use crate::data::Data;
@@ -66,24 +70,96 @@ pub fn serve(
     };
     let raw = match &*data {
         Data::Json { raw, rows: None } => raw,
-        _ => {
-            return Response::error(
-                500,
-                &format!(
-                    "{}: a {} chart file must hold {}",
-                    call.files.dir.display(file),
-                    library_name(library),
-                    figure_name(library)
-                ),
-            );
-        }
+        _ => return not_a_figure(call, file, library),
     };
     match theme {
-        Some(theme) if themed_file.is_none() => match serde_json::from_slice(raw) {
-            Ok(figure) => Response::json(200, &themed(library, figure, theme)),
-            Err(err) => Response::error(500, &err.to_string()),
+        Some(theme) if themed_file.is_none() => match themed_bytes(library, raw, theme) {
+            Ok(bytes) => Response::new(200, JSON, Body::Owned(bytes)),
+            Err(_) => not_a_figure(call, file, library),
         },
         _ => Response::new(200, JSON, Body::Shared(raw.clone())),
+    }
+}
+
+fn not_a_figure(call: &Call, file: &str, library: ChartLibrary) -> Response {
+    Response::error(
+        500,
+        &format!(
+            "{}: a {} chart file must hold {}",
+            call.files.dir.display(file),
+            library_name(library),
+            figure_name(library)
+        ),
+    )
+}
+
+/// The figure (a JSON object, as the file's bytes) in `theme`'s colours ([`themed`]): only the
+/// members the theme sets are parsed and written anew; the others (the data, however big) are
+/// copied as the file has them, in the file's order.
+fn themed_bytes(
+    library: ChartLibrary,
+    raw: &[u8],
+    theme: &Theme,
+) -> Result<Vec<u8>, serde_json::Error> {
+    let Members(members) = serde_json::from_slice(raw)?;
+    // The members `themed` sets are those it makes in an empty figure.
+    let keys = match themed(library, Value::Object(Map::new()), theme) {
+        Value::Object(keys) => keys,
+        _ => Map::new(),
+    };
+    let mut touched = Map::new();
+    for (key, value) in &members {
+        if keys.contains_key(key) {
+            touched.insert(key.clone(), serde_json::from_str(value.get())?);
+        }
+    }
+    let Value::Object(mut touched) = themed(library, Value::Object(touched), theme) else {
+        unreachable!("themed keeps an object an object");
+    };
+    let mut out = Vec::with_capacity(raw.len() + 1024);
+    let mut write = |key: &str, value: &[u8]| -> Result<(), serde_json::Error> {
+        out.push(if out.is_empty() { b'{' } else { b',' });
+        serde_json::to_writer(&mut out, key)?;
+        out.push(b':');
+        out.extend_from_slice(value);
+        Ok(())
+    };
+    for (key, value) in &members {
+        match touched.remove(key) {
+            Some(themed) => write(key, &serde_json::to_vec(&themed)?)?,
+            None => write(key, value.get().as_bytes())?,
+        }
+    }
+    for (key, value) in &touched {
+        write(key, &serde_json::to_vec(value)?)?;
+    }
+    if out.is_empty() {
+        out.push(b'{');
+    }
+    out.push(b'}');
+    Ok(out)
+}
+
+/// A JSON object's members in the file's order, each value left as its text (borrowed).
+struct Members<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de> Deserialize<'de> for Members<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Members<'de>, M::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(Visit)
     }
 }
 
@@ -218,6 +294,35 @@ mod tests {
         assert_eq!(figure["layout"]["plot_bgcolor"], "#FFFFFF");
         let odd = json!({"data": [], "layout": "not an object"});
         assert_eq!(themed(ChartLibrary::Plotly, odd.clone(), DARK), odd);
+    }
+
+    #[test]
+    fn only_the_members_the_theme_sets_are_written_anew() {
+        let raw = br##"{"series": [{"data": [1,  2]}], "chart": {"type": "bar"}, "z": "last"}"##;
+        let bytes = themed_bytes(ChartLibrary::Highcharts, raw, DARK).unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(
+            text.starts_with(r##"{"series":[{"data": [1,  2]}],"chart":{"type":"bar","backgroundColor":"#151518"},"z":"last","##),
+            "the data as written, in the file's order: {text}"
+        );
+        let figure: Value = serde_json::from_str(&text).unwrap();
+        let whole = themed(
+            ChartLibrary::Highcharts,
+            serde_json::from_slice(raw).unwrap(),
+            DARK,
+        );
+        assert_eq!(figure, whole, "the same figure as themed whole");
+        for library in [ChartLibrary::Plotly, ChartLibrary::VegaLite] {
+            let spec = br#"{"mark": "bar", "data": {"values": [1]}}"#;
+            let bytes = themed_bytes(library, spec, LIGHT).unwrap();
+            let whole = themed(library, serde_json::from_slice(spec).unwrap(), LIGHT);
+            assert_eq!(serde_json::from_slice::<Value>(&bytes).unwrap(), whole);
+        }
+        assert_eq!(
+            themed_bytes(ChartLibrary::Plotly, b"{}", DARK).unwrap(),
+            br##"{"layout":{"paper_bgcolor":"#151518","plot_bgcolor":"#151518"}}"##
+        );
+        assert!(themed_bytes(ChartLibrary::Plotly, b"\"text\"", DARK).is_err());
     }
 
     #[test]

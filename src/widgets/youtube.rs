@@ -12,6 +12,7 @@
 use serde_json::Value;
 
 use crate::error::{FileError, Location};
+use crate::files::utf8_text;
 use crate::http::{Body, Response};
 use crate::manifest::Source;
 use crate::remote::is_remote;
@@ -37,13 +38,18 @@ pub fn serve(call: &Call, source: &Source) -> Response {
     if table::asks_raw(call) {
         return transcript(call, &found);
     }
-    let text = match call.files.text(&found) {
+    let shown = call.files.dir.display(&found);
+    let bytes = match call.files.bytes(&found) {
+        Ok(bytes) => bytes,
+        Err(err) => return err.into(),
+    };
+    // Read where it lies in the file cache, not copied (the file may be big, if by mistake).
+    let text = match call.files.noted(&shown, utf8_text(&shown, &bytes)) {
         Ok(text) => text,
         Err(err) => return err.into(),
     };
-    let shown = call.files.dir.display(&found);
     let is_json = found.to_ascii_lowercase().ends_with(".json");
-    let url = url_in(&text, is_json).and_then(|(url, line)| match video_url(&url) {
+    let url = url_in(text, is_json).and_then(|(url, line)| match video_url(&url) {
         Ok(()) => Ok(url),
         Err(why) => Err((format!("'{}' {why}", shortened(&url)), line)),
     });
@@ -81,12 +87,13 @@ fn transcript(call: &Call, found: &str) -> Response {
             ),
         );
     };
-    match call.files.text(&file) {
-        Ok(text) => Response::new(
-            200,
-            "text/markdown; charset=utf-8",
-            Body::Owned(text.into_bytes()),
-        ),
+    let shown = call.files.dir.display(&file);
+    let text = call.files.bytes(&file).and_then(|bytes| {
+        let checked = utf8_text(&shown, &bytes).map(|_| ());
+        call.files.noted(&shown, checked).map(|()| bytes)
+    });
+    match text {
+        Ok(bytes) => Response::new(200, "text/markdown; charset=utf-8", Body::Shared(bytes)),
         Err(err) => err.into(),
     }
 }
