@@ -206,7 +206,8 @@ fn no_selection_and_no_prompt_answer_empty() {
         assert_eq!(reply.status, 200, "{body}: {reply:?}");
         assert_eq!(
             reply.json(),
-            json!({"content": [], "data_format": {"data_type": "object", "parse_as": "table"}})
+            json!({"content": [], "data_format": {"data_type": "object", "parse_as": "table"},
+                   "citable": true, "extra_citations": []})
         );
     }
     let text = server.post("/search", r#"{"prompt": null, "type": "text"}"#);

@@ -90,6 +90,9 @@ fn url_check_passes_against_our_own_example() {
         "GET /udf (price_chart, advanced_charting): a UDF configuration",
         "POST /library (library, multi_file_viewer): 2 file(s)",
         "GET /performance (performance, chart): Plotly figure, 2 traces",
+        "GET /sector_weights (sector_weights, chart-highcharts): Highcharts options",
+        "GET /cumulative_return (cumulative_return, chart-vegalite): a Vega-Lite spec",
+        "GET /workspace_demo (workspace_demo, youtube): a YouTube video, https://www.youtube.com/watch?v=uYyhswnZkSw",
         "GET /options/sectors (options of position_detail): 7 options",
     ] {
         assert!(out.contains(line), "missing {line:?} in\n{out}");

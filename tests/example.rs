@@ -90,6 +90,22 @@ fn check_widget(server: &TestServer, id: &str, widget: &Value) {
     }
     let reply = server.get(&path);
     assert_eq!(reply.status, 200, "{id}: {reply:?}");
+    if kind == "youtube" {
+        assert!(
+            reply.body.starts_with("https://www.youtube.com/watch?v="),
+            "{id}"
+        );
+        let transcript = server.get(&format!("{path}&raw=true"));
+        assert_eq!(
+            transcript.header("content-type"),
+            Some("text/markdown; charset=utf-8")
+        );
+        assert!(
+            transcript.body.starts_with("# "),
+            "{id}: a Markdown transcript"
+        );
+        return;
+    }
     if kind == "html" {
         assert!(
             reply
@@ -134,15 +150,19 @@ fn check_widget(server: &TestServer, id: &str, widget: &Value) {
                     "{id}: not newest first"
                 );
             }
-            "chart" => {
-                assert!(body["data"].is_array(), "{id}");
+            "chart" | "chart-highcharts" | "chart-vegalite" => {
+                // The figure's own part, and where the theme's background goes.
+                let (part, background_at): (&str, &[&str]) = match kind {
+                    "chart" => ("data", &["layout", "paper_bgcolor"]),
+                    "chart-highcharts" => ("series", &["chart", "backgroundColor"]),
+                    _ => ("encoding", &["background"]),
+                };
+                assert!(!body[part].is_null(), "{id}");
                 for (theme, background) in [("dark", "#151518"), ("light", "#FFFFFF")] {
                     let themed = server.get(&format!("{path}&theme={theme}")).json();
-                    assert!(themed["data"].is_array(), "{id} {theme}");
-                    assert_eq!(
-                        themed["layout"]["paper_bgcolor"], background,
-                        "{id} {theme}"
-                    );
+                    assert!(!themed[part].is_null(), "{id} {theme}");
+                    let shown = background_at.iter().fold(&themed, |v, key| &v[*key]);
+                    assert_eq!(shown, background, "{id} {theme}");
                 }
             }
             "pdf" => {
@@ -357,6 +377,9 @@ fn every_bundled_widget_answers_in_its_shape() {
         "metric",
         "newsfeed",
         "chart",
+        "chart-highcharts",
+        "chart-vegalite",
+        "youtube",
         "pdf",
         "multi_file_viewer",
         "omni",

@@ -8,6 +8,7 @@ mod support;
 mod auth;
 mod bounds;
 mod caches;
+mod charts;
 mod check;
 mod cli;
 mod cors;

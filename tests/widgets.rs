@@ -412,11 +412,20 @@ fn omni_searches_the_text_files() {
     let server = server();
     let reply = server.post("/search", r#"{"prompt": "MARGIN rich", "type": "table"}"#);
     assert_eq!(reply.status, 200, "{reply:?}");
+    let hit = json!({"file": "notes/2024-06-10-chips.md", "line": 6,
+                     "snippet": "Demand for margin-rich accelerators."});
     assert_eq!(
         reply.json(),
-        json!({"content": [{"file": "notes/2024-06-10-chips.md", "line": 6,
-                            "snippet": "Demand for margin-rich accelerators."}],
-               "data_format": {"data_type": "object", "parse_as": "table"}})
+        json!({"content": [hit],
+               "data_format": {"data_type": "object", "parse_as": "table"},
+               "citable": true,
+               "extra_citations": [{
+                   "source_info": {"type": "widget", "widget_id": "search",
+                                   "name": "notes/2024-06-10-chips.md",
+                                   "description": "data/notes/2024-06-10-chips.md, line 6: matching \"MARGIN rich\"",
+                                   "metadata": {"file": "notes/2024-06-10-chips.md", "lines": [6],
+                                                "prompt": "MARGIN rich"}},
+                   "details": [hit]}]})
     );
     let text = server
         .post(
@@ -431,8 +440,94 @@ fn omni_searches_the_text_files() {
         markdown.contains("`notes/2024-05-01-energy.md:2`"),
         "{markdown}"
     );
+    // Every line of the text answer is cited, under its file.
+    let cited: Vec<(String, Value)> = text["extra_citations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|citation| {
+            let file = citation["source_info"]["name"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let lines = citation["details"].as_array().unwrap().clone();
+            lines.into_iter().map(move |hit| {
+                assert_eq!(hit["file"], file.as_str());
+                (file.clone(), hit["line"].clone())
+            })
+        })
+        .collect();
+    assert!(
+        cited.contains(&("holdings.csv".into(), json!(2))),
+        "{cited:?}"
+    );
+    assert!(
+        cited.contains(&("notes/2024-05-01-energy.md".into(), json!(2))),
+        "{cited:?}"
+    );
+    assert_eq!(
+        markdown.lines().filter(|l| l.starts_with("- ")).count(),
+        cited.len()
+    );
     let none = server.post("/search", r#"{"prompt": "zebra"}"#).json();
     assert_eq!(none["content"], json!([]));
+    assert_eq!(
+        (&none["citable"], &none["extra_citations"]),
+        (&json!(true), &json!([]))
+    );
+}
+
+/// An answer holds at most 100 lines from at most 20 files, each file cited once with its lines:
+/// the search stops at either bound, so no line answered goes uncited.
+#[test]
+fn omni_citations_are_bounded_and_cover_every_line() {
+    let fixture = Fixture::new();
+    fixture.write(
+        "widgets.json",
+        r#"{"search": {"name": "S", "description": "d", "type": "omni", "endpoint": "search"}}"#,
+    );
+    for file in 0..30 {
+        fixture.write(
+            &format!("data/many/{file:02}.txt"),
+            "a needle\nno\nanother needle\n",
+        );
+    }
+    let server = InProcess::new(fixture);
+    let answer = server
+        .post("/search", r#"{"prompt": "needle", "type": "text"}"#)
+        .json();
+    let citations = answer["extra_citations"].as_array().unwrap();
+    assert_eq!(citations.len(), 20, "at most 20 files");
+    let lines: usize = citations
+        .iter()
+        .map(|c| c["details"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(lines, 40, "two lines of each of 20 files");
+    assert_eq!(
+        citations[0]["source_info"]["metadata"]["lines"],
+        json!([1, 3])
+    );
+    assert!(
+        answer["content"]
+            .as_str()
+            .unwrap()
+            .contains("**40 lines** match **needle** (first ones)")
+    );
+    let server = InProcess::new({
+        let fixture = Fixture::new();
+        fixture
+            .write(
+                "widgets.json",
+                r#"{"search": {"name": "S", "description": "d", "type": "omni", "endpoint": "search"}}"#,
+            )
+            .write("data/big.md", "needle\n".repeat(500));
+        fixture
+    });
+    let answer = server.post("/search", r#"{"prompt": "needle"}"#).json();
+    assert_eq!(answer["content"].as_array().unwrap().len(), 100);
+    let citations = answer["extra_citations"].as_array().unwrap();
+    assert_eq!(citations.len(), 1);
+    assert_eq!(citations[0]["details"], answer["content"]);
 }
 
 #[test]

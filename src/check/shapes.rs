@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::probe::Answer;
 use crate::validate;
+use crate::widgets::youtube::video_url;
 
 /// The answer has the shape Workspace expects for the widget's type (contract §3).
 pub(super) fn answer_shape(
@@ -18,6 +19,15 @@ pub(super) fn answer_shape(
         return match media.starts_with("text/html") {
             true => Ok(format!("{} bytes of HTML", answer.body.len())),
             false => Err(format!("expected text/html, got '{media}'")),
+        };
+    }
+    if kind == "youtube" {
+        let url = String::from_utf8_lossy(&answer.body);
+        return match video_url(url.trim()) {
+            Ok(()) => Ok(format!("a YouTube video, {}", url.trim())),
+            Err(why) => Err(format!(
+                "expected the URL of a YouTube video as text: '{url}' {why}"
+            )),
         };
     }
     if kind == "markdown" && !is_json_media(answer) {
@@ -90,6 +100,14 @@ pub(super) fn answer_shape(
         "ssrm_table" => match (&value["rowData"], value["rowCount"].as_u64()) {
             (Value::Array(rows), Some(count)) => Ok(format!("{} of {count} rows", rows.len())),
             _ => Err("expected {\"rowData\": [...], \"rowCount\": N}".into()),
+        },
+        "chart-highcharts" => match value["series"] {
+            Value::Array(_) | Value::Null if value.is_object() => Ok("Highcharts options".into()),
+            _ => Err("expected a Highcharts options object {\"series\": [...], ...}".into()),
+        },
+        "chart-vegalite" => match value.is_object() {
+            true => Ok("a Vega-Lite spec".into()),
+            false => Err("expected a Vega-Lite spec object".into()),
         },
         "advanced_charting" => match value.is_object() {
             true => Ok("a UDF configuration".into()),
@@ -174,6 +192,13 @@ pub(crate) mod tests {
             .is_ok()
         );
         assert!(shape("pdf", json, r#"{"content": "x"}"#).is_err());
+        assert!(shape("chart-highcharts", json, r#"{"series": []}"#).is_ok());
+        assert!(shape("chart-highcharts", json, r#"{"series": 1}"#).is_err());
+        assert!(shape("chart-vegalite", json, r#"{"mark": "bar"}"#).is_ok());
+        assert!(shape("chart-vegalite", json, "[]").is_err());
+        let video = "https://youtu.be/MSlhOFxEdxg";
+        assert!(shape("youtube", "text/plain", video).is_ok());
+        assert!(shape("youtube", "text/plain", "https://evil.example/x").is_err());
         assert!(shape("ssrm_table", json, r#"{"rowData": [], "rowCount": 0}"#).is_ok());
         assert!(shape("ssrm_table", json, "[]").is_err());
         let widget =

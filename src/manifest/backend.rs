@@ -164,7 +164,8 @@ fn kind(
             source,
             records: spec.records,
         },
-        Type::Chart => Kind::Chart {
+        Type::Chart(library) => Kind::Chart {
+            library,
             source,
             records: spec.records,
         },
@@ -186,6 +187,7 @@ fn kind(
             Some(folder) => Articles::Notes { folder },
             None => Articles::File(source),
         }),
+        Type::Youtube => Kind::Youtube(source),
         Type::Pdf => Kind::Pdf {
             source,
             mode: spec.mode,

@@ -18,9 +18,9 @@
 //! |---|---|---|
 //! | `file` | all but multi_file_viewer, omni | file under `data/`, or an `http(s)://` URL; `{param}` placeholders take that parameter's value (one safe path segment). Default `<endpoint>.<ext>` per type |
 //! | `folder` | newsfeed, multi_file_viewer, omni | folder under `data/`: Markdown notes (a newsfeed takes `file` or `folder`, not both), the files to pick from (default: the endpoint), the files searched (omni default: all of `data/`) |
-//! | `filters` | table, ssrm_table, chart, html, metric, newsfeed | parameter → column rules (see `filter.rs`) |
+//! | `filters` | table, ssrm_table, the charts, html, metric, newsfeed | parameter → column rules (see `filter.rs`) |
 //! | `column`, `label` | metric | computed metric from a CSV: latest value of `column` and its change, named `label` |
-//! | `records` | chart, html | table file answered for `raw=true` |
+//! | `records` | chart, chart-highcharts, chart-vegalite, html | table file answered for `raw=true` |
 //! | `mode` | pdf | `"base64"` (default) or `"url"` (a link to the `/files/...` route) |
 //! | `ttl` | those taking `file` | seconds a remote `file` (`http(s)://...`, see `remote.rs`) is kept before it is fetched again |
 //! | `filters` on live_grid | live_grid | the same rules, also applied to the rows pushed over its WebSocket |
@@ -47,8 +47,8 @@ use serde_json::{Map, Value};
 pub use append::{Append, Column, ColumnType, FORM_BUTTON, Format};
 pub use apps::{parse_agents, parse_apps};
 pub use model::{
-    Articles, Kind, LiveGrid, LiveSocket, OptionsRoute, OptionsSource, PdfMode, Source, Tile, Type,
-    Widget,
+    Articles, ChartLibrary, Kind, LiveGrid, LiveSocket, OptionsRoute, OptionsSource, PdfMode,
+    Source, Tile, Type, Widget,
 };
 
 use crate::error::FileError;

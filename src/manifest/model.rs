@@ -17,13 +17,16 @@ use crate::validate;
 /// reads by default, which method its endpoint takes. [`Kind`] holds its settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Type {
-    /// `table` and every type without a handler of its own: the file's rows or document.
+    /// `table`: the file's rows or document.
     Table,
     Markdown,
     Html,
     Metric,
     Newsfeed,
-    Chart,
+    /// `chart` (Plotly), `chart-highcharts`, `chart-vegalite`: a figure file, themed.
+    Chart(ChartLibrary),
+    /// `youtube`: a video's URL kept in a file, and its transcript beside it.
+    Youtube,
     Pdf,
     MultiFileViewer,
     Omni,
@@ -50,7 +53,10 @@ impl Type {
             "html" => Type::Html,
             "metric" => Type::Metric,
             "newsfeed" => Type::Newsfeed,
-            "chart" => Type::Chart,
+            "chart" => Type::Chart(ChartLibrary::Plotly),
+            "chart-highcharts" => Type::Chart(ChartLibrary::Highcharts),
+            "chart-vegalite" => Type::Chart(ChartLibrary::VegaLite),
+            "youtube" => Type::Youtube,
             "pdf" => Type::Pdf,
             "multi_file_viewer" => Type::MultiFileViewer,
             "omni" => Type::Omni,
@@ -58,7 +64,7 @@ impl Type {
             "advanced_charting" => Type::AdvancedChart,
             "live_grid" => Type::LiveGrid,
             "iframe" | "note" | "rich_note" => Type::PassThrough,
-            "table" | "chart-highcharts" | "chart-vegalite" | "youtube" => Type::Table,
+            "table" => Type::Table,
             "ssrm_advanced" => {
                 return Err(
                     "openbb-files does not serve ssrm_advanced (SQL queries) yet: use ssrm_table"
@@ -86,8 +92,8 @@ impl Type {
         match self {
             Type::Table | Type::LiveGrid => &["file", "filters", "options", "append"],
             Type::Ssrm => &["file", "filters", "options"],
-            Type::Markdown | Type::AdvancedChart => &["file", "options"],
-            Type::Html | Type::Chart => &["file", "filters", "records", "options"],
+            Type::Markdown | Type::AdvancedChart | Type::Youtube => &["file", "options"],
+            Type::Html | Type::Chart(_) => &["file", "filters", "records", "options"],
             Type::Metric => &["file", "filters", "column", "label", "options"],
             Type::Newsfeed => &["file", "folder", "filters", "options"],
             Type::Pdf => &["file", "mode", "options"],
@@ -110,7 +116,8 @@ impl Type {
             Type::Metric => &["json", "csv"],
             Type::Markdown => &["md"],
             Type::Html => &["html"],
-            Type::Chart => &["json"],
+            Type::Chart(_) => &["json"],
+            Type::Youtube => &["url", "txt", "json"],
             Type::Pdf => &["pdf"],
             Type::Ssrm | Type::AdvancedChart => &["csv"],
             Type::LiveGrid => &["csv", "ndjson"],
@@ -125,6 +132,7 @@ impl Type {
             self,
             Type::Markdown
                 | Type::Html
+                | Type::Youtube
                 | Type::Pdf
                 | Type::MultiFileViewer
                 | Type::Omni
@@ -143,6 +151,17 @@ impl Type {
     pub fn takes_post(self) -> bool {
         matches!(self, Type::MultiFileViewer | Type::Omni | Type::Ssrm)
     }
+}
+
+/// The charting library a chart widget's figure is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChartLibrary {
+    /// `chart`: a Plotly figure `{"data": [...], "layout": {...}}`.
+    Plotly,
+    /// `chart-highcharts`: a Highcharts options object (`chart`, `series`, ...).
+    Highcharts,
+    /// `chart-vegalite`: a Vega-Lite spec (`mark`, `encoding`, `data`, ...).
+    VegaLite,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -177,9 +196,13 @@ pub enum Kind {
         records: Option<String>,
     },
     Chart {
+        library: ChartLibrary,
         source: Source,
         records: Option<String>,
     },
+    /// The file holds the video's URL; a Markdown file of the same name beside it, the
+    /// transcript.
+    Youtube(Source),
     /// `tile`: computed from a table's column; without it the file holds the tiles.
     Metric {
         source: Source,
@@ -287,7 +310,8 @@ impl Kind {
             Kind::Table(_) => Type::Table,
             Kind::Markdown(_) => Type::Markdown,
             Kind::Html { .. } => Type::Html,
-            Kind::Chart { .. } => Type::Chart,
+            Kind::Chart { library, .. } => Type::Chart(*library),
+            Kind::Youtube(_) => Type::Youtube,
             Kind::Metric { .. } => Type::Metric,
             Kind::Newsfeed(_) => Type::Newsfeed,
             Kind::Pdf { .. } => Type::Pdf,
@@ -307,6 +331,7 @@ impl Kind {
             | Kind::Markdown(source)
             | Kind::Html { source, .. }
             | Kind::Chart { source, .. }
+            | Kind::Youtube(source)
             | Kind::Metric { source, .. }
             | Kind::Newsfeed(Articles::File(source))
             | Kind::Pdf { source, .. }

@@ -21,6 +21,7 @@ pub mod pdf;
 pub mod ssrm;
 pub mod table;
 pub mod udf;
+pub mod youtube;
 
 use serde_json::{Map, Value};
 
@@ -53,7 +54,12 @@ pub fn serve(call: &Call) -> Response {
         Kind::Html { source, records } => html::serve(call, source, records.as_deref()),
         Kind::Metric { source, tile } => metric::serve(call, source, tile.as_ref()),
         Kind::Newsfeed(articles) => newsfeed::serve(call, articles),
-        Kind::Chart { source, records } => chart::serve(call, source, records.as_deref()),
+        Kind::Chart {
+            library,
+            source,
+            records,
+        } => chart::serve(call, *library, source, records.as_deref()),
+        Kind::Youtube(source) => youtube::serve(call, source),
         Kind::Pdf { source, mode } => pdf::serve(call, source, *mode),
         Kind::MultiFileViewer { folder, file_param } => multi_file::serve(call, folder, file_param),
         Kind::Omni { folder } => omni::serve(call, folder),

@@ -2,9 +2,13 @@
 //! widget's folder (default: all of `data/`). POST body: the widget's param values, with the
 //! query in `prompt` and the answer's form in `type` (`table`, the default, or `text`). A line
 //! matches when it holds every word of the prompt, ignoring ASCII case. The answer is
-//! `{content, data_format: {data_type: "object", parse_as}}`: rows `{file, line, snippet}`
-//! (parse_as `table`) or a Markdown list (parse_as `text`); at most [`MAX_HITS`] lines. No
-//! prompt (`null`, `""`, absent) answers no rows (`[]`, or `""` as text).
+//! `{content, data_format: {data_type: "object", parse_as}, citable: true, extra_citations}`:
+//! rows `{file, line, snippet}` (parse_as `table`) or a Markdown list (parse_as `text`), and
+//! one citation per file the lines come from, listing those lines ([`citations`]), so that
+//! Workspace's AI can cite the file and line an answer came from. At most [`MAX_HITS`] lines
+//! from at most [`MAX_CITED_FILES`] files: the search stops at either, so every line answered
+//! is cited. No prompt (`null`, `""`, absent) answers no rows (`[]`, or `""` as text) and no
+//! citations.
 //!
 //! Bounded work: a prompt holds at most [`MAX_PROMPT_WORDS`] distinct words and
 //! [`MAX_PROMPT_BYTES`] bytes (else 400), so a search costs at most that many passes over the
@@ -22,7 +26,10 @@ use crate::http::Response;
 use crate::widgets::{Call, json_body};
 
 const EXTENSIONS: [&str; 4] = ["md", "txt", "csv", "json"];
-const MAX_HITS: usize = 100;
+/// The most lines an answer holds.
+pub const MAX_HITS: usize = 100;
+/// The most files an answer's lines come from (one citation each).
+pub const MAX_CITED_FILES: usize = 20;
 const SNIPPET_CHARS: usize = 160;
 /// The longest prompt searched for, in bytes.
 pub const MAX_PROMPT_BYTES: usize = 1024;
@@ -56,8 +63,8 @@ pub fn serve(call: &Call, folder: &str) -> Response {
         Ok(terms) => terms,
         Err(detail) => return Response::error(400, &detail),
     };
-    let hits = if terms.is_empty() {
-        Vec::new()
+    let (hits, complete) = if terms.is_empty() {
+        (Vec::new(), true)
     } else {
         let Some(_searching) = call.searches.enter() else {
             return Response::error(
@@ -71,19 +78,53 @@ pub fn serve(call: &Call, folder: &str) -> Response {
             .with_header("Retry-After", "1");
         };
         match search(call, folder, &terms) {
-            Ok(hits) => hits,
+            Ok(found) => found,
             Err(response) => return response,
         }
     };
+    let extra_citations = citations(&call.widget.id, prompt, &hits);
     let (content, parse_as) = match (as_table, prompt.is_empty()) {
         (true, _) => (Value::Array(hits), "table"),
         (false, true) => (Value::from(""), "text"),
-        (false, false) => (Value::from(markdown(prompt, &hits)), "text"),
+        (false, false) => (Value::from(markdown(prompt, &hits, complete)), "text"),
     };
     Response::json(
         200,
-        &json!({"content": content, "data_format": {"data_type": "object", "parse_as": parse_as}}),
+        &json!({
+            "content": content,
+            "data_format": {"data_type": "object", "parse_as": parse_as},
+            "citable": true,
+            "extra_citations": extra_citations,
+        }),
     )
+}
+
+/// One citation per file the hits come from (they come file by file), in the shape of
+/// Workspace's omni responses: `{"source_info": {"type": "widget", "widget_id", "name",
+/// "description", "metadata"}, "details": [{"file", "line", "snippet"}, ...]}`, the file's
+/// name (relative to `data/`) as `name`, its matching lines in `metadata.lines` and `details`.
+fn citations(widget: &str, prompt: &str, hits: &[Value]) -> Vec<Value> {
+    hits.chunk_by(|a, b| a["file"] == b["file"])
+        .map(|lines| {
+            let file = lines[0]["file"].as_str().unwrap_or_default();
+            let numbers: Vec<&Value> = lines.iter().map(|hit| &hit["line"]).collect();
+            let listed: Vec<String> = numbers.iter().map(|n| n.to_string()).collect();
+            let plural = if listed.len() == 1 { "" } else { "s" };
+            json!({
+                "source_info": {
+                    "type": "widget",
+                    "widget_id": widget,
+                    "name": file,
+                    "description": format!(
+                        "data/{file}, line{plural} {}: matching \"{prompt}\"",
+                        listed.join(", ")
+                    ),
+                    "metadata": {"file": file, "lines": numbers, "prompt": prompt},
+                },
+                "details": lines,
+            })
+        })
+        .collect()
 }
 
 /// The prompt's distinct words in lower case, or why it is too long to search for.
@@ -109,11 +150,13 @@ fn terms(prompt: &str) -> Result<Vec<String>, String> {
     Ok(terms)
 }
 
-/// The lines of the folder's text files that hold every term, as `{file, line, snippet}`.
-fn search(call: &Call, folder: &str, terms: &[String]) -> Result<Vec<Value>, Response> {
+/// The lines of the folder's text files that hold every term, as `{file, line, snippet}`, and
+/// whether they are all of them (not cut at [`MAX_HITS`] lines or [`MAX_CITED_FILES`] files).
+fn search(call: &Call, folder: &str, terms: &[String]) -> Result<(Vec<Value>, bool), Response> {
     let files = call.files.folder(folder, true)?;
     let mut window = String::new();
     let mut hits = Vec::new();
+    let mut cited_files = 0;
     for relative in files.iter().filter(|f| is_text(f)) {
         let Ok(bytes) = call.files.bytes(relative.as_str()) else {
             continue;
@@ -122,17 +165,22 @@ fn search(call: &Call, folder: &str, terms: &[String]) -> Result<Vec<Value>, Res
         let Ok(text) = call.files.noted(&shown, utf8_text(&shown, &bytes)) else {
             continue;
         };
+        let mut cited = false;
         for (number, line) in text.lines().enumerate() {
             if let Some(at) = find_terms(line, terms, &mut window) {
-                if hits.len() == MAX_HITS {
-                    return Ok(hits);
+                if hits.len() == MAX_HITS || (!cited && cited_files == MAX_CITED_FILES) {
+                    return Ok((hits, false));
+                }
+                if !cited {
+                    cited = true;
+                    cited_files += 1;
                 }
                 let snippet = snippet(line, at);
                 hits.push(json!({"file": relative, "line": number + 1, "snippet": snippet}));
             }
         }
     }
-    Ok(hits)
+    Ok((hits, true))
 }
 
 /// Whether `line` holds every term (each in lower case, at most [`MAX_PROMPT_WORDS`]),
@@ -230,15 +278,11 @@ fn snippet(line: &str, at: usize) -> String {
     format!("{before}{text}{after}")
 }
 
-fn markdown(prompt: &str, hits: &[Value]) -> String {
+fn markdown(prompt: &str, hits: &[Value], complete: bool) -> String {
     if hits.is_empty() {
         return format!("No lines match **{prompt}**.");
     }
-    let more = if hits.len() == MAX_HITS {
-        " (first ones)"
-    } else {
-        ""
-    };
+    let more = if complete { "" } else { " (first ones)" };
     let mut out = format!("**{} lines** match **{prompt}**{more}:\n\n", hits.len());
     for hit in hits {
         out.push_str(&format!(
@@ -325,6 +369,27 @@ mod tests {
             ["a"],
             "repeated words count once"
         );
+    }
+
+    #[test]
+    fn each_file_is_cited_once_with_its_lines() {
+        let hit = |file: &str, line: u64| json!({"file": file, "line": line, "snippet": "s"});
+        let hits = [hit("a.md", 3), hit("a.md", 17), hit("b/c.csv", 2)];
+        let cited = citations("desk", "net margin", &hits);
+        assert_eq!(
+            cited,
+            [
+                json!({"source_info": {"type": "widget", "widget_id": "desk", "name": "a.md",
+                                       "description": "data/a.md, lines 3, 17: matching \"net margin\"",
+                                       "metadata": {"file": "a.md", "lines": [3, 17], "prompt": "net margin"}},
+                       "details": [hit("a.md", 3), hit("a.md", 17)]}),
+                json!({"source_info": {"type": "widget", "widget_id": "desk", "name": "b/c.csv",
+                                       "description": "data/b/c.csv, line 2: matching \"net margin\"",
+                                       "metadata": {"file": "b/c.csv", "lines": [2], "prompt": "net margin"}},
+                       "details": [hit("b/c.csv", 2)]}),
+            ]
+        );
+        assert!(citations("desk", "", &[]).is_empty());
     }
 
     #[test]

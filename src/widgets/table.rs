@@ -31,13 +31,17 @@ pub fn rows(call: &Call, file: &(impl DataFile + ?Sized)) -> Response {
     }
 }
 
-/// The answer to `raw=true` (chart, html): the rows of the widget's `records`
+/// Whether the request is Workspace's `raw=true` call (a widget with `"raw": true` makes it
+/// for its AI: the data behind a chart or page, a video's transcript).
+pub fn asks_raw(call: &Call) -> bool {
+    call.param("raw")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+/// The answer to `raw=true` (the charts, html): the rows of the widget's `records`
 /// (`backend.records`), or a 404 when it names none. `None` when the request is not a raw one.
 pub fn raw(call: &Call, records: Option<&str>) -> Option<Response> {
-    if !call
-        .param("raw")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-    {
+    if !asks_raw(call) {
         return None;
     }
     Some(match records {

@@ -10,7 +10,7 @@ stops the servers it starts and removes its folders; about a minute.
 """
 import json, os, socket, subprocess, sys, tempfile, threading, time
 
-BIN = sys.argv[1]
+BIN = sys.argv[1] if len(sys.argv) > 1 else None
 TICK = os.sysconf("SC_CLK_TCK")
 
 def fixture():
@@ -126,5 +126,6 @@ def listing():
             server.terminate(); server.wait()
             subprocess.run(["rm", "-rf", root])
 
-main() if sys.argv[2:] != ["listing"] else None
-listing()
+if __name__ == "__main__":  # imported by the other attack scripts for its helpers
+    main() if sys.argv[2:] != ["listing"] else None
+    listing()
