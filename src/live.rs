@@ -108,8 +108,11 @@ pub struct Hub {
     limits: Limits,
     state: Mutex<State>,
     /// The snapshots of each live file, by file and row key.
-    snapshots: Mutex<HashMap<(String, Vec<String>), Arc<Snapshots>>>,
+    snapshots: Mutex<HashMap<FileAndKey, Arc<Snapshots>>>,
 }
+
+/// A live file (relative to `data/`) and the columns keying its rows.
+type FileAndKey = (String, Vec<String>);
 
 /// The snapshots of one file for one row key.
 #[derive(Default)]
