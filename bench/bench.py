@@ -20,7 +20,10 @@ big:   a ~1 GB minute-bar CSV (bench/make_big_csv.py) served as a widget: time t
        filtered response (load speed in MB/s), p50 latency of filtered queries, peak RSS vs size.
 ssrm:  a ~5-million-row CSV served as a table_ssrm widget: the first page (load and sort), then
        p50/p99 of later pages for three request shapes (sort, set filter + two sort keys, number
-       filters), and peak RSS vs the file size (issue 4).
+       filters), and peak RSS vs the file size (issue 4); then row grouping (issue 19): the first
+       page and later pages of four grouped shapes (100 groups with four aggregates, 53,820
+       groups inside one, the leaf rows of a group, 53,820 groups over every row sorted on an
+       aggregate), with the server's CPU seconds for each shape's first page.
 
 Every process is started in its own process group, recorded in --pidfile ("PID STARTTIME") for
 run.sh's EXIT trap, and stopped here as well. Loopback only: every URL is http://127.0.0.1:PORT.
@@ -814,6 +817,7 @@ def run_ssrm(args, procs: Procs) -> int:
             print(f"   {label}: rowCount {count:,}; first {first * 1000:.0f} ms; "
                   f"later pages p50 {p50:.1f} ms, p99 {p99:.1f} ms over {len(times)} pages")
             verdicts.append((f"p50 of later pages < 50 ms: {label}", p50 < 50, f"{p50:.1f} ms"))
+        verdicts.extend(time_grouped_shapes(port, p.pid, args.ssrm_pages))
     peak = sampler.peak_kb
     print(f"   our RSS: peak {peak / 1024:.0f} MiB = {peak * 1024 / size:.2f}x the file size")
     verdicts.append(("peak RSS < 2x the file size", peak * 1024 / size < 2, f"{peak * 1024 / size:.2f}x"))
@@ -822,6 +826,60 @@ def run_ssrm(args, procs: Procs) -> int:
     for name, good, figure in verdicts:
         print(f"   {verdict(good)}  {name:<70} {figure}")
     return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used (/proc/PID/stat fields 14 and 15)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def time_grouped_shapes(port: int, pid: int, pages: int) -> list:
+    """Row grouping (issue 19) over the bars: per shape, the first page (grouping every row it
+    covers) with the server's CPU seconds for it, then p50/p99 of later pages (cached groups)."""
+    aggregates = [{"id": c, "field": c, "aggFunc": f}
+                  for c, f in [("close", "avg"), ("volume", "sum"), ("high", "max"), ("low", "min")]]
+    by_ticker = [{"id": "ticker", "field": "ticker"}]
+    shapes = [
+        ("grouped by ticker (100 groups), four aggregates",
+         {"rowGroupCols": by_ticker, "valueCols": aggregates, "groupKeys": []}),
+        ("ticker T042 opened, grouped by date (53,820 groups)",
+         {"rowGroupCols": by_ticker + [{"id": "date", "field": "date"}], "valueCols": aggregates,
+          "groupKeys": ["T042"]}),
+        ("leaf rows of T042 (one level), sorted by close desc",
+         {"rowGroupCols": by_ticker, "groupKeys": ["T042"],
+          "sortModel": [{"colId": "close", "sort": "desc"}]}),
+        ("grouped by date over every row, sorted by volume sum desc",
+         {"rowGroupCols": [{"id": "date", "field": "date"}], "valueCols": aggregates, "groupKeys": [],
+          "sortModel": [{"colId": "volume", "sort": "desc"}]}),
+    ]
+    verdicts = []
+    print("   row grouping (issue 19):")
+    for label, shape in shapes:
+        cpu = cpu_seconds(pid)
+        status, body, first = post_json(port, "/bars", {"startRow": 0, "endRow": 100, **shape})
+        cpu = cpu_seconds(pid) - cpu
+        answer = json.loads(body)
+        if status != 200:
+            print(f"   {label}: status {status}: {answer}")
+            verdicts.append((f"grouped first page answers: {label}", False, f"status {status}"))
+            continue
+        count = answer["rowCount"]
+        times = []
+        for page in range(1, pages + 1):
+            start = (page * 100) % max(100, count - 100)
+            st, _, took = post_json(port, "/bars", {"startRow": start, "endRow": start + 100, **shape})
+            times.append(took * 1000)
+            if st != 200:
+                print(f"   page {page}: status {st}")
+        times.sort()
+        p50, p99 = times[len(times) // 2], times[int(len(times) * 0.99) - 1]
+        print(f"   {label}: rowCount {count:,}; first {first * 1000:.0f} ms ({cpu:.2f} CPU s); "
+              f"later pages p50 {p50:.1f} ms, p99 {p99:.1f} ms over {len(times)} pages")
+        verdicts.append((f"grouped first page < 1 s: {label}", first < 1, f"{first * 1000:.0f} ms"))
+        verdicts.append((f"grouped later pages p50 < 50 ms: {label}", p50 < 50, f"{p50:.1f} ms"))
+    return verdicts
 
 
 def main() -> int:

@@ -284,9 +284,18 @@ impl Grouping {
     ) -> Result<Vec<Group<'t>>, String> {
         let mut places: HashMap<GroupKey<'t>, usize> = HashMap::new();
         let mut groups: Vec<Group<'t>> = Vec::new();
+        // The previous row's group: files sorted by a column hold runs of one key.
+        let mut previous: Option<(GroupKey<'t>, usize)> = None;
         for row in rows {
             let cell = table.cell(row, column);
-            let place = match places.entry(GroupKey::of(cell)) {
+            let key = GroupKey::of(cell);
+            if let Some((previous_key, place)) = &previous
+                && *previous_key == key
+            {
+                groups[*place].add(table, row, &self.values);
+                continue;
+            }
+            let place = match places.entry(key) {
                 Entry::Occupied(place) => *place.get(),
                 Entry::Vacant(place) => {
                     if groups.len() == MAX_GROUPS {
@@ -301,6 +310,7 @@ impl Grouping {
                 }
             };
             groups[place].add(table, row, &self.values);
+            previous = Some((key, place));
         }
         Ok(groups)
     }
@@ -328,7 +338,7 @@ enum SortOn {
 }
 
 /// A cell as a hash key: equal keys are equal cells (a float by its bits, `-0` as `0`).
-#[derive(PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 enum GroupKey<'t> {
     Null,
     Bool(bool),
@@ -450,9 +460,27 @@ fn float(number: f64) -> Value {
 }
 
 /// The order of two non-blank cells of one column: numbers numerically, text ignoring case,
-/// then as written.
+/// then as written (as [`value_order`] orders them as JSON, without making JSON of each).
 fn cell_order(a: Cell<'_>, b: Cell<'_>) -> Ordering {
-    value_order(&cell_value(a), &cell_value(b))
+    let number = |cell| match cell {
+        Cell::Int(value) => Some(value as f64),
+        Cell::Float(value) => Some(value),
+        _ => None,
+    };
+    match (a, b, number(a), number(b)) {
+        (Cell::Text(a), Cell::Text(b), _, _) => text_order(a, b),
+        (Cell::Bool(a), Cell::Bool(b), _, _) => a.cmp(&b),
+        (_, _, Some(a), Some(b)) => a.total_cmp(&b),
+        _ => value_order(&cell_value(a), &cell_value(b)),
+    }
+}
+
+/// Text order: ignoring ASCII case, then as written.
+fn text_order(a: &str, b: &str) -> Ordering {
+    a.bytes()
+        .map(|byte| byte.to_ascii_lowercase())
+        .cmp(b.bytes().map(|byte| byte.to_ascii_lowercase()))
+        .then_with(|| a.cmp(b))
 }
 
 /// The order of group keys and aggregates: nulls first, then numbers numerically, booleans,
@@ -463,11 +491,7 @@ fn value_order(a: &Value, b: &Value) -> Ordering {
             let (a, b) = (a.as_f64().unwrap_or(0.0), b.as_f64().unwrap_or(0.0));
             a.total_cmp(&b)
         }
-        (Value::String(a), Value::String(b)) => a
-            .bytes()
-            .map(|byte| byte.to_ascii_lowercase())
-            .cmp(b.bytes().map(|byte| byte.to_ascii_lowercase()))
-            .then_with(|| a.cmp(b)),
+        (Value::String(a), Value::String(b)) => text_order(a, b),
         (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
         (a, b) => rank(a).cmp(&rank(b)),
     }

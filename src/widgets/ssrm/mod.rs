@@ -180,19 +180,20 @@ fn grouped_rows<'a>(
 /// A page of group rows: the window's lines of `lines` (one JSON object a line), and the
 /// number of lines as the count.
 fn group_page(lines: &[u8], window: Range<usize>) -> Response {
+    let count = match lines {
+        [] => 0,
+        lines => 1 + lines.iter().filter(|&&byte| byte == b'\n').count(),
+    };
     let mut out = Vec::with_capacity(16 * 1024);
     out.extend_from_slice(b"{\"rowData\":[");
-    let mut count = 0;
-    if !lines.is_empty() {
-        for line in lines.split(|&byte| byte == b'\n') {
-            if window.contains(&count) {
-                if count > window.start {
-                    out.push(b',');
-                }
-                out.extend_from_slice(line);
-            }
-            count += 1;
+    let shown = lines
+        .split(|&byte| byte == b'\n')
+        .take(window.end.min(count));
+    for (position, line) in shown.skip(window.start).enumerate() {
+        if position > 0 {
+            out.push(b',');
         }
+        out.extend_from_slice(line);
     }
     out.extend_from_slice(format!("],\"rowCount\":{count}}}").as_bytes());
     Response::new(200, JSON, Body::Owned(out))
