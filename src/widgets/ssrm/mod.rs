@@ -2,6 +2,8 @@
 //!
 //! Workspace POSTs `{"startRow", "endRow", "sortModel", "filterModel", ...the widget's params}`
 //! and gets `{"rowData": [the rows startRow..endRow], "rowCount": rows after filtering}`.
+//! By job: this file reads the request and pages the answer, `models.rs` reads `sortModel` and
+//! `filterModel`, `group.rs` row grouping.
 //!
 //! - The widget's params (body keys besides AG Grid's, and the query string) filter by the usual
 //!   rules (`filter::plan`, with the widget's `backend.filters`) and fill `{param}` placeholders
@@ -16,12 +18,19 @@
 //! - `sortModel` (`[{colId, sort}]`, first entry primary) orders the selected row indices with a
 //!   stable sort (`Table::sort_rows`); rows themselves are never copied.
 //!
+//! - `rowGroupCols`, `groupKeys` and `valueCols` (at the top level, or inside `grouping`) group
+//!   the rows (`group.rs`): a level short of the innermost answers its groups with their
+//!   aggregates, `rowCount` the number of groups; the innermost level answers the rows of the
+//!   opened groups like flat rows.
+//!
 //! The ordered indices are kept per file version and request without its window
 //! (`Files::selection`), so every further page is a slice of a cached vector; a request that
-//! neither filters nor sorts pages through the table directly. Grouping keys
-//! (`rowGroupCols`, ...) are accepted and ignored: rows come back flat. Invariant: a body that
-//! does not fit these rules is a 400 whose `detail` names the field; so is a filter larger than
-//! `filter::Limits` (set filter values, conditions), naming the limit.
+//! neither filters nor sorts pages through the table directly. A level's groups are rendered
+//! once per file version and request without its window, as JSON lines kept with the rendered
+//! answers (`Files::rendered`), so a further page of groups is a slice of those lines.
+//! Invariant: a body that does not fit these rules is a 400 whose `detail` names the field; so
+//! is a filter larger than `filter::Limits` (set filter values, conditions), naming the limit,
+//! and a level of more than `group::MAX_GROUPS` groups.
 
 mod group;
 mod models;
