@@ -20,7 +20,10 @@ big:   a ~1 GB minute-bar CSV (bench/make_big_csv.py) served as a widget: time t
        filtered response (load speed in MB/s), p50 latency of filtered queries, peak RSS vs size.
 ssrm:  a ~5-million-row CSV served as a table_ssrm widget: the first page (load and sort), then
        p50/p99 of later pages for three request shapes (sort, set filter + two sort keys, number
-       filters), and peak RSS vs the file size (issue 4).
+       filters), and peak RSS vs the file size (issue 4); then row grouping (issue 19): the first
+       page and later pages of four grouped shapes (100 groups with four aggregates, 53,820
+       groups inside one, the leaf rows of a group, 53,820 groups over every row sorted on an
+       aggregate), with the server's CPU seconds for each shape's first page.
 
 Every process is started in its own process group, recorded in --pidfile ("PID STARTTIME") for
 run.sh's EXIT trap, and stopped here as well. Loopback only: every URL is http://127.0.0.1:PORT.
@@ -814,6 +817,7 @@ def run_ssrm(args, procs: Procs) -> int:
             print(f"   {label}: rowCount {count:,}; first {first * 1000:.0f} ms; "
                   f"later pages p50 {p50:.1f} ms, p99 {p99:.1f} ms over {len(times)} pages")
             verdicts.append((f"p50 of later pages < 50 ms: {label}", p50 < 50, f"{p50:.1f} ms"))
+        verdicts.extend(time_grouped_shapes(port, p.pid, args.ssrm_pages))
     peak = sampler.peak_kb
     print(f"   our RSS: peak {peak / 1024:.0f} MiB = {peak * 1024 / size:.2f}x the file size")
     verdicts.append(("peak RSS < 2x the file size", peak * 1024 / size < 2, f"{peak * 1024 / size:.2f}x"))
@@ -822,6 +826,111 @@ def run_ssrm(args, procs: Procs) -> int:
     for name, good, figure in verdicts:
         print(f"   {verdict(good)}  {name:<70} {figure}")
     return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used (/proc/PID/stat fields 14 and 15)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def time_grouped_shapes(port: int, pid: int, pages: int) -> list:
+    """Row grouping (issue 19) over the bars: per shape, the first page (grouping every row it
+    covers) with the server's CPU seconds for it, then p50/p99 of later pages (cached groups)."""
+    aggregates = [{"id": c, "field": c, "aggFunc": f}
+                  for c, f in [("close", "avg"), ("volume", "sum"), ("high", "max"), ("low", "min")]]
+    by_ticker = [{"id": "ticker", "field": "ticker"}]
+    shapes = [
+        ("grouped by ticker (100 groups), four aggregates",
+         {"rowGroupCols": by_ticker, "valueCols": aggregates, "groupKeys": []}),
+        ("ticker T042 opened, grouped by date (53,820 groups)",
+         {"rowGroupCols": by_ticker + [{"id": "date", "field": "date"}], "valueCols": aggregates,
+          "groupKeys": ["T042"]}),
+        ("leaf rows of T042 (one level), sorted by close desc",
+         {"rowGroupCols": by_ticker, "groupKeys": ["T042"],
+          "sortModel": [{"colId": "close", "sort": "desc"}]}),
+        ("grouped by date over every row, sorted by volume sum desc",
+         {"rowGroupCols": [{"id": "date", "field": "date"}], "valueCols": aggregates, "groupKeys": [],
+          "sortModel": [{"colId": "volume", "sort": "desc"}]}),
+    ]
+    verdicts = []
+    print("   row grouping (issue 19):")
+    for label, shape in shapes:
+        cpu = cpu_seconds(pid)
+        status, body, first = post_json(port, "/bars", {"startRow": 0, "endRow": 100, **shape})
+        cpu = cpu_seconds(pid) - cpu
+        answer = json.loads(body)
+        if status != 200:
+            print(f"   {label}: status {status}: {answer}")
+            verdicts.append((f"grouped first page answers: {label}", False, f"status {status}"))
+            continue
+        count = answer["rowCount"]
+        times = []
+        for page in range(1, pages + 1):
+            start = (page * 100) % max(100, count - 100)
+            st, _, took = post_json(port, "/bars", {"startRow": start, "endRow": start + 100, **shape})
+            times.append(took * 1000)
+            if st != 200:
+                print(f"   page {page}: status {st}")
+        times.sort()
+        p50, p99 = times[len(times) // 2], times[int(len(times) * 0.99) - 1]
+        print(f"   {label}: rowCount {count:,}; first {first * 1000:.0f} ms ({cpu:.2f} CPU s); "
+              f"later pages p50 {p50:.1f} ms, p99 {p99:.1f} ms over {len(times)} pages")
+        verdicts.append((f"grouped first page < 1 s: {label}", first < 1, f"{first * 1000:.0f} ms"))
+        verdicts.append((f"grouped later pages p50 < 50 ms: {label}", p50 < 50, f"{p50:.1f} ms"))
+    # The costliest grouping this file allows: every row by its column of most distinct values.
+    cpu = cpu_seconds(pid)
+    status, body, took = post_json(port, "/bars", {"startRow": 0, "endRow": 100,
+                                                   "rowGroupCols": [{"id": "close", "field": "close"}]})
+    cpu = cpu_seconds(pid) - cpu
+    answer = json.loads(body)
+    print(f"   grouped by close over every row: status {status}, rowCount {answer.get('rowCount')}, "
+          f"{took * 1000:.0f} ms ({cpu:.2f} CPU s) {answer.get('detail') or ''}")
+    verdicts.append(("grouped by close: answered (200, or 400 past the group cap)", status in (200, 400),
+                     f"status {status}"))
+    flat = {"sortModel": [{"colId": "volume", "sort": "asc"}]}
+    verdicts.append(grouping_flood(port, pid, shapes[0][1], "grouping"))
+    verdicts.append(grouping_flood(port, pid, flat, "flat sorted (for comparison)"))
+    return verdicts
+
+
+def grouping_flood(port: int, pid: int, shape: dict, label: str, seconds: float = 10,
+                   attackers: int = 4) -> tuple:
+    """An attack: `attackers` threads sending requests of `shape` that no cache holds (each a new
+    filter) for `seconds`, while a normal client asks for a page it asked for before. Prints
+    the normal client's latency meanwhile and the server's CPU seconds."""
+    stop = time.monotonic() + seconds
+    sent = [0] * attackers
+
+    def attack(n: int) -> None:
+        while time.monotonic() < stop:
+            threshold = 100 + (n * 100_000 + sent[n]) * 0.001
+            body = {"startRow": 0, "endRow": 100, **shape,
+                    "filterModel": {"close": {"filterType": "number", "type": "greaterThan", "filter": threshold}}}
+            post_json(port, "/bars", body)
+            sent[n] += 1
+
+    normal = {"startRow": 100, "endRow": 200, "sortModel": [{"colId": "close", "sort": "desc"}]}
+    post_json(port, "/bars", normal)
+    cpu = cpu_seconds(pid)
+    threads = [threading.Thread(target=attack, args=(n,)) for n in range(attackers)]
+    for t in threads:
+        t.start()
+    times = []
+    while time.monotonic() < stop:
+        _, _, took = post_json(port, "/bars", normal)
+        times.append(took * 1000)
+        time.sleep(0.05)
+    for t in threads:
+        t.join()
+    cpu = cpu_seconds(pid) - cpu
+    times.sort()
+    p50, p99 = times[len(times) // 2], times[max(0, int(len(times) * 0.99) - 1)]
+    print(f"   {attackers} threads of uncached {label} requests for {seconds:.0f} s: {sum(sent)} answered, "
+          f"{cpu:.1f} CPU s; a normal client's cached page meanwhile p50 {p50:.1f} ms, p99 {p99:.1f} ms, "
+          f"max {times[-1]:.0f} ms over {len(times)} requests")
+    return (f"{label} flood: normal client p99 < 1 s", p99 < 1000, f"{p99:.0f} ms")
 
 
 def main() -> int:

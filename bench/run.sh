@@ -5,7 +5,9 @@
 #   bench/run.sh --quick    CI: ours vs nginx only, short runs, no Python venv; exits 1 when
 #                           ours/nginx falls below a ratio (a regression), never on absolute times
 #   bench/run.sh --big      big files: a ~1 GB CSV in a temp dir, load speed, filtered latency, RSS
-#   bench/run.sh --ssrm     server-side table over a ~5-million-row CSV: page latency, RSS
+#   bench/run.sh --ssrm     server-side table over a ~5-million-row CSV: page latency, row
+#                           grouping (first page, CPU s, later pages), a flood beside a normal
+#                           client, RSS
 #
 # Any further arguments go to bench/bench.py (see `python3 bench/bench.py --help`), e.g.
 #   bench/run.sh --reps 1 --duration 5      bench/run.sh --big --size-mb 256
@@ -25,7 +27,7 @@ for a in "$@"; do
     --quick) MODE=quick ;;
     --big) MODE=big ;;
     --ssrm) MODE=ssrm ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) ARGS+=("$a") ;;
   esac
 done

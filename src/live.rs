@@ -52,7 +52,7 @@ use crate::files::Files;
 use crate::filter::{self, Condition, Rule};
 use crate::http::Response;
 use crate::manifest::LiveGrid;
-use crate::table;
+use crate::table::{self, Rows};
 use crate::websocket::{self, Connection, Message, Parser};
 
 /// The kernel's send buffer for a live socket (Linux doubles it). Left to itself, it grows up
@@ -108,8 +108,11 @@ pub struct Hub {
     limits: Limits,
     state: Mutex<State>,
     /// The snapshots of each live file, by file and row key.
-    snapshots: Mutex<HashMap<(String, String), Arc<Snapshots>>>,
+    snapshots: Mutex<HashMap<FileAndKey, Arc<Snapshots>>>,
 }
+
+/// A live file (relative to `data/`) and the columns keying its rows.
+type FileAndKey = (String, Vec<String>);
 
 /// The snapshots of one file for one row key.
 #[derive(Default)]
@@ -133,7 +136,7 @@ struct State {
 pub struct Grid {
     id: String,
     filters: Vec<(String, Option<Rule>)>,
-    row_key: String,
+    row_key: Vec<String>,
 }
 
 impl Grid {
@@ -604,13 +607,14 @@ fn row_kept(data: &Data, index: usize, conditions: &[Condition]) -> bool {
 }
 
 impl Snapshot {
-    /// The rows of a table or JSON array keyed by the column `key` (rows without a key are
-    /// left out; a repeated key keeps its last row).
-    fn build(data: &Arc<Data>, key: &str) -> Result<Snapshot, String> {
-        let mut rows = HashMap::new();
-        each_keyed_row(data, key, |index, key, text| {
-            rows.insert(key, (index, text.into()));
-        })?;
+    /// The rows of a table or JSON array keyed by the columns `key` ([`keyed_rows`]: rows
+    /// without a key are left out; a repeated key keeps its last row).
+    fn build(data: &Arc<Data>, key: &[String]) -> Result<Snapshot, String> {
+        let keyed = keyed_rows(data, key)?;
+        let mut rows = HashMap::with_capacity(keyed.len());
+        for (key, index) in keyed {
+            rows.insert(key, (index, row_text(data, index)?.into()));
+        }
         Ok(Snapshot {
             data: Arc::downgrade(data),
             rows,
@@ -642,58 +646,88 @@ impl Change {
     }
 }
 
-/// Calls `each` with the index, key (text of the key cell) and JSON text of every row of a
-/// table or JSON array that has a key.
-fn each_keyed_row(
-    data: &Data,
-    key: &str,
-    mut each: impl FnMut(usize, String, &str),
-) -> Result<(), String> {
-    let find = |columns: &[String]| {
-        filter::find_column(columns, key).ok_or_else(|| {
-            format!(
-                "data.wsRowIdColumn '{key}' is not a column of the data (columns: {})",
-                columns.join(", ")
-            )
-        })
-    };
-    let key_text = |value: &Value| match value {
-        Value::Null => None,
-        Value::String(text) => Some(text.clone()),
-        other => Some(other.to_string()),
-    };
+/// Each key of a table or JSON array with the index of its last row, in the order the keys
+/// first appear: what a live_grid holds, one row per key. The key is the tuple of the cells of
+/// the columns `key` (the JSON texts of the cells, comma-joined); a row whose key cells are all
+/// empty has no key and is left out. The GET answer (`widgets/live_grid.rs`) and the socket's
+/// snapshots both read the rows through this.
+pub fn keyed_rows(data: &Data, key: &[String]) -> Result<Vec<(String, usize)>, String> {
     match data {
-        Data::Table(table) => {
-            let column = find(table.names())?;
-            let mut text = Vec::new();
-            for index in 0..table.rows() {
-                let Some(key) = key_text(&cell_value(table.cell(index, column))) else {
-                    continue;
-                };
-                // `[{...}]`: the row as a GET answers it, without the brackets.
-                text.clear();
-                table.write_json(std::iter::once(index), &mut text);
-                let object = std::str::from_utf8(&text[1..text.len() - 1])
-                    .map_err(|_| "a row that is not UTF-8".to_string())?;
-                each(index, key, object);
-            }
-            Ok(())
-        }
+        Data::Table(table) => Ok(keys_of(table, &key_columns(table.names(), key)?)),
         Data::Json {
             rows: Some((columns, items)),
             ..
-        } => {
-            let name = &columns[find(columns)?];
-            for (index, item) in items.iter().enumerate() {
-                if let Some(key) = item.get(name).and_then(key_text) {
-                    each(index, key, &item.to_string());
-                }
-            }
-            Ok(())
-        }
+        } => Ok(keys_of(
+            &JsonRows { columns, items },
+            &key_columns(columns, key)?,
+        )),
         Data::Json { rows: None, .. } => {
             Err("the data is a JSON document, not rows (a CSV, NDJSON or JSON array)".into())
         }
+    }
+}
+
+/// The indices of the key's columns among `columns`.
+fn key_columns(columns: &[String], key: &[String]) -> Result<Vec<usize>, String> {
+    key.iter()
+        .map(|name| {
+            filter::find_column(columns, name).ok_or_else(|| {
+                format!(
+                    "data.wsRowIdColumn '{name}' is not a column of the data (columns: {})",
+                    columns.join(", ")
+                )
+            })
+        })
+        .collect()
+}
+
+/// [`keyed_rows`] over the key's columns of any rows.
+fn keys_of(rows: &impl Rows, key_columns: &[usize]) -> Vec<(String, usize)> {
+    let cells: Vec<_> = key_columns.iter().map(|&c| rows.column(c)).collect();
+    // Each key's place in `keyed`, and `keyed`: the keys and their latest rows.
+    let mut places: HashMap<String, usize> = HashMap::new();
+    let mut keyed: Vec<(String, usize)> = Vec::new();
+    let mut text = String::new();
+    for index in 0..rows.rows() {
+        text.clear();
+        let mut blank = true;
+        for (at, cell) in cells.iter().enumerate() {
+            let value = cell_value(cell(index));
+            blank &= value.is_null();
+            if at > 0 {
+                text.push(',');
+            }
+            text.push_str(&value.to_string());
+        }
+        if blank {
+            continue;
+        }
+        match places.get(&text) {
+            Some(&place) => keyed[place].1 = index,
+            None => {
+                places.insert(text.clone(), keyed.len());
+                keyed.push((text.clone(), index));
+            }
+        }
+    }
+    keyed
+}
+
+/// The JSON text of one row of a table or JSON array, as a GET answers it.
+fn row_text(data: &Data, index: usize) -> Result<String, String> {
+    match data {
+        Data::Table(table) => {
+            let mut text = Vec::new();
+            table.write_json(std::iter::once(index), &mut text);
+            // `[{...}]`: the row without the brackets.
+            String::from_utf8(text[1..text.len() - 1].to_vec())
+                .map_err(|_| "a row that is not UTF-8".to_string())
+        }
+        Data::Json {
+            rows: Some((_, items)),
+            ..
+        } => Ok(items[index].to_string()),
+        Data::Json { rows: None, .. } => Err("the data is a JSON document, not rows".into()),
     }
 }
 
@@ -853,7 +887,7 @@ mod tests {
     fn snapshot(csv: &str, key: &str) -> Snapshot {
         Snapshot::build(
             &Arc::new(Data::parse("data/t.csv", csv.as_bytes()).unwrap()),
-            key,
+            &[key.to_string()],
         )
         .unwrap()
     }
@@ -886,22 +920,55 @@ mod tests {
     }
 
     #[test]
+    fn each_key_keeps_its_latest_row_in_the_order_keys_first_appear() {
+        let data = Data::parse(
+            "data/t.csv",
+            b"sym,venue,px\nA,X,1\nB,X,2\nA,Y,3\nA,X,4\n,,5\nB,,6\nB,X,7\n",
+        )
+        .unwrap();
+        let keys = |key: &[&str]| {
+            let key: Vec<String> = key.iter().map(|k| k.to_string()).collect();
+            keyed_rows(&data, &key).unwrap()
+        };
+        let pairs = |pairs: &[(&str, usize)]| -> Vec<(String, usize)> {
+            pairs.iter().map(|(k, i)| (k.to_string(), *i)).collect()
+        };
+        assert_eq!(keys(&["sym"]), pairs(&[(r#""A""#, 3), (r#""B""#, 6)]));
+        // A composite key: the tuple; a key partly empty is a key, a wholly empty one is not.
+        assert_eq!(
+            keys(&["sym", "venue"]),
+            pairs(&[
+                (r#""A","X""#, 3),
+                (r#""B","X""#, 6),
+                (r#""A","Y""#, 2),
+                (r#""B",null"#, 5),
+            ])
+        );
+        let missing = keyed_rows(&data, &["sym".into(), "nope".into()]).unwrap_err();
+        assert!(missing.contains("'nope' is not a column"), "{missing}");
+        // Cells holding commas or quotes cannot make two keys read alike.
+        let tricky = Data::parse("data/t.csv", b"a,b\n\"x,y\",z\nx,\"y,z\"\n").unwrap();
+        let key = ["a".to_string(), "b".to_string()];
+        assert_eq!(keyed_rows(&tricky, &key).unwrap().len(), 2);
+    }
+
+    #[test]
     fn rows_need_their_key() {
         let keyed = snapshot("id,px\n1,1\n,2\n", "id");
         assert_eq!(keyed.rows.len(), 1, "a row without a key is left out");
         assert_eq!(&*keyed.rows["1"].1, r#"{"id":1,"px":1}"#);
         let data = Arc::new(Data::parse("data/t.csv", b"id,px\n1,1\n").unwrap());
         assert!(
-            Snapshot::build(&data, "sym")
+            Snapshot::build(&data, &["sym".into()])
                 .err()
                 .unwrap()
                 .contains("'sym'")
         );
         let doc = Arc::new(Data::parse("data/t.json", br#"{"a": 1}"#).unwrap());
-        assert!(Snapshot::build(&doc, "a").is_err());
+        assert!(Snapshot::build(&doc, &["a".into()]).is_err());
         let nd = Data::parse("data/t.ndjson", b"{\"k\": 2, \"v\": true}\n{\"v\": 1}\n").unwrap();
         let nd = Arc::new(nd);
-        let keyed = Snapshot::build(&nd, "k").unwrap();
+        let keyed = Snapshot::build(&nd, &["k".into()]).unwrap();
         assert_eq!(columns(&nd), ["k", "v"]);
         assert_eq!(keyed.rows.len(), 1);
         assert_eq!(&*keyed.rows["2"].1, r#"{"k":2,"v":true}"#);

@@ -25,7 +25,9 @@ const WIDGETS: &str = r#"{
                          "value": ["AAPL", "MSFT"]}]},
   "trades": {"name": "Trades", "description": "d", "type": "live_grid", "endpoint": "trades",
              "wsEndpoint": "ws/trades", "data": {"wsRowIdColumn": "id"},
-             "backend": {"file": "trades.ndjson"}}
+             "backend": {"file": "trades.ndjson"}},
+  "book": {"name": "Book", "description": "d", "type": "live_grid", "endpoint": "book",
+           "wsEndpoint": "ws/book", "data": {"wsRowIdColumn": ["symbol", "venue"]}}
 }"#;
 
 fn limits() -> Limits {
@@ -46,7 +48,12 @@ fn fixture() -> Fixture {
     fixture
         .write("widgets.json", WIDGETS)
         .write("data/quotes.csv", "symbol,price\nAAPL,1\nMSFT,2\nNVDA,3\n")
-        .write("data/trades.ndjson", "{\"id\": 1, \"qty\": 10}\n");
+        .write("data/trades.ndjson", "{\"id\": 1, \"qty\": 10}\n")
+        .write(
+            "data/book.csv",
+            "symbol,venue,price,status\nAAPL,X,1,open\nAAPL,Y,2,open\nMSFT,X,3,open\n\
+             AAPL,X,4,closed\nMSFT,X,5,open\n",
+        );
     fixture
 }
 
@@ -247,6 +254,61 @@ fn appended_rows_arrive_and_filtered_ones_do_not() {
     std::thread::sleep(Duration::from_millis(200));
     append(fixture, "data/quotes.csv", "TSLA,1\n");
     assert_eq!(next_row(&mut socket), json!({"symbol": "TSLA", "price": 1}));
+}
+
+#[test]
+fn get_holds_each_keys_latest_row_as_the_socket_does() {
+    let server = server();
+    // Quotes appended to all day: one row per symbol, the latest, where it first appeared.
+    append(
+        &server.fixture,
+        "data/quotes.csv",
+        "AAPL,10\nNVDA,30\nAAPL,11\n",
+    );
+    assert_eq!(
+        server.get("/quotes").json(),
+        json!([{"symbol": "AAPL", "price": 11}, {"symbol": "MSFT", "price": 2},
+               {"symbol": "NVDA", "price": 30}])
+    );
+    assert_eq!(
+        server.get("/quotes?symbol=NVDA").json(),
+        json!([{"symbol": "NVDA", "price": 30}])
+    );
+    // A composite key (symbol, venue): AAPL on X and on Y are two rows.
+    let book = |query: &str| server.get(&format!("/book{query}")).json();
+    assert_eq!(
+        book(""),
+        json!([{"symbol": "AAPL", "venue": "X", "price": 4, "status": "closed"},
+               {"symbol": "AAPL", "venue": "Y", "price": 2, "status": "open"},
+               {"symbol": "MSFT", "venue": "X", "price": 5, "status": "open"}])
+    );
+    // Filters read each key's latest row: AAPL on X was open once, and is closed now.
+    assert_eq!(
+        book("?status=open"),
+        json!([{"symbol": "AAPL", "venue": "Y", "price": 2, "status": "open"},
+               {"symbol": "MSFT", "venue": "X", "price": 5, "status": "open"}])
+    );
+    // The socket pushes the composite key's new row, and the GET then holds the same row.
+    let mut socket = connect(&server, "/ws/book");
+    wait_for_subscribers(&server, 1);
+    append(
+        &server.fixture,
+        "data/book.csv",
+        "AAPL,Y,6,open\nMSFT,Y,7,open\n",
+    );
+    let pushed = [next_row(&mut socket), next_row(&mut socket)];
+    assert_eq!(
+        pushed,
+        [
+            json!({"symbol": "AAPL", "venue": "Y", "price": 6, "status": "open"}),
+            json!({"symbol": "MSFT", "venue": "Y", "price": 7, "status": "open"})
+        ]
+    );
+    let rows = book("?status=open");
+    assert_eq!(rows[0], pushed[0]);
+    assert_eq!(rows.as_array().unwrap().len(), 3);
+    assert_eq!(rows[2], pushed[1]);
+    assert_quiet(&mut socket, Duration::from_millis(300));
 }
 
 #[test]

@@ -191,3 +191,188 @@ fn bad_requests_are_explained() {
     assert_eq!(reply.status, 405);
     assert_eq!(reply.header("allow"), Some("POST, OPTIONS"));
 }
+
+/// The rows `/all` serves, of the given tickers.
+fn rows_of(server: &InProcess, tickers: &[&str]) -> Vec<Value> {
+    let all = server.get("/all").json();
+    let all = all.as_array().unwrap();
+    all.iter()
+        .filter(|row| tickers.iter().any(|t| row["ticker"] == *t))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn groups_carry_their_key_and_aggregates_page_by_page() {
+    let server = InProcess::new(fixture());
+    let grouped = |start: usize, end: usize, extra: Value| {
+        let mut body = json!({
+            "startRow": start, "endRow": end,
+            "rowGroupCols": [{"id": "ticker", "displayName": "Ticker", "field": "ticker"}],
+            "valueCols": [{"id": "close", "field": "close", "aggFunc": "sum"},
+                          {"id": "volume", "field": "volume", "aggFunc": "max"},
+                          {"id": "id", "field": "id", "aggFunc": "count"},
+                          {"id": "date", "field": "date", "aggFunc": "first"}],
+            "pivotCols": [], "pivotMode": false, "groupKeys": []});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        page(&server, "/big", body)
+    };
+    let expected = |ticker: &str| {
+        let rows = rows_of(&server, &[ticker]);
+        let close: f64 = rows.iter().filter_map(|r| r["close"].as_f64()).sum();
+        let volume = rows.iter().map(|r| r["volume"].as_i64().unwrap()).max();
+        (
+            ticker.to_string(),
+            close,
+            volume.unwrap(),
+            rows.len() as u64,
+            rows[0]["date"].clone(),
+        )
+    };
+    let read = |row: &Value| {
+        (
+            row["ticker"].as_str().unwrap().to_string(),
+            row["close"].as_f64().unwrap(),
+            row["volume"].as_i64().unwrap(),
+            row["id"].as_u64().unwrap(),
+            row["date"].clone(),
+        )
+    };
+    let (rows, count) = grouped(0, 100, json!({}));
+    assert_eq!(count, 4, "four tickers: four groups");
+    for (row, ticker) in rows.iter().zip(["AAPL", "MSFT", "NVDA", "XOM"]) {
+        let (got, want) = (read(row), expected(ticker));
+        assert_eq!(
+            (&got.0, got.2, got.3, &got.4),
+            (&want.0, want.2, want.3, &want.4)
+        );
+        assert!((got.1 - want.1).abs() < 1e-6, "{row}");
+        assert_eq!(
+            row.as_object().unwrap().len(),
+            5,
+            "the key and four aggregates: {row}"
+        );
+    }
+    // A window of groups, the count unchanged; groups sorted on an aggregate.
+    let (window, count) = grouped(1, 3, json!({}));
+    assert_eq!((window, count), (rows[1..3].to_vec(), 4));
+    let (by_volume, _) = grouped(
+        0,
+        10,
+        json!({"sortModel": [{"colId": "id", "sort": "desc"}, {"colId": "volume", "sort": "asc"}]}),
+    );
+    let counts: Vec<u64> = by_volume
+        .iter()
+        .map(|r| r["id"].as_u64().unwrap())
+        .collect();
+    assert!(counts.windows(2).all(|w| w[0] >= w[1]), "{counts:?}");
+    // The widget's params and the filterModel apply within the groups.
+    let (filtered, count) = grouped(
+        0,
+        10,
+        json!({"symbol": "MSFT,NVDA",
+               "filterModel": {"close": {"filterType": "number", "type": "greaterThan", "filter": 150}}}),
+    );
+    assert_eq!(count, 2);
+    for row in &filtered {
+        let ticker = row["ticker"].as_str().unwrap();
+        let kept: Vec<Value> = rows_of(&server, &[ticker])
+            .into_iter()
+            .filter(|r| r["close"].as_f64().is_some_and(|c| c > 150.0))
+            .collect();
+        assert_eq!(row["id"], kept.len(), "{row}");
+        assert_eq!(row["date"], kept[0]["date"], "{row}");
+    }
+}
+
+#[test]
+fn opened_groups_answer_the_next_level_then_their_rows() {
+    let server = InProcess::new(fixture());
+    let msft = rows_of(&server, &["MSFT"]);
+    let levels = json!([{"field": "ticker"}, {"field": "volume"}]);
+    // Level 1 inside MSFT (the grouping nested as openbb-core sends it): one group per volume.
+    let (groups, count) = page(
+        &server,
+        "/big",
+        json!({"startRow": 0, "endRow": 1000, "grouping": {"rowGroupCols": levels,
+               "groupKeys": ["MSFT"], "valueCols": [{"field": "close", "aggFunc": "avg"}]}}),
+    );
+    let mut volumes: Vec<i64> = msft.iter().map(|r| r["volume"].as_i64().unwrap()).collect();
+    volumes.sort();
+    volumes.dedup();
+    assert_eq!(count as usize, volumes.len());
+    let keys: Vec<i64> = groups
+        .iter()
+        .map(|g| g["volume"].as_i64().unwrap())
+        .collect();
+    assert_eq!(keys, volumes, "groups ordered by their key");
+    // The leaf level: MSFT's rows of one volume (the key sent as AG Grid may, as text),
+    // filtered and sorted like flat rows, with their count.
+    let volume = volumes[0];
+    let mut expected: Vec<&Value> = msft.iter().filter(|r| r["volume"] == volume).collect();
+    expected.sort_by(|a, b| b["id"].as_i64().cmp(&a["id"].as_i64()));
+    let (rows, count) = page(
+        &server,
+        "/big",
+        json!({"startRow": 0, "endRow": 100, "rowGroupCols": levels,
+               "groupKeys": ["MSFT", volume.to_string()],
+               "sortModel": [{"colId": "ag-Grid-AutoColumn", "sort": "asc"}, {"colId": "id", "sort": "desc"}]}),
+    );
+    assert_eq!(count as usize, expected.len());
+    assert_eq!(
+        ids(&rows),
+        ids(&expected.into_iter().cloned().collect::<Vec<_>>())
+    );
+    // One level of rows: MSFT's, paged.
+    let (first, count) = page(
+        &server,
+        "/big",
+        json!({"startRow": 0, "endRow": 5, "rowGroupCols": [{"field": "ticker"}], "groupKeys": ["MSFT"]}),
+    );
+    assert_eq!(count as usize, msft.len());
+    assert_eq!(ids(&first), ids(&msft[..5]));
+    // A group no row holds is empty.
+    let (none, count) = page(
+        &server,
+        "/big",
+        json!({"rowGroupCols": [{"field": "ticker"}], "groupKeys": ["msft"]}),
+    );
+    assert_eq!((none.len(), count), (0, 0), "keys match exactly");
+}
+
+#[test]
+fn bad_groupings_are_a_400_naming_the_field_and_groups_follow_the_file() {
+    let server = InProcess::new(fixture());
+    for (body, why) in [
+        (
+            json!({"rowGroupCols": [{"field": "ticker"}], "valueCols": [{"field": "close", "aggFunc": "median"}]}),
+            "valueCols[0].aggFunc: unknown aggregation \"median\"",
+        ),
+        (
+            json!({"rowGroupCols": [{"field": "sector"}]}),
+            "rowGroupCols[0]: the data has no column 'sector'",
+        ),
+        (
+            json!({"rowGroupCols": [{"field": "ticker"}], "groupKeys": ["MSFT", "1"]}),
+            "groupKeys: 2 keys for 1 grouped columns",
+        ),
+        (
+            json!({"pivotMode": true, "pivotCols": [{"field": "ticker"}]}),
+            "pivoting is not supported",
+        ),
+    ] {
+        let reply = server.post("/big", &body.to_string());
+        assert_eq!(reply.status, 400, "{body}: {reply:?}");
+        assert!(reply.detail().contains(why), "{body}: {}", reply.detail());
+    }
+    let body = json!({"rowGroupCols": [{"field": "ticker"}], "valueCols": [{"field": "id", "aggFunc": "count"}]});
+    let (groups, count) = page(&server, "/big", body.clone());
+    assert_eq!((count, groups[0]["id"].as_u64()), (4, Some(63)));
+    let mut csv = std::fs::read_to_string(server.fixture.path("data/prices.csv")).unwrap();
+    csv.push_str("900,2024-12-31,AAPL,1.5,1\n901,2024-12-31,TSLA,2.5,1\n");
+    std::fs::write(server.fixture.path("data/prices.csv"), csv).unwrap();
+    let (groups, count) = page(&server, "/big", body);
+    assert_eq!((count, groups[0]["id"].as_u64()), (5, Some(64)));
+}

@@ -337,32 +337,37 @@ fn live_socket(entry: &Map<String, Value>, file: Option<&str>) -> Result<LiveSoc
         "wsEndpoint",
     )?;
     let key = entry.get("data").and_then(|data| data.get("wsRowIdColumn"));
-    let row_key = match key {
-        Some(Value::String(key)) if !key.is_empty() => key,
-        Some(Value::Array(_)) => {
-            return Err((
-                "data.wsRowIdColumn",
-                "openbb-files does not serve a composite row key (an array) yet: name one column"
-                    .to_string(),
-            ));
-        }
-        _ => {
-            return Err((
-                "data.wsRowIdColumn",
-                "a live_grid needs the column that identifies its rows".to_string(),
-            ));
-        }
-    };
+    let row_key = row_key(key).ok_or((
+        "data.wsRowIdColumn",
+        "a live_grid needs the column that identifies its rows, or an array of the columns \
+         that do together"
+            .to_string(),
+    ))?;
     if file.is_some_and(|file| file.contains('{')) {
         return Err((
             "backend.file",
             "a live_grid watches one file: no {param} placeholders".to_string(),
         ));
     }
-    Ok(LiveSocket {
-        endpoint,
-        row_key: row_key.to_string(),
-    })
+    Ok(LiveSocket { endpoint, row_key })
+}
+
+/// `data.wsRowIdColumn`: a column name, or a non-empty array of distinct column names (a
+/// composite key, as the front end accepts it).
+fn row_key(key: Option<&Value>) -> Option<Vec<String>> {
+    let columns: Vec<String> = match key? {
+        Value::String(column) => vec![column.clone()],
+        Value::Array(columns) => columns
+            .iter()
+            .map(|column| column.as_str().map(str::to_string))
+            .collect::<Option<_>>()?,
+        _ => return None,
+    };
+    let distinct = columns
+        .iter()
+        .enumerate()
+        .all(|(at, column)| !column.is_empty() && !columns[..at].contains(column));
+    (!columns.is_empty() && distinct).then_some(columns)
 }
 
 /// A cleaned endpoint path from a manifest value; refuses reserved paths and the files prefix.

@@ -259,11 +259,12 @@ pub enum Articles {
     Notes { folder: String },
 }
 
-/// Where a live_grid's WebSocket is and which column names its rows.
+/// Where a live_grid's WebSocket is and which columns name its rows (one, or several together:
+/// a composite key).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LiveSocket {
     pub endpoint: String,
-    pub row_key: String,
+    pub row_key: Vec<String>,
 }
 
 /// A served live_grid, as its `wsEndpoint` finds it.

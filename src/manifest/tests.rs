@@ -371,15 +371,21 @@ fn live_grids_need_a_socket_and_a_row_key() {
                                     "data": {"wsRowIdColumn": "id"}},
              "endpoint_on_socket": {"name": "N", "description": "d", "endpoint": "ws/quotes"},
              "composite": {"name": "N", "description": "d", "endpoint": "f", "type": "live_grid", "wsEndpoint": "ws/f",
-                           "data": {"wsRowIdColumn": ["a", "b"]}}}"#,
+                           "data": {"wsRowIdColumn": ["a", "b"]}},
+             "empty_key": {"name": "N", "description": "d", "endpoint": "g", "type": "live_grid", "wsEndpoint": "ws/g",
+                           "data": {"wsRowIdColumn": []}},
+             "twice": {"name": "N", "description": "d", "endpoint": "h", "type": "live_grid", "wsEndpoint": "ws/h",
+                       "data": {"wsRowIdColumn": ["a", "a"]}}}"#,
     ))
     .unwrap();
     let live = manifest.live_grid_at("ws/quotes").unwrap();
     assert_eq!(live.widget.id, "live");
-    assert_eq!(live.socket.row_key, "symbol");
+    assert_eq!(live.socket.row_key, ["symbol"]);
+    let composite = manifest.live_grid_at("ws/f").unwrap();
+    assert_eq!(composite.socket.row_key, ["a", "b"]);
     assert_eq!(manifest.widget_at("quotes").unwrap().id, "live");
     assert!(!Type::LiveGrid.takes_post());
-    assert_eq!(manifest.widget_count(), 1);
+    assert_eq!(manifest.widget_count(), 2);
     let problems = lines(&manifest.problems).join("\n");
     for expected in [
         "no_socket: wsEndpoint: required",
@@ -388,7 +394,8 @@ fn live_grids_need_a_socket_and_a_row_key() {
         "same_socket: wsEndpoint: 'ws/quotes' is already answered otherwise (by widget 'live')",
         "socket_on_endpoint: wsEndpoint: 'quotes' is already answered otherwise",
         "endpoint_on_socket: endpoint: 'ws/quotes' is already the wsEndpoint of widget 'live'",
-        "composite: data.wsRowIdColumn: openbb-files does not serve a composite row key",
+        "empty_key: data.wsRowIdColumn: a live_grid needs the column",
+        "twice: data.wsRowIdColumn: a live_grid needs the column",
     ] {
         assert!(problems.contains(expected), "{expected} in {problems}");
     }

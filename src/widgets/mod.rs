@@ -66,7 +66,7 @@ pub fn serve(call: &Call) -> Response {
         Kind::Ssrm(source) => ssrm::serve(call, source),
         // The endpoint answers as its `config` route (Workspace's "Validate widgets" calls it).
         Kind::AdvancedChart(source) => udf::serve(call, source, UdfRoute::Config),
-        Kind::LiveGrid { source, .. } => live_grid::serve(call, source),
+        Kind::LiveGrid { source, socket } => live_grid::serve(call, source, socket),
         Kind::PassThrough => Response::json(200, &Map::new()),
     }
 }
