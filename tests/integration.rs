@@ -11,6 +11,7 @@ mod caches;
 mod check;
 mod cli;
 mod cors;
+mod dashboard;
 mod dependencies;
 mod errors;
 mod example;
