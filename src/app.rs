@@ -33,7 +33,7 @@ use crate::auth::Auth;
 use crate::cache::{CacheStats, FileVersion, Watched};
 use crate::config::Config;
 use crate::cors::Cors;
-use crate::dashboard::Dashboard;
+use crate::dashboard::{self, Dashboard};
 use crate::files::Files;
 use crate::finish::{self, Answer, Exchange};
 use crate::generate::Generated;
@@ -176,13 +176,15 @@ impl App {
         }
     }
 
-    /// The apps served beside `manifest`: `apps.json`; without one, the dashboard of the
-    /// generated widgets when there is no `widgets.json` either (`dashboard.rs`), else `[]`.
-    fn apps(&self, manifest: &Arc<Manifest>) -> Payload {
+    /// The apps served beside `manifest`, checked against its widgets ([`Manifest::apps`]),
+    /// with the problems found: `apps.json`; without one, the dashboard of the generated
+    /// widgets when there is no `widgets.json` either (`dashboard.rs`, checked once per
+    /// manifest), else `[]`.
+    fn apps(&self, manifest: &Arc<Manifest>) -> dashboard::Checked {
         match (&*self.apps.get().0, &*self.widgets.get().0) {
-            (Some(written), _) => written.clone(),
+            (Some(written), _) => manifest.apps(written),
             (None, None) => self.dashboard.get(manifest),
-            (None, Some(_)) => Payload::new(&b"[]"[..]),
+            (None, Some(_)) => (Payload::new(&b"[]"[..]), Vec::new()),
         }
     }
 
@@ -291,7 +293,7 @@ impl App {
     /// The served widgets checked against `data/`, and `apps.json` against the served widgets.
     fn data_and_apps_problems(&self, manifest: &Arc<Manifest>) -> Vec<Problem> {
         let mut problems = self.data_problems(manifest);
-        problems.extend(manifest.apps(&self.apps(manifest)).1);
+        problems.extend(self.apps(manifest).1);
         problems
     }
 
@@ -433,7 +435,7 @@ impl App {
             Route::Info => self.info(manifest),
             Route::Metrics => self.metrics(),
             Route::Widgets => Response::payload(JSON, &manifest.served),
-            Route::Apps => Response::payload(JSON, &manifest.apps(&self.apps(manifest)).0),
+            Route::Apps => Response::payload(JSON, &self.apps(manifest).0),
             Route::Agents => Response::payload(JSON, &self.agents.get().0),
             Route::File(relative) => pdf::raw_file(&self.files, &relative),
             Route::Options(options) => options::serve(&self.files, options, &params),

@@ -29,7 +29,7 @@ use serde_json::{Map, Value, json};
 use crate::http::Payload;
 use crate::manifest::{Articles, Kind, Manifest, Widget};
 use crate::remote::is_remote;
-use crate::validate::{GRID_COLUMNS, GRID_ROWS};
+use crate::validate::{GRID_COLUMNS, GRID_ROWS, Problem};
 
 /// The row a tab's first widgets start at, as in the layouts Workspace exports.
 pub const TOP: u64 = 2;
@@ -66,12 +66,15 @@ pub const KIND_TABS: [(&str, &[&str]); 7] = [
 /// The tab of the widgets of files at the top of `data/`, beside the folders' tabs.
 const TOP_FOLDER_TAB: &str = "Overview";
 
-/// The dashboard of the last manifest asked about, made again only when the manifest is
-/// another (the generated manifest is a new value whenever `data/` changes).
+/// The dashboard of the last manifest asked about, checked against it, made again only when
+/// the manifest is another (the generated manifest is a new value whenever `data/` changes).
 pub struct Dashboard {
     name: String,
-    last: Mutex<Option<(Arc<Manifest>, Payload)>>,
+    last: Mutex<Option<(Arc<Manifest>, Checked)>>,
 }
+
+/// Apps as served, with the problems [`Manifest::apps`] found in them.
+pub type Checked = (Payload, Vec<Problem>);
 
 impl Dashboard {
     /// The dashboard of the folder `root` (its name is the app's).
@@ -82,16 +85,17 @@ impl Dashboard {
         }
     }
 
-    /// [`apps`] of `manifest`, as served at `/apps.json`.
-    pub fn get(&self, manifest: &Arc<Manifest>) -> Payload {
+    /// [`apps`] of `manifest` as served at `/apps.json` (through [`Manifest::apps`], as any
+    /// `apps.json` is: a problem would be listed at `/`), with its problems.
+    pub fn get(&self, manifest: &Arc<Manifest>) -> Checked {
         let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
         match &*last {
-            Some((made_for, apps)) if Arc::ptr_eq(made_for, manifest) => apps.clone(),
+            Some((made_for, checked)) if Arc::ptr_eq(made_for, manifest) => checked.clone(),
             _ => {
                 let bytes = serde_json::to_vec(&apps(manifest, &self.name)).unwrap_or_default();
-                let apps = Payload::new(bytes);
-                *last = Some((Arc::clone(manifest), apps.clone()));
-                apps
+                let checked = manifest.apps(&Payload::new(bytes));
+                *last = Some((Arc::clone(manifest), checked.clone()));
+                checked
             }
         }
     }
@@ -197,19 +201,22 @@ fn top_folder(widget: &Widget) -> Option<&str> {
     (!top.is_empty() && !top.contains('{')).then_some(top)
 }
 
-/// A tab per top folder, the top of `data/` first (as [`TOP_FOLDER_TAB`]), folders by name.
+/// A tab per top folder, the top of `data/` first (as [`TOP_FOLDER_TAB`]), folders by name;
+/// a folder whose title another has taken (`a-b` after `a b`) keeps its name as written.
 fn folder_tabs<'e, 'm>(entries: &'e [Entry<'m>]) -> Vec<(String, Vec<&'e Entry<'m>>)> {
     let mut folders: Vec<Option<&str>> = entries.iter().map(|entry| entry.folder).collect();
     folders.sort();
     folders.dedup();
-    folders
-        .into_iter()
-        .map(|folder| {
-            let name = folder.map_or(TOP_FOLDER_TAB.to_string(), title);
-            let members = entries.iter().filter(|e| e.folder == folder).collect();
-            (name, members)
-        })
-        .collect()
+    let mut tabs: Vec<(String, Vec<&Entry>)> = Vec::new();
+    for folder in folders {
+        let mut name = folder.map_or(TOP_FOLDER_TAB.to_string(), title);
+        if tabs.iter().any(|(taken, _)| *taken == name) {
+            name = folder.unwrap_or(TOP_FOLDER_TAB).to_string();
+        }
+        let members = entries.iter().filter(|e| e.folder == folder).collect();
+        tabs.push((name, members));
+    }
+    tabs
 }
 
 /// A tab per kind of widget ([`KIND_TABS`]), the kinds no widget has left out.

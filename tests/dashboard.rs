@@ -297,3 +297,22 @@ fn a_users_apps_json_wins_and_a_users_widgets_json_has_no_generated_dashboard() 
     assert_eq!(server.get("/apps.json").body, "[]");
     assert_eq!(server.get("/").json()["problems"], serde_json::json!([]));
 }
+
+#[test]
+fn hostile_folder_names_make_distinct_tabs() {
+    let fixture = Fixture::new();
+    for folder in ["a b", "a-b", "🚀 rockets", "???", "-x & <y>", "\"q\""] {
+        fixture.write(&format!("data/{folder}/note.md"), "# Note\n");
+    }
+    let server = InProcess::new(fixture);
+    let apps = server.get("/apps.json").json();
+    assert_lays_out_every_widget(&apps, &server.get("/widgets.json").json());
+    let tabs = apps[0]["tabs"].as_object().unwrap();
+    let ids: Vec<&str> = tabs.keys().map(String::as_str).collect();
+    assert_eq!(ids, ["q", "x-y", "tab", "a-b", "a-b-2", "rockets"]);
+    let names: Vec<&str> = tabs.values().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        ["\"q\"", "X & <y>", "???", "A b", "a-b", "🚀 rockets"]
+    );
+}
