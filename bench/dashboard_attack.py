@@ -7,13 +7,15 @@ thread rewrites a CSV every 20 ms for 10 s (so the manifest and the dashboard ar
 at each look, once a second) while a client times GET /apps.json and a widget.
 Prints latencies, the answer's size, tabs and groups, server CPU seconds and peak RSS (VmHWM).
 
-  python3 bench/dashboard_attack.py target/release/openbb-files /tmp/dashboard-attack
+  python3 bench/dashboard_attack.py target/release/openbb-files /tmp/dashboard-attack [baseline]
 
-The server it starts is stopped at the end (and on an error)."""
+With `baseline`, the root also holds an `apps.json` of `[]`, so no dashboard is made: what the
+generated manifest alone costs. The server it starts is stopped at the end (and on an error)."""
 import json, os, shutil, socket, statistics, subprocess, sys, threading, time
 
 BIN = sys.argv[1]
 ROOT = sys.argv[2]
+BASELINE = sys.argv[3:] == ["baseline"]
 FOLDERS, PER_FOLDER = 100, 20
 
 
@@ -68,10 +70,13 @@ for f in range(FOLDERS):
             with open(name + ".csv", "w") as out:
                 out.write("ticker,close\nAAPL,1\nMSFT,2\nAAPL,3\n")
 
+if BASELINE:
+    with open(os.path.join(ROOT, "apps.json"), "w") as out:
+        out.write("[]")
 server, port = serve(ROOT)
 try:
     status, body, first = timed(port, "/apps.json")
-    apps = json.loads(body)
+    apps = json.loads(body) or [{"tabs": {}, "groups": []}]
     tabs = len(apps[0]["tabs"])
     items = sum(len(t["layout"]) for t in apps[0]["tabs"].values())
     groups = [len(g["widgetIds"]) for g in apps[0]["groups"]]

@@ -21,6 +21,7 @@
 //! widget is on exactly one tab; the output depends only on the manifest and the name, so what
 //! `init` writes is what the server serves. No widgets: `[]`.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -137,11 +138,20 @@ pub fn apps(manifest: &Manifest, name: &str) -> Value {
     .map(|(name, members)| (name, layout(&members)))
     .collect();
     let groups = groups(&tabs);
+    let mut membership: HashMap<&str, Vec<&Group>> = HashMap::new();
+    for group in &groups {
+        for id in &group.widgets {
+            membership.entry(id).or_default().push(group);
+        }
+    }
     let mut tab_ids: Vec<String> = Vec::new();
     let mut tabs_json = Map::new();
     for (name, placed) in &tabs {
         let id = free(slug(name), &tab_ids);
-        let layout: Vec<Value> = placed.iter().map(|p| p.item(&groups)).collect();
+        let layout: Vec<Value> = placed
+            .iter()
+            .map(|p| p.item(membership.get(p.id.as_str()).map_or(&[], Vec::as_slice)))
+            .collect();
         tabs_json.insert(
             id.clone(),
             json!({"id": id, "name": name, "layout": layout}),
@@ -249,14 +259,10 @@ struct Placed {
 }
 
 impl Placed {
-    /// The layout item: `i`, `x`, `y`, `w`, `h`, and for a widget in groups their names and
-    /// the defaults it starts with.
-    fn item(&self, groups: &[Group]) -> Value {
+    /// The layout item: `i`, `x`, `y`, `w`, `h`, and for a widget in groups (`mine`) their
+    /// names and the defaults it starts with.
+    fn item(&self, mine: &[&Group]) -> Value {
         let mut item = json!({"i": self.id, "x": self.x, "y": self.y, "w": self.w, "h": self.h});
-        let mine: Vec<&Group> = groups
-            .iter()
-            .filter(|g| g.widgets.contains(&self.id.as_str()))
-            .collect();
         if mine.is_empty() {
             return item;
         }
@@ -400,7 +406,8 @@ fn groups(tabs: &[(String, Vec<Placed>)]) -> Vec<Group<'_>> {
             };
             let default = has_default.then(|| default.clone());
             match groups.iter_mut().find(|g| g.link == *link) {
-                Some(group) if group.widgets.contains(&placed.id.as_str()) => {}
+                // The same widget again: a second param of that name.
+                Some(group) if group.widgets.last() == Some(&placed.id.as_str()) => {}
                 Some(group) => {
                     group.widgets.push(&placed.id);
                     group.default = group.default.take().or(default);
