@@ -14,8 +14,8 @@
 //! - **Groups**: widgets sharing a parameter ([`Link`]: the same `paramName`, both dropdowns of
 //!   an options endpoint or neither, both multi-select or neither; file selectors, buttons and
 //!   forms never) are linked in a group `Group N`, so that choosing a ticker in one sets it in
-//!   the others; the group's `defaultValue` is the first member's default, which every member's
-//!   layout item starts with (`state.params`).
+//!   the others; the group's `defaultValue` is the first default its members have, which every
+//!   member's layout item starts with (`state.params`).
 //!
 //! Invariants: no two items of a tab overlap; every item lies within the grid; every served
 //! widget is on exactly one tab; the output depends only on the manifest and the name, so what
