@@ -7,8 +7,9 @@
 //! that names nothing → 404, a method the route does not take → 405 with `Allow` (from
 //! [`router::Methods`]), a POST whose `Content-Type` is not JSON → 415, so no page can make
 //! the server work without a CORS preflight (a PUT likewise); then the route's handler: the
-//! manifests, the raw files, `writes` for a POST or PUT on a widget with `backend.append` (its
-//! form), `widgets::serve` for a widget's endpoint, `widgets::udf::serve` for an advanced
+//! manifests (with no `widgets.json` the generated one, `generate/`, and with no `apps.json`
+//! either its dashboard, `dashboard.rs`), the raw files, `writes` for a POST or PUT on a widget
+//! with `backend.append` (its form), `widgets::serve` for a widget's endpoint, `widgets::udf::serve` for an advanced
 //! chart's routes below it, `widgets::options::serve`. Every answer, errors included, is
 //! finished by [`App::finish`] (`finish.rs`: the CORS headers, so the browser can show errors
 //! too, and the rest every answer carries), which the server calls once per answer, refusals
@@ -33,6 +34,7 @@ use crate::auth::Auth;
 use crate::cache::{CacheStats, FileVersion, Watched};
 use crate::config::Config;
 use crate::cors::Cors;
+use crate::dashboard::{self, Dashboard};
 use crate::files::Files;
 use crate::finish::{self, Answer, Exchange};
 use crate::generate::Generated;
@@ -60,7 +62,10 @@ pub struct App {
     /// The manifest served until `widgets.json` first parses (`/health` is 503 meanwhile).
     unloaded: Arc<Manifest>,
     generated: Generated,
-    apps: Watched<Payload>,
+    /// `apps.json`; `None` inside when the root has none.
+    apps: Watched<Option<Payload>>,
+    /// The dashboard served when the root has neither `widgets.json` nor `apps.json`.
+    dashboard: Dashboard,
     /// `agents.json`: `[]` when the root has none.
     agents: Watched<Payload>,
     cors: Cors,
@@ -144,11 +149,8 @@ impl App {
             ),
             unloaded,
             generated: Generated::default(),
-            apps: Watched::new(
-                config.root.join("apps.json"),
-                Payload::new(&b"[]"[..]),
-                manifest::parse_apps,
-            ),
+            apps: Watched::new(config.root.join("apps.json"), None, manifest::parse_apps),
+            dashboard: Dashboard::new(&config.root),
             agents: Watched::new(
                 config.root.join("agents.json"),
                 Payload::new(&b"[]"[..]),
@@ -188,6 +190,18 @@ impl App {
         match &*loaded {
             Some(manifest) => (Arc::clone(manifest), problem),
             None => (self.generated.get(&self.files), problem),
+        }
+    }
+
+    /// The apps served beside `manifest`, checked against its widgets ([`Manifest::apps`]),
+    /// with the problems found: `apps.json`; without one, the dashboard of the generated
+    /// widgets when there is no `widgets.json` either (`dashboard.rs`, checked once per
+    /// manifest), else `[]`.
+    fn apps(&self, manifest: &Arc<Manifest>) -> dashboard::Checked {
+        match (&*self.apps.get().0, &*self.widgets.get().0) {
+            (Some(written), _) => manifest.apps(written),
+            (None, None) => self.dashboard.get(manifest),
+            (None, Some(_)) => (Payload::new(&b"[]"[..]), Vec::new()),
         }
     }
 
@@ -297,7 +311,7 @@ impl App {
     fn data_and_apps_problems(&self, manifest: &Arc<Manifest>) -> Vec<Problem> {
         let mut problems = self.data_problems(manifest);
         problems.extend(self.writes.problems(manifest));
-        problems.extend(manifest.apps(&self.apps.get().0).1);
+        problems.extend(self.apps(manifest).1);
         problems
     }
 
@@ -431,7 +445,7 @@ impl App {
     }
 
     /// The answer of a route's handler to a request whose method it takes.
-    fn answer(&self, request: &Request, manifest: &Manifest, route: Route) -> Response {
+    fn answer(&self, request: &Request, manifest: &Arc<Manifest>, route: Route) -> Response {
         let params = self.params(request);
         match route {
             Route::Health => health::answer(self.loaded()),
@@ -441,7 +455,7 @@ impl App {
             Route::Info => self.info(manifest),
             Route::Metrics => self.metrics(),
             Route::Widgets => Response::payload(JSON, &manifest.served),
-            Route::Apps => Response::payload(JSON, &manifest.apps(&self.apps.get().0).0),
+            Route::Apps => Response::payload(JSON, &self.apps(manifest).0),
             Route::Agents => Response::payload(JSON, &self.agents.get().0),
             Route::File(relative) => pdf::raw_file(&self.files, &relative),
             Route::Options(options) => options::serve(&self.files, options, &params),
@@ -748,7 +762,7 @@ fn log_problem(prefix: &str, problem: &Problem) {
 /// `widgets.json` and `apps.json` as loaded (each value is replaced on a reload).
 struct Loaded {
     widgets: Arc<Option<Arc<Manifest>>>,
-    apps: Arc<Payload>,
+    apps: Arc<Option<Payload>>,
 }
 
 /// The last check of the served widgets against `data/`.

@@ -1,13 +1,16 @@
 //! `openbb-files init [DIR | --root DIR] [--force]`: writes the `widgets.json` the server would
-//! generate for `DIR/data/` (see [`crate::generate`]) and an `apps.json` dashboard laying out
-//! every widget, for the user to edit. An existing file is never overwritten without `--force`.
+//! generate for `DIR/data/` (see [`crate::generate`]) and the `apps.json` dashboard it would
+//! serve with it (see [`crate::dashboard`]), for the user to edit. An existing file is never
+//! overwritten without `--force`.
 
 use std::path::{Path, PathBuf};
 
 use crate::config::UsageError;
 use crate::config::subcommand_flags;
+use crate::dashboard;
 use crate::files::Files;
 use crate::generate;
+use crate::manifest::Manifest;
 use crate::paths::DataDir;
 
 #[derive(Debug, PartialEq)]
@@ -19,7 +22,8 @@ pub struct Options {
 pub fn help() -> String {
     "Usage: openbb-files init [DIR | --root DIR] [--force]\n\n\
      Write DIR/widgets.json (a widget for each file in DIR/data/) and DIR/apps.json (a dashboard\n\
-     with every widget) to edit. Existing files are kept unless --force.\n\n\
+     with every widget: a tab per folder, shared params linked), as the server serves them\n\
+     without these files, to edit. Existing files are kept unless --force.\n\n\
      Options:\n  \
      --root DIR   folder holding data/, also given as DIR [default: .] (env OPENBB_FILES_ROOT)\n  \
      --force      overwrite widgets.json and apps.json (env OPENBB_FILES_FORCE=1)\n"
@@ -60,21 +64,24 @@ pub fn run(options: &Options) -> Result<Vec<String>, String> {
         ));
     }
     let widgets = generate::widgets(&Files::new(DataDir::new(data)));
-    let apps = generate::apps(&widgets);
+    let count = widgets.len();
+    let widgets = serde_json::Value::Object(widgets);
+    // The dashboard of the widgets as the server would serve them (`generate::Generated`).
+    let served = Manifest::parse(Some(&serde_json::to_vec(&widgets).unwrap_or_default()))?;
+    let apps = dashboard::apps(&served, &dashboard::app_name(&options.root));
     let pretty = |value: &serde_json::Value| {
         let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
         text.push('\n');
         text
     };
-    write(
-        &targets[0],
-        &pretty(&serde_json::Value::Object(widgets.clone())),
-    )?;
+    write(&targets[0], &pretty(&widgets))?;
     write(&targets[1], &pretty(&apps))?;
+    let tabs = apps[0]["tabs"].as_object().map_or(0, |tabs| tabs.len());
+    let groups = apps[0]["groups"].as_array().map_or(0, Vec::len);
     let written = [
-        format!("wrote {} ({} widgets)", targets[0].display(), widgets.len()),
+        format!("wrote {} ({count} widgets)", targets[0].display()),
         format!(
-            "wrote {} (one app laying out every widget)",
+            "wrote {} (one app: {tabs} tab(s), {groups} group(s) of linked widgets)",
             targets[1].display()
         ),
     ];

@@ -10,6 +10,7 @@
 //! versions, cached responses), `manifest` (widgets.json/apps.json: each widget's settings, one
 //! enum variant per type), `template` (`{param}` placeholders), `validate` (the rules of
 //! Workspace's front end for a manifest), `generate` (the manifest of a folder without one),
+//! `dashboard` (the `apps.json` of a folder without one),
 //! `data`, `csv_read`, `table` and `filter` (rows from files), `base64`, `cors`, `hosts` and
 //! `auth` (browser, `Host` and token rules), `config`, `websocket` (RFC 6455 handshake and frames). `remote` fetches
 //! `http(s)` data sources; `check` and `init` are the two commands besides serving, and `workspace`
@@ -33,6 +34,7 @@ pub mod check;
 pub mod config;
 pub mod cors;
 pub mod csv_read;
+pub mod dashboard;
 pub mod data;
 pub mod error;
 pub mod files;

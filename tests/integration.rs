@@ -12,6 +12,7 @@ mod charts;
 mod check;
 mod cli;
 mod cors;
+mod dashboard;
 mod dependencies;
 mod desk;
 mod errors;

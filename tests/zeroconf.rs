@@ -207,7 +207,10 @@ fn init_writes_the_generated_manifest_and_a_dashboard_once() {
     );
     let apps: Value =
         serde_json::from_slice(&std::fs::read(fixture.path("apps.json")).unwrap()).unwrap();
-    let layout = apps[0]["tabs"]["files"]["layout"].as_array().unwrap();
+    let tabs = apps[0]["tabs"].as_object().unwrap().values();
+    let layout: Vec<&Value> = tabs
+        .flat_map(|tab| tab["layout"].as_array().unwrap())
+        .collect();
     assert_eq!(layout.len(), 9);
     assert!(
         layout

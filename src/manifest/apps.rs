@@ -27,15 +27,16 @@ impl Manifest {
 }
 
 /// Parses `apps.json` into the bytes served at `/apps.json`: an array (a lone app object is
-/// wrapped in one), `[]` when there is no file.
-pub fn parse_apps(bytes: Option<&[u8]>) -> Result<Payload, String> {
+/// wrapped in one); `None` when there is no file (the app then serves `[]`, or the generated
+/// dashboard, `dashboard.rs`).
+pub fn parse_apps(bytes: Option<&[u8]>) -> Result<Option<Payload>, String> {
     let Some(bytes) = bytes else {
-        return Ok(Payload::new(&b"[]"[..]));
+        return Ok(None);
     };
     let (document, bytes) = read_json("apps.json", bytes)?;
     match document {
-        Value::Array(_) => Ok(Payload::new(bytes)),
-        Value::Object(_) => Ok(Payload::new([b"[", bytes, b"]"].concat())),
+        Value::Array(_) => Ok(Some(Payload::new(bytes))),
+        Value::Object(_) => Ok(Some(Payload::new([b"[", bytes, b"]"].concat()))),
         _ => Err("apps.json: expected an array of apps".to_string()),
     }
 }

@@ -169,6 +169,11 @@ impl Manifest {
         self.widgets.iter().map(|w| w.id.as_str())
     }
 
+    /// The served widgets, in manifest order.
+    pub fn widgets(&self) -> impl Iterator<Item = &Widget> {
+        self.widgets.iter()
+    }
+
     pub fn widget_count(&self) -> usize {
         self.widgets.len()
     }

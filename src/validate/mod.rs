@@ -146,7 +146,7 @@ pub fn canonical_type(name: &str) -> Option<&'static str> {
 
 /// Workspace's grid is 40 columns wide; a widget is at most 100 rows high.
 pub const GRID_COLUMNS: u64 = 40;
-const GRID_ROWS: u64 = 100;
+pub const GRID_ROWS: u64 = 100;
 
 /// What a value must be, as the front end's schema says it, and how a message names that.
 #[derive(Clone, Copy)]
