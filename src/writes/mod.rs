@@ -17,7 +17,7 @@
 mod disk;
 mod row;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -29,7 +29,7 @@ use crate::cache::FileVersion;
 use crate::http::{Method, Request, Response};
 use crate::log;
 use crate::manifest::{Append, Format, Manifest, Widget};
-use crate::paths::DataDir;
+use crate::paths::{DataDir, is_safe_segment};
 use crate::validate::Problem;
 use row::{Row, Rows};
 
@@ -57,7 +57,7 @@ impl Default for Limits {
 /// How much of a CSV target [`Writes::problems`] reads for its header.
 const HEADER_BYTES_READ: u64 = 64 * 1024;
 
-/// The most names a note is tried under (`-2`, `-3`, ... after the first) before a 500.
+/// The most free-looking names a note is tried under (`-2`, `-3`, ...) before a 500.
 const NOTE_NAMES_TRIED: usize = 1000;
 
 /// Locks kept for at most this many files beyond those being written.
@@ -280,19 +280,26 @@ impl Writes {
         let lock = self.lock_for(&folder);
         let _turn = lock.lock().unwrap_or_else(PoisonError::into_inner);
         let shown = self.data.display(&append.file);
-        let notes = self.data.list(&append.file, false).map_or(0, |names| {
-            names
-                .iter()
-                .filter(|name| name.to_ascii_lowercase().ends_with(".md"))
-                .count()
-        });
+        let taken: HashSet<String> = std::fs::read_dir(&folder)
+            .map_err(|err| (500, format!("{shown}: {err}")))?
+            .flatten()
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .collect();
+        let notes = taken
+            .iter()
+            .filter(|name| is_safe_segment(name) && name.to_ascii_lowercase().ends_with(".md"))
+            .count();
         if notes >= self.limits.max_rows {
             return Err((
                 507,
                 format!("{shown} holds {notes} notes, the most it may (--max-rows-per-file)"),
             ));
         }
-        let names = (1..=NOTE_NAMES_TRIED).map(|n| row.note_name(day, n));
+        // The names listed are skipped; `add_new` also skips one taken since (never replacing it).
+        let names = (1..)
+            .map(|n| row.note_name(day, n))
+            .filter(|name| !taken.contains(name))
+            .take(NOTE_NAMES_TRIED);
         let name = disk::add_new(&folder, names, &row.encode(Format::Notes, &[]))
             .map_err(|err| failed(&shown, &err))?;
         Ok(format!("{}/{name}", append.file))
