@@ -136,10 +136,11 @@ pub(super) fn parse(spec: Value, for_newsfeed: bool) -> Result<Append, Refusal> 
             ),
         ));
     }
+    let path = path.clone();
     if for_newsfeed {
-        return notes(spec);
+        return notes(path, spec);
     }
-    let file = path.clone();
+    let file = path;
     let lower = file.to_ascii_lowercase();
     let format = if lower.ends_with(".csv") {
         Format::Csv
@@ -169,8 +170,8 @@ pub(super) fn parse(spec: Value, for_newsfeed: bool) -> Result<Append, Refusal> 
     })
 }
 
-/// A newsfeed's folder of notes: the note's own inputs, then the extra front-matter columns.
-fn notes(spec: AppendSpec) -> Result<Append, Refusal> {
+/// A newsfeed's `folder` of notes: the note's own inputs, then the extra front-matter columns.
+fn notes(folder: String, spec: AppendSpec) -> Result<Append, Refusal> {
     if spec.key.is_some() || spec.created_at.is_some() {
         return Err((
             FIELD,
@@ -206,7 +207,7 @@ fn notes(spec: AppendSpec) -> Result<Append, Refusal> {
     columns.extend(spec.columns);
     check_names(&columns, Some(NOTE_DATE))?;
     Ok(Append {
-        file: spec.folder.unwrap_or_default(),
+        file: folder,
         format: Format::Notes,
         columns,
         key: None,
