@@ -4,7 +4,8 @@
 //! concurrent submitters each land exactly once, a SIGKILL mid-writes loses no acknowledged
 //! row, a full disk (a real 64 KiB tmpfs) leaves the file intact, a live_grid's socket pushes
 //! a written row, and `check` reports a broken write target. A newsfeed's form adds one
-//! Markdown note per POST, under a safe name of its own, that the newsfeed then lists.
+//! Markdown note per POST, under a safe name of its own, that the newsfeed then lists; a full
+//! disk leaves no part of a refused note.
 
 use std::collections::HashSet;
 use std::fs;
@@ -480,16 +481,9 @@ fn a_process_killed_mid_writes_keeps_every_acknowledged_row() {
 fn a_full_disk_answers_507_and_leaves_the_file_intact() {
     let fixture = fixture();
     let data = fixture.path("data");
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
-        .arg(&data)
-        .status()
-        .unwrap();
-    assert!(mounted.success(), "this test needs root to mount a tmpfs");
-    let _unmounted_last = Unmount(data.clone());
-    fs::write(data.join("ideas.csv"), IDEAS_HEADER).unwrap();
-    let filled = fs::write(data.join("filler.bin"), vec![b'x'; 64 * 1024]);
-    assert!(filled.is_err(), "the tmpfs should be full");
+    let _unmounted_last = full_tmpfs(&data, |data| {
+        fs::write(data.join("ideas.csv"), IDEAS_HEADER).unwrap()
+    });
     let server = server_with(fixture, |config| config.writes.max_body_bytes = 64 * 1024);
     let mut answered = Vec::new();
     for i in 0..40 {
@@ -522,6 +516,56 @@ fn a_full_disk_answers_507_and_leaves_the_file_intact() {
     assert_eq!(
         size,
         IDEAS_HEADER.len() + (answered.len() - 1) * rows_bytes(&rows[1..])
+    );
+}
+
+/// Mounts a 64 KiB tmpfs on `data`, lets `prepare` write to it, then fills it up; unmounted
+/// when the answer is dropped.
+fn full_tmpfs(data: &std::path::Path, prepare: impl FnOnce(&std::path::Path)) -> Unmount {
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(data)
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "this test needs root to mount a tmpfs");
+    let unmount = Unmount(data.to_path_buf());
+    prepare(data);
+    let filled = fs::write(data.join("filler.bin"), vec![b'x'; 64 * 1024 + 1]);
+    assert!(filled.is_err(), "the tmpfs should be full");
+    unmount
+}
+
+#[test]
+fn a_full_disk_refuses_a_note_and_leaves_no_part_of_it() {
+    let fixture = fixture();
+    let data = fixture.path("data");
+    let _unmounted_last = full_tmpfs(&data, |data| fs::create_dir(data.join("research")).unwrap());
+    let server = server_with(fixture, |config| config.writes.max_body_bytes = 64 * 1024);
+    let mut acknowledged = 0;
+    let refused = loop {
+        let reply = post(
+            &server,
+            "/research",
+            json!({"title": "t", "body": "b".repeat(1000)}),
+        );
+        if reply.status != 200 {
+            break reply;
+        }
+        written_note(&server, &reply);
+        acknowledged += 1;
+        assert!(acknowledged < 40, "the disk never filled");
+    };
+    assert_eq!(refused.status, 507, "{refused:?}");
+    assert!(
+        refused.detail().contains("was not changed"),
+        "{}",
+        refused.detail()
+    );
+    let names = notes(&server);
+    assert_eq!(
+        names.len(),
+        acknowledged,
+        "only the acknowledged notes, no dot-file: {names:?}"
     );
 }
 
