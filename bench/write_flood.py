@@ -2,16 +2,20 @@
 the bundled trade-ideas log while one normal client GETs /prices; prints write and GET
 latencies, CPU seconds and peak RSS of the server. Run on a COPY of the example folder:
     cp -r widgets.json data /tmp/root/ && python3 bench/write_flood.py /tmp/root 8 100
-BIN (environment) is the binary, default target/debug/openbb-files. Loopback only."""
+BIN (environment) is the binary, default target/debug/openbb-files; NOTES=1 posts notes, all
+with one title, to the desk_notes newsfeed instead (RELIABILITY.md, "Notes from a newsfeed's
+form"). Loopback only."""
 import json, threading, time, urllib.request, subprocess, sys, os
 BIN=os.environ.get("BIN","target/debug/openbb-files")
 root=sys.argv[1]; n_threads=int(sys.argv[2]); each=int(sys.argv[3])
 p=subprocess.Popen([BIN,"--root",root,"--port","0","--quiet","--allow-unauthenticated-writes"],stdout=subprocess.PIPE,stderr=subprocess.DEVNULL,text=True)
 port=int(p.stdout.readline().strip().rsplit(":",1)[1])
 base=f"http://127.0.0.1:{port}"
+NOTES=os.environ.get("NOTES")=="1"
 def post(i,t):
-    body=json.dumps({"id":f"m{t}-{i}","ticker":"AAPL","side":"buy","size":1,"thesis":"a, \"quoted\"\nthesis"}).encode()
-    r=urllib.request.Request(base+"/trade_ideas",data=body,headers={"Content-Type":"application/json"},method="POST")
+    row=({"title":"Same: \"idea\"","body":f"note {t}-{i}\n\nmore","ticker":"AAPL"} if NOTES else
+         {"id":f"m{t}-{i}","ticker":"AAPL","side":"buy","size":1,"thesis":"a, \"quoted\"\nthesis"})
+    r=urllib.request.Request(base+("/desk_notes" if NOTES else "/trade_ideas"),data=json.dumps(row).encode(),headers={"Content-Type":"application/json"},method="POST")
     s=time.time(); urllib.request.urlopen(r,timeout=10).read(); return time.time()-s
 lat=[];wl=[]
 stop=False

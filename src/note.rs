@@ -11,7 +11,9 @@
 //! First paragraph becomes the excerpt.
 //! ```
 //!
-//! Invariant: an article has a non-empty title and a date starting `YYYY-MM-DD`.
+//! A value in double quotes is read as YAML reads it (`\"`, `\\`, `\n`, `\r`, `\t`, `\xNN`
+//! escapes); [`quoted`] writes one so (`writes/` writes notes). Invariant: an article has a
+//! non-empty title and a date starting `YYYY-MM-DD`; `unquote(quoted(x))` is `x`.
 
 use serde_json::{Map, Value};
 
@@ -39,11 +41,7 @@ pub fn parse_note(text: &str) -> Result<Map<String, Value>, String> {
         let (key, value) = line
             .split_once(':')
             .ok_or_else(|| format!("line {number}: expected 'key: value', got '{line}'"))?;
-        let value = value.trim();
-        let value = value
-            .strip_prefix('"')
-            .and_then(|v| v.strip_suffix('"'))
-            .unwrap_or(value);
+        let value = unquote(value.trim());
         fields.insert(key.trim().to_ascii_lowercase(), Value::from(value));
     }
     if !closed {
@@ -77,6 +75,64 @@ pub fn parse_note(text: &str) -> Result<Map<String, Value>, String> {
         article.insert(key.to_string(), Value::from(value));
     }
     Ok(article)
+}
+
+/// `text` as a double-quoted front-matter value on one line: quotes, backslashes and control
+/// characters escaped.
+pub fn quoted(text: &str) -> String {
+    let mut quoted = String::with_capacity(text.len() + 2);
+    quoted.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            '\n' => quoted.push_str("\\n"),
+            '\r' => quoted.push_str("\\r"),
+            '\t' => quoted.push_str("\\t"),
+            c if c.is_control() => quoted.push_str(&format!("\\x{:02x}", c as u32)),
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
+/// A front-matter value: inside double quotes, its escapes undone; else as it is.
+fn unquote(value: &str) -> String {
+    let Some(inner) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) else {
+        return value.to_string();
+    };
+    let mut text = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            text.push(c);
+            continue;
+        }
+        let escaped = chars.clone().next();
+        let plain = match escaped {
+            Some('"') => Some('"'),
+            Some('\\') => Some('\\'),
+            Some('n') => Some('\n'),
+            Some('r') => Some('\r'),
+            Some('t') => Some('\t'),
+            Some('x') => chars
+                .as_str()
+                .get(1..3)
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                .map(char::from),
+            _ => None,
+        };
+        match plain {
+            Some(plain) => {
+                let taken = if escaped == Some('x') { 3 } else { 1 };
+                chars.nth(taken - 1);
+                text.push(plain);
+            }
+            None => text.push(c),
+        }
+    }
+    text
 }
 
 /// Whether `date` starts with `YYYY-MM-DD`.
@@ -136,6 +192,33 @@ mod tests {
             let err = parse_note(note).unwrap_err();
             assert!(err.contains(why), "{note:?}: {err}");
         }
+    }
+
+    #[test]
+    fn quoted_values_read_back_as_written() {
+        for text in [
+            "plain",
+            "a: b",
+            "say \"hi\"",
+            "C:\\dir\\",
+            "two\nlines\r\t",
+            "bell\u{7}",
+            "🚀",
+        ] {
+            let line = quoted(text);
+            assert!(!line.contains('\n') && !line.contains('\r'), "{line}");
+            assert_eq!(unquote(&line), text, "{line}");
+        }
+        assert_eq!(
+            unquote("\"keeps \\q\""),
+            "keeps \\q",
+            "an unknown escape stays"
+        );
+        assert_eq!(
+            unquote("bare \\n"),
+            "bare \\n",
+            "unquoted values are as written"
+        );
     }
 
     #[test]

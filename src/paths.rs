@@ -97,6 +97,18 @@ impl DataDir {
         meta.filter(fs::Metadata::is_file).map(|meta| (path, meta))
     }
 
+    /// The folder `folder` (relative to `data/`, `""` for `data/` itself), links followed, when
+    /// it is a folder inside `data/`.
+    pub fn resolve_folder(&self, folder: &str) -> Option<PathBuf> {
+        let root = self.canonical.as_ref()?;
+        if !folder.is_empty() && !folder.split('/').all(is_safe_segment) {
+            return None;
+        }
+        let dir = root.join(folder).canonicalize().ok()?;
+        let inside = dir.strip_prefix(root).ok()?;
+        (inside.components().all(is_plain_component) && dir.is_dir()).then_some(dir)
+    }
+
     /// The files in `folder` (relative to `data/`, `""` for `data/` itself) as paths relative to
     /// `data/`, sorted; with `recursive`, files in subfolders too (at most [`MAX_DEPTH`] deep).
     /// Only files [`DataDir::resolve`] accepts are listed. `None` when the folder is not a
@@ -109,14 +121,7 @@ impl DataDir {
     /// its own path when it has one inside `folder`.
     pub fn list(&self, folder: &str, recursive: bool) -> Option<Vec<String>> {
         let root = self.canonical.as_ref()?;
-        if !folder.is_empty() && !folder.split('/').all(is_safe_segment) {
-            return None;
-        }
-        let dir = root.join(folder).canonicalize().ok()?;
-        let inside = dir.strip_prefix(root).ok()?;
-        if !inside.components().all(is_plain_component) || !dir.is_dir() {
-            return None;
-        }
+        self.resolve_folder(folder)?;
         let mut files = Vec::new();
         let mut visited = HashSet::new();
         let mut pending = VecDeque::from([(folder.to_string(), 0)]);

@@ -3,7 +3,9 @@
 //! key, bad input gets a 4xx naming the field, writes need a key (or the opt-in flag), many
 //! concurrent submitters each land exactly once, a SIGKILL mid-writes loses no acknowledged
 //! row, a full disk (a real 64 KiB tmpfs) leaves the file intact, a live_grid's socket pushes
-//! a written row, and `check` reports a broken write target.
+//! a written row, and `check` reports a broken write target. A newsfeed's form adds one
+//! Markdown note per POST, under a safe name of its own, that the newsfeed then lists; a full
+//! disk leaves no part of a refused note.
 
 use std::collections::HashSet;
 use std::fs;
@@ -36,8 +38,12 @@ const WIDGETS: &str = r#"{
              "wsEndpoint": "ws/quotes", "data": {"wsRowIdColumn": "symbol"},
              "backend": {"append": {"file": "quotes.csv", "key": "symbol",
                                     "columns": [{"name": "symbol"}, {"name": "price", "type": "number"}]}}},
+  "research": {"name": "Research journal", "description": "d", "type": "newsfeed", "endpoint": "research",
+               "backend": {"append": {"folder": "research", "columns": [{"name": "ticker"}]}}},
   "prices": {"name": "Prices", "description": "d", "endpoint": "prices"}
 }"#;
+
+const EARLIER_NOTE: &str = "---\ntitle: Earlier\ndate: 2026-01-02\n---\nAn older note.\n";
 
 const IDEAS_HEADER: &str = "id,side,size,date,hedged,note,created_at\n";
 
@@ -48,7 +54,8 @@ fn fixture() -> Fixture {
         .write("data/ideas.csv", IDEAS_HEADER)
         .write("data/journal.jsonl", "")
         .write("data/quotes.csv", "symbol,price\nAAPL,1\n")
-        .write("data/prices.csv", "ticker,price\nAAPL,1\n");
+        .write("data/prices.csv", "ticker,price\nAAPL,1\n")
+        .write("data/research/2026-01-02-earlier.md", EARLIER_NOTE);
     fixture
 }
 
@@ -474,16 +481,9 @@ fn a_process_killed_mid_writes_keeps_every_acknowledged_row() {
 fn a_full_disk_answers_507_and_leaves_the_file_intact() {
     let fixture = fixture();
     let data = fixture.path("data");
-    let mounted = Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
-        .arg(&data)
-        .status()
-        .unwrap();
-    assert!(mounted.success(), "this test needs root to mount a tmpfs");
-    let _unmounted_last = Unmount(data.clone());
-    fs::write(data.join("ideas.csv"), IDEAS_HEADER).unwrap();
-    let filled = fs::write(data.join("filler.bin"), vec![b'x'; 64 * 1024]);
-    assert!(filled.is_err(), "the tmpfs should be full");
+    let _unmounted_last = full_tmpfs(&data, |data| {
+        fs::write(data.join("ideas.csv"), IDEAS_HEADER).unwrap()
+    });
     let server = server_with(fixture, |config| config.writes.max_body_bytes = 64 * 1024);
     let mut answered = Vec::new();
     for i in 0..40 {
@@ -516,6 +516,56 @@ fn a_full_disk_answers_507_and_leaves_the_file_intact() {
     assert_eq!(
         size,
         IDEAS_HEADER.len() + (answered.len() - 1) * rows_bytes(&rows[1..])
+    );
+}
+
+/// Mounts a 64 KiB tmpfs on `data`, lets `prepare` write to it, then fills it up; unmounted
+/// when the answer is dropped.
+fn full_tmpfs(data: &std::path::Path, prepare: impl FnOnce(&std::path::Path)) -> Unmount {
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(data)
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "this test needs root to mount a tmpfs");
+    let unmount = Unmount(data.to_path_buf());
+    prepare(data);
+    let filled = fs::write(data.join("filler.bin"), vec![b'x'; 64 * 1024 + 1]);
+    assert!(filled.is_err(), "the tmpfs should be full");
+    unmount
+}
+
+#[test]
+fn a_full_disk_refuses_a_note_and_leaves_no_part_of_it() {
+    let fixture = fixture();
+    let data = fixture.path("data");
+    let _unmounted_last = full_tmpfs(&data, |data| fs::create_dir(data.join("research")).unwrap());
+    let server = server_with(fixture, |config| config.writes.max_body_bytes = 64 * 1024);
+    let mut acknowledged = 0;
+    let refused = loop {
+        let reply = post(
+            &server,
+            "/research",
+            json!({"title": "t", "body": "b".repeat(1000)}),
+        );
+        if reply.status != 200 {
+            break reply;
+        }
+        written_note(&server, &reply);
+        acknowledged += 1;
+        assert!(acknowledged < 40, "the disk never filled");
+    };
+    assert_eq!(refused.status, 507, "{refused:?}");
+    assert!(
+        refused.detail().contains("was not changed"),
+        "{}",
+        refused.detail()
+    );
+    let names = notes(&server);
+    assert_eq!(
+        names.len(),
+        acknowledged,
+        "only the acknowledged notes, no dot-file: {names:?}"
     );
 }
 
@@ -588,6 +638,7 @@ fn check_reports_a_broken_write_target_and_a_server_without_a_key() {
     let fixture = fixture();
     fixture.write("data/ideas.csv", "id,side\n");
     fs::remove_file(fixture.path("data/journal.jsonl")).unwrap();
+    fs::remove_dir_all(fixture.path("data/research")).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_openbb-files"))
         .args(["check", "--root"])
         .arg(&fixture.root)
@@ -606,7 +657,202 @@ fn check_reports_a_broken_write_target_and_a_server_without_a_key() {
         "{text}"
     );
     assert!(
-        text.contains("note: unless served with --api-key, served read-only (their forms' writes get 403): ideas, journal, quotes: writes need an API key"),
+        text.contains(
+            "research: backend.append: data/research, the folder of this form's notes, is missing"
+        ),
         "{text}"
     );
+    assert!(
+        text.contains("note: unless served with --api-key, served read-only (their forms' writes get 403): ideas, journal, quotes, research: writes need an API key"),
+        "{text}"
+    );
+}
+
+/// The notes of `data/research`, by file name.
+fn notes(server: &TestServer) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(server.fixture.path("data/research"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The note a write answered with, read back by the newsfeed's own parser.
+fn written_note(server: &TestServer, reply: &Reply) -> serde_json::Map<String, Value> {
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let written = reply.json()["written"].as_str().unwrap().to_string();
+    let name = written.strip_prefix("research/").unwrap();
+    assert!(openbb_files::paths::is_safe_segment(name), "{written}");
+    let text = fs::read_to_string(server.fixture.path(&format!("data/{written}"))).unwrap();
+    openbb_files::note::parse_note(&text).unwrap_or_else(|why| panic!("{written}: {why}\n{text}"))
+}
+
+#[test]
+fn a_post_adds_a_note_that_the_newsfeed_shows() {
+    let server = server();
+    let form = &get(&server, "/widgets.json")["research"]["params"][0];
+    assert_eq!(
+        (&form["method"], &form["label"]),
+        (&json!("POST"), &json!("Add a note"))
+    );
+    let inputs: Vec<&str> = form["inputParams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|input| input["paramName"].as_str().unwrap())
+        .collect();
+    assert_eq!(inputs, ["title", "body", "author", "ticker", "submit"]);
+
+    let body = "First paragraph.\n\n---\ntitle: injected\ndate: 1999-01-01\n---\nafter";
+    let reply = post(
+        &server,
+        "/research",
+        json!({"title": "Q4: NVDA \"beat\"", "body": body, "author": "J. Doe",
+               "ticker": "NVDA", "submit": true}),
+    );
+    let note = written_note(&server, &reply);
+    let date = reply.json()["row"]["date"].as_str().unwrap().to_string();
+    assert_eq!(
+        reply.json()["written"],
+        format!("research/{}-q4-nvda-beat.md", &date[..10])
+    );
+    assert_eq!(note["title"], "Q4: NVDA \"beat\"");
+    assert_eq!(
+        note["body"], body,
+        "the body cannot add to the front matter"
+    );
+    assert_eq!(note["date"], date.as_str());
+    let articles = get(&server, "/research");
+    let titles: Vec<&str> = articles
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Q4: NVDA \"beat\"", "Earlier"], "newest first");
+    assert_eq!(articles[0]["author"], "J. Doe");
+    assert_eq!(articles[0]["excerpt"], "First paragraph.");
+}
+
+#[test]
+fn a_hostile_title_makes_a_safe_note_of_its_own() {
+    let server = server();
+    let long = "x".repeat(10_000);
+    let titles = [
+        "../x",
+        "..",
+        "/etc/passwd",
+        "a\"b: c\n---\ndate: soon\r\n# d",
+        "🚀🚀🚀",
+        "back\\slash\t\u{7}",
+        long.as_str(),
+    ];
+    for title in titles {
+        let reply = post(&server, "/research", json!({"title": title}));
+        assert_eq!(written_note(&server, &reply)["title"], title);
+    }
+    let names = notes(&server);
+    assert_eq!(names.len(), titles.len() + 1, "{names:?}");
+    assert!(
+        names
+            .iter()
+            .all(|name| name.len() <= 80 && !name.starts_with('.')),
+        "{names:?}"
+    );
+    assert!(!server.fixture.path("data/x").exists() && !server.fixture.path("x").exists());
+    let shown = get(&server, "/research");
+    assert_eq!(shown.as_array().unwrap().len(), titles.len() + 1);
+}
+
+#[test]
+fn concurrent_notes_with_one_title_each_land_once_under_their_own_name() {
+    const SUBMITTERS: usize = 8;
+    let server = Arc::new(server());
+    let together = Arc::new(std::sync::Barrier::new(SUBMITTERS));
+    let threads: Vec<_> = (0..SUBMITTERS)
+        .map(|t| {
+            let (server, together) = (Arc::clone(&server), Arc::clone(&together));
+            std::thread::spawn(move || {
+                together.wait();
+                let reply = post(
+                    &server,
+                    "/research",
+                    json!({"title": "Same idea", "body": t.to_string()}),
+                );
+                let note = written_note(&server, &reply);
+                (
+                    reply.json()["written"].as_str().unwrap().to_string(),
+                    note["body"].clone(),
+                )
+            })
+        })
+        .collect();
+    let written: Vec<(String, Value)> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let names: HashSet<&str> = written.iter().map(|(name, _)| name.as_str()).collect();
+    let bodies: HashSet<String> = written.iter().map(|(_, body)| body.to_string()).collect();
+    assert_eq!(names.len(), SUBMITTERS, "distinct names: {names:?}");
+    assert_eq!(bodies.len(), SUBMITTERS, "each note holds its own body");
+    assert!(names.iter().any(|name| name.ends_with("-same-idea.md")));
+    assert!(
+        names.iter().any(|name| name.ends_with("-same-idea-8.md")),
+        "{names:?}"
+    );
+    assert_eq!(
+        notes(&server).len(),
+        SUBMITTERS + 1,
+        "no temporary file is left"
+    );
+}
+
+#[test]
+fn bad_notes_get_a_400_naming_the_field_and_unkeyed_writes_a_403() {
+    let server = server_with(fixture(), |config| config.writes.max_rows = 2);
+    for (body, field) in [
+        (json!({"body": "no title"}), "'title'"),
+        (json!({"title": ""}), "'title'"),
+        (
+            json!({"title": "t", "date": "2020-01-01"}),
+            "'date' is filled by the server",
+        ),
+        (json!({"title": "t", "price": 3}), "'price'"),
+        (json!({"title": ["t"]}), "'title'"),
+        (json!(["t"]), "JSON object"),
+    ] {
+        let reply = post(&server, "/research", body.clone());
+        assert_eq!(reply.status, 400, "{body}: {reply:?}");
+        assert!(reply.detail().contains(field), "{body}: {}", reply.detail());
+    }
+    let put = put(&server, "/research", json!({"title": "t"}));
+    assert_eq!(put.status, 405, "a note is never replaced: {put:?}");
+    assert_eq!(notes(&server).len(), 1, "nothing written");
+    let unkeyed = send(
+        &server.url(""),
+        "POST",
+        "/research",
+        r#"{"title": "t"}"#,
+        None,
+    );
+    assert_eq!(unkeyed.status, 401, "{unkeyed:?}");
+    assert_eq!(
+        post(&server, "/research", json!({"title": "t"})).status,
+        200
+    );
+    let full = post(&server, "/research", json!({"title": "t"}));
+    assert_eq!(full.status, 507, "a folder at its cap: {full:?}");
+    assert!(full.detail().contains("--max-rows-per-file"));
+
+    let keyless = fixture();
+    let config = test_config(&keyless.root);
+    let keyless = TestServer::start_with(keyless, config);
+    let refused = send(
+        &keyless.url(""),
+        "POST",
+        "/research",
+        r#"{"title": "t"}"#,
+        None,
+    );
+    assert_eq!(refused.status, 403, "{refused:?}");
+    assert!(refused.detail().contains("--api-key"));
+    assert_eq!(notes(&keyless).len(), 1);
 }

@@ -199,8 +199,8 @@ const FLAGS: [Flag; 32] = [
     Flag {
         name: "max-rows-per-file",
         value: Some("N"),
-        help: "rows a form's file may hold; a file this full takes no more rows (507) \
-               [default: 100000]",
+        help: "rows a form's file (notes a form's folder) may hold; one this full takes no \
+               more (507) [default: 100000]",
     },
     Flag {
         name: "version",

@@ -1,6 +1,6 @@
 //! `backend.append`: the file under `data/` that a table or live_grid widget adds rows to from
-//! a Workspace form (`writes/` does the writing), and the `form` params that Workspace shows
-//! for it.
+//! a Workspace form, or the folder a newsfeed adds Markdown notes to (`writes/` does the
+//! writing), and the `form` params that Workspace shows for it.
 //!
 //! ```json
 //! "backend": {"append": {"file": "ideas.csv", "key": "id", "created_at": "created_at",
@@ -9,10 +9,15 @@
 //!               {"name": "size", "type": "number"}]}}
 //! ```
 //!
-//! The widget reads the same file unless its `backend.file` names another. Invariants: the
-//! file is a safe path inside `data/` ending in `.csv`, `.jsonl` or `.ndjson`,
-//! fixed here (no `{param}`: a request never chooses the file); column names are unique and the
-//! key (when given) is one of them; the server-filled `created_at` column is not a form input.
+//! A newsfeed's `"append": {"folder": "journal", "columns": [...]}` writes one note per POST:
+//! its inputs are `title` (required), `body` and `author`, then the extra front-matter
+//! `columns`; the server fills `date`; there is no key (a note is never replaced).
+//!
+//! The widget reads the same file (folder) unless its `backend` names another. Invariants: the
+//! file is a safe path inside `data/` ending in `.csv`, `.jsonl` or `.ndjson` (the folder, a
+//! safe path), fixed here (no `{param}`: a request never chooses the file); column names are
+//! unique and the key (when given) is one of them; the server-filled `created_at` column is not
+//! a form input; a note's extra column names are plain front-matter keys.
 //! Unless the entry already has a `form` param, it gets one that adds a row (POST to the
 //! widget's endpoint) and, with a key, one that replaces the row of that key (PUT).
 
@@ -28,7 +33,7 @@ pub const FORM_BUTTON: &str = "submit";
 /// Where and how a widget's form adds rows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Append {
-    /// The file under `data/`.
+    /// The file under `data/` (for [`Format::Notes`], the folder).
     pub file: String,
     pub format: Format,
     /// The columns a submission fills, in the order of the form.
@@ -46,7 +51,16 @@ pub enum Format {
     Csv,
     /// One JSON object per line (`.jsonl`, `.ndjson`).
     JsonLines,
+    /// One Markdown note per row, a new file in the folder: the body column after a block of
+    /// front matter holding the others (`note.rs` reads it back).
+    Notes,
 }
+
+/// A note's inputs: its title (required), body and author; the server fills its date.
+pub const NOTE_TITLE: &str = "title";
+pub const NOTE_BODY: &str = "body";
+const NOTE_AUTHOR: &str = "author";
+const NOTE_DATE: &str = "date";
 
 /// One column a form fills.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -58,6 +72,9 @@ pub struct Column {
     /// The values allowed (a dropdown in the form); empty: any value of the type.
     #[serde(default)]
     pub options: Vec<String>,
+    /// Whether a submission must fill it (a note's title; not a setting).
+    #[serde(skip)]
+    pub required: bool,
 }
 
 /// What a column holds, as the form input's `type`.
@@ -85,26 +102,46 @@ impl ColumnType {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AppendSpec {
-    file: String,
+    file: Option<String>,
+    folder: Option<String>,
+    #[serde(default)]
     columns: Vec<Column>,
     key: Option<String>,
     created_at: Option<String>,
 }
 
-/// `backend.append`, checked.
-pub(super) fn parse(spec: Value) -> Result<Append, Refusal> {
-    const FIELD: &str = "backend.append";
+const FIELD: &str = "backend.append";
+
+/// `backend.append` of a newsfeed (`for_newsfeed`: a folder of notes) or a table, checked.
+pub(super) fn parse(spec: Value, for_newsfeed: bool) -> Result<Append, Refusal> {
     let spec: AppendSpec = serde_json::from_value(spec).map_err(|err| (FIELD, err.to_string()))?;
-    if !spec.file.split('/').all(is_safe_segment) || spec.file.contains(['{', '}']) {
+    let (name, path) = match (&spec.file, &spec.folder, for_newsfeed) {
+        (Some(file), None, false) => ("file", file),
+        (None, Some(folder), true) => ("folder", folder),
+        _ => {
+            return Err((
+                FIELD,
+                "takes a \"file\" on a table or live_grid (rows), a \"folder\" on a newsfeed \
+                 (notes)"
+                    .into(),
+            ));
+        }
+    };
+    if !path.split('/').all(is_safe_segment) || path.contains(['{', '}']) {
         return Err((
             FIELD,
             format!(
-                "file '{}' must be a fixed relative path inside data/ without '..' or dotfiles",
-                spec.file
+                "{name} '{path}' must be a fixed relative path inside data/ without '..' or \
+                 dotfiles"
             ),
         ));
     }
-    let lower = spec.file.to_ascii_lowercase();
+    let path = path.clone();
+    if for_newsfeed {
+        return notes(path, spec);
+    }
+    let file = path;
+    let lower = file.to_ascii_lowercase();
     let format = if lower.ends_with(".csv") {
         Format::Csv
     } else if lower.ends_with(".jsonl") || lower.ends_with(".ndjson") {
@@ -112,17 +149,76 @@ pub(super) fn parse(spec: Value) -> Result<Append, Refusal> {
     } else {
         return Err((
             FIELD,
-            format!(
-                "file '{}': rows are added to .csv, .jsonl or .ndjson files",
-                spec.file
-            ),
+            format!("file '{file}': rows are added to .csv, .jsonl or .ndjson files"),
         ));
     };
     if spec.columns.is_empty() {
         return Err((FIELD, "columns: name at least one column".into()));
     }
-    let mut names: Vec<&str> = spec.created_at.iter().map(String::as_str).collect();
-    for column in &spec.columns {
+    check_names(&spec.columns, spec.created_at.as_deref())?;
+    if let Some(key) = &spec.key
+        && !spec.columns.iter().any(|c| &c.name == key)
+    {
+        return Err((FIELD, format!("key '{key}' is not one of the columns")));
+    }
+    Ok(Append {
+        file,
+        format,
+        columns: spec.columns,
+        key: spec.key,
+        created_at: spec.created_at,
+    })
+}
+
+/// A newsfeed's `folder` of notes: the note's own inputs, then the extra front-matter columns.
+fn notes(folder: String, spec: AppendSpec) -> Result<Append, Refusal> {
+    if spec.key.is_some() || spec.created_at.is_some() {
+        return Err((
+            FIELD,
+            "a note has no key and its date is filled by the server: drop \"key\" and \
+             \"created_at\""
+                .into(),
+        ));
+    }
+    if let Some(column) = spec.columns.iter().find(|c| {
+        !c.name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    }) {
+        return Err((
+            FIELD,
+            format!(
+                "columns: '{}': a note's field is named with a-z, 0-9 and '_'",
+                column.name
+            ),
+        ));
+    }
+    let text = |name: &str, required| Column {
+        name: name.into(),
+        kind: ColumnType::Text,
+        options: Vec::new(),
+        required,
+    };
+    let mut columns = vec![
+        text(NOTE_TITLE, true),
+        text(NOTE_BODY, false),
+        text(NOTE_AUTHOR, false),
+    ];
+    columns.extend(spec.columns);
+    check_names(&columns, Some(NOTE_DATE))?;
+    Ok(Append {
+        file: folder,
+        format: Format::Notes,
+        columns,
+        key: None,
+        created_at: Some(NOTE_DATE.into()),
+    })
+}
+
+/// Refuses an empty column name, one taken twice (or by `created_at`) or the button's.
+fn check_names(columns: &[Column], created_at: Option<&str>) -> Result<(), Refusal> {
+    let mut names: Vec<&str> = created_at.into_iter().collect();
+    for column in columns {
         if column.name.is_empty() || column.name == FORM_BUTTON || names.contains(&&*column.name) {
             return Err((
                 FIELD,
@@ -135,18 +231,7 @@ pub(super) fn parse(spec: Value) -> Result<Append, Refusal> {
         }
         names.push(&column.name);
     }
-    if let Some(key) = &spec.key
-        && !spec.columns.iter().any(|c| &c.name == key)
-    {
-        return Err((FIELD, format!("key '{key}' is not one of the columns")));
-    }
-    Ok(Append {
-        file: spec.file,
-        format,
-        columns: spec.columns,
-        key: spec.key,
-        created_at: spec.created_at,
-    })
+    Ok(())
 }
 
 /// Adds the forms of `append` to the entry's params (posting to `endpoint`), unless the entry
@@ -161,7 +246,11 @@ pub(super) fn add_forms(entry: &mut Map<String, Value>, endpoint: &str, append: 
         return;
     }
     let in_rows = params.first().is_some_and(Value::is_array);
-    let mut forms = vec![form(append, endpoint, "POST", "Add a row", "Add")];
+    let add = match append.format {
+        Format::Notes => "Add a note",
+        Format::Csv | Format::JsonLines => "Add a row",
+    };
+    let mut forms = vec![form(append, endpoint, "POST", add, "Add")];
     if append.key.is_some() {
         forms.push(form(
             append,
@@ -225,7 +314,7 @@ mod tests {
     use super::*;
 
     fn refusal(spec: Value) -> String {
-        parse(spec).unwrap_err().1
+        parse(spec, false).unwrap_err().1
     }
 
     #[test]
@@ -249,7 +338,43 @@ mod tests {
         assert!(refusal(key).contains("'nope'"));
         let kind = json!({"file": "x.csv", "columns": [{"name": "a", "type": "money"}]});
         assert!(refusal(kind).contains("money"));
-        let fine = parse(json!({"file": "desk/log.jsonl", "columns": columns})).unwrap();
+        let fine = parse(json!({"file": "desk/log.jsonl", "columns": columns}), false).unwrap();
         assert_eq!(fine.format, Format::JsonLines);
+        let notes = json!({"folder": "journal"});
+        assert!(refusal(notes.clone()).contains("\"folder\" on a newsfeed"));
+        assert!(parse(json!({"file": "x.csv", "columns": columns}), true).is_err());
+    }
+
+    #[test]
+    fn a_newsfeed_writes_notes_with_a_title_and_plain_extra_fields() {
+        let notes = |spec: Value| parse(spec, true);
+        let journal = notes(json!({"folder": "journal", "columns": [{"name": "ticker"}]})).unwrap();
+        let names: Vec<&str> = journal.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["title", "body", "author", "ticker"]);
+        assert!(journal.columns[0].required);
+        assert_eq!(journal.created_at.as_deref(), Some("date"));
+        for (spec, why) in [
+            (json!({"folder": "../up"}), "inside data/"),
+            (json!({"folder": "j", "key": "title"}), "no key"),
+            (
+                json!({"folder": "j", "columns": [{"name": "a:b"}]}),
+                "'a:b'",
+            ),
+            (
+                json!({"folder": "j", "columns": [{"name": "Title"}]}),
+                "'Title'",
+            ),
+            (
+                json!({"folder": "j", "columns": [{"name": "date"}]}),
+                "'date'",
+            ),
+            (
+                json!({"folder": "j", "columns": [{"name": "body"}]}),
+                "'body'",
+            ),
+        ] {
+            let err = notes(spec.clone()).unwrap_err().1;
+            assert!(err.contains(why), "{spec}: {err}");
+        }
     }
 }

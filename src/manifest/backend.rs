@@ -124,10 +124,18 @@ pub(super) fn widget(
     let params = params_of(&entry);
     let filter_specs = std::mem::take(&mut spec.filters);
     let options_specs = std::mem::take(&mut spec.options);
-    let append = spec.append.take().map(append::parse).transpose()?;
+    let for_newsfeed = widget_type == Type::Newsfeed;
+    let append = spec
+        .append
+        .take()
+        .map(|append| append::parse(append, for_newsfeed))
+        .transpose()?;
     if let Some(append) = &append {
-        // The widget shows the rows its form adds, unless it names another file.
-        spec.file.get_or_insert_with(|| append.file.clone());
+        // The widget shows what its form adds, unless it names another file (folder).
+        match for_newsfeed {
+            true => spec.folder.get_or_insert_with(|| append.file.clone()),
+            false => spec.file.get_or_insert_with(|| append.file.clone()),
+        };
     }
     let kind = kind(widget_type, spec, &entry, &endpoint, &params)?;
     let filters = filters(filter_specs)?;

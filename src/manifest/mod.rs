@@ -24,7 +24,7 @@
 //! | `mode` | pdf | `"base64"` (default) or `"url"` (a link to the `/files/...` route) |
 //! | `ttl` | those taking `file` | seconds a remote `file` (`http(s)://...`, see `remote.rs`) is kept before it is fetched again |
 //! | `filters` on live_grid | live_grid | the same rules, also applied to the rows pushed over its WebSocket |
-//! | `append` | table, live_grid | `{file, columns: [{name, type?, options?}], key?, created_at?}`: the `.csv`/`.jsonl` file the widget's form adds rows to (POST; PUT replaces the row of `key`); see `append.rs` and `writes/` |
+//! | `append` | table, live_grid, newsfeed | `{file, columns: [{name, type?, options?}], key?, created_at?}`: the `.csv`/`.jsonl` file the widget's form adds rows to (POST; PUT replaces the row of `key`); on a newsfeed `{folder, columns?}`: the folder its form adds a Markdown note to; see `append.rs` and `writes/` |
 //! | `options` | all | `{paramName: {file, column?, label?}}`: answers that param's `optionsEndpoint` with the distinct values of `column` (or the options array in a JSON `file`); `{paramName: {folder, extension?, stems?}}`: with the files of `folder` (not its subfolders), those ending `.extension` if given, by name or, with `"stems": true`, by name without the extension |
 //!
 //! A multi_file_viewer's `fileSelector` param gets its options endpoint answered with the folder's
@@ -44,7 +44,7 @@ mod tests;
 
 use serde_json::{Map, Value};
 
-pub use append::{Append, Column, ColumnType, FORM_BUTTON, Format};
+pub use append::{Append, Column, ColumnType, FORM_BUTTON, Format, NOTE_BODY, NOTE_TITLE};
 pub use apps::{parse_agents, parse_apps};
 pub use model::{
     Articles, ChartLibrary, Kind, LiveGrid, LiveSocket, OptionsRoute, OptionsSource, PdfMode,

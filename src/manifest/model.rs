@@ -95,7 +95,7 @@ impl Type {
             Type::Markdown | Type::AdvancedChart | Type::Youtube => &["file", "options"],
             Type::Html | Type::Chart(_) => &["file", "filters", "records", "options"],
             Type::Metric => &["file", "filters", "column", "label", "options"],
-            Type::Newsfeed => &["file", "folder", "filters", "options"],
+            Type::Newsfeed => &["file", "folder", "filters", "options", "append"],
             Type::Pdf => &["file", "mode", "options"],
             Type::MultiFileViewer | Type::Omni => &["folder", "options"],
             Type::PassThrough => &[],

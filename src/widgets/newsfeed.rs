@@ -14,7 +14,8 @@
 //!
 //! The body is the Markdown after the block; the excerpt is its first paragraph that is not a
 //! heading (or an `excerpt:` key). A note whose front matter is broken is left out and reported
-//! (listed at `/`), never fatal. The widget's filters apply to the articles' fields.
+//! (listed at `/`), never fatal. The widget's filters apply to the articles' fields. With
+//! `backend.append.folder`, its form adds notes to the folder (`writes/`).
 
 use std::cmp::Reverse;
 

@@ -1,9 +1,11 @@
-//! The two ways a write reaches the disk, each durable before it returns: [`append`] (one
-//! `write` to the end of the file, then `fdatasync`) and [`replace`] (a new file beside the old
-//! one, synced, renamed over it, and the folder synced). Invariants: a failed append leaves the
-//! file as it was (cut back to its length before), a failed replacement leaves the old file
-//! in place; readers see the old bytes or the new, never a mix (`cache::load_stable` retries a
-//! read that overlapped an append).
+//! The three ways a write reaches the disk, each durable before it returns: [`append`] (one
+//! `write` to the end of the file, then `fdatasync`), [`replace`] (a new file beside the old
+//! one, synced, renamed over it, and the folder synced) and [`add_new`] (a new file, written
+//! and synced under a dot-name, linked under a name no file has, and the folder synced).
+//! Invariants: a failed append leaves the file as it was (cut back to its length before), a
+//! failed replacement leaves the old file in place, a failed addition adds nothing, and an
+//! addition never replaces a file; readers see the old bytes or the new, never a mix
+//! (`cache::load_stable` retries a read that overlapped an append).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -27,7 +29,8 @@ pub fn append(path: &Path, bytes: &[u8]) -> io::Result<()> {
 /// after a crash the file is the old one or the new one.
 pub fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let temporary = temporary_beside(path)?;
-    let replaced = write_new(&temporary, bytes, path).and_then(|()| {
+    let permissions = fs::metadata(path)?.permissions();
+    let replaced = write_new(&temporary, bytes, Some(permissions)).and_then(|()| {
         fs::rename(&temporary, path)?;
         sync_folder(path)
     });
@@ -35,6 +38,55 @@ pub fn replace(path: &Path, bytes: &[u8]) -> io::Result<()> {
         let _ = fs::remove_file(&temporary);
     }
     replaced
+}
+
+/// Adds a file holding `bytes` to `folder` under the first of `names` that no file has (a
+/// name taken meanwhile by anyone is skipped, never replaced) and returns that name. The bytes
+/// are written and synced under a dot-name first and then linked under the name, so a reader
+/// sees the whole file or none.
+pub fn add_new(
+    folder: &Path,
+    names: impl IntoIterator<Item = String>,
+    bytes: &[u8],
+) -> io::Result<String> {
+    let mut names = names.into_iter().peekable();
+    let first = names.peek().ok_or_else(|| {
+        io::Error::new(io::ErrorKind::InvalidInput, "no name to add a file under")
+    })?;
+    let temporary = temporary_beside(&folder.join(first))?;
+    let added = write_new(&temporary, bytes, None).and_then(|()| {
+        let name = link_under_a_free_name(&temporary, folder, names)?;
+        let path = folder.join(&name);
+        match sync_folder(&path) {
+            Ok(()) => Ok(name),
+            Err(err) => {
+                let _ = fs::remove_file(&path);
+                Err(err)
+            }
+        }
+    });
+    let _ = fs::remove_file(&temporary);
+    added
+}
+
+/// Links `file` in `folder` under the first of `names` no file has (`link` refuses a taken
+/// name, atomically).
+fn link_under_a_free_name(
+    file: &Path,
+    folder: &Path,
+    names: impl Iterator<Item = String>,
+) -> io::Result<String> {
+    for name in names {
+        match fs::hard_link(file, folder.join(&name)) {
+            Ok(()) => return Ok(name),
+            Err(err) if err.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(err) => return Err(err),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        "every name tried is taken",
+    ))
 }
 
 /// `.<name>.openbb-files-write` in the folder of `path`.
@@ -48,11 +100,13 @@ fn temporary_beside(path: &Path) -> io::Result<PathBuf> {
     Ok(path.with_file_name(temporary))
 }
 
-/// Writes and syncs a new file holding `bytes`, with the permissions of `like`.
-fn write_new(path: &Path, bytes: &[u8], like: &Path) -> io::Result<()> {
+/// Writes and syncs a new file holding `bytes`, with `permissions` (else the default ones).
+fn write_new(path: &Path, bytes: &[u8], permissions: Option<fs::Permissions>) -> io::Result<()> {
     let mut file = File::create(path)?;
     file.write_all(bytes)?;
-    file.set_permissions(fs::metadata(like)?.permissions())?;
+    if let Some(permissions) = permissions {
+        file.set_permissions(permissions)?;
+    }
     file.sync_all()
 }
 
@@ -80,6 +134,22 @@ mod tests {
         assert_eq!(fs::read_to_string(&path).unwrap(), "a\n3\n");
         let names: Vec<_> = fs::read_dir(&dir).unwrap().collect();
         assert_eq!(names.len(), 1, "no temporary file is left");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn add_new_takes_the_first_free_name_and_replaces_none() {
+        let dir = std::env::temp_dir().join(format!("openbb-files-add-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(dir.join("a.md"), "old").unwrap();
+        let names = || ["a.md", "a-2.md"].map(String::from);
+        assert_eq!(add_new(&dir, names(), b"new").unwrap(), "a-2.md");
+        assert_eq!(fs::read_to_string(dir.join("a.md")).unwrap(), "old");
+        assert_eq!(fs::read_to_string(dir.join("a-2.md")).unwrap(), "new");
+        let err = add_new(&dir, names(), b"newer").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        let names: Vec<_> = fs::read_dir(&dir).unwrap().collect();
+        assert_eq!(names.len(), 2, "no temporary file is left");
         fs::remove_dir_all(&dir).unwrap();
     }
 }

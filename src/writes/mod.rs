@@ -1,20 +1,23 @@
 //! Writes from Workspace forms: a POST to a widget with `backend.append` adds one row to its
-//! file, a PUT replaces the row of the submitted key (`manifest/append.rs` parses the setting
-//! and generates the forms). `row.rs` checks values and encodes rows, `disk.rs` writes them.
+//! file (a newsfeed's: one Markdown note to its folder), a PUT replaces the row of the
+//! submitted key (`manifest/append.rs` parses the setting and generates the forms). `row.rs`
+//! checks values and encodes rows and notes, `disk.rs` writes them.
 //!
-//! Invariants: nothing is writable unless a widget names its file in `widgets.json` (a request
-//! never chooses the file) and that file resolves inside `data/`; writes are refused (403)
-//! unless the server has an API key or `--allow-unauthenticated-writes`; a body over
-//! [`Limits::max_body_bytes`] is a 413 and a file at [`Limits::max_rows`] rows takes no more
-//! (507); writes to one file are serialised (a lock per file, held from reading the file to the
-//! synced write), each is on disk (`fdatasync`, or a renamed, synced new file) before its 2xx,
-//! and a failed one leaves the file as it was. Every write, refused or done, is logged: time,
-//! client, widget, file, bytes, status.
+//! Invariants: nothing is writable unless a widget names its file (folder) in `widgets.json`
+//! (a request never chooses the file: a note's name comes from the server's date and a slug of
+//! its title, and never replaces a file) and that file resolves inside `data/`; writes are
+//! refused (403) unless the server has an API key or `--allow-unauthenticated-writes`; a body
+//! over [`Limits::max_body_bytes`] is a 413 and a file at [`Limits::max_rows`] rows (a folder at
+//! as many notes) takes no more (507); writes to one file (folder) are serialised (a lock per
+//! path, held from reading the file to the synced write), each is on disk (`fdatasync`, or a
+//! synced new file renamed or linked into place, the folder synced) before its 2xx, and a
+//! failed one leaves the file (folder) as it was. Every write, refused or done, is logged:
+//! time, client, widget, file, bytes, status.
 
 mod disk;
 mod row;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -26,7 +29,7 @@ use crate::cache::FileVersion;
 use crate::http::{Method, Request, Response};
 use crate::log;
 use crate::manifest::{Append, Format, Manifest, Widget};
-use crate::paths::DataDir;
+use crate::paths::{DataDir, is_safe_segment};
 use crate::validate::Problem;
 use row::{Row, Rows};
 
@@ -53,6 +56,9 @@ impl Default for Limits {
 
 /// How much of a CSV target [`Writes::problems`] reads for its header.
 const HEADER_BYTES_READ: u64 = 64 * 1024;
+
+/// The most free-looking names a note is tried under (`-2`, `-3`, ...) before a 500.
+const NOTE_NAMES_TRIED: usize = 1000;
 
 /// Locks kept for at most this many files beyond those being written.
 const IDLE_LOCKS_KEPT: usize = 64;
@@ -128,10 +134,14 @@ impl Writes {
         })
     }
 
-    /// Whether `append`'s file exists and (a CSV) has a header naming the form's columns. Reads
-    /// the first line only: the background check calls this every few seconds.
+    /// Whether `append`'s file (folder) exists and (a CSV) has a header naming the form's
+    /// columns. Reads the first line only: the background check calls this every few seconds.
     fn target(&self, append: &Append) -> Result<(), String> {
         let shown = self.data.display(&append.file);
+        if append.format == Format::Notes {
+            self.folder_of(append)?;
+            return Ok(());
+        }
         let (path, _) = self
             .data
             .resolve(&append.file)
@@ -150,23 +160,27 @@ impl Writes {
     /// The answer to a form's POST (add a row) or PUT (replace the row of its key) on
     /// `widget`, whose `backend.append` is `append`; logged.
     pub fn serve(&self, widget: &Widget, append: &Append, request: &Request) -> Response {
-        let (status, body) = match self.write(append, request) {
-            Ok(row) => (200, json!({"written": append.file, "row": row.to_json()})),
-            Err((status, detail)) => (status, json!({"detail": detail})),
+        let (status, file, body) = match self.write(append, request) {
+            Ok((file, row)) => (
+                200,
+                file.clone(),
+                json!({"written": file, "row": row.to_json()}),
+            ),
+            Err((status, detail)) => (status, append.file.clone(), json!({"detail": detail})),
         };
         let client = request.remote.map_or("-".to_string(), |ip| ip.to_string());
         log::line(&format!(
-            "openbb-files: write: {} {} widget={} file=data/{} client={client} bytes={} status={status}",
+            "openbb-files: write: {} {} widget={} file=data/{file} client={client} bytes={} status={status}",
             log::rfc3339(SystemTime::now()),
             request.method.as_str(),
             widget.id,
-            append.file,
             request.body.len(),
         ));
         Response::json(status, &body)
     }
 
-    fn write(&self, append: &Append, request: &Request) -> Result<Row, Refusal> {
+    /// Writes the submission of `request`; returns the file written (under `data/`) and the row.
+    fn write(&self, append: &Append, request: &Request) -> Result<(String, Row), Refusal> {
         if let Some(why) = self.refused_because() {
             return Err((403, why.to_string()));
         }
@@ -181,6 +195,10 @@ impl Writes {
         }
         let now = log::rfc3339(SystemTime::now());
         let row = Row::from_body(&request.body, append, &now).map_err(|detail| (400, detail))?;
+        if append.format == Format::Notes {
+            let file = self.add_note(append, &row, &now[..10])?;
+            return Ok((file, row));
+        }
         let shown = self.data.display(&append.file);
         let (path, _) = self
             .data
@@ -213,7 +231,7 @@ impl Writes {
             let replaced = [&bytes[..span.start], &line, &bytes[span.end..]].concat();
             *known = None;
             disk::replace(&path, &replaced).map_err(|err| failed(&shown, &err))?;
-            return Ok(row);
+            return Ok((append.file.clone(), row));
         }
         let current = match known.take() {
             Some(current) if current.version == version => current,
@@ -252,7 +270,49 @@ impl Writes {
         if let Ok(written) = FileVersion::of(&path) {
             *version = written;
         }
-        Ok(row)
+        Ok((append.file.clone(), row))
+    }
+
+    /// Adds `row` as a new note written on `day` to `append`'s folder, under a name no file
+    /// has; returns its path under `data/`.
+    fn add_note(&self, append: &Append, row: &Row, day: &str) -> Result<String, Refusal> {
+        let folder = self.folder_of(append).map_err(|why| (500, why))?;
+        let lock = self.lock_for(&folder);
+        let _turn = lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let shown = self.data.display(&append.file);
+        let taken: HashSet<String> = std::fs::read_dir(&folder)
+            .map_err(|err| (500, format!("{shown}: {err}")))?
+            .flatten()
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .collect();
+        let notes = taken
+            .iter()
+            .filter(|name| is_safe_segment(name) && name.to_ascii_lowercase().ends_with(".md"))
+            .count();
+        if notes >= self.limits.max_rows {
+            return Err((
+                507,
+                format!("{shown} holds {notes} notes, the most it may (--max-rows-per-file)"),
+            ));
+        }
+        // The names listed are skipped; `add_new` also skips one taken since (never replacing it).
+        let names = (1..)
+            .map(|n| row.note_name(day, n))
+            .filter(|name| !taken.contains(name))
+            .take(NOTE_NAMES_TRIED);
+        let name = disk::add_new(&folder, names, &row.encode(Format::Notes, &[]))
+            .map_err(|err| failed(&shown, &err))?;
+        Ok(format!("{}/{name}", append.file))
+    }
+
+    /// The folder a newsfeed's form adds notes to, or why it cannot.
+    fn folder_of(&self, append: &Append) -> Result<PathBuf, String> {
+        self.data.resolve_folder(&append.file).ok_or_else(|| {
+            format!(
+                "{}, the folder of this form's notes, is missing: create it",
+                self.data.display(&append.file)
+            )
+        })
     }
 
     /// The lock of the file at `path`; locks no write holds are dropped when too many are kept.

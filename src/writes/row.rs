@@ -1,16 +1,19 @@
 //! Rows, in and out: a submission's JSON checked against the target's columns ([`Row::from_body`]),
 //! the rows a target file already holds ([`Rows::read`]: how many, where each key's row lies),
-//! and one row as the bytes of a CSV record or a JSON line ([`Row::encode`]). Pure functions;
-//! `disk.rs` does the writing. Invariants: every value written has its column's type (or is
-//! empty); a CSV field is quoted when it holds a comma, a quote or a line break; an encoded row
-//! is one line (JSON escapes its line breaks, CSV quotes them) ending in `\n`.
+//! and one row as the bytes of a CSV record, a JSON line or a Markdown note ([`Row::encode`],
+//! [`Row::note_name`]). Pure functions; `disk.rs` does the writing. Invariants: every value
+//! written has its column's type (or is empty); a CSV field is quoted when it holds a comma, a
+//! quote or a line break; an encoded row is one line (JSON escapes its line breaks, CSV quotes
+//! them) ending in `\n`; a note's front-matter values are each one quoted line (its body
+//! follows the block, so it cannot add to it) and its name is one safe file-name segment.
 
 use std::collections::HashSet;
 use std::ops::Range;
 
 use serde_json::{Map, Number, Value};
 
-use crate::manifest::{Append, Column, ColumnType, FORM_BUTTON, Format};
+use crate::manifest::{Append, Column, ColumnType, FORM_BUTTON, Format, NOTE_BODY, NOTE_TITLE};
+use crate::note;
 
 /// One checked value.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +75,9 @@ impl Row {
                     column.name
                 ));
             }
+            if cell == Cell::Empty && column.required {
+                return Err(format!("field '{}' is required", column.name));
+            }
             cells.push((column.name.clone(), cell));
         }
         if let Some(name) = &append.created_at {
@@ -115,6 +121,53 @@ impl Row {
                 line.push(b'\n');
                 line
             }
+            Format::Notes => {
+                let mut text = String::from("---\n");
+                let mut body = "";
+                for (name, cell) in &self.cells {
+                    match cell {
+                        Cell::Text(value) if name == NOTE_BODY => body = value,
+                        Cell::Empty => {}
+                        Cell::Text(value) => text += &format!("{name}: {}\n", note::quoted(value)),
+                        cell => text += &format!("{name}: {}\n", cell.text()),
+                    }
+                }
+                text += "---\n\n";
+                text += body;
+                text.push('\n');
+                text.into_bytes()
+            }
+        }
+    }
+
+    /// The file name of the row as a note written on `day` (`YYYY-MM-DD`), `-<n>` added for
+    /// the `n`th try: `<day>-<title slug>[-n].md`. The slug keeps ASCII letters and digits
+    /// (lower-cased), other runs become one `-`, at most [`SLUG_CHARS`]; `note` when none is left.
+    pub fn note_name(&self, day: &str, n: usize) -> String {
+        let title = self
+            .cells
+            .iter()
+            .find(|(name, _)| name == NOTE_TITLE)
+            .map(|(_, cell)| cell.text())
+            .unwrap_or_default();
+        let mut slug = String::new();
+        for c in title.chars() {
+            if slug.len() >= SLUG_CHARS {
+                break;
+            }
+            match c.is_ascii_alphanumeric() {
+                true => slug.push(c.to_ascii_lowercase()),
+                false if !slug.is_empty() && !slug.ends_with('-') => slug.push('-'),
+                false => {}
+            }
+        }
+        let slug = match slug.trim_end_matches('-') {
+            "" => "note",
+            slug => slug,
+        };
+        match n {
+            1 => format!("{day}-{slug}.md"),
+            n => format!("{day}-{slug}-{n}.md"),
         }
     }
 
@@ -128,6 +181,9 @@ impl Row {
         Value::Object(object)
     }
 }
+
+/// The longest slug of a note's file name.
+const SLUG_CHARS: usize = 60;
 
 /// Whether `name` may be a key of a submission: a column, or the form's button.
 fn is_input(name: &str, append: &Append) -> bool {
@@ -235,6 +291,7 @@ impl Rows {
         match append.format {
             Format::Csv => rows.read_csv(bytes, append, key)?,
             Format::JsonLines => rows.read_json_lines(bytes, append, key)?,
+            Format::Notes => return Err("notes are files of a folder, not rows of a file".into()),
         }
         Ok(rows)
     }
@@ -340,6 +397,7 @@ mod tests {
             name: name.into(),
             kind,
             options: options.iter().map(|o| o.to_string()).collect(),
+            required: false,
         };
         Append {
             file: "ideas.csv".into(),
