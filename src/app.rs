@@ -21,7 +21,7 @@
 //! server's background check, finds reloads and data problems without waiting for a request
 //! and logs them. A WebSocket handshake comes to
 //! [`App::upgrade`] instead: the `Host`, origin and token checks, then the route, which must be
-//! a live_grid's `wsEndpoint` (`live.rs` takes the connection); a plain GET there is a 426.
+//! a live_grid's `wsEndpoint` (`live/` takes the connection); a plain GET there is a 426.
 //! Invariant: every error body is `{"detail": "..."}`, and only files that `paths::DataDir`
 //! resolves are ever read besides the root's `widgets.json`, `apps.json` and `agents.json`.
 

@@ -1,6 +1,6 @@
 //! WebSocket (RFC 6455) as pure functions over bytes: the opening handshake, server frames, and
 //! a parser that turns a client's bytes into messages. No sockets here: `server.rs` hands an
-//! accepted connection ([`Connection`]) to whoever the [`Upgrade`] names (`live.rs`).
+//! accepted connection ([`Connection`]) to whoever the [`Upgrade`] names (`live/`).
 //!
 //! Invariants: server frames are never masked and never fragmented; client frames must be
 //! masked; control frames carry at most 125 bytes and are never fragmented; a message (all its

@@ -1,7 +1,7 @@
 //! live_grid: one row per key (`data.wsRowIdColumn`, one column or several together), as the
 //! widget's socket keeps them. The GET answer holds each key's latest row (its last in the
 //! file), in the order the keys first appear, that the widget's filters keep; the WebSocket on
-//! its `wsEndpoint`, which pushes the rows that change afterwards, is `live.rs`. Both read the
+//! its `wsEndpoint`, which pushes the rows that change afterwards, is `live/`. Both read the
 //! rows through `live::keyed_rows`, so a key's row is the same in both, and a key whose latest
 //! row the filters drop is not shown, however its earlier rows read.
 
