@@ -54,6 +54,8 @@ pub struct Config {
     pub trust_proxy: Vec<crate::proxy::Network>,
     /// The largest multi_file_viewer answer, in bytes (its files in base64; larger: 413).
     pub max_viewer_bytes: u64,
+    /// Bytes a compressed data file may expand to (see `formats::Caps`).
+    pub max_decompressed_bytes: u64,
     /// The live_grid sockets' bounds (`--live-per-address` and `--live-queue-bytes` set theirs).
     pub live: Limits,
 }
@@ -113,6 +115,7 @@ impl Default for Config {
             allowed_hosts: Vec::new(),
             trust_proxy: Vec::new(),
             max_viewer_bytes: 64 * 1024 * 1024,
+            max_decompressed_bytes: limits.decompressed,
             live: Limits::default(),
         }
     }
@@ -148,7 +151,7 @@ struct Flag {
     help: &'static str,
 }
 
-const FLAGS: [Flag; 29] = [
+const FLAGS: [Flag; 30] = [
     Flag {
         name: "root",
         value: Some("DIR"),
@@ -233,6 +236,12 @@ const FLAGS: [Flag; 29] = [
         value: Some("N"),
         help: "largest multi_file_viewer answer (the files chosen, in base64); larger \
                selections get 413 [default: 67108864]",
+    },
+    Flag {
+        name: "max-decompressed-bytes",
+        value: Some("N"),
+        help: "most bytes a compressed data file (.gz, .zst, a workbook's parts) may expand \
+               to; past it the file is an error [default: 2147483648]",
     },
     Flag {
         name: "idle-timeout-secs",
@@ -529,6 +538,10 @@ fn build(
     if let Some(bytes) = last("max-viewer-bytes") {
         config.max_viewer_bytes = number_in(&called("max-viewer-bytes"), &bytes, 1024, 1 << 40)?;
     }
+    if let Some(bytes) = last("max-decompressed-bytes") {
+        config.max_decompressed_bytes =
+            number_in(&called("max-decompressed-bytes"), &bytes, 1024, 1 << 40)?;
+    }
     for name in all("allowed-host") {
         if name != "*" && crate::hosts::host_name(&name).is_none() {
             return Err(UsageError(format!(
@@ -783,6 +796,7 @@ mod tests {
             ("idle-timeout-secs", "5"),
             ("allowed-host", "files.example.com, nas.local"),
             ("max-viewer-bytes", "2048"),
+            ("max-decompressed-bytes", "4096"),
             ("min-bytes-per-sec", "100"),
             ("tls-cert", "/c.pem"),
             ("tls-key", "/k.pem"),
@@ -836,6 +850,7 @@ mod tests {
                     Network::parse("::1").unwrap()
                 ],
                 max_viewer_bytes: 2048,
+                max_decompressed_bytes: 4096,
                 live: Limits {
                     per_address: 4,
                     queue_bytes: 65536,

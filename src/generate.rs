@@ -3,11 +3,12 @@
 //!
 //! | file | widget |
 //! |---|---|
-//! | `.csv` that parses, `.json` array of objects | table; `columnsDefs` from the inferred column types; a text column with few distinct values becomes a dropdown param whose options come from the data; a `YYYY-MM-DD` column becomes `start_<col>`/`end_<col>` date params |
+//! | a table file that parses (`.csv`, `.tsv`, `.psv`, `.jsonl`, `.parquet`, compressed ones, ...; see [`crate::formats`]), `.json` array of objects | table; `columnsDefs` from the inferred column types; a text column with few distinct values becomes a dropdown param whose options come from the data; a `YYYY-MM-DD` column becomes `start_<col>`/`end_<col>` date params |
 //! | `.json` object with `data` and `layout` | Plotly chart (`x.dark.json`/`x.light.json` are its theme variants, not widgets) |
 //! | `.md` that reads as text | markdown; a folder (below `data/`) whose notes all open with front matter is one newsfeed |
 //! | `.html`, `.htm` that read as text | html |
 //! | `.pdf` | pdf; a folder with two or more PDFs is one multi-file viewer |
+//! | `.xlsx`, `.xlsm`, `.xls`, `.ods` | one table per sheet that has cells (`book_xlsx_prices`), `backend.sheet` naming it |
 //!
 //! Widget ids (also their endpoints) are derived from paths only (`charts/perf.json` →
 //! `charts_perf_json`, the notes folder `notes` → `notes_feed`), so they stay the same as files
@@ -24,7 +25,8 @@ use serde_json::{Map, Value, json};
 
 use crate::cache::FileVersion;
 use crate::data::Data;
-use crate::files::Files;
+use crate::files::{DataFile, Files};
+use crate::formats::{self, Format, Reading, Sheet};
 use crate::manifest::Manifest;
 use crate::table::Cell;
 use crate::validate::GRID_COLUMNS;
@@ -136,21 +138,57 @@ pub fn widgets(files: &Files) -> Map<String, Value> {
                 "md" if !is_feed && files.text(relative).is_ok() => "markdown",
                 "html" | "htm" if files.text(relative).is_ok() => "html",
                 "pdf" if pdfs.len() < 2 => "pdf",
-                "csv" if files.data(relative).is_ok() => "table",
                 "json" => match json_kind(files, relative) {
                     Some(kind) => kind,
                     None => continue,
                 },
+                _ if formats::of(relative).0 == Format::Workbook => {
+                    sheet_widgets(files, relative, &mut widgets);
+                    continue;
+                }
+                _ if formats::is_table_file(relative) && files.data(relative).is_ok() => "table",
                 _ => continue,
             };
             let mut widget = file_widget(relative, kind);
             if kind == "table" {
-                table_settings(files, relative, &id_of(relative), &mut widget);
+                table_settings(files, relative, relative, &id_of(relative), &mut widget);
             }
             widgets.insert(id_of(relative), Value::Object(widget));
         }
     }
     widgets
+}
+
+/// One table widget per sheet of a workbook that has cells, ids from the file and the sheet.
+fn sheet_widgets(files: &Files, relative: &str, widgets: &mut Map<String, Value>) {
+    let Ok(bytes) = files.bytes(relative) else {
+        return;
+    };
+    let Ok(sheets) = formats::excel::sheet_names(relative, bytes.to_vec(), &files.caps) else {
+        return;
+    };
+    for sheet in sheets {
+        let Ok(found) = files.find(relative) else {
+            return;
+        };
+        let found = found.read_as(Reading {
+            sheet: Some(Sheet::Name(sheet.clone())),
+            ..Reading::default()
+        });
+        let has_cells = files
+            .data(&found)
+            .is_ok_and(|data| matches!(&*data, Data::Table(table) if !table.names().is_empty()));
+        if !has_cells {
+            continue;
+        }
+        let id = id_of(&format!("{relative}_{sheet}"));
+        let mut widget = file_widget(relative, "table");
+        widget.insert("name".into(), json!(format!("{} – {sheet}", title(relative))));
+        widget.insert("endpoint".into(), json!(id));
+        widget["backend"]["sheet"] = json!(sheet);
+        table_settings(files, &found, relative, &id, &mut widget);
+        widgets.insert(id, Value::Object(widget));
+    }
 }
 
 /// What a JSON file is: a table (an array of objects), a Plotly chart, or neither.
@@ -297,8 +335,8 @@ impl Profile {
 }
 
 /// The columns of a table file with a profile of each.
-fn profiles(files: &Files, relative: &str) -> Vec<(String, Profile)> {
-    let Ok(data) = files.data(relative) else {
+fn profiles(files: &Files, file: &(impl DataFile + ?Sized)) -> Vec<(String, Profile)> {
+    let Ok(data) = files.data(file) else {
         return Vec::new();
     };
     match &*data {
@@ -338,12 +376,21 @@ fn profiles(files: &Files, relative: &str) -> Vec<(String, Profile)> {
 }
 
 /// A table widget's `columnsDefs`, dropdowns for low-cardinality text columns (options from
-/// the data) and date-range params for date columns.
-fn table_settings(files: &Files, relative: &str, id: &str, widget: &mut Map<String, Value>) {
+/// the data) and date-range params for date columns. `file` is read (it may be a workbook's
+/// sheet); the options endpoints read `relative`.
+fn table_settings(
+    files: &Files,
+    file: &(impl DataFile + ?Sized),
+    relative: &str,
+    id: &str,
+    widget: &mut Map<String, Value>,
+) {
     let mut columns = Vec::new();
     let mut params = Vec::new();
     let mut options = Map::new();
-    for (name, profile) in profiles(files, relative) {
+    // An options endpoint reads a file's default sheet, so a sheet's widget has no dropdowns.
+    let dropdowns = widget["backend"].get("sheet").is_none();
+    for (name, profile) in profiles(files, file) {
         let kind = profile.cell_data_type();
         columns.push(json!({"field": name, "headerName": title(&name), "cellDataType": kind}));
         if kind == "date" {
@@ -353,7 +400,7 @@ fn table_settings(files: &Files, relative: &str, id: &str, widget: &mut Map<Stri
                                    "label": format!("{label} ({name})"), "value": null}),
                 );
             }
-        } else if profile.is_dropdown() {
+        } else if profile.is_dropdown() && dropdowns {
             params.push(
                 json!({"paramName": name, "type": "endpoint", "label": title(&name),
                                "optionsEndpoint": format!("{id}/options/{}", id_of(&name)),

@@ -29,6 +29,7 @@ pub mod cors;
 pub mod csv_read;
 pub mod data;
 pub mod files;
+pub mod formats;
 pub mod filter;
 pub mod generate;
 pub mod health;

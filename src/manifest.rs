@@ -119,11 +119,14 @@ impl Kind {
         }
     }
 
-    /// Whether `key` may appear in this type's `backend`: its own keys, and `ttl` wherever
-    /// `file` may be (for a remote file).
+    /// Whether `key` may appear in this type's `backend`: its own keys, `ttl` wherever `file`
+    /// may be (for a remote file), and how a table file is read wherever one is.
     fn allows(self, key: &str) -> bool {
-        let key = if key == "ttl" { "file" } else { key };
-        self.keys().contains(&key)
+        match key {
+            "ttl" => self.keys().contains(&"file"),
+            "sheet" | "delimiter" | "decimal" => self.reads_data() && self.keys().contains(&"file"),
+            key => self.keys().contains(&key),
+        }
     }
 
     /// The extensions of the file read when `backend.file` is not given, in the order tried.
@@ -194,6 +197,8 @@ pub struct Widget {
     pub ttl: Option<std::time::Duration>,
     /// live_grid: the cleaned `wsEndpoint` path and the `data.wsRowIdColumn` keying its rows.
     pub live: Option<LiveSocket>,
+    /// How its table file is read: `backend.sheet`, `backend.delimiter`, `backend.decimal`.
+    pub reading: crate::formats::Reading,
 }
 
 /// Where a live_grid's WebSocket is and which column names its rows.
@@ -275,6 +280,10 @@ struct BackendSpec {
     #[serde(default)]
     options: Map<String, Value>,
     ttl: Option<u64>,
+    // How a table file is read (see `formats::Reading`).
+    sheet: Option<Value>,
+    delimiter: Option<String>,
+    decimal: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -558,6 +567,11 @@ impl Manifest {
                 "applies to a remote backend.file (an http:// or https:// URL)".into(),
             ));
         }
+        let reading = crate::formats::Reading::from_backend(
+            spec.sheet.as_ref(),
+            spec.delimiter.as_deref(),
+            spec.decimal.as_deref(),
+        )?;
         check_path("backend.folder", spec.folder.as_deref(), false)?;
         check_path("backend.records", spec.records.as_deref(), false)?;
         let mut filters = Vec::new();
@@ -663,6 +677,7 @@ impl Manifest {
             pdf_mode: spec.mode,
             file_param,
             ttl: spec.ttl.map(std::time::Duration::from_secs),
+            reading,
             live,
         };
         self.check_clashes(&widget, &options)?;

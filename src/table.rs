@@ -510,6 +510,14 @@ impl ColumnBuilder {
         }
     }
 
+    /// A builder whose cells are text however they read (`007` stays `007`), for the text
+    /// columns of formats that type their cells themselves (workbooks, Parquet).
+    pub fn text(capacity: usize) -> ColumnBuilder {
+        let mut builder = ColumnBuilder::with_capacity(capacity);
+        builder.widen(Kind::Dict);
+        builder
+    }
+
     /// Adds one cell, already trimmed.
     pub fn push(&mut self, cell: &str) {
         self.extend([cell]);

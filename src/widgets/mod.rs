@@ -67,6 +67,7 @@ impl Call<'_> {
             None => self.widget.default_files(),
         };
         let found = self.files.locate(&self.widget.id, candidates)?;
+        let found = found.read_as(self.widget.reading.clone());
         Ok(match self.widget.ttl {
             Some(ttl) => found.kept_for(ttl),
             None => found,
