@@ -12,6 +12,7 @@ mod check;
 mod cli;
 mod cors;
 mod example;
+mod formats;
 mod faults;
 mod health;
 mod limits;
