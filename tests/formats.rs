@@ -381,3 +381,68 @@ fn new_formats_work_for_metrics_and_ssrm_tables() {
     assert_eq!(grid.status, 200, "{}", grid.body);
     assert!(grid.body.contains("AAPL"), "{}", grid.body);
 }
+
+/// An OpenDocument spreadsheet whose `content.xml` is `rows`.
+fn ods(rows: &str) -> Vec<u8> {
+    let content = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+ xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+ xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">
+<office:body><office:spreadsheet><table:table table:name="S">{rows}</table:table>
+</office:spreadsheet></office:body></office:document-content>"#
+    );
+    let mut out = std::io::Cursor::new(Vec::new());
+    let mut zip = zip::ZipWriter::new(&mut out);
+    let stored = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Stored);
+    zip.start_file("mimetype", stored).unwrap();
+    zip.write_all(b"application/vnd.oasis.opendocument.spreadsheet").unwrap();
+    zip.start_file("META-INF/manifest.xml", stored).unwrap();
+    zip.write_all(
+        br#"<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/></manifest:manifest>"#,
+    )
+    .unwrap();
+    zip.start_file("content.xml", stored).unwrap();
+    zip.write_all(content.as_bytes()).unwrap();
+    zip.finish().unwrap();
+    out.into_inner()
+}
+
+#[test]
+fn a_sheet_of_a_million_columns_and_rows_is_refused_before_it_is_expanded() {
+    let cell = |text: &str| {
+        format!(r#"<table:table-cell office:value-type="string"><text:p>{text}</text:p></table:table-cell>"#)
+    };
+    let small = ods(&format!(
+        "<table:table-row>{}{}</table:table-row><table:table-row>{}{}</table:table-row>\
+         <table:table-row table:number-rows-repeated=\"1048000\"><table:table-cell table:number-columns-repeated=\"1024\"/></table:table-row>",
+        cell("a"),
+        cell("b"),
+        cell("1"),
+        cell("x")
+    ));
+    // A few hundred bytes that stand for a million rows of a million cells.
+    let wide = ods(
+        r#"<table:table-row table:number-rows-repeated="1000000"><table:table-cell table:number-columns-repeated="1000000" office:value-type="float" office:value="1"/></table:table-row>"#,
+    );
+    let fixture = Fixture::new();
+    fixture
+        .write("data/small.ods", small)
+        .write("data/wide.ods", wide)
+        .write(
+            "widgets.json",
+            widgets(&[("small", json!({"file": "small.ods"})), ("wide", json!({"file": "wide.ods"}))]),
+        );
+    let server = TestServer::start(fixture);
+    assert_eq!(server.get("/small").json(), json!([{"a": "1", "b": "x"}]));
+    let started = std::time::Instant::now();
+    let wide = server.get("/wide");
+    assert_eq!(wide.status, 500);
+    assert!(
+        wide.detail().starts_with("data/wide.ods: ") && wide.detail().contains("more than"),
+        "{}",
+        wide.detail()
+    );
+    assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
+}

@@ -9,12 +9,14 @@
 //! `2024-01-02T09:30:00`), and any other column is text as shown (`007` stays `007`); error
 //! cells (`#DIV/0!`) are null.
 //!
-//! Invariant: a sheet's used area is bounded by [`Caps`] before our columns are built; for
-//! `.xlsx` (the common and the zip-bomb-prone case) cells are streamed and counted, so a sheet
-//! that would exceed the caps fails without being held. An encrypted workbook is an error
+//! Invariant: what a workbook expands to is bounded by [`Caps`] before calamine holds it: the
+//! parts of a zip-based one may declare no more than the decompression cap; an `.xlsx` sheet's
+//! cells are streamed and counted; an `.ods` spreadsheet's cells, repeats multiplied out (one
+//! XML cell may stand for a million), are counted in its XML before calamine expands them; an
+//! `.xls` is bounded by its format (65,536 × 256 cells). An encrypted workbook is an error
 //! saying so.
 
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 
 use calamine::{Data, Ods, Reader, Xls, Xlsx};
 
@@ -88,6 +90,9 @@ fn open(name: &str, bytes: Vec<u8>, caps: &Caps) -> Result<Book, String> {
             false => format!("not a readable workbook: {text}"),
         }
     };
+    if extension == "ods" {
+        check_ods_cells(cursor.get_ref(), caps)?;
+    }
     match extension.as_str() {
         "xls" => Xls::new(cursor).map(Book::Xls).map_err(|err| described(&err)),
         "ods" => Ods::new(cursor).map(Book::Ods).map_err(|err| described(&err)),
@@ -114,6 +119,64 @@ fn check_zip_sizes(bytes: &[u8], caps: &Caps) -> Result<(), String> {
         )),
         false => Ok(()),
     }
+}
+
+/// Refuses an OpenDocument spreadsheet whose cells with a value, repeats multiplied out, pass
+/// the cap of cells (its `content.xml` read up to the decompression cap).
+fn check_ods_cells(bytes: &[u8], caps: &Caps) -> Result<(), String> {
+    let Ok(mut archive) = zip::ZipArchive::new(Cursor::new(bytes)) else {
+        return Ok(()); // not a zip: calamine says what is wrong
+    };
+    let Ok(part) = archive.by_name("content.xml") else {
+        return Ok(());
+    };
+    let mut content = Vec::new();
+    super::compressed::Capped::new(part, caps.decompressed)
+        .read_to_end(&mut content)
+        .map_err(|err| format!("content.xml: {err}"))?;
+    match ods_cells(&content) {
+        cells if cells > caps.cells => Err(format!(
+            "its sheets hold {cells} cells (repeats counted), more than {}",
+            caps.cells
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The cells holding a value in an OpenDocument `content.xml`, each row's and cell's repeat
+/// counts multiplied out (empty cells, however repeated, are not counted: files end their
+/// sheets with a million repeated empty rows).
+fn ods_cells(content: &[u8]) -> u64 {
+    let repeat = |tag: &[u8], name: &[u8]| -> u64 {
+        let Some(at) = memchr::memmem::find(tag, name) else {
+            return 1;
+        };
+        let value = &tag[at + name.len()..];
+        let digits = value.iter().take_while(|b| b.is_ascii_digit()).count();
+        std::str::from_utf8(&value[..digits])
+            .ok()
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(1)
+    };
+    let is = |tag: &[u8], name: &[u8]| {
+        tag.starts_with(name)
+            && tag
+                .get(name.len())
+                .is_none_or(|next| next.is_ascii_whitespace() || *next == b'/')
+    };
+    let (mut total, mut row_repeats, mut row_cells) = (0u64, 1u64, 0u64);
+    for tag in content.split(|&b| b == b'<').skip(1) {
+        let tag = &tag[..memchr::memchr(b'>', tag).unwrap_or(tag.len())];
+        if is(tag, b"table:table-row") {
+            row_repeats = repeat(tag, b"table:number-rows-repeated=\"");
+            row_cells = 0;
+        } else if is(tag, b"/table:table-row") {
+            total = total.saturating_add(row_repeats.saturating_mul(row_cells));
+        } else if is(tag, b"table:table-cell") && memchr::memmem::find(tag, b"office:value-type=").is_some() {
+            row_cells = row_cells.saturating_add(repeat(tag, b"table:number-columns-repeated=\""));
+        }
+    }
+    total
 }
 
 /// The used cells of a sheet, at most `caps.cells` of them.
@@ -284,5 +347,27 @@ fn text(value: &Data) -> String {
             }
         }
         Data::DateTime(duration) => duration.as_f64().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ods_cells_multiply_repeats_and_skip_empty_cells() {
+        let row = |repeats: &str, cells: &str| {
+            format!("<table:table-row{repeats}>{cells}</table:table-row>")
+        };
+        let valued = r#"<table:table-cell table:number-columns-repeated="1000" office:value-type="float" office:value="1"/>"#;
+        let empty = r#"<table:table-cell table:number-columns-repeated="16384"/>"#;
+        let content = [
+            row("", r#"<table:table-cell office:value-type="string"><text:p>a</text:p></table:table-cell>"#),
+            row(r#" table:number-rows-repeated="1000""#, valued),
+            row(r#" table:number-rows-repeated="1048000""#, empty),
+        ]
+        .concat();
+        assert_eq!(ods_cells(content.as_bytes()), 1 + 1000 * 1000);
+        assert_eq!(ods_cells(b"<table:table-rows><table:table-row/></table:table-rows>"), 0);
     }
 }
