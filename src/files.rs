@@ -508,7 +508,13 @@ impl Files {
         let (path, version, parsed) = self.read_local(&self.data, file, path, *seen, |input| {
             Data::load(&shown, input, &file.reading, &self.caps).map(Arc::new)
         })?;
-        let data = self.checked(&shown, parsed.as_ref().clone())?;
+        // Each reading of a file (a sheet) has its problem apart: one sheet that reads does not
+        // clear another's problem.
+        let problem_key = match file.reading.is_default() {
+            true => shown,
+            false => format!("{shown}\0{}", file.reading),
+        };
+        let data = self.checked(&problem_key, parsed.as_ref().clone())?;
         Ok((path, version, data))
     }
 

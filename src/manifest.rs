@@ -470,16 +470,30 @@ impl Manifest {
     /// The files under `data/` that the served widgets read as data (tables and JSON
     /// documents): the first existing candidate of each such widget, every file of `listing`
     /// (all of `data/`) a templated name can stand for, its `records`, and the files of its
-    /// options. Remote names are left out.
-    pub fn data_files(&self, exists: &dyn Fn(&str) -> bool, listing: &[String]) -> Vec<String> {
+    /// options, each with how its widget reads it (a sheet, a separator). Remote names are left
+    /// out.
+    pub fn data_files(
+        &self,
+        exists: &dyn Fn(&str) -> bool,
+        listing: &[String],
+    ) -> Vec<(String, crate::formats::Reading)> {
         let readers = self.widgets.iter().filter(|w| w.kind.reads_data());
         let widget_files = readers.clone().filter_map(|w| match w.known_files() {
-            Some(candidates) => candidates.into_iter().find(|f| exists(f)),
+            Some(candidates) => candidates
+                .into_iter()
+                .find(|f| exists(f))
+                .map(|f| (f, w.reading.clone())),
             None => None,
         });
         let templated = readers
-            .filter_map(|w| w.file.as_deref().filter(|f| !is_remote(f)))
-            .flat_map(|template| listing.iter().filter(|name| fills(template, name)).cloned());
+            .filter(|w| w.file.as_deref().is_some_and(|f| !is_remote(f)))
+            .flat_map(|w| {
+                let template = w.file.as_deref().unwrap_or_default();
+                listing
+                    .iter()
+                    .filter(move |name| fills(template, name))
+                    .map(|name| (name.clone(), w.reading.clone()))
+            });
         let records = self.widgets.iter().filter_map(|w| w.records.clone());
         let options = self.options.iter().filter_map(|route| match &route.source {
             OptionsSource::Column { file, .. } | OptionsSource::Static { file } => {
@@ -487,13 +501,12 @@ impl Manifest {
             }
             OptionsSource::Folder { .. } => None,
         });
-        let mut files: Vec<String> = widget_files
+        let mut files: Vec<(String, crate::formats::Reading)> = widget_files
             .chain(templated)
-            .chain(records)
-            .chain(options)
-            .filter(|file| !is_remote(file))
+            .chain(records.chain(options).map(|file| (file, Default::default())))
+            .filter(|(file, _)| !is_remote(file))
             .collect();
-        files.sort();
+        files.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.to_string().cmp(&b.1.to_string())));
         files.dedup();
         files
     }

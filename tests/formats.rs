@@ -446,3 +446,39 @@ fn a_sheet_of_a_million_columns_and_rows_is_refused_before_it_is_expanded() {
     );
     assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
 }
+
+#[test]
+fn check_reports_the_sheet_line_or_column_of_a_file_that_does_not_read() {
+    let parquet = parquet_file(parquet::basic::Compression::SNAPPY);
+    let fixture = Fixture::new();
+    fixture
+        .write("data/book.xlsx", workbook())
+        .write("data/t.tsv", "a\tb\n1\t2\n1\t2\t3\n")
+        .write("data/l.jsonl.gz", gzip(b"{\"a\": 1}\n{oops}\n"))
+        .write("data/cut.parquet", &parquet[..parquet.len() / 2])
+        .write(
+            "widgets.json",
+            widgets(&[
+                ("sheet", json!({"file": "book.xlsx", "sheet": "Nope"})),
+                ("tsv", json!({"file": "t.tsv"})),
+                ("lines", json!({"file": "l.jsonl.gz"})),
+                ("cut", json!({"file": "cut.parquet"})),
+            ]),
+        );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_openbb-files"))
+        .args(["check", "--root"])
+        .arg(&fixture.root)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    for expected in [
+        "data/book.xlsx: no sheet 'Nope' (the sheets are: Prices, Notes, Empty)",
+        "data/t.tsv: line 3: this row has 3 fields but the header has 2",
+        "data/l.jsonl.gz: line 2",
+        "data/cut.parquet: ",
+    ] {
+        assert!(text.contains(expected), "{expected}\n{text}");
+    }
+    assert!(text.contains("lines: backend.file: data/l.jsonl.gz: does not parse"), "{text}");
+}
