@@ -52,13 +52,17 @@ impl Data {
             Format::Json => parse_json(shown, &whole()?),
             Format::JsonLines => parse_ndjson(shown, &whole()?),
             Format::Workbook => {
-                formats::excel::read(shown, whole()?, reading.sheet.as_ref(), caps)
+                let bytes = whole()?;
+                formats::guarded(|| formats::excel::read(shown, bytes, reading.sheet.as_ref(), caps))
                     .map(Data::Table)
                     .map_err(named)
             }
-            Format::Parquet => formats::parquet::read(whole()?, caps)
-                .map(Data::Table)
-                .map_err(named),
+            Format::Parquet => {
+                let bytes = whole()?;
+                formats::guarded(|| formats::parquet::read(bytes, caps))
+                    .map(Data::Table)
+                    .map_err(named)
+            }
             Format::Delimited(by_name) => {
                 parse_csv(shown, input, reading.delimiter.or(by_name), reading.decimal)
             }

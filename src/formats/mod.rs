@@ -78,6 +78,19 @@ pub fn is_table_file(name: &str) -> bool {
     TABLE_EXTENSIONS.contains(&extension)
 }
 
+/// Runs a third-party decoder (calamine, parquet) on untrusted bytes: should it panic on a
+/// corrupt file, the panic is the file's error, not the request's.
+pub fn guarded<T>(decode: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode)).unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(format!("the file is corrupt (its reader failed: {why})"))
+    })
+}
+
 /// How a widget asks for its file to be read: all `None` reads it as its name says, with the
 /// separator and decimal mark detected and the first non-empty sheet.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
