@@ -241,7 +241,7 @@ const FLAGS: [Flag; 30] = [
         name: "max-decompressed-bytes",
         value: Some("N"),
         help: "most bytes a compressed data file (.gz, .zst, a workbook's parts) may expand \
-               to; past it the file is an error [default: 2147483648]",
+               to; past it the file is an error [default: 1073741824]",
     },
     Flag {
         name: "idle-timeout-secs",

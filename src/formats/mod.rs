@@ -193,21 +193,30 @@ pub struct Caps {
     /// Bytes a compressed file (`.gz`, `.zst`, a workbook's XML) may decompress to
     /// (`--max-decompressed-bytes`).
     pub decompressed: u64,
-    /// Cells (rows × columns) of one sheet, and columns of any table from a workbook or
-    /// Parquet file.
+    /// Cells of one sheet (calamine holds a sheet's cells at about 40 bytes each while they are
+    /// read).
     pub cells: u64,
+    /// Cells (rows × columns) of a Parquet file: run-length encoding packs a billion equal
+    /// values into a few bytes, so its schema's row count is checked first.
+    pub parquet_cells: u64,
+    /// Columns of any table from a workbook or Parquet file.
     pub columns: usize,
 }
 
-/// 2 GiB: a compressed CSV of a few hundred megabytes, and a 1 GB file's table fits memory.
-pub const DEFAULT_MAX_DECOMPRESSED: u64 = 2 << 30;
+/// 1 GiB, the default budget of parsed tables (`--data-cache-bytes`): a compressed CSV of a 1 GB
+/// export reads; the table of a bomb of the narrowest rows (`1\n`, 4 bytes a row in memory)
+/// takes at most about twice the cap.
+pub const DEFAULT_MAX_DECOMPRESSED: u64 = 1 << 30;
 
 impl Default for Caps {
     fn default() -> Caps {
         Caps {
             decompressed: DEFAULT_MAX_DECOMPRESSED,
-            // Excel's own limits are 1,048,576 rows by 16,384 columns.
-            cells: 200_000_000,
+            // A million rows of 20 columns: about 0.8 GB while calamine holds them.
+            cells: 20_000_000,
+            // About 2 GB of table at 4 bytes a cell; a 1 GB export of minute bars holds 140 M.
+            parquet_cells: 500_000_000,
+            // Excel's own limit.
             columns: 16_384,
         }
     }

@@ -37,8 +37,11 @@ pub fn read(bytes: Vec<u8>, caps: &Caps) -> Result<Table, String> {
         return Err(format!("{width} columns, more than {}", caps.columns));
     }
     let rows = usize::try_from(metadata.file_metadata().num_rows()).unwrap_or(0);
-    if rows as u64 * width as u64 > caps.cells.saturating_mul(8) {
-        return Err(format!("{rows} rows of {width} columns: too many cells"));
+    if (rows as u64).saturating_mul(width as u64) > caps.parquet_cells {
+        return Err(format!(
+            "{rows} rows of {width} columns, more than {} cells",
+            caps.parquet_cells
+        ));
     }
     let names: Vec<String> = (0..width).map(|i| schema.column(i).path().string()).collect();
     for i in 0..width {
@@ -110,9 +113,13 @@ fn read_column(
         false => ColumnBuilder::with_capacity(rows),
     };
     for group in 0..reader.num_row_groups() {
-        let column_reader = reader.get_row_group(group)?.get_column_reader(column)?;
+        let group_reader = reader.get_row_group(group)?;
+        let declared = usize::try_from(group_reader.metadata().num_rows()).unwrap_or(0);
+        let column_reader = group_reader.get_column_reader(column)?;
         let max_definition = descriptor.max_def_level();
+        let before = builder.len();
         let mut cells = Cells {
+            left: declared,
             builder: &mut builder,
             text: String::new(),
             kind,
@@ -145,6 +152,13 @@ fn read_column(
                     c.bytes(v.data())
                 })?
             }
+        }
+        // Every column must hold the rows the footer declares (a table's invariant).
+        if builder.len() - before != declared {
+            return Err(parquet::errors::ParquetError::General(format!(
+                "row group {group} holds {} values, its footer says {declared} rows",
+                builder.len() - before
+            )));
         }
     }
     Ok(builder)
@@ -198,8 +212,10 @@ impl Kind {
     }
 }
 
-/// The column being filled, and the text of its current cell.
+/// The column being filled, the rows of its row group still to read (no more are read than
+/// the footer declares), and the text of its current cell.
 struct Cells<'a> {
+    left: usize,
     builder: &'a mut ColumnBuilder,
     text: String,
     kind: Kind,
@@ -263,14 +279,16 @@ fn decode<T: DataType>(
         values.clear();
         definitions.clear();
         let levels = (max_definition > 0).then_some(&mut definitions);
-        let (records, _, _) = reader.read_records(BATCH, levels, None, &mut values)?;
+        let (records, _, _) =
+            reader.read_records(BATCH.min(cells.left), levels, None, &mut values)?;
         if records == 0 {
             return Ok(());
         }
+        cells.left -= records;
         let mut next_value = values.iter();
         for row in 0..records {
             cells.text.clear();
-            let present = max_definition == 0 || definitions[row] == max_definition;
+            let present = max_definition == 0 || definitions.get(row) == Some(&max_definition);
             if present && let Some(value) = next_value.next() {
                 cell(cells, value);
             }
@@ -331,6 +349,39 @@ mod tests {
         let mut out = String::new();
         write(&mut out);
         out
+    }
+
+    /// A file of `rows` rows of one required integer column.
+    fn integers(rows: i64) -> Vec<u8> {
+        use parquet::file::writer::SerializedFileWriter;
+        let schema = parquet::schema::parser::parse_message_type("message t { required int64 n; }")
+            .unwrap();
+        let mut out = Vec::new();
+        let mut writer =
+            SerializedFileWriter::new(&mut out, std::sync::Arc::new(schema), Default::default())
+                .unwrap();
+        let mut group = writer.next_row_group().unwrap();
+        let mut column = group.next_column().unwrap().unwrap();
+        column
+            .typed::<parquet::data_type::Int64Type>()
+            .write_batch(&(0..rows).collect::<Vec<_>>(), None, None)
+            .unwrap();
+        column.close().unwrap();
+        group.close().unwrap();
+        writer.close().unwrap();
+        out
+    }
+
+    #[test]
+    fn the_cells_a_footer_declares_are_bounded_before_anything_is_decoded() {
+        let file = integers(1000);
+        assert_eq!(read(file.clone(), &Caps::default()).unwrap().rows(), 1000);
+        let small = Caps {
+            parquet_cells: 999,
+            ..Caps::default()
+        };
+        let err = read(file, &small).unwrap_err();
+        assert_eq!(err, "1000 rows of 1 columns, more than 999 cells");
     }
 
     #[test]
