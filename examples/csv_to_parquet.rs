@@ -42,9 +42,10 @@ fn main() {
         .set_compression(Compression::SNAPPY)
         .build();
     let file = std::fs::File::create(&output).expect("the output");
-    let mut writer = SerializedFileWriter::new(file, Arc::new(schema), Arc::new(properties))
-        .expect("a writer");
-    let mut lines = BufReader::with_capacity(1 << 20, std::fs::File::open(&input).expect("the input")).lines();
+    let mut writer =
+        SerializedFileWriter::new(file, Arc::new(schema), Arc::new(properties)).expect("a writer");
+    let mut lines =
+        BufReader::with_capacity(1 << 20, std::fs::File::open(&input).expect("the input")).lines();
     lines.next(); // the header
     let mut group = Group::default();
     let mut rows = 0usize;
@@ -72,17 +73,35 @@ fn main() {
 fn write_group(writer: &mut SerializedFileWriter<std::fs::File>, group: Group) {
     let mut row_group = writer.next_row_group().expect("a row group");
     for texts in [&group.dates, &group.tickers] {
-        let mut column = row_group.next_column().expect("a column").expect("a column");
-        column.typed::<ByteArrayType>().write_batch(texts, None, None).expect("written");
+        let mut column = row_group
+            .next_column()
+            .expect("a column")
+            .expect("a column");
+        column
+            .typed::<ByteArrayType>()
+            .write_batch(texts, None, None)
+            .expect("written");
         column.close().expect("closed");
     }
     for prices in &group.prices {
-        let mut column = row_group.next_column().expect("a column").expect("a column");
-        column.typed::<DoubleType>().write_batch(prices, None, None).expect("written");
+        let mut column = row_group
+            .next_column()
+            .expect("a column")
+            .expect("a column");
+        column
+            .typed::<DoubleType>()
+            .write_batch(prices, None, None)
+            .expect("written");
         column.close().expect("closed");
     }
-    let mut column = row_group.next_column().expect("a column").expect("a column");
-    column.typed::<Int64Type>().write_batch(&group.volumes, None, None).expect("written");
+    let mut column = row_group
+        .next_column()
+        .expect("a column")
+        .expect("a column");
+    column
+        .typed::<Int64Type>()
+        .write_batch(&group.volumes, None, None)
+        .expect("written");
     column.close().expect("closed");
     row_group.close().expect("closed");
 }

@@ -26,7 +26,8 @@ fn main() {
     let size = std::fs::metadata(&path).expect("the file").len();
     let start = Instant::now();
     let mut file = std::fs::File::open(&path).expect("the file");
-    let data = Data::load(&path, &mut file, &Reading::default(), &Caps::default()).expect("a table");
+    let data =
+        Data::load(&path, &mut file, &Reading::default(), &Caps::default()).expect("a table");
     let loaded = start.elapsed();
     let body = data
         .render(&params, &[], &openbb_files::filter::Limits::default())

@@ -802,7 +802,9 @@ mod tests {
         let path = std::env::temp_dir().join(format!("obf-cache-{}.txt", std::process::id()));
         fs::write(&path, "one").unwrap();
         let cache = FileCache::new(usize::MAX, usize::MAX, |_| 0);
-        let get = |load| FileVersion::of(&path).and_then(|version| cache.get(&path, &path, version, load));
+        let get = |load| {
+            FileVersion::of(&path).and_then(|version| cache.get(&path, &path, version, load))
+        };
         let parses = Cell::new(0);
         let parse = |input: &mut (dyn Read + Send)| {
             parses.set(parses.get() + 1);
@@ -833,7 +835,10 @@ mod tests {
             input.read_exact(&mut byte).unwrap();
             byte[0]
         };
-        assert_eq!(*cache.get(&path, &path, version, first_byte).unwrap().1, b'f');
+        assert_eq!(
+            *cache.get(&path, &path, version, first_byte).unwrap().1,
+            b'f'
+        );
         fs::remove_file(&path).unwrap();
     }
 

@@ -111,7 +111,8 @@ pub fn read_delimited(
     first.start += position.byte() as usize;
     first.line += position.line() - 1;
     let width = names.len();
-    let reads_decimal_commas = decimal.unwrap_or(if delimiter == b';' { b',' } else { b'.' }) == b',';
+    let reads_decimal_commas =
+        decimal.unwrap_or(if delimiter == b';' { b',' } else { b'.' }) == b',';
     let fields = &Fields {
         delimiter,
         decimal_commas: match reads_decimal_commas {
@@ -683,7 +684,10 @@ mod tests {
     #[test]
     fn the_header_alone_is_read_like_the_whole_file() {
         let text = "\u{feff} date ,\"close\"\n2024-01-02,1\nbroken,\"";
-        assert_eq!(read_header(text.as_bytes(), None).unwrap(), ["date", "close"]);
+        assert_eq!(
+            read_header(text.as_bytes(), None).unwrap(),
+            ["date", "close"]
+        );
         assert!(read_header(&b""[..], None).unwrap().is_empty());
         assert_eq!(read_header(&b"a,a\n"[..], None).unwrap(), ["a", "a.1"]);
         assert!(read_header(&b"\xff\n"[..], None).is_err());
@@ -803,9 +807,11 @@ mod tests {
                 .is_none(),
             "bare CR ends a record"
         );
-        let err = parse_unquoted_block(b"1,2\n3,4,5\n", &Fields::COMMA, 10, builders(2, 0)).unwrap_err();
+        let err =
+            parse_unquoted_block(b"1,2\n3,4,5\n", &Fields::COMMA, 10, builders(2, 0)).unwrap_err();
         assert_eq!((err.line, err.message.contains("3 fields")), (11, true));
-        let err = parse_unquoted_block(b"ok\n\xff\n", &Fields::COMMA, 10, builders(1, 0)).unwrap_err();
+        let err =
+            parse_unquoted_block(b"ok\n\xff\n", &Fields::COMMA, 10, builders(1, 0)).unwrap_err();
         assert_eq!(err.line, 11);
     }
 
@@ -839,14 +845,16 @@ mod tests {
         let fast = parse_unquoted_block(block.as_bytes(), &Fields::COMMA, 2, builders(4, 101))
             .unwrap()
             .expect("no quotes: fast path");
-        let general = parse_with_reader(block.as_bytes(), &Fields::COMMA, 2, builders(4, 101)).unwrap();
+        let general =
+            parse_with_reader(block.as_bytes(), &Fields::COMMA, 2, builders(4, 101)).unwrap();
         let (rows, fast) = render(fast);
         assert_eq!(rows, 76, "100 lines, 24 of them blank");
         assert_eq!(fast, render(general).1);
         // The too-long row is found in a later batch, with its line.
         let mut long = block.clone();
         long.push_str("1,2,3,4,5\n");
-        let err = parse_unquoted_block(long.as_bytes(), &Fields::COMMA, 2, builders(4, 0)).unwrap_err();
+        let err =
+            parse_unquoted_block(long.as_bytes(), &Fields::COMMA, 2, builders(4, 0)).unwrap_err();
         assert_eq!((err.line, err.message.contains("5 fields")), (102, true));
     }
 
@@ -923,7 +931,10 @@ mod tests {
         let expected: Vec<usize> = (0..every_byte.len())
             .filter(|&i| every_byte[i] == b',' || every_byte[i] == b'\n')
             .collect();
-        assert_eq!(Separators::new(&every_byte, b',').collect::<Vec<_>>(), expected);
+        assert_eq!(
+            Separators::new(&every_byte, b',').collect::<Vec<_>>(),
+            expected
+        );
     }
 
     #[test]

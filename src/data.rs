@@ -14,8 +14,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::csv_read::read_delimited;
-use crate::formats::{self, Caps, Format, Reading, compressed};
 use crate::filter::{self, Condition, Limits, PlanError, Rule};
+use crate::formats::{self, Caps, Format, Reading, compressed};
 use crate::http::Body;
 use crate::table::{Cell, Table};
 
@@ -42,7 +42,8 @@ impl Data {
     ) -> Result<Data, String> {
         let failed = |err: std::io::Error| format!("{shown}: {err}");
         let (format, compression) = formats::of(shown);
-        let mut input = compressed::decompress(compression, input, caps.decompressed).map_err(failed)?;
+        let mut input =
+            compressed::decompress(compression, input, caps.decompressed).map_err(failed)?;
         let mut whole = || {
             let mut bytes = Vec::new();
             input.read_to_end(&mut bytes).map(|_| bytes).map_err(failed)
@@ -53,9 +54,11 @@ impl Data {
             Format::JsonLines => parse_ndjson(shown, &whole()?),
             Format::Workbook => {
                 let bytes = whole()?;
-                formats::guarded(|| formats::excel::read(shown, bytes, reading.sheet.as_ref(), caps))
-                    .map(Data::Table)
-                    .map_err(named)
+                formats::guarded(|| {
+                    formats::excel::read(shown, bytes, reading.sheet.as_ref(), caps)
+                })
+                .map(Data::Table)
+                .map_err(named)
             }
             Format::Parquet => {
                 let bytes = whole()?;
@@ -71,7 +74,12 @@ impl Data {
 
     /// Parses a data file's bytes as its name says; `shown` names it in errors.
     pub fn parse(shown: &str, bytes: &[u8]) -> Result<Data, String> {
-        Data::load(shown, &mut &bytes[..], &Reading::default(), &Caps::default())
+        Data::load(
+            shown,
+            &mut &bytes[..],
+            &Reading::default(),
+            &Caps::default(),
+        )
     }
 
     /// The JSON response for these query parameters.

@@ -530,7 +530,8 @@ impl Files {
         load: impl Fn(&mut (dyn Read + Send)) -> T,
     ) -> Result<(PathBuf, FileVersion, Arc<T>), Response> {
         let shown = self.dir.display(file);
-        let read = |path: &Path, seen| cache.get(&reading_key(path, &file.reading), path, seen, &load);
+        let read =
+            |path: &Path, seen| cache.get(&reading_key(path, &file.reading), path, seen, &load);
         let (path, read) = match read(path, seen) {
             Err(err) if is_replaced(&err) => match self.find(file)?.local {
                 Some((path, seen)) => {

@@ -183,7 +183,10 @@ fn sheet_widgets(files: &Files, relative: &str, widgets: &mut Map<String, Value>
         }
         let id = id_of(&format!("{relative}_{sheet}"));
         let mut widget = file_widget(relative, "table");
-        widget.insert("name".into(), json!(format!("{} – {sheet}", title(relative))));
+        widget.insert(
+            "name".into(),
+            json!(format!("{} – {sheet}", title(relative))),
+        );
         widget.insert("endpoint".into(), json!(id));
         widget["backend"]["sheet"] = json!(sheet);
         table_settings(files, &found, relative, &id, &mut widget);

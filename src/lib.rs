@@ -6,7 +6,8 @@
 //! `files`. Everything below is pure and unit-tested: `paths` (what may be read), `cache` (file
 //! versions, cached responses), `manifest` (widgets.json/apps.json), `validate` (the rules of
 //! Workspace's front end for a manifest), `generate` (the manifest of a folder without one),
-//! `data`, `csv_read`, `table` and `filter` (rows from files), `base64`, `cors`, `hosts` and
+//! `data`, `csv_read`, `formats` (which format a file is; workbooks, Parquet, compressed files),
+//! `table` and `filter` (rows from files), `base64`, `cors`, `hosts` and
 //! `auth` (browser, `Host` and token rules), `config`, `websocket` (RFC 6455 handshake and frames). `remote` fetches
 //! `http(s)` data sources; `check` and `init` are the two commands besides serving, and `workspace`
 //! is what Workspace's front end sends when it validates a backend (for `check`). `live` keeps the
@@ -29,8 +30,8 @@ pub mod cors;
 pub mod csv_read;
 pub mod data;
 pub mod files;
-pub mod formats;
 pub mod filter;
+pub mod formats;
 pub mod generate;
 pub mod health;
 pub mod hosts;

@@ -503,10 +503,17 @@ impl Manifest {
         });
         let mut files: Vec<(String, crate::formats::Reading)> = widget_files
             .chain(templated)
-            .chain(records.chain(options).map(|file| (file, Default::default())))
+            .chain(
+                records
+                    .chain(options)
+                    .map(|file| (file, Default::default())),
+            )
             .filter(|(file, _)| !is_remote(file))
             .collect();
-        files.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.to_string().cmp(&b.1.to_string())));
+        files.sort_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| a.1.to_string().cmp(&b.1.to_string()))
+        });
         files.dedup();
         files
     }

@@ -47,7 +47,10 @@ fn semicolons_tabs_and_pipes_are_detected_and_decimal_commas_are_numbers() {
                 ("eu_as_written", json!({"file": "eu.csv", "decimal": "."})),
                 ("tsv", json!({"file": "t.tsv"})),
                 ("psv", json!({"file": "p.psv"})),
-                ("pipes", json!({"file": "pipes.txt", "delimiter": "|", "decimal": ","})),
+                (
+                    "pipes",
+                    json!({"file": "pipes.txt", "delimiter": "|", "decimal": ","}),
+                ),
             ]),
         );
     let server = TestServer::start(fixture);
@@ -60,9 +63,18 @@ fn semicolons_tabs_and_pipes_are_detected_and_decimal_commas_are_numbers() {
         json!("185,5"),
         "backend.decimal '.' reads the cell as written"
     );
-    assert_eq!(server.get("/tsv").json(), json!([{"ticker": "AAPL", "close": 1.5}]));
-    assert_eq!(server.get("/psv").json(), json!([{"ticker": "AAPL", "close": 2}]));
-    assert_eq!(server.get("/pipes").json(), json!([{"ticker": "AAPL", "close": 3.5}]));
+    assert_eq!(
+        server.get("/tsv").json(),
+        json!([{"ticker": "AAPL", "close": 1.5}])
+    );
+    assert_eq!(
+        server.get("/psv").json(),
+        json!([{"ticker": "AAPL", "close": 2}])
+    );
+    assert_eq!(
+        server.get("/pipes").json(),
+        json!([{"ticker": "AAPL", "close": 3.5}])
+    );
 }
 
 #[test]
@@ -70,8 +82,14 @@ fn compressed_files_are_read_as_their_inner_format() {
     let fixture = Fixture::new();
     fixture
         .write("data/p.csv.gz", gzip(b"ticker,close\nAAPL,1.5\nMSFT,2\n"))
-        .write("data/t.tsv.zst", zstd::encode_all(&b"ticker\tclose\nNVDA\t3\n"[..], 3).unwrap())
-        .write("data/l.jsonl.gz", gzip(b"{\"id\": 1, \"s\": \"a\"}\n{\"id\": 2, \"s\": \"b\"}\n"))
+        .write(
+            "data/t.tsv.zst",
+            zstd::encode_all(&b"ticker\tclose\nNVDA\t3\n"[..], 3).unwrap(),
+        )
+        .write(
+            "data/l.jsonl.gz",
+            gzip(b"{\"id\": 1, \"s\": \"a\"}\n{\"id\": 2, \"s\": \"b\"}\n"),
+        )
         .write("data/broken.jsonl", "{\"id\": 1}\n{\"id\": 2}\n{oops\n")
         .write(
             "widgets.json",
@@ -87,8 +105,14 @@ fn compressed_files_are_read_as_their_inner_format() {
         server.get("/gz?ticker=msft").json(),
         json!([{"ticker": "MSFT", "close": 2.0}])
     );
-    assert_eq!(server.get("/zst").json(), json!([{"ticker": "NVDA", "close": 3}]));
-    assert_eq!(server.get("/lines?s=b").json(), json!([{"id": 2, "s": "b"}]));
+    assert_eq!(
+        server.get("/zst").json(),
+        json!([{"ticker": "NVDA", "close": 3}])
+    );
+    assert_eq!(
+        server.get("/lines?s=b").json(),
+        json!([{"id": 2, "s": "b"}])
+    );
     let broken = server.get("/broken");
     assert_eq!(broken.status, 500);
     assert!(
@@ -102,7 +126,10 @@ fn compressed_files_are_read_as_their_inner_format() {
 fn a_zip_bomb_is_refused_at_the_cap_and_the_server_keeps_serving() {
     let fixture = Fixture::new();
     // 64 MiB of one repeated row packs into a few KB; the cap is 1 MiB.
-    let rows = std::io::Read::take(std::io::Read::chain(&b"a,b\n"[..], RepeatedRow(0)), 64 << 20);
+    let rows = std::io::Read::take(
+        std::io::Read::chain(&b"a,b\n"[..], RepeatedRow(0)),
+        64 << 20,
+    );
     let bomb = zstd::encode_all(rows, 1).unwrap();
     assert!(bomb.len() < 1 << 20, "{}", bomb.len());
     fixture
@@ -110,7 +137,10 @@ fn a_zip_bomb_is_refused_at_the_cap_and_the_server_keeps_serving() {
         .write("data/ok.csv", "a\n1\n")
         .write(
             "widgets.json",
-            widgets(&[("bomb", json!({"file": "bomb.csv.zst"})), ("ok", json!({"file": "ok.csv"}))]),
+            widgets(&[
+                ("bomb", json!({"file": "bomb.csv.zst"})),
+                ("ok", json!({"file": "ok.csv"})),
+            ]),
         );
     let mut config = test_config(&fixture.root);
     config.max_decompressed_bytes = 1 << 20;
@@ -146,16 +176,26 @@ fn workbook() -> Vec<u8> {
     use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook};
     let mut book = Workbook::new();
     let prices = book.add_worksheet().set_name("Prices").unwrap();
-    prices.merge_range(0, 0, 0, 4, "Daily prices", &Format::new()).unwrap();
-    for (column, name) in ["date", "ticker", "close", "active", "double"].iter().enumerate() {
+    prices
+        .merge_range(0, 0, 0, 4, "Daily prices", &Format::new())
+        .unwrap();
+    for (column, name) in ["date", "ticker", "close", "active", "double"]
+        .iter()
+        .enumerate()
+    {
         prices.write_string(2, column as u16, *name).unwrap();
     }
     let date_format = Format::new().set_num_format("yyyy-mm-dd");
-    let rows = [("2024-01-02", "007", 185.5, true), ("2024-01-03", "MSFT", 370.0, false)];
+    let rows = [
+        ("2024-01-02", "007", 185.5, true),
+        ("2024-01-03", "MSFT", 370.0, false),
+    ];
     for (index, (date, ticker, close, active)) in rows.iter().enumerate() {
         let row = 3 + index as u32;
         let date = ExcelDateTime::parse_from_str(date).unwrap();
-        prices.write_datetime_with_format(row, 0, &date, &date_format).unwrap();
+        prices
+            .write_datetime_with_format(row, 0, &date, &date_format)
+            .unwrap();
         prices.write_string(row, 1, *ticker).unwrap();
         prices.write_number(row, 2, *close).unwrap();
         prices.write_boolean(row, 3, *active).unwrap();
@@ -190,14 +230,20 @@ fn workbook_sheets_are_typed_tables() {
     assert_eq!(server.get("/first").json(), expected);
     assert_eq!(server.get("/by_name").json(), expected);
     assert_eq!(
-        server.get("/by_name?ticker=007").json().as_array().unwrap().len(),
+        server
+            .get("/by_name?ticker=007")
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
         1
     );
     assert_eq!(server.get("/notes").json(), json!([{"note": "hello"}]));
     let missing = server.get("/missing");
     assert_eq!(missing.status, 500);
     assert!(
-        missing.detail().contains("data/book.xlsx") && missing.detail().contains("Prices, Notes, Empty"),
+        missing.detail().contains("data/book.xlsx")
+            && missing.detail().contains("Prices, Notes, Empty"),
         "{}",
         missing.detail()
     );
@@ -211,7 +257,10 @@ fn zero_configuration_makes_one_widget_per_sheet_with_cells() {
     let manifest = server.get("/widgets.json").json();
     let ids: Vec<&String> = manifest.as_object().unwrap().keys().collect();
     assert_eq!(ids, ["book_xlsx_prices", "book_xlsx_notes"]);
-    assert_eq!(server.get("/book_xlsx_notes").json(), json!([{"note": "hello"}]));
+    assert_eq!(
+        server.get("/book_xlsx_notes").json(),
+        json!([{"note": "hello"}])
+    );
     let columns = &manifest["book_xlsx_prices"]["data"]["table"]["columnsDefs"];
     assert_eq!(columns[0]["cellDataType"], "date");
     assert_eq!(columns[2]["cellDataType"], "number");
@@ -352,10 +401,22 @@ fn parquet_files_are_typed_from_their_schema_with_every_codec() {
             "{name}"
         );
     }
-    assert_eq!(server.get("/zstd?ticker=AAPL").json().as_array().unwrap().len(), 1);
+    assert_eq!(
+        server
+            .get("/zstd?ticker=AAPL")
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
     let cut = server.get("/cut");
     assert_eq!(cut.status, 500);
-    assert!(cut.detail().starts_with("data/cut.parquet: "), "{}", cut.detail());
+    assert!(
+        cut.detail().starts_with("data/cut.parquet: "),
+        "{}",
+        cut.detail()
+    );
 }
 
 #[test]
@@ -394,10 +455,11 @@ fn ods(rows: &str) -> Vec<u8> {
     );
     let mut out = std::io::Cursor::new(Vec::new());
     let mut zip = zip::ZipWriter::new(&mut out);
-    let stored = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored);
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     zip.start_file("mimetype", stored).unwrap();
-    zip.write_all(b"application/vnd.oasis.opendocument.spreadsheet").unwrap();
+    zip.write_all(b"application/vnd.oasis.opendocument.spreadsheet")
+        .unwrap();
     zip.start_file("META-INF/manifest.xml", stored).unwrap();
     zip.write_all(
         br#"<manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/></manifest:manifest>"#,
@@ -412,7 +474,9 @@ fn ods(rows: &str) -> Vec<u8> {
 #[test]
 fn a_sheet_of_a_million_columns_and_rows_is_refused_before_it_is_expanded() {
     let cell = |text: &str| {
-        format!(r#"<table:table-cell office:value-type="string"><text:p>{text}</text:p></table:table-cell>"#)
+        format!(
+            r#"<table:table-cell office:value-type="string"><text:p>{text}</text:p></table:table-cell>"#
+        )
     };
     let small = ods(&format!(
         "<table:table-row>{}{}</table:table-row><table:table-row>{}{}</table:table-row>\
@@ -432,7 +496,10 @@ fn a_sheet_of_a_million_columns_and_rows_is_refused_before_it_is_expanded() {
         .write("data/wide.ods", wide)
         .write(
             "widgets.json",
-            widgets(&[("small", json!({"file": "small.ods"})), ("wide", json!({"file": "wide.ods"}))]),
+            widgets(&[
+                ("small", json!({"file": "small.ods"})),
+                ("wide", json!({"file": "wide.ods"})),
+            ]),
         );
     let server = TestServer::start(fixture);
     assert_eq!(server.get("/small").json(), json!([{"a": "1", "b": "x"}]));
@@ -480,5 +547,8 @@ fn check_reports_the_sheet_line_or_column_of_a_file_that_does_not_read() {
     ] {
         assert!(text.contains(expected), "{expected}\n{text}");
     }
-    assert!(text.contains("lines: backend.file: data/l.jsonl.gz: does not parse"), "{text}");
+    assert!(
+        text.contains("lines: backend.file: data/l.jsonl.gz: does not parse"),
+        "{text}"
+    );
 }

@@ -291,7 +291,9 @@ fn binary_seeds() -> Vec<(&'static str, Vec<u8>)> {
             .unwrap();
         id.close().unwrap();
         let mut text = group.next_column().unwrap().unwrap();
-        let values: Vec<ByteArray> = (0..25).map(|i| ByteArray::from(format!("v{i}").as_str())).collect();
+        let values: Vec<ByteArray> = (0..25)
+            .map(|i| ByteArray::from(format!("v{i}").as_str()))
+            .collect();
         let defined: Vec<i16> = (0..50).map(|i| i16::from(i % 2 == 0)).collect();
         text.typed::<ByteArrayType>()
             .write_batch(&values, Some(&defined), None)
@@ -322,22 +324,26 @@ fn damaged_workbooks_parquet_and_compressed_files_are_errors_never_panics() {
         any::<prop::sample::Index>(),
         any::<bool>(),
     );
-    check("damaged binary files", damage, |(seed, changes, cut, truncate)| {
-        let (name, bytes) = &seeds[seed];
-        let mut bytes = bytes.clone();
-        for (at, byte) in changes {
-            let at = at.index(bytes.len());
-            bytes[at] = byte;
-        }
-        if truncate {
-            bytes.truncate(cut.index(bytes.len()));
-        }
-        // A panic fails the property: every damaged file is Ok or a message naming it.
-        if let Err(err) = openbb_files::data::Data::parse(name, &bytes) {
-            prop_assert!(err.starts_with(name), "{}", err);
-        }
-        Ok(())
-    });
+    check(
+        "damaged binary files",
+        damage,
+        |(seed, changes, cut, truncate)| {
+            let (name, bytes) = &seeds[seed];
+            let mut bytes = bytes.clone();
+            for (at, byte) in changes {
+                let at = at.index(bytes.len());
+                bytes[at] = byte;
+            }
+            if truncate {
+                bytes.truncate(cut.index(bytes.len()));
+            }
+            // A panic fails the property: every damaged file is Ok or a message naming it.
+            if let Err(err) = openbb_files::data::Data::parse(name, &bytes) {
+                prop_assert!(err.starts_with(name), "{}", err);
+            }
+            Ok(())
+        },
+    );
 }
 
 #[test]

@@ -88,11 +88,20 @@ mod tests {
     #[test]
     fn gzip_and_zstd_streams_are_read_whole() {
         let text = b"a,b\n1,2\n".repeat(1000);
-        assert_eq!(read_all(Compression::Gzip, &gzip(&text), 1 << 20).unwrap(), text);
+        assert_eq!(
+            read_all(Compression::Gzip, &gzip(&text), 1 << 20).unwrap(),
+            text
+        );
         let two_members = [gzip(b"a\n"), gzip(b"1\n")].concat();
-        assert_eq!(read_all(Compression::Gzip, &two_members, 100).unwrap(), b"a\n1\n");
+        assert_eq!(
+            read_all(Compression::Gzip, &two_members, 100).unwrap(),
+            b"a\n1\n"
+        );
         let zstd = zstd::encode_all(&text[..], 3).unwrap();
-        assert_eq!(read_all(Compression::Zstd, &zstd, text.len() as u64).unwrap(), text);
+        assert_eq!(
+            read_all(Compression::Zstd, &zstd, text.len() as u64).unwrap(),
+            text
+        );
     }
 
     #[test]

@@ -137,7 +137,11 @@ mod tests {
 
     #[test]
     fn decimal_comma_columns_are_consistent_in_the_sample() {
-        let records = [vec!["1,5", "x", "2", "1,5"], vec!["-3", "y", "3", "n/a"], vec!["", "z", "4,25", "2"]];
+        let records = [
+            vec!["1,5", "x", "2", "1,5"],
+            vec!["-3", "y", "3", "n/a"],
+            vec!["", "z", "4,25", "2"],
+        ];
         assert_eq!(
             decimal_comma_columns(4, records.iter().cloned()),
             [true, false, true, false]

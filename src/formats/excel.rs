@@ -49,7 +49,12 @@ pub fn sheet_names(name: &str, bytes: Vec<u8>, caps: &Caps) -> Result<Vec<String
 
 /// One sheet (`None`: the first that has cells) of the workbook `bytes` as a table; `name`
 /// tells the format by its extension. Errors name the sheet; the caller names the file.
-pub fn read(name: &str, bytes: Vec<u8>, sheet: Option<&Sheet>, caps: &Caps) -> Result<Table, String> {
+pub fn read(
+    name: &str,
+    bytes: Vec<u8>,
+    sheet: Option<&Sheet>,
+    caps: &Caps,
+) -> Result<Table, String> {
     let mut book = open(name, bytes, caps)?;
     let names = match &book {
         Book::Xlsx(book) => book.sheet_names(),
@@ -63,10 +68,14 @@ pub fn read(name: &str, bytes: Vec<u8>, sheet: Option<&Sheet>, caps: &Caps) -> R
     };
     if wanted.is_empty() {
         let sheet = sheet.map_or(String::new(), ToString::to_string);
-        return Err(format!("no sheet {sheet} (the sheets are: {})", names.join(", ")));
+        return Err(format!(
+            "no sheet {sheet} (the sheets are: {})",
+            names.join(", ")
+        ));
     }
     for sheet in wanted {
-        let cells = cells(&mut book, sheet, caps).map_err(|why| format!("sheet '{sheet}': {why}"))?;
+        let cells =
+            cells(&mut book, sheet, caps).map_err(|why| format!("sheet '{sheet}': {why}"))?;
         if !cells.is_empty() {
             return table(cells, caps).map_err(|why| format!("sheet '{sheet}': {why}"));
         }
@@ -76,9 +85,14 @@ pub fn read(name: &str, bytes: Vec<u8>, sheet: Option<&Sheet>, caps: &Caps) -> R
 
 fn open(name: &str, bytes: Vec<u8>, caps: &Caps) -> Result<Book, String> {
     if bytes.starts_with(&OLE_MAGIC) && !name.to_ascii_lowercase().ends_with(".xls") {
-        return Err("the workbook is encrypted (password protected): save it without a password".into());
+        return Err(
+            "the workbook is encrypted (password protected): save it without a password".into(),
+        );
     }
-    let extension = name.rsplit_once('.').map_or("", |(_, ext)| ext).to_ascii_lowercase();
+    let extension = name
+        .rsplit_once('.')
+        .map_or("", |(_, ext)| ext)
+        .to_ascii_lowercase();
     if extension != "xls" {
         check_zip_sizes(&bytes, caps)?;
     }
@@ -86,7 +100,9 @@ fn open(name: &str, bytes: Vec<u8>, caps: &Caps) -> Result<Book, String> {
     let described = |err: &dyn std::fmt::Display| {
         let text = err.to_string();
         match text.to_ascii_lowercase().contains("password") {
-            true => "the workbook is encrypted (password protected): save it without a password".into(),
+            true => {
+                "the workbook is encrypted (password protected): save it without a password".into()
+            }
             false => format!("not a readable workbook: {text}"),
         }
     };
@@ -94,9 +110,15 @@ fn open(name: &str, bytes: Vec<u8>, caps: &Caps) -> Result<Book, String> {
         check_ods_cells(cursor.get_ref(), caps)?;
     }
     match extension.as_str() {
-        "xls" => Xls::new(cursor).map(Book::Xls).map_err(|err| described(&err)),
-        "ods" => Ods::new(cursor).map(Book::Ods).map_err(|err| described(&err)),
-        _ => Xlsx::new(cursor).map(Book::Xlsx).map_err(|err| described(&err)),
+        "xls" => Xls::new(cursor)
+            .map(Book::Xls)
+            .map_err(|err| described(&err)),
+        "ods" => Ods::new(cursor)
+            .map(Book::Ods)
+            .map_err(|err| described(&err)),
+        _ => Xlsx::new(cursor)
+            .map(Book::Xlsx)
+            .map_err(|err| described(&err)),
     }
 }
 
@@ -172,7 +194,9 @@ fn ods_cells(content: &[u8]) -> u64 {
             row_cells = 0;
         } else if is(tag, b"/table:table-row") {
             total = total.saturating_add(row_repeats.saturating_mul(row_cells));
-        } else if is(tag, b"table:table-cell") && memchr::memmem::find(tag, b"office:value-type=").is_some() {
+        } else if is(tag, b"table:table-cell")
+            && memchr::memmem::find(tag, b"office:value-type=").is_some()
+        {
             row_cells = row_cells.saturating_add(repeat(tag, b"table:number-columns-repeated=\""));
         }
     }
@@ -185,7 +209,9 @@ fn cells(book: &mut Book, sheet: &str, caps: &Caps) -> Result<Cells, String> {
     let mut cells = Cells::new();
     match book {
         Book::Xlsx(book) => {
-            let mut reader = book.worksheet_cells_reader(sheet).map_err(|e| e.to_string())?;
+            let mut reader = book
+                .worksheet_cells_reader(sheet)
+                .map_err(|e| e.to_string())?;
             while let Some(cell) = reader.next_cell().map_err(|e| e.to_string())? {
                 if cells.len() as u64 >= caps.cells {
                     return Err(too_many());
@@ -232,7 +258,11 @@ fn table(mut cells: Cells, caps: &Caps) -> Result<Table, String> {
         return Err(format!("{width} columns, more than {}", caps.columns));
     }
     let data_rows: Vec<u32> = {
-        let mut rows: Vec<u32> = cells.iter().map(|c| c.0).filter(|&r| r > header_row).collect();
+        let mut rows: Vec<u32> = cells
+            .iter()
+            .map(|c| c.0)
+            .filter(|&r| r > header_row)
+            .collect();
         rows.dedup();
         rows
     };
@@ -261,7 +291,9 @@ fn table(mut cells: Cells, caps: &Caps) -> Result<Table, String> {
         if name.is_none() && cells.is_empty() {
             continue;
         }
-        let name = name.filter(|n| !n.is_empty()).unwrap_or_else(|| format!("Unnamed: {index}"));
+        let name = name
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| format!("Unnamed: {index}"));
         names.push(unique(&names, name));
         builders.push(column(&cells, data_rows.len()));
     }
@@ -298,9 +330,10 @@ fn unique(taken: &[String], name: String) -> String {
 /// A column of `rows` cells from its non-empty `(row, value)` pairs: numbers and booleans
 /// typed when the whole column is of that type, else text as the workbook shows it.
 fn column(cells: &[(usize, Data)], rows: usize) -> ColumnBuilder {
-    let all = |test: fn(&Data) -> bool| cells.iter().all(|(_, value)| test(value) || is_null(value));
-    let typed = all(|v| matches!(v, Data::Int(_) | Data::Float(_)))
-        || all(|v| matches!(v, Data::Bool(_)));
+    let all =
+        |test: fn(&Data) -> bool| cells.iter().all(|(_, value)| test(value) || is_null(value));
+    let typed =
+        all(|v| matches!(v, Data::Int(_) | Data::Float(_))) || all(|v| matches!(v, Data::Bool(_)));
     let mut builder = match typed {
         true => ColumnBuilder::with_capacity(rows),
         false => ColumnBuilder::text(rows),
@@ -368,6 +401,9 @@ mod tests {
         ]
         .concat();
         assert_eq!(ods_cells(content.as_bytes()), 1 + 1000 * 1000);
-        assert_eq!(ods_cells(b"<table:table-rows><table:table-row/></table:table-rows>"), 0);
+        assert_eq!(
+            ods_cells(b"<table:table-rows><table:table-row/></table:table-rows>"),
+            0
+        );
     }
 }

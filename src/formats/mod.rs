@@ -229,8 +229,14 @@ mod tests {
     #[test]
     fn formats_come_from_extensions() {
         assert_eq!(of("a.CSV"), (Format::Delimited(None), Compression::None));
-        assert_eq!(of("a.tsv.gz"), (Format::Delimited(Some(b'\t')), Compression::Gzip));
-        assert_eq!(of("x/a.psv"), (Format::Delimited(Some(b'|')), Compression::None));
+        assert_eq!(
+            of("a.tsv.gz"),
+            (Format::Delimited(Some(b'\t')), Compression::Gzip)
+        );
+        assert_eq!(
+            of("x/a.psv"),
+            (Format::Delimited(Some(b'|')), Compression::None)
+        );
         assert_eq!(of("a.jsonl.zst"), (Format::JsonLines, Compression::Zstd));
         assert_eq!(of("a.csv.gz").0, Format::Delimited(None));
         assert_eq!(of("book.XLSX").0, Format::Workbook);
@@ -241,18 +247,20 @@ mod tests {
 
     #[test]
     fn backend_settings_are_checked() {
-        let reading = Reading::from_backend(
-            Some(&serde_json::json!("Prices")),
-            Some("\\t"),
-            Some(","),
-        )
-        .unwrap();
+        let reading =
+            Reading::from_backend(Some(&serde_json::json!("Prices")), Some("\\t"), Some(","))
+                .unwrap();
         assert_eq!(reading.sheet, Some(Sheet::Name("Prices".into())));
         assert_eq!(reading.delimiter, Some(b'\t'));
-        assert_eq!(reading.to_string(), "sheet='Prices';delimiter=\\t;decimal=,;");
+        assert_eq!(
+            reading.to_string(),
+            "sheet='Prices';delimiter=\\t;decimal=,;"
+        );
         assert!(Reading::default().is_default() && Reading::default().to_string().is_empty());
         assert_eq!(
-            Reading::from_backend(Some(&serde_json::json!(2)), None, None).unwrap().sheet,
+            Reading::from_backend(Some(&serde_json::json!(2)), None, None)
+                .unwrap()
+                .sheet,
             Some(Sheet::Index(2))
         );
         assert!(Reading::from_backend(None, Some(";;"), None).is_err());

@@ -43,7 +43,9 @@ pub fn read(bytes: Vec<u8>, caps: &Caps) -> Result<Table, String> {
             caps.parquet_cells
         ));
     }
-    let names: Vec<String> = (0..width).map(|i| schema.column(i).path().string()).collect();
+    let names: Vec<String> = (0..width)
+        .map(|i| schema.column(i).path().string())
+        .collect();
     for i in 0..width {
         if schema.column(i).max_rep_level() > 0 {
             return Err(format!(
@@ -106,7 +108,11 @@ fn read_column(
     column: usize,
     rows: usize,
 ) -> Result<ColumnBuilder, parquet::errors::ParquetError> {
-    let descriptor = reader.metadata().file_metadata().schema_descr().column(column);
+    let descriptor = reader
+        .metadata()
+        .file_metadata()
+        .schema_descr()
+        .column(column);
     let kind = Kind::of(&descriptor);
     let mut builder = match kind.is_text() {
         true => ColumnBuilder::text(rows),
@@ -128,15 +134,20 @@ fn read_column(
             ColumnReader::BoolColumnReader(r) => decode(r, max_definition, &mut cells, |c, v| {
                 c.text.push_str(if *v { "true" } else { "false" })
             })?,
-            ColumnReader::Int32ColumnReader(r) => {
-                decode(r, max_definition, &mut cells, |c, v| c.integer(i64::from(*v)))?
-            }
+            ColumnReader::Int32ColumnReader(r) => decode(r, max_definition, &mut cells, |c, v| {
+                c.integer(i64::from(*v))
+            })?,
             ColumnReader::Int64ColumnReader(r) => {
                 decode(r, max_definition, &mut cells, |c, v| c.integer(*v))?
             }
             ColumnReader::Int96ColumnReader(r) => decode(r, max_definition, &mut cells, |c, v| {
                 let nanos = v.to_nanos();
-                timestamp(&mut c.text, nanos.div_euclid(1_000_000_000), nanos.rem_euclid(1_000_000_000) as u32, 9);
+                timestamp(
+                    &mut c.text,
+                    nanos.div_euclid(1_000_000_000),
+                    nanos.rem_euclid(1_000_000_000) as u32,
+                    9,
+                );
             })?,
             ColumnReader::FloatColumnReader(r) => {
                 decode(r, max_definition, &mut cells, |c, v| c.float(f64::from(*v)))?
@@ -145,7 +156,9 @@ fn read_column(
                 decode(r, max_definition, &mut cells, |c, v| c.float(*v))?
             }
             ColumnReader::ByteArrayColumnReader(r) => {
-                decode(r, max_definition, &mut cells, |c, v: &ByteArray| c.bytes(v.data()))?
+                decode(r, max_definition, &mut cells, |c, v: &ByteArray| {
+                    c.bytes(v.data())
+                })?
             }
             ColumnReader::FixedLenByteArrayColumnReader(r) => {
                 decode(r, max_definition, &mut cells, |c, v: &FixedLenByteArray| {
@@ -208,7 +221,10 @@ impl Kind {
     }
 
     fn is_text(self) -> bool {
-        matches!(self, Kind::Date | Kind::Timestamp(_) | Kind::Text | Kind::Uuid)
+        matches!(
+            self,
+            Kind::Date | Kind::Timestamp(_) | Kind::Text | Kind::Uuid
+        )
     }
 }
 
@@ -229,7 +245,12 @@ impl Cells<'_> {
             Kind::Timestamp(digits) => {
                 let per_second = 10i64.pow(digits);
                 let fraction = value.rem_euclid(per_second) as u32;
-                timestamp(&mut self.text, value.div_euclid(per_second), fraction, digits);
+                timestamp(
+                    &mut self.text,
+                    value.div_euclid(per_second),
+                    fraction,
+                    digits,
+                );
             }
             _ => {
                 let _ = write!(self.text, "{value}");
@@ -247,7 +268,11 @@ impl Cells<'_> {
         match self.kind {
             Kind::Decimal(scale) if bytes.len() <= 16 => {
                 // Big-endian two's complement, sign-extended to 128 bits.
-                let fill = if bytes.first().is_some_and(|b| b & 0x80 != 0) { 0xFF } else { 0 };
+                let fill = if bytes.first().is_some_and(|b| b & 0x80 != 0) {
+                    0xFF
+                } else {
+                    0
+                };
                 let mut wide = [fill; 16];
                 wide[16 - bytes.len()..].copy_from_slice(bytes);
                 decimal(&mut self.text, i128::from_be_bytes(wide), scale);
@@ -334,7 +359,13 @@ fn date(out: &mut String, days: i64) {
 fn timestamp(out: &mut String, seconds: i64, fraction: u32, digits: u32) {
     date(out, seconds.div_euclid(86_400));
     let second = seconds.rem_euclid(86_400);
-    let _ = write!(out, "T{:02}:{:02}:{:02}", second / 3600, second / 60 % 60, second % 60);
+    let _ = write!(
+        out,
+        "T{:02}:{:02}:{:02}",
+        second / 3600,
+        second / 60 % 60,
+        second % 60
+    );
     if fraction > 0 {
         let text = format!("{fraction:0width$}", width = digits as usize);
         let _ = write!(out, ".{}", text.trim_end_matches('0'));
@@ -354,8 +385,8 @@ mod tests {
     /// A file of `rows` rows of one required integer column.
     fn integers(rows: i64) -> Vec<u8> {
         use parquet::file::writer::SerializedFileWriter;
-        let schema = parquet::schema::parser::parse_message_type("message t { required int64 n; }")
-            .unwrap();
+        let schema =
+            parquet::schema::parser::parse_message_type("message t { required int64 n; }").unwrap();
         let mut out = Vec::new();
         let mut writer =
             SerializedFileWriter::new(&mut out, std::sync::Arc::new(schema), Default::default())
