@@ -13,6 +13,9 @@ mod cli;
 mod cors;
 mod example;
 mod faults;
+// Its fixtures include zstd-compressed files and Parquet's zstd codec (the default `zstd`
+// feature).
+#[cfg(feature = "zstd")]
 mod formats;
 mod health;
 mod limits;
