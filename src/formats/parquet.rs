@@ -46,13 +46,11 @@ pub fn read(bytes: Vec<u8>, caps: &Caps) -> Result<Table, String> {
     let names: Vec<String> = (0..width)
         .map(|i| schema.column(i).path().string())
         .collect();
-    for i in 0..width {
-        if schema.column(i).max_rep_level() > 0 {
-            return Err(format!(
-                "column '{}' is nested (a list or map): only flat columns are table columns",
-                names[i]
-            ));
-        }
+    if let Some(nested) = (0..width).find(|&i| schema.column(i).max_rep_level() > 0) {
+        return Err(format!(
+            "column '{}' is nested (a list or map): only flat columns are table columns",
+            names[nested]
+        ));
     }
     let next = Mutex::new(0usize);
     let done: Mutex<Vec<Option<Result<ColumnBuilder, String>>>> =
@@ -341,7 +339,10 @@ fn float(out: &mut String, value: f64) {
     let mut power = 1.0;
     for digits in 0..=6 {
         let scaled = (value * power).round();
-        if scaled.abs() < 1e15 && scaled / power == value && !(value == 0.0 && value.is_sign_negative()) {
+        if scaled.abs() < 1e15
+            && scaled / power == value
+            && !(value == 0.0 && value.is_sign_negative())
+        {
             decimal(out, scaled as i128, digits);
             return;
         }
@@ -462,9 +463,24 @@ mod tests {
         assert_eq!(written(|o| decimal(o, 12_345, 2)), "123.45");
         assert_eq!(written(|o| decimal(o, -5, 3)), "-0.005");
         assert_eq!(written(|o| decimal(o, 7, 0)), "7");
-        for value in [185.37, 0.1, -2.5, 3.0, 1e-7, 123_456.789_012, 1e300, -0.0, 0.0, 2.0f64.sqrt()] {
+        for value in [
+            185.37,
+            0.1,
+            -2.5,
+            3.0,
+            1e-7,
+            123_456.789_012,
+            1e300,
+            -0.0,
+            0.0,
+            2.0f64.sqrt(),
+        ] {
             let text = written(|o| float(o, value));
-            assert_eq!(text.parse::<f64>().unwrap().to_bits(), value.to_bits(), "{text}");
+            assert_eq!(
+                text.parse::<f64>().unwrap().to_bits(),
+                value.to_bits(),
+                "{text}"
+            );
         }
         assert_eq!(written(|o| float(o, 185.37)), "185.37");
         assert_eq!(written(|o| float(o, 3.0)), "3");
