@@ -476,8 +476,9 @@ impl<'a> Separators<'a> {
         // into 8 bits by one multiplication: flag i (bit 8i) lands on bit 56 + i, and no two
         // partial products overlap, so nothing carries.
         let mut flags = [0u8; 64];
+        let delimiter = self.delimiter;
         for (flag, &byte) in flags.iter_mut().zip(chunk) {
-            *flag = u8::from(byte == self.delimiter) | u8::from(byte == b'\n');
+            *flag = u8::from(byte == delimiter) | u8::from(byte == b'\n');
         }
         let mut mask = 0;
         for (index, bytes) in flags.chunks_exact(8).enumerate() {
