@@ -1,6 +1,7 @@
-//! Measures loading a CSV the way the server does for its first filtered request: the file is
-//! streamed through `Data::load`, then one query is rendered (which builds the index the filter
-//! needs). For instruction counts: `valgrind --tool=callgrind target/release/examples/load_csv
+//! Measures loading a table file (a CSV, or any format `Data::load` reads, such as the Parquet
+//! file `examples/csv_to_parquet.rs` writes) the way the server does for its first filtered
+//! request: the file goes through `Data::load`, then one query is rendered (which builds the
+//! index the filter needs). For instruction counts: `valgrind --tool=callgrind target/release/examples/load_csv
 //! FILE`; a prices file comes from `bench/make_big_csv.py FILE --size-mb 150`.
 //!
 //! Usage: load_csv FILE [QUERY] (QUERY like `ticker=T001&start_date=2022-06-01`; the default
@@ -9,6 +10,7 @@
 use std::time::Instant;
 
 use openbb_files::data::Data;
+use openbb_files::formats::{Caps, Reading};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -24,7 +26,8 @@ fn main() {
     let size = std::fs::metadata(&path).expect("the file").len();
     let start = Instant::now();
     let mut file = std::fs::File::open(&path).expect("the file");
-    let data = Data::load(&path, &mut file).expect("a table");
+    let data =
+        Data::load(&path, &mut file, &Reading::default(), &Caps::default()).expect("a table");
     let loaded = start.elapsed();
     let body = data
         .render(&params, &[], &openbb_files::filter::Limits::default())

@@ -235,8 +235,10 @@ impl App {
     pub fn read_data_files(&self) {
         let (manifest, _) = self.manifest();
         let listing = self.files.dir.list("", true).unwrap_or_default();
-        for file in manifest.data_files(&|f| self.files.exists(f), &listing) {
-            let _ = self.files.data(file.as_str());
+        for (file, reading) in manifest.data_files(&|f| self.files.exists(f), &listing) {
+            if let Ok(found) = self.files.find(&file) {
+                let _ = self.files.data(&found.read_as(reading));
+            }
         }
         for folder in manifest.note_folders() {
             let _ = widgets::newsfeed::read_notes(&self.files, folder);

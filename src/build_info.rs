@@ -1,12 +1,14 @@
 //! What this binary was built with, for `--version`: the version and the optional features
 //! compiled in (`tls`: HTTPS in the server; `https-client`: `https://` remote sources and
-//! `check --url`), so a user can tell why an HTTPS setting is refused. Invariant: [`FEATURES`]
+//! `check --url`; `zstd`: `.zst` data files and Parquet's zstd codec), so a user can tell why
+//! an HTTPS setting or a zstd file is refused. Invariant: [`FEATURES`]
 //! lists every optional feature of Cargo.toml.
 
 /// Each optional feature of Cargo.toml, and whether this build has it.
-pub const FEATURES: [(&str, bool); 2] = [
+pub const FEATURES: [(&str, bool); 3] = [
     ("tls", cfg!(feature = "tls")),
     ("https-client", cfg!(feature = "https-client")),
+    ("zstd", cfg!(feature = "zstd")),
 ];
 
 /// `openbb-files 0.1.0 (features: tls, https-client)`, or `(features: none)`.

@@ -273,14 +273,17 @@ impl<T> FileCache<T> {
     /// While the file is being rewritten (just emptied, or changing during every read) the
     /// last whole version read is served, if there is one: an answer is always one whole
     /// version, the old or the new.
+    ///
+    /// `key` is what the value is kept under: the path, or the path and how it was read.
     pub fn get(
         &self,
+        key: &Path,
         path: &Path,
         version: FileVersion,
         load: impl Fn(&mut (dyn Read + Send)) -> T,
     ) -> io::Result<(FileVersion, Arc<T>)> {
         let last = lock(&self.entries)
-            .get(path)
+            .get(key)
             .map(|(cached, value)| (*cached, Arc::clone(value)));
         let hit = last
             .as_ref()
@@ -297,7 +300,7 @@ impl<T> FileCache<T> {
         };
         let value = Arc::new(value);
         let weight = (self.weigh)(&value) + size_of::<T>() + ALLOCATION;
-        lock(&self.entries).insert(path, (version, Arc::clone(&value)), weight);
+        lock(&self.entries).insert(key, (version, Arc::clone(&value)), weight);
         Ok((version, value))
     }
 
@@ -799,7 +802,9 @@ mod tests {
         let path = std::env::temp_dir().join(format!("obf-cache-{}.txt", std::process::id()));
         fs::write(&path, "one").unwrap();
         let cache = FileCache::new(usize::MAX, usize::MAX, |_| 0);
-        let get = |load| FileVersion::of(&path).and_then(|version| cache.get(&path, version, load));
+        let get = |load| {
+            FileVersion::of(&path).and_then(|version| cache.get(&path, &path, version, load))
+        };
         let parses = Cell::new(0);
         let parse = |input: &mut (dyn Read + Send)| {
             parses.set(parses.get() + 1);
@@ -830,7 +835,10 @@ mod tests {
             input.read_exact(&mut byte).unwrap();
             byte[0]
         };
-        assert_eq!(*cache.get(&path, version, first_byte).unwrap().1, b'f');
+        assert_eq!(
+            *cache.get(&path, &path, version, first_byte).unwrap().1,
+            b'f'
+        );
         fs::remove_file(&path).unwrap();
     }
 

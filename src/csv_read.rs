@@ -12,6 +12,10 @@
 //! newlines, and spaces around fields (trimmed). Blank lines are skipped; short rows are padded
 //! with nulls. A row with more fields than the header, or text that is not UTF-8, is an error
 //! naming its line (1-based, as an editor shows it).
+//!
+//! The separator may be any ASCII byte but the quote (comma, semicolon, tab, pipe are detected
+//! by [`crate::formats::delimited`], which also finds the decimal-comma columns of a
+//! semicolon-separated file).
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::{self, Read};
@@ -19,6 +23,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
 use crate::error::{FileError, Location};
+use crate::formats::delimited::{
+    SAMPLE_LINES, decimal_comma_columns, detect_delimiter, with_decimal_point,
+};
 use crate::table::{ColumnBuilder, Table};
 
 /// Block size: large enough to amortize the hand-off, small enough to keep memory flat. Tests
@@ -53,8 +60,39 @@ impl CsvError {
     }
 }
 
-/// Reads a whole CSV with a header row.
+/// How a file's records are split into fields, and which columns read decimal commas.
+#[derive(Debug)]
+struct Fields {
+    delimiter: u8,
+    /// By column; missing ones (all, for most files) read cells as written.
+    decimal_commas: Vec<bool>,
+}
+
+impl Fields {
+    #[cfg(test)]
+    const COMMA: Fields = Fields {
+        delimiter: b',',
+        decimal_commas: Vec::new(),
+    };
+
+    fn decimal_comma(&self, column: usize) -> bool {
+        self.decimal_commas.get(column).copied().unwrap_or(false)
+    }
+}
+
+/// Reads a whole CSV with a header row, its separator detected.
 pub fn read_csv(input: impl Read + Send) -> Result<Table, CsvError> {
+    read_delimited(input, None, None)
+}
+
+/// Reads a whole delimited file with a header row. `delimiter` is the field separator
+/// (`None`: detected); `decimal` is `b','` to read the decimal commas of columns written that
+/// way, `b'.'` never to (`None`: only when the separator is a semicolon).
+pub fn read_delimited(
+    input: impl Read + Send,
+    delimiter: Option<u8>,
+    decimal: Option<u8>,
+) -> Result<Table, CsvError> {
     let mut blocks = Blocks {
         input,
         carry: Vec::new(),
@@ -67,7 +105,8 @@ pub fn read_csv(input: impl Read + Send) -> Result<Table, CsvError> {
     if first.bytes.starts_with(b"\xEF\xBB\xBF") {
         first.start = 3;
     }
-    let mut reader = record_reader(first.records());
+    let delimiter = delimiter.unwrap_or_else(|| detect_delimiter(first.records()));
+    let mut reader = record_reader(first.records(), delimiter);
     let mut header = csv::ByteRecord::new();
     if !reader
         .read_byte_record(&mut header)
@@ -80,6 +119,15 @@ pub fn read_csv(input: impl Read + Send) -> Result<Table, CsvError> {
     first.start += position.byte() as usize;
     first.line += position.line() - 1;
     let width = names.len();
+    let reads_decimal_commas =
+        decimal.unwrap_or(if delimiter == b';' { b',' } else { b'.' }) == b',';
+    let fields = &Fields {
+        delimiter,
+        decimal_commas: match reads_decimal_commas {
+            true => sample_decimal_commas(first.records(), delimiter, width),
+            false => Vec::new(),
+        },
+    };
     let failed = &AtomicBool::new(false);
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
     let (task_sender, task_receiver) = mpsc::sync_channel::<(usize, Block)>(workers);
@@ -107,7 +155,7 @@ pub fn read_csv(input: impl Read + Send) -> Result<Table, CsvError> {
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .pop();
-                    let parsed = parse_block(&block, width, reused);
+                    let parsed = parse_block(&block, fields, width, reused);
                     if parsed.is_err() {
                         failed.store(true, Ordering::SeqCst);
                     }
@@ -177,13 +225,38 @@ pub fn read_csv(input: impl Read + Send) -> Result<Table, CsvError> {
     })
 }
 
-/// Reads only a CSV's header row (the column names, as [`read_csv`] names them): a cheap look
-/// at a file's columns without reading its rows.
-pub fn read_header(input: impl Read) -> Result<Vec<String>, CsvError> {
+/// The decimal-comma columns of the first records of `records` (see
+/// [`decimal_comma_columns`]).
+fn sample_decimal_commas(records: &[u8], delimiter: u8, width: usize) -> Vec<bool> {
+    let mut reader = record_reader(records, delimiter);
+    let mut sample = Vec::new();
+    let mut record = csv::StringRecord::new();
+    while sample.len() < SAMPLE_LINES && reader.read_record(&mut record).unwrap_or(false) {
+        sample.push(record.clone());
+    }
+    decimal_comma_columns(
+        width,
+        sample
+            .iter()
+            .map(|record| record.iter().map(str::trim_ascii).collect()),
+    )
+}
+
+/// Reads only a CSV's header row (the column names, as [`read_csv`] names them, separator
+/// detected unless given): a cheap look at a file's columns without reading its rows.
+pub fn read_header(mut input: impl Read, delimiter: Option<u8>) -> Result<Vec<String>, CsvError> {
+    let mut sample = Vec::new();
+    (&mut input)
+        .take(64 << 10)
+        .read_to_end(&mut sample)
+        .map_err(CsvError::io)?;
+    let text = sample.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&sample);
+    let delimiter = delimiter.unwrap_or_else(|| detect_delimiter(text));
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(input);
+        .delimiter(delimiter)
+        .from_reader(io::Cursor::new(&sample).chain(input));
     let mut header = csv::ByteRecord::new();
     if !reader
         .read_byte_record(&mut header)
@@ -195,10 +268,11 @@ pub fn read_header(input: impl Read) -> Result<Vec<String>, CsvError> {
     unique_names(&header, line)
 }
 
-fn record_reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
+fn record_reader(bytes: &[u8], delimiter: u8) -> csv::Reader<&[u8]> {
     csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
+        .delimiter(delimiter)
         .from_reader(bytes)
 }
 
@@ -215,13 +289,15 @@ fn csv_error(err: &csv::Error, first_line: u64) -> CsvError {
 /// Parses a block's records into column builders: `reused` (empty ones) when given.
 fn parse_block(
     block: &Block,
+    fields: &Fields,
     width: usize,
     reused: Option<Vec<ColumnBuilder>>,
 ) -> Result<Vec<ColumnBuilder>, CsvError> {
     let fresh = || builders(width, row_room(block, width));
-    match parse_unquoted_block(block.records(), block.line, reused.unwrap_or_else(fresh))? {
+    let reused = reused.unwrap_or_else(fresh);
+    match parse_unquoted_block(block.records(), fields, block.line, reused)? {
         Some(columns) => Ok(columns),
-        None => parse_with_reader(block.records(), block.line, fresh()),
+        None => parse_with_reader(block.records(), fields, block.line, fresh()),
     }
 }
 
@@ -244,17 +320,18 @@ fn builders(width: usize, rows: usize) -> Vec<ColumnBuilder> {
 /// `first_line` is the file line `bytes` start on.
 fn parse_with_reader(
     bytes: &[u8],
+    fields: &Fields,
     first_line: u64,
     mut columns: Vec<ColumnBuilder>,
 ) -> Result<Vec<ColumnBuilder>, CsvError> {
-    let mut reader = record_reader(bytes);
+    let mut reader = record_reader(bytes, fields.delimiter);
     let mut record = csv::StringRecord::new();
     while reader
         .read_record(&mut record)
         .map_err(|err| csv_error(&err, first_line))?
     {
         let line = first_line + record.position().map_or(1, |p| p.line()) - 1;
-        add_record(&mut columns, line, record.len(), record.iter())?;
+        add_record(&mut columns, fields, line, record.len(), record.iter())?;
     }
     Ok(columns)
 }
@@ -274,6 +351,7 @@ const BATCH_CELLS: usize = 32;
 /// `None` when the block needs the general reader.
 fn parse_unquoted_block(
     bytes: &[u8],
+    fields: &Fields,
     first_line: u64,
     mut columns: Vec<ColumnBuilder>,
 ) -> Result<Option<Vec<ColumnBuilder>>, CsvError> {
@@ -302,13 +380,13 @@ fn parse_unquoted_block(
     let mut field = 0;
     let mut field_start = 0;
     let mut line = first_line;
-    for end in Separators::new(bytes).chain([bytes.len()]) {
+    for end in Separators::new(bytes, fields.delimiter).chain([bytes.len()]) {
         if field < width {
             spans[field * batch_rows + rows] = (field_start, end as u32);
         }
         field += 1;
         field_start = end as u32 + 1;
-        if bytes.get(end) == Some(&b',') {
+        if bytes.get(end) == Some(&fields.delimiter) {
             continue;
         }
         if field > width {
@@ -321,27 +399,41 @@ fn parse_unquoted_block(
             }
             rows += 1;
             if rows == batch_rows {
-                add_batch(&mut columns, text, &spans, rows);
+                add_batch(&mut columns, fields, text, &spans, rows);
                 rows = 0;
             }
         }
         field = 0;
         line += 1;
     }
-    add_batch(&mut columns, text, &spans, rows);
+    add_batch(&mut columns, fields, text, &spans, rows);
     Ok(Some(columns))
 }
 
 /// Adds the first `rows` rows of a batch of `spans` (as [`parse_unquoted_block`] lays them
 /// out) to the columns, trimming each cell.
-fn add_batch(columns: &mut [ColumnBuilder], text: &str, spans: &[(u32, u32)], rows: usize) {
+fn add_batch(
+    columns: &mut [ColumnBuilder],
+    fields: &Fields,
+    text: &str,
+    spans: &[(u32, u32)],
+    rows: usize,
+) {
     let batch_rows = spans.len() / columns.len();
-    for (column, spans) in columns.iter_mut().zip(spans.chunks_exact(batch_rows)) {
-        column.extend(
-            spans[..rows]
-                .iter()
-                .map(|&(start, end)| trim(&text[start as usize..end as usize])),
-        );
+    let mut buffer = String::new();
+    for (index, (column, spans)) in columns
+        .iter_mut()
+        .zip(spans.chunks_exact(batch_rows))
+        .enumerate()
+    {
+        let cells = spans[..rows]
+            .iter()
+            .map(|&(start, end)| trim(&text[start as usize..end as usize]));
+        if fields.decimal_comma(index) {
+            cells.for_each(|cell| column.push(with_decimal_point(cell, &mut buffer)));
+        } else {
+            column.extend(cells);
+        }
     }
 }
 
@@ -353,11 +445,12 @@ fn trim(cell: &str) -> &str {
     }
 }
 
-/// The positions of the commas and line ends of a block, in order. Each 64 bytes are turned
+/// The positions of the separators and line ends of a block, in order. Each 64 bytes are turned
 /// into a bit mask of their separators at once, so the cost is per byte scanned plus per
 /// separator, with no call per field.
 struct Separators<'a> {
     bytes: &'a [u8],
+    delimiter: u8,
     /// Where the chunk of `mask` starts; the next chunk starts 64 bytes later.
     chunk_start: usize,
     /// The separators of the current chunk not yet returned, bit `i` for byte `i`.
@@ -365,9 +458,10 @@ struct Separators<'a> {
 }
 
 impl<'a> Separators<'a> {
-    fn new(bytes: &'a [u8]) -> Separators<'a> {
+    fn new(bytes: &'a [u8], delimiter: u8) -> Separators<'a> {
         let mut separators = Separators {
             bytes,
+            delimiter,
             chunk_start: 0,
             mask: 0,
         };
@@ -390,8 +484,9 @@ impl<'a> Separators<'a> {
         // into 8 bits by one multiplication: flag i (bit 8i) lands on bit 56 + i, and no two
         // partial products overlap, so nothing carries.
         let mut flags = [0u8; 64];
+        let delimiter = self.delimiter;
         for (flag, &byte) in flags.iter_mut().zip(chunk) {
-            *flag = u8::from(byte == b',') | u8::from(byte == b'\n');
+            *flag = u8::from(byte == delimiter) | u8::from(byte == b'\n');
         }
         let mut mask = 0;
         for (index, bytes) in flags.chunks_exact(8).enumerate() {
@@ -424,19 +519,25 @@ impl Iterator for Separators<'_> {
 /// header is an error; fewer are padded with nulls.
 fn add_record<'a>(
     columns: &mut [ColumnBuilder],
+    fields: &Fields,
     line: u64,
     count: usize,
-    fields: impl Iterator<Item = &'a str>,
+    cells: impl Iterator<Item = &'a str>,
 ) -> Result<(), CsvError> {
     if count > columns.len() {
         return Err(too_many_fields(line, count, columns.len()));
     }
-    let mut fields = fields.map(str::trim_ascii).peekable();
-    if count == 1 && fields.peek().is_some_and(|field| field.is_empty()) {
+    let mut cells = cells.map(str::trim_ascii).peekable();
+    if count == 1 && cells.peek().is_some_and(|cell| cell.is_empty()) {
         return Ok(());
     }
-    for column in columns {
-        column.push(fields.next().unwrap_or_default());
+    let mut buffer = String::new();
+    for (index, column) in columns.iter_mut().enumerate() {
+        let cell = cells.next().unwrap_or_default();
+        match fields.decimal_comma(index) {
+            true => column.push(with_decimal_point(cell, &mut buffer)),
+            false => column.push(cell),
+        }
     }
     Ok(())
 }
@@ -594,10 +695,13 @@ mod tests {
     #[test]
     fn the_header_alone_is_read_like_the_whole_file() {
         let text = "\u{feff} date ,\"close\"\n2024-01-02,1\nbroken,\"";
-        assert_eq!(read_header(text.as_bytes()).unwrap(), ["date", "close"]);
-        assert!(read_header(&b""[..]).unwrap().is_empty());
-        assert_eq!(read_header(&b"a,a\n"[..]).unwrap(), ["a", "a.1"]);
-        assert!(read_header(&b"\xff\n"[..]).is_err());
+        assert_eq!(
+            read_header(text.as_bytes(), None).unwrap(),
+            ["date", "close"]
+        );
+        assert!(read_header(&b""[..], None).unwrap().is_empty());
+        assert_eq!(read_header(&b"a,a\n"[..], None).unwrap(), ["a", "a.1"]);
+        assert!(read_header(&b"\xff\n"[..], None).is_err());
     }
 
     #[test]
@@ -605,7 +709,7 @@ mod tests {
         let mut text: String = (0..100_000).map(|i| format!("c{i},")).collect();
         text.push_str("c0\n");
         let started = std::time::Instant::now();
-        let names = read_header(text.as_bytes()).unwrap();
+        let names = read_header(text.as_bytes(), None).unwrap();
         let took = started.elapsed();
         assert!(took.as_secs() < 2, "{took:?}");
         assert_eq!(names.len(), 100_001);
@@ -698,25 +802,27 @@ mod tests {
             table.write_json(0..table.rows(), &mut out);
             String::from_utf8(out).unwrap()
         };
-        let fast = parse_unquoted_block(block, 2, builders(3, 0))
+        let fast = parse_unquoted_block(block, &Fields::COMMA, 2, builders(3, 0))
             .unwrap()
             .expect("no quotes: fast path");
-        let general = parse_with_reader(block, 2, builders(3, 0)).unwrap();
+        let general = parse_with_reader(block, &Fields::COMMA, 2, builders(3, 0)).unwrap();
         assert_eq!(table(fast), table(general));
         assert!(
-            parse_unquoted_block(b"a,\"b\"\n", 1, builders(2, 0))
+            parse_unquoted_block(b"a,\"b\"\n", &Fields::COMMA, 1, builders(2, 0))
                 .unwrap()
                 .is_none()
         );
         assert!(
-            parse_unquoted_block(b"a\rb\n", 1, builders(1, 0))
+            parse_unquoted_block(b"a\rb\n", &Fields::COMMA, 1, builders(1, 0))
                 .unwrap()
                 .is_none(),
             "bare CR ends a record"
         );
-        let err = parse_unquoted_block(b"1,2\n3,4,5\n", 10, builders(2, 0)).unwrap_err();
+        let err =
+            parse_unquoted_block(b"1,2\n3,4,5\n", &Fields::COMMA, 10, builders(2, 0)).unwrap_err();
         assert_eq!((err.line, err.message.contains("3 fields")), (11, true));
-        let err = parse_unquoted_block(b"ok\n\xff\n", 10, builders(1, 0)).unwrap_err();
+        let err =
+            parse_unquoted_block(b"ok\n\xff\n", &Fields::COMMA, 10, builders(1, 0)).unwrap_err();
         assert_eq!(err.line, 11);
     }
 
@@ -747,17 +853,19 @@ mod tests {
             table.write_json(0..table.rows(), &mut out);
             (table.rows(), String::from_utf8(out).unwrap())
         };
-        let fast = parse_unquoted_block(block.as_bytes(), 2, builders(4, 101))
+        let fast = parse_unquoted_block(block.as_bytes(), &Fields::COMMA, 2, builders(4, 101))
             .unwrap()
             .expect("no quotes: fast path");
-        let general = parse_with_reader(block.as_bytes(), 2, builders(4, 101)).unwrap();
+        let general =
+            parse_with_reader(block.as_bytes(), &Fields::COMMA, 2, builders(4, 101)).unwrap();
         let (rows, fast) = render(fast);
         assert_eq!(rows, 76, "100 lines, 24 of them blank");
         assert_eq!(fast, render(general).1);
         // The too-long row is found in a later batch, with its line.
         let mut long = block.clone();
         long.push_str("1,2,3,4,5\n");
-        let err = parse_unquoted_block(long.as_bytes(), 2, builders(4, 0)).unwrap_err();
+        let err =
+            parse_unquoted_block(long.as_bytes(), &Fields::COMMA, 2, builders(4, 0)).unwrap_err();
         assert_eq!((err.line, err.message.contains("5 fields")), (102, true));
     }
 
@@ -787,10 +895,10 @@ mod tests {
                     String::from_utf8(out).unwrap()
                 })
             };
-            let fast = parse_unquoted_block(block.as_bytes(), 5, builders(3, 0))
+            let fast = parse_unquoted_block(block.as_bytes(), &Fields::COMMA, 5, builders(3, 0))
                 .transpose()
                 .expect("no quotes nor bare CR: fast path");
-            let general = parse_with_reader(block.as_bytes(), 5, builders(3, 0));
+            let general = parse_with_reader(block.as_bytes(), &Fields::COMMA, 5, builders(3, 0));
             assert_eq!(outcome(fast), outcome(general), "{block:?}");
         }
     }
@@ -828,13 +936,16 @@ mod tests {
             let expected: Vec<usize> = (0..len)
                 .filter(|&i| bytes[i] == b',' || bytes[i] == b'\n')
                 .collect();
-            assert_eq!(Separators::new(&bytes).collect::<Vec<_>>(), expected);
+            assert_eq!(Separators::new(&bytes, b',').collect::<Vec<_>>(), expected);
         }
         let every_byte: Vec<u8> = (0..=255u8).cycle().skip(7).take(700).collect();
         let expected: Vec<usize> = (0..every_byte.len())
             .filter(|&i| every_byte[i] == b',' || every_byte[i] == b'\n')
             .collect();
-        assert_eq!(Separators::new(&every_byte).collect::<Vec<_>>(), expected);
+        assert_eq!(
+            Separators::new(&every_byte, b',').collect::<Vec<_>>(),
+            expected
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
-//! Data files as widgets serve them: CSV tables and JSON documents, filtered by parameters.
+//! Data files as widgets serve them: tables and JSON documents, filtered by parameters.
 //!
-//! A CSV becomes a typed [`Table`]. A JSON document is kept as the bytes it was read from (so a
+//! A delimited text file, a workbook's sheet or a Parquet file becomes a typed [`Table`]
+//! ([`crate::formats`] tells them apart by extension and reads the binary ones). A JSON document is kept as the bytes it was read from (so a
 //! document that is not filtered goes out byte for byte, key order and all) and, when it is an
 //! array, as parsed rows that filters can select from. NDJSON (`.ndjson`, `.jsonl`: one JSON
 //! value a line, blank lines skipped) is read as the array of its lines. Invariant: a `Data`
@@ -12,9 +13,10 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use crate::csv_read::read_csv;
+use crate::csv_read::read_delimited;
 use crate::error::{FileError, Location};
 use crate::filter::{self, Condition, Limits, PlanError, Rule};
+use crate::formats::{self, Caps, Format, Reading, compressed};
 use crate::http::Body;
 use crate::table::{self, Cell, Rows, Table};
 
@@ -30,29 +32,54 @@ pub enum Data {
 }
 
 impl Data {
-    /// Reads a data file from `input` (a CSV is streamed, never held whole); `shown` names it
-    /// in errors (`data/prices.csv`) and tells CSV from JSON and NDJSON.
-    pub fn load(shown: &str, input: &mut (dyn Read + Send)) -> Result<Data, FileError> {
-        if is_json(shown) || is_ndjson(shown) {
+    /// Reads a data file from `input` as `reading` asks (delimited text, decompressed or not,
+    /// is streamed, never held whole); `shown` names it in errors (`data/prices.csv`) and
+    /// tells the format by its extension; `caps` bound what it may expand to.
+    pub fn load(
+        shown: &str,
+        input: &mut (dyn Read + Send),
+        reading: &Reading,
+        caps: &Caps,
+    ) -> Result<Data, FileError> {
+        let failed = |err: std::io::Error| parse_error(shown, Location::Whole, err);
+        let (format, compression) = formats::of(shown);
+        let mut input =
+            compressed::decompress(compression, input, caps.decompressed).map_err(failed)?;
+        let mut whole = || {
             let mut bytes = Vec::new();
-            input
-                .read_to_end(&mut bytes)
-                .map_err(|err| parse_error(shown, Location::Whole, err))?;
-            Data::parse(shown, &bytes)
-        } else {
-            parse_csv(shown, input)
+            input.read_to_end(&mut bytes).map(|_| bytes).map_err(failed)
+        };
+        match format {
+            Format::Json => parse_json(shown, &whole()?),
+            Format::JsonLines => parse_ndjson(shown, &whole()?),
+            Format::Workbook => {
+                let bytes = whole()?;
+                formats::guarded(|| {
+                    formats::excel::read(shown, bytes, reading.sheet.as_ref(), caps)
+                })
+                .map(Data::Table)
+                .map_err(|why| workbook_error(shown, why))
+            }
+            Format::Parquet => {
+                let bytes = whole()?;
+                formats::guarded(|| formats::parquet::read(bytes, caps))
+                    .map(Data::Table)
+                    .map_err(|why| parse_error(shown, Location::Whole, why))
+            }
+            Format::Delimited(by_name) => {
+                parse_csv(shown, input, reading.delimiter.or(by_name), reading.decimal)
+            }
         }
     }
 
-    /// Parses a data file's bytes; `shown` names it in errors and tells CSV from JSON.
+    /// Parses a data file's bytes as its name says; `shown` names it in errors.
     pub fn parse(shown: &str, bytes: &[u8]) -> Result<Data, FileError> {
-        if is_json(shown) {
-            parse_json(shown, bytes)
-        } else if is_ndjson(shown) {
-            parse_ndjson(shown, bytes)
-        } else {
-            parse_csv(shown, bytes)
-        }
+        Data::load(
+            shown,
+            &mut &bytes[..],
+            &Reading::default(),
+            &Caps::default(),
+        )
     }
 
     /// The JSON response for these query parameters.
@@ -153,11 +180,6 @@ pub fn is_json(shown: &str) -> bool {
     shown.to_ascii_lowercase().ends_with(".json")
 }
 
-fn is_ndjson(shown: &str) -> bool {
-    let lower = shown.to_ascii_lowercase();
-    lower.ends_with(".ndjson") || lower.ends_with(".jsonl")
-}
-
 /// A parse error of the file `shown` at `at`.
 fn parse_error(shown: &str, at: Location, message: impl ToString) -> FileError {
     FileError::Parse {
@@ -167,8 +189,25 @@ fn parse_error(shown: &str, at: Location, message: impl ToString) -> FileError {
     }
 }
 
-fn parse_csv(shown: &str, input: impl Read + Send) -> Result<Data, FileError> {
-    read_csv(input)
+/// A workbook's error (`formats::excel` says `sheet 'Name': why` when a sheet is at fault) as
+/// a parse error located at that sheet.
+fn workbook_error(shown: &str, why: String) -> FileError {
+    let in_sheet = why
+        .strip_prefix("sheet '")
+        .and_then(|rest| rest.split_once("': "));
+    match in_sheet {
+        Some((sheet, message)) => parse_error(shown, Location::Sheet(sheet.to_string()), message),
+        None => parse_error(shown, Location::Whole, why),
+    }
+}
+
+fn parse_csv(
+    shown: &str,
+    input: impl Read + Send,
+    delimiter: Option<u8>,
+    decimal: Option<u8>,
+) -> Result<Data, FileError> {
+    read_delimited(input, delimiter, decimal)
         .map(Data::Table)
         .map_err(|err| err.in_file(shown))
 }

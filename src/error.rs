@@ -37,8 +37,8 @@ pub enum FileError {
     Unreadable { file: String, why: String },
     /// The file kept changing, or being replaced, while it was read: asking again will do.
     Changing { file: String, why: String },
-    /// The file's content is not what its type says: a CSV or JSON that does not parse, text
-    /// that is not UTF-8.
+    /// The file's content is not what its type says: a CSV, JSON, JSON Lines, workbook or
+    /// Parquet file that does not parse (or expands past its caps), text that is not UTF-8.
     Parse {
         file: String,
         at: Location,
@@ -49,7 +49,7 @@ pub enum FileError {
 }
 
 /// Where in a file a parse error lies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
     /// The file as a whole (it could not be read through, or is not text).
     Whole,
@@ -57,6 +57,8 @@ pub enum Location {
     Line(u64),
     /// A line and a column, both 1-based.
     LineColumn { line: u64, column: u64 },
+    /// A workbook's sheet, by name.
+    Sheet(String),
 }
 
 impl Location {
@@ -101,6 +103,7 @@ impl fmt::Display for FileError {
                 Location::LineColumn { line, column } => {
                     write!(f, "{file}: line {line}: column {column}: {message}")
                 }
+                Location::Sheet(sheet) => write!(f, "{file}: sheet '{sheet}': {message}"),
             },
             FileError::Upstream { url, why } => write!(f, "{url}: {why}"),
         }
@@ -124,5 +127,7 @@ mod tests {
         assert_eq!(at(Location::line(3)).to_string(), "data/p.csv: line 3: bad");
         let cell = Location::LineColumn { line: 2, column: 7 };
         assert_eq!(at(cell).to_string(), "data/p.csv: line 2: column 7: bad");
+        let sheet = Location::Sheet("Prices".into());
+        assert_eq!(at(sheet).to_string(), "data/p.csv: sheet 'Prices': bad");
     }
 }

@@ -27,6 +27,7 @@ use crate::cache::{
 use crate::data::Data;
 use crate::error::{FileError, Location};
 use crate::filter::{self, Rule};
+use crate::formats::{self, Caps, Format, Reading};
 use crate::http::{Body, Payload};
 use crate::paths::{DataDir, is_safe_segment};
 use crate::remote::{self, DEFAULT_TTL, Fetched, Remote, is_remote};
@@ -55,6 +56,8 @@ pub struct Limits {
     /// (`--remote-cache-bytes`).
     pub remote: usize,
     pub filter: filter::Limits,
+    /// Bytes a compressed data file may expand to (`--max-decompressed-bytes`).
+    pub decompressed: u64,
 }
 
 const MIB: usize = 1024 * 1024;
@@ -68,6 +71,7 @@ impl Default for Limits {
             file_bytes: 128 * MIB,
             remote: remote::DEFAULT_CACHE_BYTES,
             filter: filter::Limits::default(),
+            decompressed: formats::DEFAULT_MAX_DECOMPRESSED,
         }
     }
 }
@@ -78,6 +82,8 @@ pub struct Files {
     pub remote: Remote,
     /// How large a filter a request may ask for.
     pub filter_limits: filter::Limits,
+    /// What one data file may expand to in memory.
+    pub caps: Caps,
     /// Parsed remote tables by URL, with the version of the body they were parsed from.
     remote_data: Mutex<Lru<str, (FileVersion, Parsed)>>,
     /// Parsed tables and documents by path and version.
@@ -157,6 +163,8 @@ pub struct Found {
     /// For a remote file, how long a fetched copy is used ([`DEFAULT_TTL`] unless the widget
     /// sets `backend.ttl`).
     ttl: Duration,
+    /// How the widget asks for the file to be read (a workbook's sheet, a separator).
+    reading: Reading,
 }
 
 impl Found {
@@ -167,6 +175,11 @@ impl Found {
     /// The file, a remote copy of which is used for `ttl`.
     pub fn kept_for(self, ttl: Duration) -> Found {
         Found { ttl, ..self }
+    }
+
+    /// The file, read as `reading` asks (parsed and cached apart from other readings of it).
+    pub fn read_as(self, reading: Reading) -> Found {
+        Found { reading, ..self }
     }
 }
 
@@ -200,6 +213,18 @@ impl DataFile for Found {
     fn found(&self, _: &Files) -> Result<Cow<'_, Found>, FileError> {
         Ok(Cow::Borrowed(self))
     }
+}
+
+/// The key a file's parse is cached under: its path, with a reading other than the default
+/// after a NUL (which no path holds), so that each sheet or separator asked for of one file is
+/// parsed and kept apart.
+fn reading_key(path: &Path, reading: &Reading) -> PathBuf {
+    if reading.is_default() {
+        return path.to_path_buf();
+    }
+    let mut key = path.as_os_str().to_os_string();
+    key.push(format!("\0{reading}"));
+    PathBuf::from(key)
 }
 
 /// What a rendered table response depends on besides its request: the file's version and the
@@ -265,6 +290,10 @@ impl Files {
             dir,
             remote: Remote::new(remote::TIMEOUT, remote::MAX_BYTES, limits.remote),
             filter_limits: limits.filter,
+            caps: Caps {
+                decompressed: limits.decompressed,
+                ..Caps::default()
+            },
             remote_data: Mutex::new(Lru::new(limits.remote)),
             data: FileCache::new(limits.data, limits.data, parsed_weight),
             bytes: FileCache::new(
@@ -432,6 +461,7 @@ impl Files {
                 relative,
                 local: None,
                 ttl: DEFAULT_TTL,
+                reading: Reading::default(),
             });
         }
         match self.dir.resolve(&relative) {
@@ -439,6 +469,7 @@ impl Files {
                 relative,
                 local: Some((path, FileVersion::from_metadata(&meta))),
                 ttl: DEFAULT_TTL,
+                reading: Reading::default(),
             }),
             None => Err(relative),
         }
@@ -459,9 +490,15 @@ impl Files {
         };
         let shown = self.dir.display(file);
         let (path, version, parsed) = self.read_local(&self.data, file, path, *seen, |input| {
-            Data::load(&shown, input).map(Arc::new)
+            Data::load(&shown, input, &file.reading, &self.caps).map(Arc::new)
         })?;
-        let data = self.noted(&shown, parsed.as_ref().clone())?;
+        // Each reading of a file (a sheet) has its problem apart: one sheet that reads does not
+        // clear another's problem.
+        let problem_key = match file.reading.is_default() {
+            true => shown,
+            false => format!("{shown}\0{}", file.reading),
+        };
+        let data = self.noted(&problem_key, parsed.as_ref().clone())?;
         Ok((path, version, data))
     }
 
@@ -477,7 +514,8 @@ impl Files {
         load: impl Fn(&mut (dyn Read + Send)) -> T,
     ) -> Result<(PathBuf, FileVersion, Arc<T>), FileError> {
         let shown = self.dir.display(file);
-        let read = |path: &Path, seen| cache.get(path, seen, &load);
+        let read =
+            |path: &Path, seen| cache.get(&reading_key(path, &file.reading), path, seen, &load);
         let (path, read) = match read(path, seen) {
             Err(err) if is_replaced(&err) => match self.find(file)?.local {
                 Some((path, seen)) => {
@@ -567,9 +605,9 @@ impl Files {
             .dir
             .resolve(relative)
             .ok_or_else(|| self.not_found(relative))?;
-        if !crate::data::is_json(relative) {
+        if let (Format::Delimited(delimiter), formats::Compression::None) = formats::of(relative) {
             let file = std::fs::File::open(&path).map_err(|err| unreadable(&shown, &err))?;
-            return crate::csv_read::read_header(file)
+            return crate::csv_read::read_header(file, delimiter)
                 .map(Some)
                 .map_err(|err| err.in_file(&shown));
         }

@@ -11,7 +11,8 @@
 //! enum variant per type), `template` (`{param}` placeholders), `validate` (the rules of
 //! Workspace's front end for a manifest), `generate` (the manifest of a folder without one),
 //! `dashboard` (the `apps.json` of a folder without one),
-//! `data`, `csv_read`, `table` and `filter` (rows from files), `base64`, `cors`, `hosts` and
+//! `data`, `csv_read`, `formats` (which format a file is; workbooks, Parquet, compressed files),
+//! `table` and `filter` (rows from files), `base64`, `cors`, `hosts` and
 //! `auth` (browser, `Host` and token rules), `config`, `websocket` (RFC 6455 handshake and frames). `remote` fetches
 //! `http(s)` data sources; `check` and `init` are the two commands besides serving, and `workspace`
 //! is what Workspace's front end sends when it validates a backend (for `check`). `live` keeps the
@@ -40,6 +41,7 @@ pub mod error;
 pub mod files;
 pub mod filter;
 pub mod finish;
+pub mod formats;
 pub mod generate;
 pub mod health;
 pub mod hosts;

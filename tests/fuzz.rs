@@ -1,4 +1,6 @@
-//! Property-based fuzzing of everything that parses client or file input: the CSV reader, query
+//! Property-based fuzzing of everything that parses client or file input: the CSV reader (any
+//! separator; decimal commas read as the same numbers as decimal points), damaged workbooks,
+//! Parquet and gzip files (an error naming the file, never a panic), query
 //! and percent decoding, the path sanitizer and data-folder containment, the filter planner and
 //! row selection, JSON request bodies, and whole requests (SSRM bodies included) through the
 //! application. Properties: nothing panics or hangs, refusals are JSON `{"detail"}` with a 4xx
@@ -220,6 +222,128 @@ fn csv_reader_never_panics_on_csv_like_text() {
         }
         Ok(())
     });
+}
+
+/// Numbers as a semicolon file with decimal commas writes them, and as a comma file does.
+fn european_and_plain(rows: &[(i32, u16)]) -> (String, String) {
+    let mut european = String::from("id;value\n");
+    let mut plain = String::from("id,value\n");
+    for (index, (whole, cents)) in rows.iter().enumerate() {
+        european.push_str(&format!("{index};{whole},{cents:02}\n"));
+        plain.push_str(&format!("{index},{whole}.{cents:02}\n"));
+    }
+    (european, plain)
+}
+
+#[test]
+fn delimited_text_never_panics_and_decimal_commas_read_as_points() {
+    let text = "[a-c0-9;,|\t\"\r\n .-]{0,600}";
+    check("delimited text", text, |text| {
+        let _ = csv_read::read_csv(text.as_bytes());
+        let _ = csv_read::read_delimited(text.as_bytes(), Some(b'|'), Some(b','));
+        Ok(())
+    });
+    let rows = prop::collection::vec((-100_000i32..100_000, 0u16..100), 1..40);
+    check("decimal commas", rows, |rows| {
+        let (european, plain) = european_and_plain(&rows);
+        let json = |text: &str| {
+            let table = csv_read::read_csv(text.as_bytes()).unwrap();
+            let mut out = Vec::new();
+            table.write_json(0..table.rows(), &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        prop_assert_eq!(json(&european), json(&plain));
+        Ok(())
+    });
+}
+
+/// A small valid file of each binary format, to be damaged.
+fn binary_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "ticker").unwrap();
+    sheet.write_string(0, 1, "close").unwrap();
+    for row in 1..20u32 {
+        sheet.write_string(row, 0, "AAPL").unwrap();
+        sheet.write_number(row, 1, f64::from(row) * 1.5).unwrap();
+    }
+    let xlsx = book.save_to_buffer().unwrap();
+    let parquet = {
+        use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
+        let schema = parquet::schema::parser::parse_message_type(
+            "message t { required int64 id; optional binary s (STRING); }",
+        )
+        .unwrap();
+        let properties = parquet::file::properties::WriterProperties::builder()
+            .set_compression(parquet::basic::Compression::SNAPPY)
+            .build();
+        let mut out = Vec::new();
+        let mut writer = parquet::file::writer::SerializedFileWriter::new(
+            &mut out,
+            Arc::new(schema),
+            Arc::new(properties),
+        )
+        .unwrap();
+        let mut group = writer.next_row_group().unwrap();
+        let mut id = group.next_column().unwrap().unwrap();
+        id.typed::<Int64Type>()
+            .write_batch(&(0..50).collect::<Vec<_>>(), None, None)
+            .unwrap();
+        id.close().unwrap();
+        let mut text = group.next_column().unwrap().unwrap();
+        let values: Vec<ByteArray> = (0..25)
+            .map(|i| ByteArray::from(format!("v{i}").as_str()))
+            .collect();
+        let defined: Vec<i16> = (0..50).map(|i| i16::from(i % 2 == 0)).collect();
+        text.typed::<ByteArrayType>()
+            .write_batch(&values, Some(&defined), None)
+            .unwrap();
+        text.close().unwrap();
+        group.close().unwrap();
+        writer.close().unwrap();
+        out
+    };
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gzip, b"a;b\n1,5;x\n2;y\n").unwrap();
+    vec![
+        ("x.xlsx", xlsx),
+        ("x.parquet", parquet),
+        ("x.csv.gz", gzip.finish().unwrap()),
+    ]
+}
+
+#[test]
+fn damaged_workbooks_parquet_and_compressed_files_are_errors_never_panics() {
+    let seeds = binary_seeds();
+    for (name, seed) in &seeds {
+        openbb_files::data::Data::parse(name, seed).unwrap_or_else(|err| panic!("{name}: {err}"));
+    }
+    let damage = (
+        0..seeds.len(),
+        prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        any::<prop::sample::Index>(),
+        any::<bool>(),
+    );
+    check(
+        "damaged binary files",
+        damage,
+        |(seed, changes, cut, truncate)| {
+            let (name, bytes) = &seeds[seed];
+            let mut bytes = bytes.clone();
+            for (at, byte) in changes {
+                let at = at.index(bytes.len());
+                bytes[at] = byte;
+            }
+            if truncate {
+                bytes.truncate(cut.index(bytes.len()));
+            }
+            // A panic fails the property: every damaged file is Ok or a message naming it.
+            if let Err(err) = openbb_files::data::Data::parse(name, &bytes) {
+                prop_assert!(err.to_string().starts_with(*name), "{}", err);
+            }
+            Ok(())
+        },
+    );
 }
 
 #[test]

@@ -128,11 +128,18 @@ fn version_names_the_features_built_in() {
     assert!(out.status.success());
     let line = String::from_utf8(out.stdout).unwrap();
     assert_eq!(line, format!("{}\n", build_info::version_line()));
-    let expected = match (cfg!(feature = "tls"), cfg!(feature = "https-client")) {
-        (false, false) => "none",
-        (true, false) => "tls",
-        (false, true) => "https-client",
-        (true, true) => "tls, https-client",
+    let built: Vec<&str> = [
+        ("tls", cfg!(feature = "tls")),
+        ("https-client", cfg!(feature = "https-client")),
+        ("zstd", cfg!(feature = "zstd")),
+    ]
+    .iter()
+    .filter(|(_, on)| *on)
+    .map(|(name, _)| *name)
+    .collect();
+    let expected = match built.is_empty() {
+        true => "none".to_string(),
+        false => built.join(", "),
     };
     assert_eq!(
         line.trim_end(),

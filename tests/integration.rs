@@ -19,6 +19,10 @@ mod errors;
 mod example;
 mod faults;
 mod finishing;
+// Its fixtures include zstd-compressed files and Parquet's zstd codec (the default `zstd`
+// feature).
+#[cfg(feature = "zstd")]
+mod formats;
 mod health;
 mod limits;
 mod live;

@@ -21,7 +21,7 @@ struct Flag {
     help: &'static str,
 }
 
-const FLAGS: [Flag; 32] = [
+const FLAGS: [Flag; 33] = [
     Flag {
         name: "root",
         value: Some("DIR"),
@@ -106,6 +106,12 @@ const FLAGS: [Flag; 32] = [
         value: Some("N"),
         help: "largest multi_file_viewer answer (the files chosen, in base64); larger \
                selections get 413 [default: 67108864]",
+    },
+    Flag {
+        name: "max-decompressed-bytes",
+        value: Some("N"),
+        help: "most bytes a compressed data file (.gz, .zst, a workbook's parts) may expand \
+               to; past it the file is an error [default: 1073741824]",
     },
     Flag {
         name: "idle-timeout-secs",
@@ -418,6 +424,10 @@ fn build(
     }
     if let Some(bytes) = last("max-viewer-bytes") {
         config.max_viewer_bytes = number_in(&called("max-viewer-bytes"), &bytes, 1024, 1 << 40)?;
+    }
+    if let Some(bytes) = last("max-decompressed-bytes") {
+        config.max_decompressed_bytes =
+            number_in(&called("max-decompressed-bytes"), &bytes, 1024, 1 << 40)?;
     }
     for name in all("allowed-host") {
         if name != "*" && crate::hosts::host_name(&name).is_none() {
@@ -767,6 +777,7 @@ mod tests {
             ("idle-timeout-secs", "5"),
             ("allowed-host", "files.example.com, nas.local"),
             ("max-viewer-bytes", "2048"),
+            ("max-decompressed-bytes", "4096"),
             ("min-bytes-per-sec", "100"),
             ("tls-cert", "/c.pem"),
             ("tls-key", "/k.pem"),
@@ -823,6 +834,7 @@ mod tests {
                     Network::parse("::1").unwrap()
                 ],
                 max_viewer_bytes: 2048,
+                max_decompressed_bytes: 4096,
                 live: Limits {
                     per_address: 4,
                     queue_bytes: 65536,

@@ -59,6 +59,8 @@ pub struct Config {
     pub trust_proxy: Vec<crate::proxy::Network>,
     /// The largest multi_file_viewer answer, in bytes (its files in base64; larger: 413).
     pub max_viewer_bytes: u64,
+    /// Bytes a compressed data file may expand to (see `formats::Caps`).
+    pub max_decompressed_bytes: u64,
     /// The live_grid sockets' bounds (`--live-per-address` and `--live-queue-bytes` set theirs).
     pub live: Limits,
     /// Form writes: allowed without a key?, body and rows bounds (see `writes/`).
@@ -111,6 +113,7 @@ impl Default for Config {
             allowed_hosts: Vec::new(),
             trust_proxy: Vec::new(),
             max_viewer_bytes: 64 * 1024 * 1024,
+            max_decompressed_bytes: limits.decompressed,
             live: Limits::default(),
             writes: crate::writes::Limits::default(),
         }
@@ -129,6 +132,7 @@ impl From<&Config> for files::Limits {
                 values: config.max_filter_values,
                 conditions: config.max_filter_conditions,
             },
+            decompressed: config.max_decompressed_bytes,
         }
     }
 }

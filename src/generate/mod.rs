@@ -4,7 +4,7 @@
 //!
 //! | file | widget |
 //! |---|---|
-//! | `.csv` that parses, `.json` array of objects | table; `columnsDefs` from the inferred column types; a text column with few distinct values becomes a dropdown param whose options come from the data, defaulting to the first (so the first load is small); a `YYYY-MM-DD` column becomes `start_<col>`/`end_<col>` date params |
+//! | a table file that parses (`.csv`, `.tsv`, `.psv`, `.jsonl`, `.parquet`, compressed ones, ...; see [`crate::formats`]), `.json` array of objects | table; `columnsDefs` from the inferred column types; a text column with few distinct values becomes a dropdown param whose options come from the data, defaulting to the first (so the first load is small); a `YYYY-MM-DD` column becomes `start_<col>`/`end_<col>` date params |
 //! | `.json` array of `{label, value, delta?}` (or one such object), some with a delta or a number | metric (text-only `{label, value}` pairs are a dropdown's options: a table) |
 //! | `.json` array of articles (`title`, `date`, and some of `author`, `excerpt`, `body`) | newsfeed |
 //! | `.json` object holding exactly one array of flat objects (`results`, `data.rows`) | table with `data.dataKey` naming it |
@@ -12,6 +12,7 @@
 //! | `.md` that reads as text | markdown; a folder (below `data/`) whose notes all open with front matter is one newsfeed |
 //! | `.html`, `.htm` that read as text | html |
 //! | `.pdf` | pdf; a folder with two or more PDFs is one multi-file viewer |
+//! | `.xlsx`, `.xlsm`, `.xls`, `.ods` | one table per sheet that has cells (`book_xlsx_prices`), `backend.sheet` naming it; no dropdowns (an options endpoint reads a file's default sheet) |
 //! | two or more files of one kind in a folder below `data/`, alike but for their stem | one widget reading `folder/{param}.ext`, its param listing the stems (`pattern.rs`) |
 //!
 //! By job: `shapes.rs` what a JSON file is, `table.rs` a table's columns and params,
@@ -38,7 +39,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 
 use crate::cache::FileVersion;
+use crate::data::Data;
 use crate::files::Files;
+use crate::formats::{self, Format, Reading, Sheet};
 use crate::manifest::Manifest;
 use crate::note::parse_note;
 use crate::validate::Problem;
@@ -183,7 +186,6 @@ fn folder_widgets(files: &Files, folder: &str, names: &[&str], generation: &mut 
             "md" if !is_feed && files.text(relative).is_ok() => "markdown",
             "html" | "htm" if files.text(relative).is_ok() => "html",
             "pdf" if pdfs.len() < 2 => "pdf",
-            "csv" if files.data(relative).is_ok() => "table",
             "json" => match json_widget(files, relative) {
                 Ok(Some(json)) => {
                     made.push((relative, json));
@@ -197,6 +199,11 @@ fn folder_widgets(files: &Files, folder: &str, names: &[&str], generation: &mut 
                     continue;
                 }
             },
+            _ if formats::of(relative).0 == Format::Workbook => {
+                sheet_widgets(files, relative, widgets);
+                continue;
+            }
+            _ if formats::is_table_file(relative) && files.data(relative).is_ok() => "table",
             _ => continue,
         };
         let data_key = None;
@@ -221,6 +228,41 @@ fn folder_widgets(files: &Files, folder: &str, names: &[&str], generation: &mut 
             &id,
             &mut widget,
         );
+        widgets.insert(id, Value::Object(widget));
+    }
+}
+
+/// One table widget per sheet of a workbook that has cells, ids from the file and the sheet.
+fn sheet_widgets(files: &Files, relative: &str, widgets: &mut Map<String, Value>) {
+    let Ok(bytes) = files.bytes(relative) else {
+        return;
+    };
+    let Ok(sheets) = formats::excel::sheet_names(relative, bytes.to_vec(), &files.caps) else {
+        return;
+    };
+    for sheet in sheets {
+        let Ok(found) = files.find(relative) else {
+            return;
+        };
+        let found = found.read_as(Reading {
+            sheet: Some(Sheet::Name(sheet.clone())),
+            ..Reading::default()
+        });
+        let has_cells = files
+            .data(&found)
+            .is_ok_and(|data| matches!(&*data, Data::Table(table) if !table.names().is_empty()));
+        if !has_cells {
+            continue;
+        }
+        let id = free_id(widgets, id_of(&format!("{relative}_{sheet}")));
+        let mut widget = file_widget(&id, relative, "table");
+        widget.insert(
+            "name".into(),
+            json!(format!("{} – {sheet}", title(relative))),
+        );
+        widget["backend"]["sheet"] = json!(sheet);
+        let columns = table::file_profiles(files, &found);
+        table::table_settings(columns, Filters::Dates, &id, &mut widget);
         widgets.insert(id, Value::Object(widget));
     }
 }

@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use super::{id_of, title};
 use crate::data::Data;
-use crate::files::Files;
+use crate::files::{DataFile, Files};
 use crate::note::is_iso_date;
 use crate::table::Cell;
 
@@ -83,9 +83,13 @@ impl Profile {
     }
 }
 
-/// The columns of a table file with a profile of each (none when it is no table).
-pub(super) fn file_profiles(files: &Files, relative: &str) -> Vec<(String, Profile)> {
-    let Ok(data) = files.data(relative) else {
+/// The columns of a table file (or a workbook's sheet) with a profile of each (none when it is
+/// no table).
+pub(super) fn file_profiles(
+    files: &Files,
+    file: &(impl DataFile + ?Sized),
+) -> Vec<(String, Profile)> {
+    let Ok(data) = files.data(file) else {
         return Vec::new();
     };
     match &*data {

@@ -34,6 +34,10 @@ struct BackendSpec {
     options: Map<String, Value>,
     ttl: Option<u64>,
     append: Option<Value>,
+    // How a table file is read (see `formats::Reading`).
+    sheet: Option<Value>,
+    delimiter: Option<String>,
+    decimal: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -226,7 +230,8 @@ fn kind(
 
 /// The keys of `spec` that say how the widget's file is read, taken out of it: `backend.file`,
 /// a path under `data/` or a remote URL whose `{param}`s name params of the widget, and
-/// `backend.ttl`, only for a remote URL. (A key of this kind goes in `Source` and here.)
+/// `backend.ttl`, only for a remote URL, and `backend.sheet`, `backend.delimiter`,
+/// `backend.decimal` (how a table file is read). (A key of this kind goes in `Source` and here.)
 fn source(spec: &mut BackendSpec, params: &[&Map<String, Value>]) -> Result<Source, Refusal> {
     let (file, ttl) = (spec.file.take(), spec.ttl.take());
     if let Some(template) = &file {
@@ -244,9 +249,15 @@ fn source(spec: &mut BackendSpec, params: &[&Map<String, Value>]) -> Result<Sour
             "applies to a remote backend.file (an http:// or https:// URL)".into(),
         ));
     }
+    let reading = crate::formats::Reading::from_backend(
+        spec.sheet.take().as_ref(),
+        spec.delimiter.take().as_deref(),
+        spec.decimal.take().as_deref(),
+    )?;
     Ok(Source {
         file,
         ttl: ttl.map(Duration::from_secs),
+        reading,
     })
 }
 

@@ -22,6 +22,7 @@
 //! | `column`, `label` | metric | computed metric from a CSV: latest value of `column` and its change, named `label` |
 //! | `records` | chart, chart-highcharts, chart-vegalite, html | table file answered for `raw=true` |
 //! | `mode` | pdf | `"base64"` (default) or `"url"` (a link to the `/files/...` route) |
+//! | `sheet`, `delimiter`, `decimal` | those taking `file` that read a table | how its table file is read (see `formats/mod.rs`): a workbook's sheet (name or 0-based index), the separator of delimited text (one ASCII character or `\t`; default detected), the decimal mark (`,` reads decimal commas as numbers; default: only with `;` separators) |
 //! | `ttl` | those taking `file` | seconds a remote `file` (`http(s)://...`, see `remote.rs`) is kept before it is fetched again |
 //! | `filters` on live_grid | live_grid | the same rules, also applied to the rows pushed over its WebSocket |
 //! | `append` | table, live_grid, newsfeed | `{file, columns: [{name, type?, options?}], key?, created_at?}`: the `.csv`/`.jsonl` file the widget's form adds rows to (POST; PUT replaces the row of `key`); on a newsfeed `{folder, columns?}`: the folder its form adds a Markdown note to; see `append.rs` and `writes/` |
@@ -53,6 +54,7 @@ pub use model::{
 
 use crate::error::FileError;
 use crate::filter::Rule;
+use crate::formats::Reading;
 use crate::http::Payload;
 use crate::remote::is_remote;
 use crate::template::{fills, placeholders};
@@ -269,19 +271,37 @@ impl Manifest {
     /// The files under `data/` that the served widgets read as data (tables and JSON
     /// documents): the first existing candidate of each such widget, every file of `listing`
     /// (all of `data/`) a templated name can stand for, its `records`, and the files of its
-    /// options. Remote names are left out.
-    pub fn data_files(&self, exists: &dyn Fn(&str) -> bool, listing: &[String]) -> Vec<String> {
+    /// options, each with how its widget reads it (a sheet, a separator). Remote names are left
+    /// out.
+    pub fn data_files(
+        &self,
+        exists: &dyn Fn(&str) -> bool,
+        listing: &[String],
+    ) -> Vec<(String, Reading)> {
         let readers = self
             .widgets
             .iter()
             .filter(|w| w.kind.widget_type().reads_data());
-        let widget_files = readers.clone().filter_map(|w| match w.known_files() {
-            Some(candidates) => candidates.into_iter().find(|f| exists(f)),
+        let reading = |w: &Widget| {
+            w.kind
+                .source()
+                .map(|s| s.reading.clone())
+                .unwrap_or_default()
+        };
+        let widget_files = readers.clone().filter_map(move |w| match w.known_files() {
+            Some(candidates) => candidates
+                .into_iter()
+                .find(|f| exists(f))
+                .map(|f| (f, reading(w))),
             None => None,
         });
-        let templated = readers
-            .filter_map(Widget::local_template)
-            .flat_map(|template| listing.iter().filter(|name| fills(template, name)).cloned());
+        let templated = readers.flat_map(move |w| {
+            let template = w.local_template().unwrap_or_default();
+            listing
+                .iter()
+                .filter(move |name| !template.is_empty() && fills(template, name))
+                .map(move |name| (name.clone(), reading(w)))
+        });
         let records = self
             .widgets
             .iter()
@@ -292,13 +312,19 @@ impl Manifest {
             }
             OptionsSource::Folder { .. } => None,
         });
-        let mut files: Vec<String> = widget_files
+        let mut files: Vec<(String, Reading)> = widget_files
             .chain(templated)
-            .chain(records)
-            .chain(options)
-            .filter(|file| !is_remote(file))
+            .chain(
+                records
+                    .chain(options)
+                    .map(|file| (file, Reading::default())),
+            )
+            .filter(|(file, _)| !is_remote(file))
             .collect();
-        files.sort();
+        files.sort_by(|a, b| {
+            a.0.cmp(&b.0)
+                .then_with(|| a.1.to_string().cmp(&b.1.to_string()))
+        });
         files.dedup();
         files
     }

@@ -102,11 +102,14 @@ impl Type {
         }
     }
 
-    /// Whether `key` may appear in this type's `backend`: its own keys, and `ttl` wherever
-    /// `file` may be (for a remote file).
+    /// Whether `key` may appear in this type's `backend`: its own keys, `ttl` wherever `file`
+    /// may be (for a remote file), and how a table file is read wherever one is.
     pub(super) fn allows(self, key: &str) -> bool {
-        let key = if key == "ttl" { "file" } else { key };
-        self.keys().contains(&key)
+        match key {
+            "ttl" => self.keys().contains(&"file"),
+            "sheet" | "delimiter" | "decimal" => self.reads_data() && self.keys().contains(&"file"),
+            key => self.keys().contains(&key),
+        }
     }
 
     /// The extensions of the file read when `backend.file` is not given, in the order tried.
@@ -240,6 +243,8 @@ pub struct Source {
     pub file: Option<String>,
     /// `backend.ttl`: how long a copy of a remote `file` is kept (only with a remote `file`).
     pub ttl: Option<Duration>,
+    /// How its table file is read: `backend.sheet`, `backend.delimiter`, `backend.decimal`.
+    pub reading: crate::formats::Reading,
 }
 
 /// A metric computed from a table: the latest value of `column`, named `label` (default: the

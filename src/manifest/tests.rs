@@ -37,7 +37,8 @@ fn backend_keys_are_removed_and_order_kept() {
         manifest.widget_at("z").unwrap().kind,
         Kind::Table(Source {
             file: Some("a/z.csv".into()),
-            ttl: None
+            ttl: None,
+            reading: Default::default(),
         })
     );
     assert_eq!(manifest.widget_at("a").unwrap().id, "a");
@@ -193,6 +194,7 @@ fn types_take_their_own_backend_keys() {
     let file = |name: &str| Source {
         file: Some(name.into()),
         ttl: None,
+        reading: Default::default(),
     };
     assert_eq!(
         manifest.widget_at("md").unwrap().kind,
@@ -213,7 +215,8 @@ fn types_take_their_own_backend_keys() {
         Kind::Pdf {
             source: Source {
                 file: None,
-                ttl: None
+                ttl: None,
+                reading: Default::default(),
             },
             mode: PdfMode::Url
         }

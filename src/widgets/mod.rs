@@ -80,6 +80,7 @@ impl Call<'_> {
             None => self.widget.default_files(),
         };
         let found = self.files.locate(&self.widget.id, candidates)?;
+        let found = found.read_as(source.reading.clone());
         Ok(match source.ttl {
             Some(ttl) => found.kept_for(ttl),
             None => found,

@@ -1,4 +1,5 @@
-//! omni: full-text search over the text files (`.md`, `.txt`, `.csv`, `.json`) under the
+//! omni: full-text search over the text files (`.md`, `.txt`, `.csv`, `.json`, and the other
+//! delimited and JSON Lines files: `.tsv`, `.tab`, `.psv`, `.jsonl`, `.ndjson`) under the
 //! widget's folder (default: all of `data/`). POST body: the widget's param values, with the
 //! query in `prompt` and the answer's form in `type` (`table`, the default, or `text`). A line
 //! matches when it holds every word of the prompt, ignoring ASCII case. The answer is
@@ -25,7 +26,9 @@ use crate::files::utf8_text;
 use crate::http::Response;
 use crate::widgets::{Call, json_body};
 
-const EXTENSIONS: [&str; 4] = ["md", "txt", "csv", "json"];
+const EXTENSIONS: [&str; 9] = [
+    "md", "txt", "csv", "json", "tsv", "tab", "psv", "jsonl", "ndjson",
+];
 /// The most lines an answer holds.
 pub const MAX_HITS: usize = 100;
 /// The most files an answer's lines come from (one citation each).
