@@ -194,9 +194,10 @@ pub fn read_versioned(path: &Path) -> io::Result<(FileVersion, Vec<u8>)> {
 }
 
 /// Values parsed from files, reparsed when a file's version changes; the least recently used
-/// go first when the values would pass the cache's budget ([`Lru`]).
-pub struct FileCache<T> {
-    entries: Mutex<Lru<Path, (FileVersion, Arc<T>)>>,
+/// go first when the values would pass the cache's budget ([`Lru`]). Kept under a `K`: the
+/// file's path, or a typed key naming it and how it was read.
+pub struct FileCache<K: ?Sized, T> {
+    entries: Mutex<Lru<K, (FileVersion, Arc<T>)>>,
     weigh: fn(&T) -> usize,
     counters: Counters,
 }
@@ -253,10 +254,13 @@ impl CacheStats {
     }
 }
 
-impl<T> FileCache<T> {
+impl<K: ?Sized + Hash + Eq + Weigh, T> FileCache<K, T>
+where
+    for<'k> Box<K>: From<&'k K>,
+{
     /// A cache of at most `budget` bytes, keeping values of up to `largest` bytes, each
     /// weighing what `weigh` says it holds on the heap.
-    pub fn new(budget: usize, largest: usize, weigh: fn(&T) -> usize) -> FileCache<T> {
+    pub fn new(budget: usize, largest: usize, weigh: fn(&T) -> usize) -> FileCache<K, T> {
         FileCache {
             entries: Mutex::new(Lru::keeping_up_to(budget, largest)),
             weigh,
@@ -274,10 +278,10 @@ impl<T> FileCache<T> {
     /// last whole version read is served, if there is one: an answer is always one whole
     /// version, the old or the new.
     ///
-    /// `key` is what the value is kept under: the path, or the path and how it was read.
+    /// `key` is what the value is kept under (the path, or the path and how it was read).
     pub fn get(
         &self,
-        key: &Path,
+        key: &K,
         path: &Path,
         version: FileVersion,
         load: impl Fn(&mut (dyn Read + Send)) -> T,
@@ -801,7 +805,7 @@ mod tests {
     fn values_are_reparsed_only_when_the_file_changes() {
         let path = std::env::temp_dir().join(format!("obf-cache-{}.txt", std::process::id()));
         fs::write(&path, "one").unwrap();
-        let cache = FileCache::new(usize::MAX, usize::MAX, |_| 0);
+        let cache: FileCache<Path, _> = FileCache::new(usize::MAX, usize::MAX, |_| 0);
         let get = |load| {
             FileVersion::of(&path).and_then(|version| cache.get(&path, &path, version, load))
         };
@@ -828,7 +832,7 @@ mod tests {
     fn a_loader_that_stops_early_still_gets_its_value() {
         let path = std::env::temp_dir().join(format!("obf-early-{}.txt", std::process::id()));
         fs::write(&path, "first line\nsecond line\n").unwrap();
-        let cache = FileCache::new(usize::MAX, usize::MAX, |_| 0);
+        let cache: FileCache<Path, _> = FileCache::new(usize::MAX, usize::MAX, |_| 0);
         let version = FileVersion::of(&path).unwrap();
         let first_byte = |input: &mut (dyn Read + Send)| {
             let mut byte = [0];

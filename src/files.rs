@@ -27,7 +27,7 @@ use crate::cache::{
 use crate::data::Data;
 use crate::error::{FileError, Location};
 use crate::filter::{self, Rule};
-use crate::formats::{self, Caps, Format, Reading};
+use crate::formats::{self, Caps, Format, Reading, Sheet};
 use crate::http::{Body, Payload};
 use crate::paths::{DataDir, is_safe_segment};
 use crate::remote::{self, DEFAULT_TTL, Fetched, Remote, is_remote};
@@ -87,8 +87,8 @@ pub struct Files {
     /// Parsed remote tables by URL, with the version of the body they were parsed from.
     remote_data: Mutex<Lru<str, (FileVersion, Parsed)>>,
     /// Parsed tables and documents by path and version.
-    data: FileCache<Parsed>,
-    bytes: FileCache<Result<Arc<[u8]>, FileError>>,
+    data: FileCache<ReadKey, Parsed>,
+    bytes: FileCache<ReadKey, Result<Arc<[u8]>, FileError>>,
     rendered: ResponseCache<RenderedFrom>,
     selections: ResponseCache<SelectedFrom, Selection>,
     /// Files whose last read failed, by shown path; cleared when they read again.
@@ -215,16 +215,28 @@ impl DataFile for Found {
     }
 }
 
-/// The key a file's parse is cached under: its path, with a reading other than the default
-/// after a NUL (which no path holds), so that each sheet or separator asked for of one file is
-/// parsed and kept apart.
-fn reading_key(path: &Path, reading: &Reading) -> PathBuf {
-    if reading.is_default() {
-        return path.to_path_buf();
+/// What a file's parse (and bytes) are kept under: its path and how its widget reads it, so
+/// that each sheet or separator asked of one file is parsed and kept apart.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct ReadKey {
+    path: PathBuf,
+    reading: Reading,
+}
+
+impl Weigh for ReadKey {
+    fn weight(&self) -> usize {
+        let sheet = match &self.reading.sheet {
+            Some(Sheet::Name(name)) => name.len(),
+            _ => 0,
+        };
+        self.path.as_os_str().len() + sheet
     }
-    let mut key = path.as_os_str().to_os_string();
-    key.push(format!("\0{reading}"));
-    PathBuf::from(key)
+}
+
+impl From<&ReadKey> for Box<ReadKey> {
+    fn from(key: &ReadKey) -> Box<ReadKey> {
+        Box::new(key.clone())
+    }
 }
 
 /// What a rendered table response depends on besides its request: the file's version and the
@@ -507,15 +519,20 @@ impl Files {
     /// read is always a file a lookup found inside `data/`.
     fn read_local<T>(
         &self,
-        cache: &FileCache<T>,
+        cache: &FileCache<ReadKey, T>,
         file: &Found,
         path: &Path,
         seen: FileVersion,
         load: impl Fn(&mut (dyn Read + Send)) -> T,
     ) -> Result<(PathBuf, FileVersion, Arc<T>), FileError> {
         let shown = self.dir.display(file);
-        let read =
-            |path: &Path, seen| cache.get(&reading_key(path, &file.reading), path, seen, &load);
+        let read = |path: &Path, seen| {
+            let key = ReadKey {
+                path: path.to_path_buf(),
+                reading: file.reading.clone(),
+            };
+            cache.get(&key, path, seen, &load)
+        };
         let (path, read) = match read(path, seen) {
             Err(err) if is_replaced(&err) => match self.find(file)?.local {
                 Some((path, seen)) => {

@@ -172,7 +172,7 @@ impl Reading {
 }
 
 impl fmt::Display for Reading {
-    /// A short, unambiguous spelling (for cache keys and messages): empty for the default.
+    /// A short, unambiguous spelling (for problem keys and messages): empty for the default.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(sheet) = &self.sheet {
             write!(f, "sheet={sheet};")?;
