@@ -25,16 +25,20 @@ def timed(port, path, n=300):
         times.append((time.perf_counter() - t) * 1000)
     return status, statistics.median(times), max(times)
 
+def folder(name, widgets, files):
+    """The root ROOT/name holding `widgets` as its widgets.json and `files` (name: text) in data/."""
+    root = os.path.join(ROOT, name)
+    os.makedirs(os.path.join(root, "data"), exist_ok=True)
+    for file, text in files.items():
+        with open(os.path.join(root, "data", file), "w") as f:
+            f.write(text)
+    with open(os.path.join(root, "widgets.json"), "w") as f:
+        json.dump(widgets, f)
+    return root
+
 # (1) a big manifest
-big = os.path.join(ROOT, "big")
-os.makedirs(os.path.join(big, "data"), exist_ok=True)
-with open(os.path.join(big, "data", "w9999.csv"), "w") as f:
-    f.write("a\n1\n")
-with open(os.path.join(big, "data", "w0.csv"), "w") as f:
-    f.write("a\n1\n")
 widgets = {f"w{i}": {"name": f"W{i}", "description": "d", "endpoint": f"w{i}"} for i in range(10000)}
-with open(os.path.join(big, "widgets.json"), "w") as f:
-    json.dump(widgets, f)
+big = folder("big", widgets, {"w9999.csv": "a\n1\n", "w0.csv": "a\n1\n"})
 p, port = serve(BIN, big)
 try:
     for path in ["/w0", "/w9999", "/nope", "/w9999/history"]:
@@ -45,19 +49,15 @@ finally:
     p.terminate(); p.wait(5)
 
 # (2) a flood of refusals
-desk = os.path.join(ROOT, "desk")
-os.makedirs(os.path.join(desk, "data"), exist_ok=True)
-with open(os.path.join(desk, "data", "prices.csv"), "w") as f:
-    f.write("ticker,close\nAAPL,1\nMSFT,2\n")
-with open(os.path.join(desk, "data", "ohlc.csv"), "w") as f:
-    f.write("date,symbol,open,high,low,close\n2024-01-02,AAPL,1,2,0.5,1.5\n")
-with open(os.path.join(desk, "widgets.json"), "w") as f:
-    json.dump({
-        "prices": {"name": "P", "description": "d", "endpoint": "prices"},
-        "chart": {"name": "C", "description": "d", "type": "advanced_charting", "endpoint": "udf", "backend": {"file": "ohlc.csv"}},
-        "big": {"name": "B", "description": "d", "type": "ssrm_table", "endpoint": "big", "backend": {"file": "prices.csv"}},
-        "quotes": {"name": "Q", "description": "d", "type": "live_grid", "endpoint": "quotes", "wsEndpoint": "ws/quotes", "data": {"wsRowIdColumn": "ticker"}, "backend": {"file": "prices.csv"}},
-    }, f)
+desk = folder("desk", {
+    "prices": {"name": "P", "description": "d", "endpoint": "prices"},
+    "chart": {"name": "C", "description": "d", "type": "advanced_charting", "endpoint": "udf", "backend": {"file": "ohlc.csv"}},
+    "big": {"name": "B", "description": "d", "type": "ssrm_table", "endpoint": "big", "backend": {"file": "prices.csv"}},
+    "quotes": {"name": "Q", "description": "d", "type": "live_grid", "endpoint": "quotes", "wsEndpoint": "ws/quotes", "data": {"wsRowIdColumn": "ticker"}, "backend": {"file": "prices.csv"}},
+}, {
+    "prices.csv": "ticker,close\nAAPL,1\nMSFT,2\n",
+    "ohlc.csv": "date,symbol,open,high,low,close\n2024-01-02,AAPL,1,2,0.5,1.5\n",
+})
 p, port = serve(BIN, desk)
 attacks = [("POST", "/prices", 405), ("DELETE", "/widgets.json", 405), ("GET", "/big", 405),
            ("POST", "/ws/quotes", 405), ("GET", "/udf/marks", 404), ("GET", "/%2e%2e/widgets.json", 404),
