@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 
 use crate::cache::FileVersion;
-use crate::data::Data;
+use crate::data::{Data, keys_of};
 use crate::files::Files;
 use crate::formats::{self, Format, Reading, Sheet};
 use crate::manifest::Manifest;
@@ -280,7 +280,7 @@ fn json_widget(files: &Files, relative: &str) -> Result<Option<Made>, String> {
         Shape::Chart => "chart",
         Shape::ThemeVariant => return Ok(None),
         Shape::Nested { key, items } => {
-            let profiles = table::item_profiles(&table::keys_of(&items), &items);
+            let profiles = table::item_profiles(&keys_of(&items), &items);
             return Ok(Some(Made {
                 kind: "table",
                 data_key: Some((key, profiles)),
