@@ -706,7 +706,7 @@ impl Files {
     fn noted_as<T>(&self, key: ProblemKey, result: Result<T, FileError>) -> Result<T, FileError> {
         match &result {
             Ok(_) => self.clear(&key),
-            Err(err) => self.record(key, Problem::error(&err.to_string())),
+            Err(err) => self.record(key, Problem::error(err.to_string())),
         }
         result
     }
