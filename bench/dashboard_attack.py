@@ -11,7 +11,9 @@ Prints latencies, the answer's size, tabs and groups, server CPU seconds and pea
 
 With `baseline`, the root also holds an `apps.json` of `[]`, so no dashboard is made: what the
 generated manifest alone costs. The server it starts is stopped at the end (and on an error)."""
-import json, os, shutil, socket, statistics, subprocess, sys, threading, time
+import json, os, shutil, statistics, sys, threading, time
+
+from attack_server import request, serve, stats
 
 BIN = sys.argv[1]
 ROOT = sys.argv[2]
@@ -19,37 +21,10 @@ BASELINE = sys.argv[3:] == ["baseline"]
 FOLDERS, PER_FOLDER = 100, 20
 
 
-def serve(root):
-    p = subprocess.Popen([BIN, "--root", root, "--port", "0"], stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL, text=True)
-    port = int(p.stdout.readline().strip().rsplit(":", 1)[1])
-    return p, port
-
-
-def get(port, path):
-    s = socket.create_connection(("127.0.0.1", port), timeout=30)
-    s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
-    data = b""
-    while chunk := s.recv(1 << 16):
-        data += chunk
-    s.close()
-    head, body = data.split(b"\r\n\r\n", 1)
-    return int(head.split(b" ", 2)[1]), body
-
-
 def timed(port, path):
     t = time.perf_counter()
-    status, body = get(port, path)
+    status, body = request(port, path)
     return status, body, (time.perf_counter() - t) * 1000
-
-
-def stats(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    with open(f"/proc/{pid}/status") as f:
-        hwm = [l for l in f if l.startswith("VmHWM")][0].split()[1]
-    return cpu, int(hwm) / 1024
 
 
 def pct(times, q):
@@ -73,7 +48,7 @@ for f in range(FOLDERS):
 if BASELINE:
     with open(os.path.join(ROOT, "apps.json"), "w") as out:
         out.write("[]")
-server, port = serve(ROOT)
+server, port = serve(BIN, ROOT)
 try:
     status, body, first = timed(port, "/apps.json")
     apps = json.loads(body) or [{"tabs": {}, "groups": []}]

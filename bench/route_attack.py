@@ -7,40 +7,15 @@ client times GET /prices. Prints server CPU seconds and peak RSS (VmHWM).
   python3 bench/route_attack.py target/release/openbb-files /tmp/route-attack
 
 Each server it starts is stopped before the next (and on an error)."""
-import json, os, socket, subprocess, sys, threading, time, statistics
+import json, os, sys, threading, time, statistics
+
+from attack_server import request, serve, stats
 
 BIN = sys.argv[1]
 ROOT = sys.argv[2]
 
-def serve(root):
-    p = subprocess.Popen([BIN, "--root", root, "--port", "0"], stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL, text=True)
-    line = p.stdout.readline().strip()
-    port = int(line.rsplit(":", 1)[1])
-    return p, port
-
-def ask(port, raw):
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    s.sendall(raw)
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    return int(data.split(b" ", 2)[1])
-
 def get(port, path, method="GET"):
-    return ask(port, f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n".encode())
-
-def stats(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    with open(f"/proc/{pid}/status") as f:
-        hwm = [l for l in f if l.startswith("VmHWM")][0].split()[1]
-    return cpu, int(hwm) / 1024
+    return request(port, path, method, timeout=5)[0]
 
 def timed(port, path, n=300):
     times = []
@@ -50,17 +25,21 @@ def timed(port, path, n=300):
         times.append((time.perf_counter() - t) * 1000)
     return status, statistics.median(times), max(times)
 
+def folder(name, widgets, files):
+    """The root ROOT/name holding `widgets` as its widgets.json and `files` (name: text) in data/."""
+    root = os.path.join(ROOT, name)
+    os.makedirs(os.path.join(root, "data"), exist_ok=True)
+    for file, text in files.items():
+        with open(os.path.join(root, "data", file), "w") as f:
+            f.write(text)
+    with open(os.path.join(root, "widgets.json"), "w") as f:
+        json.dump(widgets, f)
+    return root
+
 # (1) a big manifest
-big = os.path.join(ROOT, "big")
-os.makedirs(os.path.join(big, "data"), exist_ok=True)
-with open(os.path.join(big, "data", "w9999.csv"), "w") as f:
-    f.write("a\n1\n")
-with open(os.path.join(big, "data", "w0.csv"), "w") as f:
-    f.write("a\n1\n")
 widgets = {f"w{i}": {"name": f"W{i}", "description": "d", "endpoint": f"w{i}"} for i in range(10000)}
-with open(os.path.join(big, "widgets.json"), "w") as f:
-    json.dump(widgets, f)
-p, port = serve(big)
+big = folder("big", widgets, {"w9999.csv": "a\n1\n", "w0.csv": "a\n1\n"})
+p, port = serve(BIN, big)
 try:
     for path in ["/w0", "/w9999", "/nope", "/w9999/history"]:
         status, p50, worst = timed(port, path)
@@ -70,20 +49,16 @@ finally:
     p.terminate(); p.wait(5)
 
 # (2) a flood of refusals
-desk = os.path.join(ROOT, "desk")
-os.makedirs(os.path.join(desk, "data"), exist_ok=True)
-with open(os.path.join(desk, "data", "prices.csv"), "w") as f:
-    f.write("ticker,close\nAAPL,1\nMSFT,2\n")
-with open(os.path.join(desk, "data", "ohlc.csv"), "w") as f:
-    f.write("date,symbol,open,high,low,close\n2024-01-02,AAPL,1,2,0.5,1.5\n")
-with open(os.path.join(desk, "widgets.json"), "w") as f:
-    json.dump({
-        "prices": {"name": "P", "description": "d", "endpoint": "prices"},
-        "chart": {"name": "C", "description": "d", "type": "advanced_charting", "endpoint": "udf", "backend": {"file": "ohlc.csv"}},
-        "big": {"name": "B", "description": "d", "type": "ssrm_table", "endpoint": "big", "backend": {"file": "prices.csv"}},
-        "quotes": {"name": "Q", "description": "d", "type": "live_grid", "endpoint": "quotes", "wsEndpoint": "ws/quotes", "data": {"wsRowIdColumn": "ticker"}, "backend": {"file": "prices.csv"}},
-    }, f)
-p, port = serve(desk)
+desk = folder("desk", {
+    "prices": {"name": "P", "description": "d", "endpoint": "prices"},
+    "chart": {"name": "C", "description": "d", "type": "advanced_charting", "endpoint": "udf", "backend": {"file": "ohlc.csv"}},
+    "big": {"name": "B", "description": "d", "type": "ssrm_table", "endpoint": "big", "backend": {"file": "prices.csv"}},
+    "quotes": {"name": "Q", "description": "d", "type": "live_grid", "endpoint": "quotes", "wsEndpoint": "ws/quotes", "data": {"wsRowIdColumn": "ticker"}, "backend": {"file": "prices.csv"}},
+}, {
+    "prices.csv": "ticker,close\nAAPL,1\nMSFT,2\n",
+    "ohlc.csv": "date,symbol,open,high,low,close\n2024-01-02,AAPL,1,2,0.5,1.5\n",
+})
+p, port = serve(BIN, desk)
 attacks = [("POST", "/prices", 405), ("DELETE", "/widgets.json", 405), ("GET", "/big", 405),
            ("POST", "/ws/quotes", 405), ("GET", "/udf/marks", 404), ("GET", "/%2e%2e/widgets.json", 404),
            ("GET", "/nope/" + "a/" * 500, 404), ("PUT", "/files/prices.csv", 405)]

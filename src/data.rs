@@ -247,22 +247,26 @@ fn parse_ndjson(shown: &str, bytes: &[u8]) -> Result<Data, FileError> {
 /// A parsed JSON document and the bytes served for it unfiltered.
 fn json_data(raw: Arc<[u8]>, document: Value) -> Data {
     let rows = match document {
-        Value::Array(items) => {
-            let mut columns: Vec<String> = Vec::new();
-            for key in items
-                .iter()
-                .filter_map(Value::as_object)
-                .flat_map(|o| o.keys())
-            {
-                if !columns.contains(key) {
-                    columns.push(key.clone());
-                }
-            }
-            Some((columns, items))
-        }
+        Value::Array(items) => Some((keys_of(&items), items)),
         _ => None,
     };
     Data::Json { raw, rows }
+}
+
+/// The keys of the JSON objects among `items`, in the order they first appear: the columns
+/// they make as a table.
+pub fn keys_of(items: &[Value]) -> Vec<String> {
+    let mut keys: Vec<String> = Vec::new();
+    for key in items
+        .iter()
+        .filter_map(Value::as_object)
+        .flat_map(|o| o.keys())
+    {
+        if !keys.contains(key) {
+            keys.push(key.clone());
+        }
+    }
+    keys
 }
 
 /// The items (objects whose keys are `columns`) that pass every condition, in order.

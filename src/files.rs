@@ -91,8 +91,8 @@ pub struct Files {
     bytes: FileCache<ReadKey, Result<Arc<[u8]>, FileError>>,
     rendered: ResponseCache<RenderedFrom>,
     selections: ResponseCache<SelectedFrom, Selection>,
-    /// Files whose last read failed, by shown path; cleared when they read again.
-    problems: RwLock<BTreeMap<String, Problem>>,
+    /// Files whose last read failed; cleared when they read again.
+    problems: RwLock<BTreeMap<ProblemKey, Problem>>,
 }
 
 /// A table or document parsed from a file, or why it does not parse.
@@ -236,6 +236,25 @@ impl Weigh for ReadKey {
 impl From<&ReadKey> for Box<ReadKey> {
     fn from(key: &ReadKey) -> Box<ReadKey> {
         Box::new(key.clone())
+    }
+}
+
+/// What a problem is recorded under: the file as shown (`data/...`, or a URL) and how it was
+/// read, so that each reading of a file (a sheet) has its problem apart: one sheet that reads
+/// does not clear another's problem. Problems are listed at `/` in this order.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct ProblemKey {
+    shown: String,
+    reading: Reading,
+}
+
+impl ProblemKey {
+    /// A file read as its name says.
+    fn of(shown: &str) -> ProblemKey {
+        ProblemKey {
+            shown: shown.to_string(),
+            reading: Reading::default(),
+        }
     }
 }
 
@@ -504,13 +523,11 @@ impl Files {
         let (path, version, parsed) = self.read_local(&self.data, file, path, *seen, |input| {
             Data::load(&shown, input, &file.reading, &self.caps).map(Arc::new)
         })?;
-        // Each reading of a file (a sheet) has its problem apart: one sheet that reads does not
-        // clear another's problem.
-        let problem_key = match file.reading.is_default() {
-            true => shown,
-            false => format!("{shown}\0{}", file.reading),
+        let problem = ProblemKey {
+            shown,
+            reading: file.reading.clone(),
         };
-        let data = self.noted(&problem_key, parsed.as_ref().clone())?;
+        let data = self.noted_as(problem, parsed.as_ref().clone())?;
         Ok((path, version, data))
     }
 
@@ -561,7 +578,7 @@ impl Files {
                 match &fetched.stale {
                     Some(why) => {
                         let line = format!("{url}: warning: {why}");
-                        self.record(url, Problem::warning(line));
+                        self.record(ProblemKey::of(url), Problem::warning(line));
                     }
                     None => self.clear_problem(url),
                 }
@@ -682,42 +699,51 @@ impl Files {
     /// Records the problem for `shown` when `result` is an error, clears it when it is not;
     /// `result` is passed on as it is (answering is the caller's business).
     pub fn noted<T>(&self, shown: &str, result: Result<T, FileError>) -> Result<T, FileError> {
+        self.noted_as(ProblemKey::of(shown), result)
+    }
+
+    /// [`Files::noted`] under `key`.
+    fn noted_as<T>(&self, key: ProblemKey, result: Result<T, FileError>) -> Result<T, FileError> {
         match &result {
-            Ok(_) => self.clear_problem(shown),
-            Err(err) => self.record_problem(shown, &err.to_string()),
+            Ok(_) => self.clear(&key),
+            Err(err) => self.record(key, Problem::error(err.to_string())),
         }
         result
     }
 
     /// Notes a problem with a file without failing the request (e.g. one bad note in a feed).
     pub fn record_problem(&self, shown: &str, detail: &str) {
-        self.record(shown, Problem::error(detail));
+        self.record(ProblemKey::of(shown), Problem::error(detail));
     }
 
-    /// Notes `problem` for `shown`, logging it when it is new.
-    fn record(&self, shown: &str, problem: Problem) {
+    /// Notes `problem` under `key`, logging it when it is new.
+    fn record(&self, key: ProblemKey, problem: Problem) {
         let mut problems = self.problems.write().unwrap_or_else(|p| p.into_inner());
-        if problems.get(shown) != Some(&problem) {
+        if problems.get(&key) != Some(&problem) {
             let level = match problem.severity {
                 Severity::Warning => crate::log::Level::Warning,
                 Severity::Error => crate::log::Level::Error,
             };
             crate::log::write(level, &format!("openbb-files: {}", problem.line));
-            problems.insert(shown.to_string(), problem);
+            problems.insert(key, problem);
         }
     }
 
     pub fn clear_problem(&self, shown: &str) {
+        self.clear(&ProblemKey::of(shown));
+    }
+
+    fn clear(&self, key: &ProblemKey) {
         let present = self
             .problems
             .read()
             .unwrap_or_else(|p| p.into_inner())
-            .contains_key(shown);
+            .contains_key(key);
         if present {
             self.problems
                 .write()
                 .unwrap_or_else(|p| p.into_inner())
-                .remove(shown);
+                .remove(key);
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::router::HEALTH_PATH as PATH;
 /// How long `openbb-files health` waits for the whole answer.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The answer to a GET or HEAD of [`PATH`] (`router.rs` routes it, `app.rs` refuses other
+/// The answer to a GET or HEAD of [`PATH`] (`router.rs` routes it, `app/mod.rs` refuses other
 /// methods); `loaded` tells whether a manifest has been loaded.
 pub fn answer(loaded: bool) -> Response {
     let body = match loaded {

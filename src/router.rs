@@ -1,5 +1,5 @@
 //! The router: what a request path names on this server, and the methods it takes. One pure
-//! function, [`route`], from a raw path and the manifest served to a [`Route`]; `app.rs`
+//! function, [`route`], from a raw path and the manifest served to a [`Route`]; `app/`
 //! checks the method against [`Route::methods`] and calls the handler the variant names.
 //!
 //! Paths, in the order they are decided:

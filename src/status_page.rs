@@ -1,5 +1,5 @@
 //! The status page: `/` as HTML for a person opening the server in a browser (an `Accept`
-//! header preferring `text/html`; everything else gets the JSON status, see `app.rs`).
+//! header preferring `text/html`; everything else gets the JSON status, see `app/status.rs`).
 //!
 //! It shows the name and version, whether a key is required, the allowed browser origins, the
 //! URL to paste into Workspace, each widget (name, type, endpoint, last status and when) and

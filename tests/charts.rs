@@ -3,9 +3,7 @@
 
 use serde_json::json;
 
-use openbb_files::check::{self, Options};
-
-use crate::support::{Fixture, InProcess};
+use crate::support::{Fixture, InProcess, check_options, run_check};
 
 const WIDGETS: &str = r#"{
   "flows": {"name": "Flows", "description": "d", "type": "chart-highcharts", "endpoint": "flows",
@@ -197,16 +195,7 @@ fn youtube_never_serves_a_link_to_another_site() {
 #[test]
 fn check_accepts_these_widgets_offline() {
     let fixture = desk_folder();
-    let options = Options {
-        root: fixture.root.clone(),
-        url: None,
-        api_key: None,
-        auth_header: "X-API-KEY".into(),
-        origin: "https://pro.openbb.co".into(),
-    };
-    let mut out = Vec::new();
-    let passed = check::run(&options, &mut out);
-    let out = String::from_utf8(out).unwrap();
+    let (passed, out) = run_check(&check_options(&fixture.root, None));
     assert!(passed, "{out}");
     assert!(out.ends_with(": 0 error(s), 0 warning(s)\n"), "{out}");
 }

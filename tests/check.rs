@@ -4,37 +4,11 @@
 use std::process::Command;
 
 use openbb_files::Handler;
-use openbb_files::check::{self, Options};
 use openbb_files::http::{Method, Request, Response};
 
-use crate::support::{Fixture, TestServer, test_config};
+use crate::support::{Fixture, TestServer, check_folder, check_options, run_check, test_config};
 
 const BIN: &str = env!("CARGO_BIN_EXE_openbb-files");
-
-fn options(url: Option<String>) -> Options {
-    Options {
-        root: ".".into(),
-        url,
-        api_key: None,
-        auth_header: "X-API-KEY".into(),
-        origin: "https://pro.openbb.co".into(),
-    }
-}
-
-fn run_check(options: &Options) -> (bool, String) {
-    let mut out = Vec::new();
-    let passed = check::run(options, &mut out);
-    (passed, String::from_utf8(out).unwrap())
-}
-
-fn check_folder(fixture: &Fixture) -> (Option<i32>, String) {
-    let out = Command::new(BIN)
-        .args(["check", "--root"])
-        .arg(&fixture.root)
-        .output()
-        .unwrap();
-    (out.status.code(), String::from_utf8(out.stdout).unwrap())
-}
 
 #[test]
 fn offline_errors_fail_and_warnings_alone_pass() {
@@ -79,7 +53,7 @@ fn offline_errors_fail_and_warnings_alone_pass() {
 fn url_check_passes_against_our_own_example() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let server = TestServer::start_with(Fixture::new(), test_config(root));
-    let (passed, out) = run_check(&options(Some(server.url(""))));
+    let (passed, out) = run_check(&check_options(".", Some(server.url(""))));
     assert!(passed, "{out}");
     for line in [
         "OPTIONS /widgets.json (preflight from https://pro.openbb.co): 204 allows x-api-key",
@@ -107,12 +81,12 @@ fn url_check_with_a_key_and_origin_the_server_requires() {
     config.api_key = Some("s3cret".into());
     config.cors_origins = vec!["http://localhost:3000".into()];
     let server = TestServer::start_with(Fixture::new(), config);
-    let mut with_key = options(Some(server.url("")));
+    let mut with_key = check_options(".", Some(server.url("")));
     with_key.api_key = Some("s3cret".into());
     with_key.origin = "http://localhost:3000".into();
     let (passed, out) = run_check(&with_key);
     assert!(passed, "{out}");
-    let (passed, out) = run_check(&options(Some(server.url(""))));
+    let (passed, out) = run_check(&check_options(".", Some(server.url(""))));
     assert!(!passed);
     assert!(out.contains("FAIL"), "{out}");
     assert!(out.contains("GET /widgets.json: status 401"), "{out}");
@@ -160,7 +134,7 @@ impl Handler for Broken {
 #[test]
 fn url_check_reports_every_broken_part_of_a_backend() {
     let server = TestServer::start_handler(Broken);
-    let (passed, out) = run_check(&options(Some(server.url(""))));
+    let (passed, out) = run_check(&check_options(".", Some(server.url(""))));
     assert!(!passed, "{out}");
     for expected in [
         "OPTIONS /widgets.json (preflight from https://pro.openbb.co): status 405",
@@ -191,7 +165,7 @@ impl Handler for BrokenButReadable {
 #[test]
 fn url_check_calls_every_widget_of_a_broken_backend() {
     let server = TestServer::start_handler(BrokenButReadable);
-    let (passed, out) = run_check(&options(Some(server.url(""))));
+    let (passed, out) = run_check(&check_options(".", Some(server.url(""))));
     assert!(!passed, "{out}");
     for expected in [
         "FAIL",

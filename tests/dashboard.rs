@@ -10,10 +10,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use openbb_files::check::{self, Options};
 use openbb_files::validate::{self, GRID_COLUMNS};
 
-use crate::support::{Fixture, InProcess, TestServer};
+use crate::support::{Fixture, InProcess, TestServer, check_options, run_check};
 
 const BIN: &str = env!("CARGO_BIN_EXE_openbb-files");
 const PDF: &[u8] = b"%PDF-1.4\n%%EOF\n";
@@ -119,16 +118,7 @@ fn zero_configuration_serves_a_dashboard_with_a_tab_per_top_folder() {
     }
     assert_eq!(server.get("/templates.json").json(), apps);
     // The app checks of `check --url` pass.
-    let options = Options {
-        root: ".".into(),
-        url: Some(server.url("")),
-        api_key: None,
-        auth_header: "X-API-KEY".into(),
-        origin: "https://pro.openbb.co".into(),
-    };
-    let mut out = Vec::new();
-    check::run(&options, &mut out);
-    let out = String::from_utf8(out).unwrap();
+    let (_, out) = run_check(&check_options(".", Some(server.url(""))));
     let line = out.lines().find(|l| l.contains("GET /apps.json")).unwrap();
     assert!(
         line.contains("1 apps from apps.json") && !line.contains("FAIL"),

@@ -2,15 +2,10 @@
 //! a newsfeed, a document's rows, one report widget with a ticker param, small first loads, a
 //! word on what fits no widget); options listed from a folder; values holding commas.
 
-use std::process::Command;
-
 use serde_json::{Value, json};
 
-use openbb_files::check;
+use crate::support::{Fixture, TestServer, check_folder, check_options, run_check};
 
-use crate::support::{Fixture, TestServer};
-
-const BIN: &str = env!("CARGO_BIN_EXE_openbb-files");
 const PDF: &[u8] = b"%PDF-1.4\n%%EOF\n";
 
 /// A desk folder as a team keeps one, with no widgets.json.
@@ -171,24 +166,10 @@ fn zero_configuration_reads_a_desk_as_an_analyst_would() {
             .any(|p| p.as_str().unwrap().starts_with(said)),
         "{problems}"
     );
-    let checked = Command::new(BIN)
-        .args(["check", "--root"])
-        .arg(&server.fixture.root)
-        .output()
-        .unwrap();
-    let out = String::from_utf8(checked.stdout).unwrap();
-    assert!(checked.status.success() && out.contains(said), "{out}");
+    let (status, out) = check_folder(&server.fixture);
+    assert!(status == Some(0) && out.contains(said), "{out}");
     // Workspace's view: every widget answers in its shape.
-    let mut out = Vec::new();
-    let options = check::Options {
-        root: ".".into(),
-        url: Some(server.url("")),
-        api_key: None,
-        auth_header: "X-API-KEY".into(),
-        origin: "https://pro.openbb.co".into(),
-    };
-    let passed = check::run(&options, &mut out);
-    let out = String::from_utf8(out).unwrap();
+    let (passed, out) = run_check(&check_options(".", Some(server.url(""))));
     assert!(passed, "{out}");
 }
 

@@ -532,13 +532,8 @@ fn check_reports_the_sheet_line_or_column_of_a_file_that_does_not_read() {
                 ("cut", json!({"file": "cut.parquet"})),
             ]),
         );
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_openbb-files"))
-        .args(["check", "--root"])
-        .arg(&fixture.root)
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    let (status, text) = crate::support::check_folder(&fixture);
+    assert_eq!(status, Some(1), "{text}");
     for expected in [
         "data/book.xlsx: no sheet 'Nope' (the sheets are: Prices, Notes, Empty)",
         "data/t.tsv: line 3: this row has 3 fields but the header has 2",

@@ -207,6 +207,33 @@ fn a_malformed_csv_names_file_and_line_and_others_keep_working() {
     );
 }
 
+/// A file read two ways (here by two separators) has a problem per reading: the reading that
+/// works does not clear the problem of the one that fails.
+#[test]
+fn each_reading_of_a_file_has_its_problem_apart() {
+    let fixture = Fixture::new();
+    fixture.write("data/bad.csv", "a,b\n1,2\n3,4,5\n").write(
+        "widgets.json",
+        r#"{"commas": {"name": "C", "description": "d", "endpoint": "commas",
+                       "backend": {"file": "bad.csv"}},
+            "semicolons": {"name": "S", "description": "d", "endpoint": "semicolons",
+                           "backend": {"file": "bad.csv", "delimiter": ";"}}}"#,
+    );
+    let server = InProcess::new(fixture);
+    let problems = |server: &InProcess| server.get("/").json()["problems"].to_string();
+    assert_eq!(server.get("/commas").status, 500);
+    assert!(problems(&server).contains("data/bad.csv: line 3"));
+    assert_eq!(server.get("/semicolons").status, 200);
+    assert!(
+        problems(&server).contains("data/bad.csv: line 3"),
+        "the other reading cleared it: {}",
+        problems(&server)
+    );
+    server.fixture.write("data/bad.csv", "a,b\n1,2\n3,4\n");
+    assert_eq!(server.get("/commas").status, 200);
+    assert_eq!(problems(&server), "[]");
+}
+
 #[test]
 fn a_missing_data_file_is_a_404_that_says_what_was_looked_for() {
     let fixture = Fixture::new();

@@ -4,16 +4,14 @@
 //! Every served widget must pass the front end's schema, every app its app schema, and every
 //! call must answer 2xx; then the particular answers "Validate widgets" relies on.
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
 use openbb_files::{validate, workspace};
 
-use crate::support::{Fixture, Reply, TestServer, test_config};
+use crate::support::{Fixture, Reply, TestServer, check_folder, test_config};
 
-const BIN: &str = env!("CARGO_BIN_EXE_openbb-files");
 const PDF: &[u8] = b"%PDF-1.4\n%%EOF\n";
 
 /// Connects as Workspace does and makes every widget's validation call; gives the served
@@ -389,13 +387,8 @@ fn check_reports_a_csv_that_does_not_parse_and_an_undeclared_placeholder() {
         .write("data/prices/ZZZ.csv", "date,close\n2024-01-02,1,9\n")
         .write("data/notes/good.md", "---\ntitle: Good\ndate: 2024-01-02\n---\nText.\n")
         .write("data/notes/bad.md", "---\ntitle: Bad\n---\nNo date.\n");
-    let out = Command::new(BIN)
-        .args(["check", "--root"])
-        .arg(&fixture.root)
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    let (status, text) = check_folder(&fixture);
+    assert_eq!(status, Some(1), "{text}");
     assert!(
         text.contains("data/rows.csv: line 4"),
         "the parse failure with its file and line: {text}"

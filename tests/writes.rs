@@ -639,13 +639,8 @@ fn check_reports_a_broken_write_target_and_a_server_without_a_key() {
     fixture.write("data/ideas.csv", "id,side\n");
     fs::remove_file(fixture.path("data/journal.jsonl")).unwrap();
     fs::remove_dir_all(fixture.path("data/research")).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_openbb-files"))
-        .args(["check", "--root"])
-        .arg(&fixture.root)
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    let (status, text) = crate::support::check_folder(&fixture);
+    assert_eq!(status, Some(1), "{text}");
     assert!(
         text.contains("ideas: backend.append: data/ideas.csv cannot take this form's rows: its header lacks the column(s) size, date, hedged, note, created_at"),
         "{text}"

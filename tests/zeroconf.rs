@@ -7,9 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use openbb_files::check;
-
-use crate::support::{Fixture, InProcess, TestServer};
+use crate::support::{Fixture, InProcess, TestServer, check_folder, check_options, run_check};
 
 const BIN: &str = env!("CARGO_BIN_EXE_openbb-files");
 const PDF: &[u8] = b"%PDF-1.4\n%%EOF\n";
@@ -134,16 +132,7 @@ fn every_file_kind_becomes_a_widget_workspace_accepts() {
         "a JSON file that fits no widget is listed with the reason"
     );
     // Workspace's view: every widget answers in its shape.
-    let mut out = Vec::new();
-    let options = check::Options {
-        root: ".".into(),
-        url: Some(server.url("")),
-        api_key: None,
-        auth_header: "X-API-KEY".into(),
-        origin: "https://pro.openbb.co".into(),
-    };
-    let passed = check::run(&options, &mut out);
-    let out = String::from_utf8(out).unwrap();
+    let (passed, out) = run_check(&check_options(".", Some(server.url(""))));
     assert!(passed, "{out}");
     assert!(
         out.contains("POST /filings_files (filings_files, multi_file_viewer): 0 file(s)"),
@@ -218,14 +207,9 @@ fn init_writes_the_generated_manifest_and_a_dashboard_once() {
             .all(|i| i["x"].as_u64().unwrap() + i["w"].as_u64().unwrap() <= 40)
     );
     // The folder now checks clean with the written files.
-    let check = Command::new(BIN)
-        .args(["check", "--root"])
-        .arg(&fixture.root)
-        .output()
-        .unwrap();
-    let out = String::from_utf8(check.stdout).unwrap();
+    let (status, out) = check_folder(&fixture);
     assert!(
-        check.status.success() && out.ends_with(": 0 error(s), 0 warning(s)\n"),
+        status == Some(0) && out.ends_with(": 0 error(s), 0 warning(s)\n"),
         "{out}"
     );
     // Never overwritten without --force.

@@ -93,7 +93,7 @@ pub fn guarded<T>(decode: impl FnOnce() -> Result<T, String>) -> Result<T, Strin
 
 /// How a widget asks for its file to be read: all `None` reads it as its name says, with the
 /// separator and decimal mark detected and the first non-empty sheet.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Reading {
     /// `backend.sheet`: a workbook's sheet.
     pub sheet: Option<Sheet>,
@@ -104,7 +104,7 @@ pub struct Reading {
 }
 
 /// A sheet by name or by 0-based position.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Sheet {
     Name(String),
     Index(usize),
@@ -163,27 +163,6 @@ impl Reading {
             delimiter,
             decimal,
         })
-    }
-
-    /// Whether this is the reading every file gets by default.
-    pub fn is_default(&self) -> bool {
-        *self == Reading::default()
-    }
-}
-
-impl fmt::Display for Reading {
-    /// A short, unambiguous spelling (for problem keys and messages): empty for the default.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(sheet) = &self.sheet {
-            write!(f, "sheet={sheet};")?;
-        }
-        if let Some(delimiter) = self.delimiter {
-            write!(f, "delimiter={};", delimiter.escape_ascii())?;
-        }
-        if let Some(decimal) = self.decimal {
-            write!(f, "decimal={};", char::from(decimal))?;
-        }
-        Ok(())
     }
 }
 
@@ -252,11 +231,7 @@ mod tests {
                 .unwrap();
         assert_eq!(reading.sheet, Some(Sheet::Name("Prices".into())));
         assert_eq!(reading.delimiter, Some(b'\t'));
-        assert_eq!(
-            reading.to_string(),
-            "sheet='Prices';delimiter=\\t;decimal=,;"
-        );
-        assert!(Reading::default().is_default() && Reading::default().to_string().is_empty());
+        assert_eq!(reading.decimal, Some(b','));
         assert_eq!(
             Reading::from_backend(Some(&serde_json::json!(2)), None, None)
                 .unwrap()

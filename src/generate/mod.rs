@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value, json};
 
 use crate::cache::FileVersion;
-use crate::data::Data;
+use crate::data::{Data, keys_of};
 use crate::files::Files;
 use crate::formats::{self, Format, Reading, Sheet};
 use crate::manifest::Manifest;
@@ -280,7 +280,7 @@ fn json_widget(files: &Files, relative: &str) -> Result<Option<Made>, String> {
         Shape::Chart => "chart",
         Shape::ThemeVariant => return Ok(None),
         Shape::Nested { key, items } => {
-            let profiles = table::item_profiles(&table::keys_of(&items), &items);
+            let profiles = table::item_profiles(&keys_of(&items), &items);
             return Ok(Some(Made {
                 kind: "table",
                 data_key: Some((key, profiles)),
@@ -440,42 +440,58 @@ fn described(kind: &str) -> &'static str {
     }
 }
 
+/// A generated widget (id `id`, type `kind`): named for `path`, the file or folder it shows,
+/// described by `description`, `height` rows high, then the fields of `rest` (its `params`, if
+/// any, and `backend`) in their order. Every widget `generate` makes is built here.
+fn generated_widget(
+    id: &str,
+    kind: &str,
+    path: &str,
+    description: String,
+    height: u64,
+    rest: Value,
+) -> Map<String, Value> {
+    let mut widget = Map::new();
+    widget.insert("name".into(), title(path).into());
+    widget.insert("description".into(), description.into());
+    widget.insert("type".into(), kind.into());
+    widget.insert("endpoint".into(), id.into());
+    widget.insert("gridData".into(), json!({"w": 20, "h": height}));
+    if let Value::Object(rest) = rest {
+        widget.extend(rest);
+    }
+    widget
+}
+
 fn file_widget(id: &str, relative: &str, kind: &str) -> Map<String, Value> {
     let described = described(kind);
-    let json = json!({
-        "name": title(relative),
-        "description": format!("{described} from data/{relative}"),
-        "type": kind,
-        "endpoint": id,
-        "gridData": {"w": 20, "h": 12},
-        "backend": {"file": relative},
-    });
-    json.as_object().cloned().unwrap_or_default()
+    let description = format!("{described} from data/{relative}");
+    let backend = json!({"backend": {"file": relative}});
+    generated_widget(id, kind, relative, description, 12, backend)
 }
 
 fn folder_widget(id: &str, folder: &str, kind: &str, described: &str) -> Value {
-    json!({
-        "name": title(folder),
-        "description": format!("{described} in data/{folder}"),
-        "type": kind,
-        "endpoint": id,
-        "gridData": {"w": 20, "h": 16},
-        "backend": {"folder": folder},
-    })
+    let description = format!("{described} in data/{folder}");
+    let backend = json!({"backend": {"folder": folder}});
+    Value::Object(generated_widget(id, kind, folder, description, 16, backend))
 }
 
 fn files_widget(id: &str, folder: &str) -> Value {
-    json!({
-        "name": title(folder),
-        "description": format!("Documents in data/{folder}"),
-        "type": "multi_file_viewer",
-        "endpoint": id,
-        "gridData": {"w": 20, "h": 16},
+    let rest = json!({
         "params": [{"paramName": "filenames", "type": "endpoint", "label": "Files",
                     "optionsEndpoint": format!("{id}/files"), "roles": ["fileSelector"],
                     "multiSelect": true, "show": false, "value": []}],
         "backend": {"folder": folder},
-    })
+    });
+    let description = format!("Documents in data/{folder}");
+    Value::Object(generated_widget(
+        id,
+        "multi_file_viewer",
+        folder,
+        description,
+        16,
+        rest,
+    ))
 }
 
 #[cfg(test)]

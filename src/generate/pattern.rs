@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{id_of, title};
+use super::{generated_widget, id_of, title};
 
 /// Param names Workspace sends itself or that a widget answers otherwise: never a file param.
 const TAKEN: [&str; 4] = ["theme", "raw", "prompt", "filenames"];
@@ -66,18 +66,14 @@ pub(super) fn widget(
     if kind != "markdown" {
         backend["filters"] = json!({param.as_str(): null});
     }
-    let widget = json!({
-        "name": title(folder),
-        "description": format!("{described} from data/{file}, one file a {param}"),
-        "type": kind,
-        "endpoint": id,
-        "gridData": {"w": 20, "h": 12},
+    let description = format!("{described} from data/{file}, one file a {param}");
+    let rest = json!({
         "params": [{"paramName": param, "type": "endpoint", "label": title(&param),
                     "optionsEndpoint": format!("{id}/options/{param}"),
                     "value": stems.first().copied().unwrap_or_default()}],
         "backend": backend,
     });
-    widget.as_object().cloned().unwrap_or_default()
+    generated_widget(id, kind, folder, description, 12, rest)
 }
 
 #[cfg(test)]

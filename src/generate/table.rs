@@ -113,21 +113,6 @@ pub(super) fn file_profiles(
     }
 }
 
-/// The keys of JSON objects `items`, in the order they first appear.
-pub(super) fn keys_of(items: &[Value]) -> Vec<String> {
-    let mut keys: Vec<String> = Vec::new();
-    for key in items
-        .iter()
-        .filter_map(Value::as_object)
-        .flat_map(|o| o.keys())
-    {
-        if !keys.contains(key) {
-            keys.push(key.clone());
-        }
-    }
-    keys
-}
-
 /// Columns `columns` of JSON objects `items`, each with a profile.
 pub(super) fn item_profiles(columns: &[String], items: &[Value]) -> Vec<(String, Profile)> {
     columns

@@ -321,10 +321,7 @@ impl Manifest {
             )
             .filter(|(file, _)| !is_remote(file))
             .collect();
-        files.sort_by(|a, b| {
-            a.0.cmp(&b.0)
-                .then_with(|| a.1.to_string().cmp(&b.1.to_string()))
-        });
+        files.sort();
         files.dedup();
         files
     }

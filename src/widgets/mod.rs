@@ -1,6 +1,6 @@
 //! One module per widget type, each a few plain functions from a [`Call`] to a [`Response`].
 //!
-//! `router.rs` finds the widget for a path and `app.rs` hands the call here; [`serve`] picks
+//! `router.rs` finds the widget for a path and `app/` hands the call here; [`serve`] picks
 //! the handler by the widget's [`Kind`] and gives it that kind's settings (an advanced chart's
 //! routes below its endpoint are handed to `udf::serve` directly, with the route decided). Handlers read only through [`Files`] (so only through
 //! `DataDir::resolve`), and answer in the shape `workspace-contract.md` §3 gives for their type.

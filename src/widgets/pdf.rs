@@ -38,7 +38,7 @@ fn file_name(relative: &str) -> &str {
 
 /// The absolute URL of `relative` on the raw-file route, built from the request's `Host` (and
 /// `X-Forwarded-Proto` behind a TLS proxy). That is always a name the server answers to:
-/// `app.rs` refuses any other with 421 before a handler runs (`hosts.rs`), so a key-bearing
+/// `app/` refuses any other with 421 before a handler runs (`hosts.rs`), so a key-bearing
 /// link never points elsewhere. The browser fetches it without the headers Workspace adds, so
 /// when a key is required it travels in the URL's query.
 fn file_url(call: &Call, relative: &str) -> String {

@@ -8,10 +8,11 @@ size, time, peak RSS, CPU seconds of the server, the normal client's latency. Th
 cases (link loops, a 100,000-column CSV) on folders without widgets.json. Loopback only; it
 stops the servers it starts and removes its folders; about a minute.
 """
-import json, os, socket, subprocess, sys, tempfile, threading, time
+import contextlib, json, os, socket, subprocess, sys, tempfile, threading, time
 
 BIN = sys.argv[1] if len(sys.argv) > 1 else None
 TICK = os.sysconf("SC_CLK_TCK")
+JSON = {"Content-Type": "application/json"}
 
 def fixture():
     root = tempfile.mkdtemp(prefix="obf-i16-")
@@ -52,6 +53,21 @@ def stats(pid):
     cpu = (int(fields[11]) + int(fields[12])) / TICK
     return hwm // 1024, rss // 1024, cpu
 
+@contextlib.contextmanager
+def serving(root):
+    """The server over `root` on a free loopback port: yields its port and pid, then stops it and
+    removes `root`."""
+    server = subprocess.Popen([BIN, "--root", root, "--port", "0", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        yield int(server.stdout.readline().strip().rsplit(":", 1)[1]), server.pid
+    finally:
+        server.terminate(); server.wait()
+        subprocess.run(["rm", "-rf", root])
+
+def posting(port, path, body, headers=JSON):
+    """A job for `attack`: POSTs `body` as JSON (with `headers`) to `path`."""
+    return lambda: request(port, "POST", path, json.dumps(body).encode(), headers)
+
 def attack(port, pid, name, jobs):
     """Runs `jobs` (callables) at once while a normal client GETs /prices; prints the figures."""
     _, _, cpu0 = stats(pid)
@@ -75,15 +91,10 @@ def attack(port, pid, name, jobs):
     print("   first answer:", results[0][3])
 
 def main():
-    root = fixture()
-    server = subprocess.Popen([BIN, "--root", root, "--port", "0", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        port = int(server.stdout.readline().strip().rsplit(":", 1)[1])
-        pid = server.pid
+    with serving(fixture()) as (port, pid):
         request(port, "GET", "/prices")
         print("idle", stats(pid))
-        J = {"Content-Type": "application/json"}
-        post = lambda path, body, h=J: (lambda: request(port, "POST", path, json.dumps(body).encode(), h))
+        post = lambda path, body, headers=JSON: posting(port, path, body, headers)
         attack(port, pid, "2 x 800,000 names of one PDF", [post("/filings", {"filenames": ["a.pdf"] * 800_000})] * 2)
         attack(port, pid, "4 x 1,000 names of a 5 MB PDF", [post("/filings", {"filenames": ["big.pdf"] * 1000})] * 4)
         attack(port, pid, "4 x 100 distinct names (101st refused)", [post("/filings", {"filenames": [f"n{i}.pdf" for i in range(101)]})] * 4)
@@ -93,9 +104,6 @@ def main():
         attack(port, pid, "4 x search of the same 200 MB line for 32 absent words", [post("/huge", {"prompt": " ".join(f"absent{i}" for i in range(32))})] * 4)
         attack(port, pid, "4 x text/plain POST (simple request)", [post("/search", {"prompt": "margin"}, {"Content-Type": "text/plain;charset=UTF-8"})] * 4)
         attack(port, pid, "4 x Host: rebind.example", [lambda: request(port, "GET", "/files/filings/big.pdf", headers={"Host": "rebind.example"})] * 4)
-    finally:
-        server.terminate(); server.wait()
-        subprocess.run(["rm", "-rf", root])
 
 def listing():
     """Zero configuration over data/ with link loops, and over a 100,000-column CSV."""
@@ -111,20 +119,15 @@ def listing():
             n = 100_000
             open(f"{root}/data/wide.csv", "w").write(",".join(f"c{i}" for i in range(n)) + "\n" + ",".join(str(i) for i in range(n)) + "\n")
         t = time.perf_counter()
-        server = subprocess.Popen([BIN, "--root", root, "--port", "0", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        try:
-            port = int(server.stdout.readline().strip().rsplit(":", 1)[1])
+        with serving(root) as (port, pid):
             status, body = request(port, "GET", "/widgets.json")
             start = time.perf_counter() - t
-            _, _, cpu0 = stats(server.pid)
+            _, _, cpu0 = stats(pid)
             t = time.perf_counter()
             for _ in range(20):
                 request(port, "GET", "/")
-            hwm, rss, cpu1 = stats(server.pid)
+            hwm, rss, cpu1 = stats(pid)
             print(f"| {name}: start + /widgets.json {start:.2f} s, {len(json.loads(body))} widgets | 20 x GET / {time.perf_counter() - t:.3f} s, CPU {cpu1 - cpu0:.3f} s | peak RSS {hwm} MB |")
-        finally:
-            server.terminate(); server.wait()
-            subprocess.run(["rm", "-rf", root])
 
 if __name__ == "__main__":  # imported by the other attack scripts for its helpers
     main() if sys.argv[2:] != ["listing"] else None

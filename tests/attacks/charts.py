@@ -7,11 +7,9 @@ each match a search, a 100 MB one-line .url file, a 60 MB Vega-Lite spec, Highch
 table every 50 ms (`bounds.attack`), and prints one table row per attack. Loopback only; it stops
 the server it starts and removes its folder; about a minute.
 """
-import json, os, subprocess, sys, tempfile
+import json, os, tempfile
 
-from bounds import attack, request, stats
-
-BIN = sys.argv[1]
+from bounds import attack, posting, request, serving, stats
 
 
 def fixture():
@@ -41,17 +39,12 @@ def fixture():
 
 
 def main():
-    root = fixture()
-    server = subprocess.Popen([BIN, "--root", root, "--port", "0", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        port = int(server.stdout.readline().strip().rsplit(":", 1)[1])
-        pid = server.pid
+    with serving(fixture()) as (port, pid):
         request(port, "GET", "/prices")
         print("idle", stats(pid))
-        J = {"Content-Type": "application/json"}
-        post = lambda path, body: (lambda: request(port, "POST", path, json.dumps(body).encode(), J))
+        post = lambda path, body: posting(port, path, body)
         get = lambda path: (lambda: request(port, "GET", path))
-        status, body = request(port, "POST", "/search", json.dumps({"prompt": "net margin"}).encode(), J)
+        status, body = posting(port, "/search", {"prompt": "net margin"})()
         answer = json.loads(body)
         print("search: content", len(answer["content"]), "lines; citations", len(answer["extra_citations"]),
               "files; lines cited", sum(len(c["details"]) for c in answer["extra_citations"]))
@@ -63,9 +56,6 @@ def main():
         attack(port, pid, "4 x vega-lite 60 MB spec, no theme (served as written)", [get("/big")] * 4)
         attack(port, pid, "4 x highcharts with 100,000 axes, theme=light", [get("/axes?theme=light")] * 4)
         attack(port, pid, "4 x theme=<2,000-byte junk>", [get("/axes?theme=" + "x" * 2000)] * 4)
-    finally:
-        server.terminate(); server.wait()
-        subprocess.run(["rm", "-rf", root])
 
 
 main()

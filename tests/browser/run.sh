@@ -97,21 +97,25 @@ for line in sys.stdin:
         print(r["method"], r["path"], r["status"])'
 }
 
+# Opens the page on https://$1: sets $seen (what the page read) and $requests (what reached the
+# server meanwhile, as requests_since prints them).
+visit() {
+    local before
+    before="$(wc -l <"$WORK/server.log")"
+    seen="$(browse "$1")"
+    echo "browser: $seen"
+    requests="$(requests_since "$before")"
+}
+
 echo "== allowed origin https://pro.openbb.co"
-before="$(wc -l <"$WORK/server.log")"
-seen="$(browse pro.openbb.co)"
-echo "browser: $seen"
+visit pro.openbb.co
 [[ "$seen" == "$EXPECTED" ]] || fail "expected '$EXPECTED', the browser saw '$seen'"
-requests="$(requests_since "$before")"
 grep -qx 'OPTIONS /widgets.json 204' <<<"$requests" || fail "no preflight for /widgets.json: $requests"
 grep -qx 'GET /widgets.json 200' <<<"$requests" || fail "no GET /widgets.json: $requests"
 
 echo "== disallowed origin https://evil.example"
-before="$(wc -l <"$WORK/server.log")"
-seen="$(browse evil.example)"
-echo "browser: $seen"
+visit evil.example
 [[ "$seen" == "FAILED TypeError: Failed to fetch" ]] || fail "evil.example read the backend: '$seen'"
-requests="$(requests_since "$before")"
 # The server was reached (the preflight was answered) and the browser refused to go further.
 grep -qx 'OPTIONS /widgets.json 204' <<<"$requests" || fail "evil.example never reached the server: $requests"
 if grep -q '^GET ' <<<"$requests"; then

@@ -8,10 +8,12 @@ use std::fs;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use openbb_files::app::App;
+use openbb_files::check;
 use openbb_files::finish::{Answer, Exchange};
 use openbb_files::http::{Request, Response};
 use openbb_files::live::Limits;
@@ -127,6 +129,36 @@ pub fn answer(app: &App, request: &Request) -> Response {
         http_1_0: false,
     };
     app.finish(request, Answer::Handled(app.handle(request)), &exchange)
+}
+
+/// `openbb-files check --root` over `fixture`'s folder, as a user runs it: its exit status and
+/// what it printed.
+pub fn check_folder(fixture: &Fixture) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_openbb-files"))
+        .args(["check", "--root"])
+        .arg(&fixture.root)
+        .output()
+        .unwrap();
+    (out.status.code(), String::from_utf8(out.stdout).unwrap())
+}
+
+/// `check`'s options for `root` (and, with `url`, the server to replay Workspace's calls to),
+/// the other flags at their defaults: no key, `X-API-KEY`, Workspace's origin.
+pub fn check_options(root: impl Into<PathBuf>, url: Option<String>) -> check::Options {
+    check::Options {
+        root: root.into(),
+        url,
+        api_key: None,
+        auth_header: "X-API-KEY".into(),
+        origin: "https://pro.openbb.co".into(),
+    }
+}
+
+/// Runs `check` with `options`: whether it passed, and what it printed.
+pub fn run_check(options: &check::Options) -> (bool, String) {
+    let mut out = Vec::new();
+    let passed = check::run(options, &mut out);
+    (passed, String::from_utf8(out).unwrap())
 }
 
 pub fn test_config(root: &Path) -> Config {

@@ -24,14 +24,19 @@
 //! a live_grid's `wsEndpoint` (`live/` takes the connection); a plain GET there is a 426.
 //! Invariant: every error body is `{"detail": "..."}`, and only files that `paths::DataDir`
 //! resolves are ever read besides the root's `widgets.json`, `apps.json` and `agents.json`.
+//!
+//! By job: here, the `App`, its checks and routes; `problems.rs` the problems known and the
+//! background check ([`App::watch`]); `status.rs` the answers about the server (`/`, `/metrics`).
+
+mod problems;
+mod status;
 
 use std::borrow::Cow;
-use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use crate::auth::Auth;
-use crate::cache::{CacheStats, FileVersion, Watched};
+use crate::cache::Watched;
 use crate::config::Config;
 use crate::cors::Cors;
 use crate::dashboard::{self, Dashboard};
@@ -40,19 +45,21 @@ use crate::finish::{self, Answer, Exchange};
 use crate::generate::Generated;
 use crate::health;
 use crate::hosts::Hosts;
-use crate::http::{Body, JSON, Method, Payload, Request, Response};
+use crate::http::{JSON, Method, Payload, Request, Response};
 use crate::live::{Grid, Hub, Limits};
 use crate::log::Level;
 use crate::manifest::{self, Manifest};
-use crate::metrics::{Exposition, LastStatuses, Metrics, Route as Counted};
+use crate::metrics::{LastStatuses, Metrics, Route as Counted};
 use crate::paths::DataDir;
 use crate::router::{self, NotFound, Route};
-use crate::status_page::{self, WidgetRow};
-use crate::validate::{Problem, Severity};
+use crate::status_page;
 use crate::websocket::{self, Upgrade};
 use crate::widgets::udf::{self, UdfRoute};
 use crate::widgets::{self, Call, omni, options, pdf};
 use crate::writes::Writes;
+
+pub use problems::WATCH_PAUSE;
+use problems::{DataCheck, Loaded, Loader, load, load_and_log};
 
 pub struct App {
     files: Arc<Files>,
@@ -92,12 +99,6 @@ pub struct App {
     scheme: &'static str,
     cors_origins: Vec<String>,
 }
-
-/// The shortest pause of [`App::watch`] between two checks.
-pub const WATCH_PAUSE: Duration = Duration::from_secs(2);
-/// A check pauses at least this many times as long as it took, so that the background check
-/// takes at most about a twentieth of one core however large `data/` is.
-const WATCH_PAUSE_FACTOR: u32 = 20;
 
 impl App {
     /// The app for a server: widgets left out are logged on every load of `widgets.json`,
@@ -207,148 +208,6 @@ impl App {
 
     pub fn auth(&self) -> &Auth {
         &self.auth
-    }
-
-    /// Every problem the server knows of: manifest files, widgets left out, widgets whose data
-    /// is missing or lacks the columns they name, app layouts naming missing widgets,
-    /// unreadable data.
-    pub fn problems(&self) -> Vec<Problem> {
-        let (manifest, widgets_problem) = self.manifest();
-        let (_, apps_problem) = self.apps.get();
-        let (_, agents_problem) = self.agents.get();
-        widgets_problem
-            .iter()
-            .chain(apps_problem.iter())
-            .chain(agents_problem.iter())
-            .map(|p| Problem::error(p.to_string()))
-            .chain(manifest.problems.iter().cloned())
-            .chain(manifest.warnings.iter().cloned())
-            .chain(self.data_and_apps_problems(&manifest))
-            .chain(self.files.problems())
-            .collect()
-    }
-
-    /// Reads every data file a served widget reads (every file a templated name can stand for,
-    /// every note of a newsfeed), so that one that does not parse is among the
-    /// [`App::problems`] with its file and line. `check` does this, and the server's
-    /// [`App::watch`]; a file unchanged since it was last read costs one `stat`.
-    pub fn read_data_files(&self) {
-        let (manifest, _) = self.manifest();
-        let listing = self.files.dir.list("", true).unwrap_or_default();
-        for (file, reading) in manifest.data_files(&|f| self.files.exists(f), &listing) {
-            if let Ok(found) = self.files.find(&file) {
-                let _ = self.files.data(&found.read_as(reading));
-            }
-        }
-        for folder in manifest.note_folders() {
-            let _ = widgets::newsfeed::read_notes(&self.files, folder);
-        }
-    }
-
-    /// The background check, which the server runs on a thread of its own, one call at a time,
-    /// until it stops: reloads `widgets.json`, `apps.json` and `agents.json` when they changed
-    /// (each reload is logged, [`App::log_reloads`]), reads the data files of the served widgets ([`App::read_data_files`]:
-    /// only changed ones are parsed again; a file that does not parse is logged then) and logs
-    /// the data and app problems not logged before. Requests never wait for it: they share only
-    /// the caches, whose locks are not held while a file is read. Returns how long to pause
-    /// before the next check: [`WATCH_PAUSE`], or twenty times as long as this one took.
-    pub fn watch(&self) -> Duration {
-        let started = Instant::now();
-        let (manifest, _) = self.manifest();
-        let _ = self.agents.get();
-        self.log_reloads();
-        self.read_data_files();
-        self.log_new_problems(&manifest);
-        WATCH_PAUSE.max(started.elapsed() * WATCH_PAUSE_FACTOR)
-    }
-
-    /// Logs a reload of `widgets.json` or `apps.json` since the last call (by a request or by
-    /// [`App::watch`]); a load that failed is logged by `Watched`, which keeps the last good
-    /// value, and each widget left out by [`load_and_log`].
-    fn log_reloads(&self) {
-        if !self.logging {
-            return;
-        }
-        let now = Loaded {
-            widgets: self.widgets.get().0,
-            apps: self.apps.get().0,
-        };
-        let mut loaded = self.loaded.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(before) = &*loaded {
-            if !Arc::ptr_eq(&before.widgets, &now.widgets) {
-                crate::log::line(&match &*now.widgets {
-                    Some(manifest) => format!(
-                        "openbb-files: reloaded widgets.json: {} widgets served, {} left out",
-                        manifest.widget_count(),
-                        manifest.problems.len()
-                    ),
-                    None => "openbb-files: widgets.json is gone: serving the widgets made from \
-                             the files in data/"
-                        .to_string(),
-                });
-            }
-            if !Arc::ptr_eq(&before.apps, &now.apps) {
-                crate::log::line("openbb-files: reloaded apps.json");
-            }
-        }
-        *loaded = Some(now);
-    }
-
-    /// Logs the data and app problems of `manifest` that the last call did not log.
-    fn log_new_problems(&self, manifest: &Arc<Manifest>) {
-        if !self.logging {
-            return;
-        }
-        let problems = self.data_and_apps_problems(manifest);
-        let mut reported = self.reported.lock().unwrap_or_else(|p| p.into_inner());
-        for problem in &problems {
-            if !reported.contains(&problem.line) {
-                log_problem("", problem);
-            }
-        }
-        *reported = problems.into_iter().map(|problem| problem.line).collect();
-    }
-
-    /// The served widgets checked against `data/`, and `apps.json` against the served widgets.
-    fn data_and_apps_problems(&self, manifest: &Arc<Manifest>) -> Vec<Problem> {
-        let mut problems = self.data_problems(manifest);
-        problems.extend(self.writes.problems(manifest));
-        problems.extend(self.apps(manifest).1);
-        problems
-    }
-
-    /// [`Manifest::data_problems`], checked again only when the manifest or a file the last
-    /// check looked for has changed (one `stat` a file otherwise): `/` reads no data.
-    fn data_problems(&self, manifest: &Arc<Manifest>) -> Vec<Problem> {
-        let version = |file: &str| {
-            let (_, meta) = self.files.dir.resolve(file)?;
-            Some(FileVersion::from_metadata(&meta))
-        };
-        let mut last = self.data_check.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(last) = &*last
-            && Arc::ptr_eq(&last.manifest, manifest)
-            && last
-                .looked_at
-                .iter()
-                .all(|(file, seen)| version(file) == *seen)
-        {
-            return last.problems.clone();
-        }
-        let looked_at = RefCell::new(Vec::new());
-        // The version is taken before the look, so a file changing meanwhile is checked again.
-        let exists = |file: &str| {
-            looked_at
-                .borrow_mut()
-                .push((file.to_string(), version(file)));
-            self.files.exists(file)
-        };
-        let problems = manifest.data_problems(&exists, &|f| self.files.header(f));
-        *last = Some(DataCheck {
-            manifest: Arc::clone(manifest),
-            looked_at: looked_at.into_inner(),
-            problems: problems.clone(),
-        });
-        problems
     }
 
     pub fn handle(&self, request: &Request) -> Response {
@@ -578,128 +437,6 @@ impl App {
         self.live
             .close_all(websocket::GOING_AWAY, "the server is stopping");
     }
-
-    fn info(&self, manifest: &Manifest) -> Response {
-        Response::json(
-            200,
-            &serde_json::json!({
-                "name": env!("CARGO_PKG_NAME"),
-                "version": env!("CARGO_PKG_VERSION"),
-                "widgets": manifest.widget_count(),
-                "auth_required": self.auth.required(),
-                "uptime_seconds": self.started.elapsed().as_secs(),
-                "live_subscribers": self.live.subscribers(),
-                "live_queued_bytes": self.live.queued_bytes(),
-                "problems": self.problems().into_iter().map(|p| p.line).collect::<Vec<_>>(),
-            }),
-        )
-        // `/` answers by `Accept` (JSON or the status page) and changes every second: neither
-        // answer is kept by a cache, so none can be served for the other.
-        .with_header("Cache-Control", "no-store")
-    }
-
-    /// The status page (`/` in a browser): what [`App::info`] says, with each widget's last
-    /// answer; the URL to paste into Workspace is the one the browser used.
-    fn status_page(&self, request: &Request, manifest: &Manifest) -> Response {
-        let served: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_slice(&manifest.served.bytes).unwrap_or_default();
-        let text = |entry: &serde_json::Value, key: &str, default: &str| {
-            entry[key].as_str().unwrap_or(default).to_string()
-        };
-        let widgets = served
-            .iter()
-            .map(|(id, entry)| WidgetRow {
-                name: text(entry, "name", id),
-                kind: text(entry, "type", "table"),
-                endpoint: text(entry, "endpoint", ""),
-                last: self.last_statuses.get(id),
-            })
-            .collect();
-        // The Host check has passed: it is a name this server answers to.
-        let host = request.header("host").unwrap_or("127.0.0.1");
-        let url = format!("{}://{host}", self.scheme);
-        status_page::render(&status_page::Status {
-            url: &url,
-            auth_required: self.auth.required(),
-            origins: &self.cors_origins,
-            widgets,
-            problems: &self.problems(),
-        })
-    }
-
-    /// `/metrics` in Prometheus' text format: the requests counted, the caches, live_grid
-    /// subscribers, failed remote fetches and the current problems.
-    fn metrics(&self) -> Response {
-        let mut out = Exposition::default();
-        self.metrics.write(&mut out);
-        type Figure = fn(&CacheStats) -> u64;
-        let cache_families: [(&str, &str, &str, Figure); 4] = [
-            (
-                "openbb_files_cache_bytes",
-                "gauge",
-                "Bytes a cache holds, counted against its budget.",
-                |stats| stats.bytes as u64,
-            ),
-            (
-                "openbb_files_cache_entries",
-                "gauge",
-                "Entries a cache holds.",
-                |stats| stats.entries as u64,
-            ),
-            (
-                "openbb_files_cache_hits_total",
-                "counter",
-                "Answers a cache gave from memory.",
-                |stats| stats.hits,
-            ),
-            (
-                "openbb_files_cache_misses_total",
-                "counter",
-                "Times a cache had to read, fetch or render.",
-                |stats| stats.misses,
-            ),
-        ];
-        let caches = self.files.cache_stats();
-        for (name, kind, help, figure) in cache_families {
-            out.family(name, kind, help);
-            for (cache, stats) in &caches {
-                out.sample(name, &[("cache", cache)], figure(stats));
-            }
-        }
-        out.gauge(
-            "openbb_files_live_subscribers",
-            "live_grid WebSockets open.",
-            &[(&[], self.live.subscribers() as u64)],
-        );
-        out.counter(
-            "openbb_files_remote_fetch_failures_total",
-            "Fetches of remote data sources that failed.",
-            &[(&[], self.files.remote.failures())],
-        );
-        let problems = self.problems();
-        let count = |severity| problems.iter().filter(|p| p.severity == severity).count();
-        out.gauge(
-            "openbb_files_problems",
-            "Problems listed at / now, by severity.",
-            &[
-                (&[("severity", "error")], count(Severity::Error) as u64),
-                (&[("severity", "warning")], count(Severity::Warning) as u64),
-            ],
-        );
-        out.gauge(
-            "openbb_files_uptime_seconds",
-            "Seconds since the server started.",
-            &[(&[], self.started.elapsed().as_secs())],
-        );
-        out.gauge(
-            "openbb_files_build_info",
-            "The version serving, as a label.",
-            &[(&[("version", env!("CARGO_PKG_VERSION"))], 1)],
-        );
-        let body = Body::Owned(out.into_string().into_bytes());
-        Response::new(200, crate::metrics::CONTENT_TYPE, body)
-            .with_header("Cache-Control", "no-store")
-    }
 }
 
 /// The 404 of a path that names nothing; below an advanced chart's endpoint, it names the
@@ -727,50 +464,4 @@ fn is_json(content_type: Option<&str>) -> bool {
         let media_type = value.split(';').next().unwrap_or("").trim();
         media_type.eq_ignore_ascii_case("application/json")
     })
-}
-
-/// Loads `widgets.json` (`None` when there is none).
-type Loader = fn(Option<&[u8]>) -> Result<Option<Arc<Manifest>>, String>;
-
-fn load(bytes: Option<&[u8]>) -> Result<Option<Arc<Manifest>>, String> {
-    bytes
-        .map(|bytes| Manifest::parse(Some(bytes)).map(Arc::new))
-        .transpose()
-}
-
-/// [`load`], logging each widget left out and each warning, on every load.
-fn load_and_log(bytes: Option<&[u8]>) -> Result<Option<Arc<Manifest>>, String> {
-    let manifest = load(bytes)?;
-    for manifest in manifest.iter() {
-        for problem in &manifest.problems {
-            log_problem("widget left out: ", problem);
-        }
-        for warning in &manifest.warnings {
-            log_problem("", warning);
-        }
-    }
-    Ok(manifest)
-}
-
-/// Logs `problem` at its severity, its line after `prefix`.
-fn log_problem(prefix: &str, problem: &Problem) {
-    let level = match problem.severity {
-        Severity::Error => Level::Error,
-        Severity::Warning => Level::Warning,
-    };
-    crate::log::write(level, &format!("openbb-files: {prefix}{}", problem.line));
-}
-
-/// `widgets.json` and `apps.json` as loaded (each value is replaced on a reload).
-struct Loaded {
-    widgets: Arc<Option<Arc<Manifest>>>,
-    apps: Arc<Option<Payload>>,
-}
-
-/// The last check of the served widgets against `data/`.
-struct DataCheck {
-    manifest: Arc<Manifest>,
-    /// Each file the check looked for, with its version then (`None`: not there).
-    looked_at: Vec<(String, Option<FileVersion>)>,
-    problems: Vec<Problem>,
 }
