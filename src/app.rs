@@ -30,7 +30,7 @@ use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::auth::Auth;
+use crate::auth::{ApiKey, Auth};
 use crate::cache::{CacheStats, FileVersion, Watched};
 use crate::config::Config;
 use crate::cors::Cors;
@@ -157,11 +157,7 @@ impl App {
                 manifest::parse_agents,
             ),
             cors: Cors::new(&config.cors_origins),
-            auth: Auth::new(
-                config.api_key.clone(),
-                &config.auth_header,
-                &config.auth_query,
-            ),
+            auth: Auth::new(config.keys(), &config.auth_header, &config.auth_query),
             hosts: Hosts::new(&config.host, &config.allowed_hosts),
             max_viewer_bytes: config.max_viewer_bytes,
             // Half the workers at most, so searches never hold every worker.
@@ -169,7 +165,7 @@ impl App {
             writes: Writes::new(
                 DataDir::new(config.root.join("data")),
                 config.writes.clone(),
-                config.api_key.is_some(),
+                !config.keys().is_empty(),
             ),
             started: Instant::now(),
             data_check: Mutex::new(None),
@@ -407,11 +403,13 @@ impl App {
     fn route(&self, request: &Request) -> (Counted, Response) {
         let (manifest, _) = self.manifest();
         let route = router::route(&request.path, &manifest);
-        if !matches!(route, Ok(Route::Health))
-            && let Err(detail) = self.auth.check(request)
-        {
-            return (Counted::Other, Response::error(401, &detail));
-        }
+        let key = match route {
+            Ok(Route::Health) => None,
+            _ => match self.auth.check(request) {
+                Ok(key) => key,
+                Err(detail) => return (Counted::Other, Response::error(401, &detail)),
+            },
+        };
         let route = match route {
             Ok(route) => route,
             Err(nothing) => return (Counted::Other, not_found(request, nothing)),
@@ -442,12 +440,19 @@ impl App {
             );
             return (counted, refusal);
         }
-        let response = self.answer(request, &manifest, route);
+        let response = self.answer(request, key, &manifest, route);
         (counted, response.not_modified_for(request))
     }
 
-    /// The answer of a route's handler to a request whose method it takes.
-    fn answer(&self, request: &Request, manifest: &Arc<Manifest>, route: Route) -> Response {
+    /// The answer of a route's handler to a request whose method it takes, made with `key`
+    /// (what [`Auth::check`] gave: `None` when no key is required).
+    fn answer(
+        &self,
+        request: &Request,
+        key: Option<&ApiKey>,
+        manifest: &Arc<Manifest>,
+        route: Route,
+    ) -> Response {
         let params = self.params(request);
         match route {
             Route::Health => health::answer(self.loaded()),
@@ -463,10 +468,10 @@ impl App {
             Route::Options(options) => options::serve(&self.files, options, &params),
             Route::Widget(widget) => {
                 let response = match &widget.append {
-                    Some(append) if matches!(request.method, Method::Post | Method::Put) => {
-                        self.writes.serve(widget, append, request)
-                    }
-                    _ => widgets::serve(&self.call(widget, request, &params)),
+                    Some(append) if matches!(request.method, Method::Post | Method::Put) => self
+                        .writes
+                        .serve(widget, append, request, key.map(ApiKey::id)),
+                    _ => widgets::serve(&self.call(widget, request, key, &params)),
                 };
                 self.last_statuses
                     .record(&widget.id, response.status, SystemTime::now());
@@ -477,7 +482,7 @@ impl App {
                 source,
                 route,
             } => {
-                let response = udf::serve(&self.call(chart, request, &params), source, route);
+                let response = udf::serve(&self.call(chart, request, key, &params), source, route);
                 self.last_statuses
                     .record(&chart.id, response.status, SystemTime::now());
                 response
@@ -498,6 +503,7 @@ impl App {
         &'a self,
         widget: &'a manifest::Widget,
         request: &'a Request,
+        key: Option<&'a ApiKey>,
         params: &'a [(String, String)],
     ) -> Call<'a> {
         Call {
@@ -506,6 +512,7 @@ impl App {
             request,
             params,
             auth: &self.auth,
+            key,
             max_viewer_bytes: self.max_viewer_bytes,
             searches: &self.searches,
         }
@@ -548,7 +555,8 @@ impl App {
                 &format!("a page from {origin} may not open WebSockets here (see --cors-origin)"),
             ));
         }
-        self.auth
+        let key = self
+            .auth
             .check(request)
             .map_err(|detail| Response::error(401, &detail))?;
         let (manifest, _) = self.manifest();
@@ -560,7 +568,7 @@ impl App {
         };
         let accept = websocket::handshake(request)?;
         let params = self.params(request).into_owned();
-        let call = self.call(grid.widget, request, &params);
+        let call = self.call(grid.widget, request, key, &params);
         let relative = call.locate(grid.source)?;
         let grid = Grid::of(&grid);
         let admission = self.live.admit(&grid, &relative, request.remote)?;
