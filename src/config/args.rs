@@ -738,6 +738,10 @@ mod tests {
         let huge = write("huge", &"#".repeat(1 << 20 | 1));
         let err = parse_with(&["--api-keys", &huge], &[]).unwrap_err().0;
         assert!(err.contains("larger than 1048576 bytes"), "{err}");
+        let latin1 = folder.join("latin1");
+        std::fs::write(&latin1, b"ren\xe9 k-ren\xe9\n").unwrap();
+        let err = parse_with(&["--api-keys", latin1.to_str().unwrap()], &[]).unwrap_err();
+        assert!(err.0.ends_with("latin1: not UTF-8 text"), "{err:?}");
         let missing = folder.join("missing").to_string_lossy().into_owned();
         assert!(parse_with(&["--api-keys", &missing], &[]).is_err());
         let blank = [("OPENBB_FILES_API_KEYS", " ")];
