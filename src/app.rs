@@ -3,12 +3,13 @@
 //!
 //! Order for every request: the `Host` check (a name the server does not answer to → 421; see
 //! `hosts.rs`); `OPTIONS` is a CORS preflight (no token needed); the route
-//! ([`router::route`]); the token check, except for `/health` (see `health.rs`); then a path
-//! that names nothing → 404, a method the route does not take → 405 with `Allow` (from
-//! [`router::Methods`]), a POST whose `Content-Type` is not JSON → 415, so no page can make
-//! the server work without a CORS preflight (a PUT likewise); then the route's handler: the
-//! manifests (with no `widgets.json` the generated one, `generate/`, and with no `apps.json`
-//! either its dashboard, `dashboard.rs`), the raw files, `writes` for a POST or PUT on a widget
+//! ([`router::route`]); the token check, except for `/health` (see `health.rs`; the key it
+//! matched goes on to the handler beside the request: a write records its id, a PDF link
+//! carries it); then a path that names nothing → 404, a method the route does not take → 405
+//! with `Allow` (from [`router::Methods`]), a POST whose `Content-Type` is not JSON → 415,
+//! so no page can make the server work without a CORS preflight (a PUT likewise); then the
+//! route's handler: the manifests (with no `widgets.json` the generated one, `generate/`, and
+//! with no `apps.json` either its dashboard, `dashboard.rs`), the raw files, `writes` for a POST or PUT on a widget
 //! with `backend.append` (its form), `widgets::serve` for a widget's endpoint, `widgets::udf::serve` for an advanced
 //! chart's routes below it, `widgets::options::serve`. Every answer, errors included, is
 //! finished by [`App::finish`] (`finish.rs`: the CORS headers, so the browser can show errors
