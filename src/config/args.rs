@@ -51,8 +51,9 @@ const FLAGS: [Flag; 34] = [
     Flag {
         name: "api-keys",
         value: Some("FILE"),
-        help: "also accept the named keys of FILE, one 'ID KEY' per line ('#' comments), read \
-               once at the start (restart to change them); a write records its key's ID",
+        help: "also accept the named keys of FILE, one 'ID KEY' per line ('#' comments; at most \
+               1,000 keys, 1 MiB), read once at the start (restart to change them); a write \
+               records its key's ID",
     },
     Flag {
         name: "auth-header",
@@ -201,8 +202,8 @@ const FLAGS: [Flag; 34] = [
     Flag {
         name: "allow-unauthenticated-writes",
         value: None,
-        help: "take form writes (backend.append) on a server without --api-key; only on a \
-               trusted network [variable: 1 or true]",
+        help: "take form writes (backend.append) on a server without keys (--api-key, \
+               --api-keys); only on a trusted network [variable: 1 or true]",
     },
     Flag {
         name: "max-write-bytes",
