@@ -266,14 +266,21 @@ fn banner(config: &Config, addr: SocketAddr) -> String {
              browsers block plain http:// to anything but localhost\n",
         );
     }
-    text.push_str(&match &config.api_key {
-        Some(_) => format!(
+    let keys = config.keys().len();
+    text.push_str(&match keys {
+        0 => "  Token: not required (--api-key sets one)\n".to_string(),
+        _ => format!(
             "  Token: required, as header {} (or query parameter {})\n",
             config.auth_header, config.auth_query
         ),
-        None => "  Token: not required (--api-key sets one)\n".to_string(),
     });
-    if config.api_key.is_none() && !addr.ip().to_canonical().is_loopback() {
+    if !config.api_keys.is_empty() {
+        text.push_str(&format!(
+            "  Keys: {keys}, each known by its id (the --api-keys file is read at the start: \
+             restart to change it)\n"
+        ));
+    }
+    if keys == 0 && !addr.ip().to_canonical().is_loopback() {
         text.push_str(&format!(
             "openbb-files: warning: listening on {addr} without a key: anyone who can reach \
              this address can read every file in data/; require a key with --api-key KEY (or \
@@ -318,6 +325,21 @@ mod tests {
         assert!(!text.contains("warning"), "{text}");
         let v6 = banner(&Config::default(), "[::]:8080".parse().unwrap());
         assert!(v6.contains("URL http://[::1]:8080\n"), "{v6}");
+    }
+
+    #[test]
+    fn banner_counts_named_keys_without_showing_them() {
+        let config = Config {
+            api_keys: vec![openbb_files::auth::ApiKey::new("alice", "k-alice")],
+            ..Config::default()
+        };
+        let text = banner(&config, "0.0.0.0:8080".parse().unwrap());
+        assert!(text.contains("Token: required"), "{text}");
+        assert!(text.contains("Keys: 1, each known by its id"), "{text}");
+        assert!(
+            !text.contains("k-alice") && !text.contains("warning"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -1,6 +1,10 @@
-//! Token checks over real sockets: where the key may travel, 401s, and preflights without it.
+//! Token checks over real sockets: where the key may travel, 401s, and preflights without it;
+//! the named keys of an `--api-keys` file (any of them reads, a PDF link carries the
+//! requester's own, a bad file stops the start without showing a key).
 
-use crate::support::{TestServer, prices_fixture, test_config};
+use std::process::Command;
+
+use crate::support::{Fixture, TestServer, prices_fixture, test_config};
 
 fn keyed_server() -> TestServer {
     let fixture = prices_fixture();
@@ -108,4 +112,103 @@ fn custom_header_and_query_names() {
         401
     );
     assert!(server.get("/").detail().contains("X-TOKEN"));
+}
+
+/// A server taking `--api-key main-k3y` and the named keys `alice` and `bob` of a keys file,
+/// serving `prices` and a PDF widget linked by URL.
+fn named_keys_server() -> TestServer {
+    let fixture = prices_fixture();
+    fixture
+        .write(
+            "widgets.json",
+            r#"{"prices": {"name": "Prices", "description": "d", "endpoint": "prices"},
+                "filing": {"name": "Filing", "description": "d", "type": "pdf",
+                           "endpoint": "filing", "backend": {"file": "q3.pdf", "mode": "url"}}}"#,
+        )
+        .write("data/q3.pdf", "%PDF-1.4 q3")
+        .write("keys.txt", "alice alice-k3y\nbob bob-k3y\n");
+    let mut config = test_config(&fixture.root);
+    config.api_key = Some("main-k3y".into());
+    config.api_keys =
+        openbb_files::auth::read_keys_file(&fixture.path("keys.txt"), Some("main-k3y")).unwrap();
+    TestServer::start_with(fixture, config)
+}
+
+#[test]
+fn every_named_key_reads_and_a_key_not_in_the_file_is_refused() {
+    let server = named_keys_server();
+    for key in ["alice-k3y", "bob-k3y", "main-k3y"] {
+        let reply = server.request("GET", "/prices", &[("X-API-KEY", key)]);
+        assert_eq!(reply.status, 200, "{key}");
+        assert_eq!(
+            server.get(&format!("/widgets.json?api_key={key}")).status,
+            200
+        );
+    }
+    for wrong in ["carol-k3y", "alice-k3", "alice-k3y bob-k3y", "alice"] {
+        let reply = server.request("GET", "/prices", &[("X-API-KEY", wrong)]);
+        assert_eq!(reply.status, 401, "{wrong}");
+        assert!(!reply.detail().contains("k3y"), "{}", reply.detail());
+    }
+}
+
+#[test]
+fn a_pdf_link_carries_the_key_of_whoever_asked() {
+    let server = named_keys_server();
+    for (key, other) in [("alice-k3y", "bob-k3y"), ("bob-k3y", "alice-k3y")] {
+        let reply = server.request(
+            "GET",
+            "/filing",
+            &[("Authorization", &format!("Bearer {key}"))],
+        );
+        let url = reply.json()["url"].as_str().unwrap().to_string();
+        assert!(
+            url.ends_with(&format!("/files/q3.pdf?api_key={key}")),
+            "{url}"
+        );
+        assert!(!url.contains(other) && !url.contains("main-k3y"), "{url}");
+        let path = url.split_once(&server.addr.to_string()).unwrap().1;
+        let pdf = server.get(path);
+        assert_eq!((pdf.status, pdf.body.as_str()), (200, "%PDF-1.4 q3"));
+    }
+}
+
+#[test]
+fn a_bad_keys_file_stops_the_start_naming_the_line_but_no_key() {
+    let fixture = Fixture::new();
+    fixture
+        .write("data/prices.csv", "ticker,price\nA,1\n")
+        .write(
+            "keys.txt",
+            "# desk\nalice sekrit-one\nbob sekrit-two extra\n",
+        )
+        .write("dup.txt", "alice sekrit-one\ncarol sekrit-one\n");
+    for (file, why) in [
+        (
+            "keys.txt",
+            "line 3: expected an id, whitespace, then the key",
+        ),
+        ("dup.txt", "line 2: the same key as line 1"),
+        ("missing.txt", "missing.txt: No such file"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_openbb-files"))
+            .args([
+                "--root",
+                fixture.root.to_str().unwrap(),
+                "--port",
+                "0",
+                "--api-keys",
+            ])
+            .arg(fixture.path(file))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{file}: {stderr}");
+        assert!(
+            stderr.contains("--api-keys: ") && stderr.contains(why),
+            "{file}: {stderr}"
+        );
+        assert!(!stderr.contains("sekrit"), "{file}: {stderr}");
+        assert!(out.stdout.is_empty(), "{file}: nothing listens");
+    }
 }

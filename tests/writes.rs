@@ -449,7 +449,7 @@ fn a_process_killed_mid_writes_keeps_every_acknowledged_row() {
     }
     let acknowledged = acknowledged.lock().unwrap().clone();
     let log = log.join().unwrap();
-    let logged = "POST widget=ideas file=data/ideas.csv client=127.0.0.1 bytes=";
+    let logged = "POST widget=ideas file=data/ideas.csv client=127.0.0.1 key=- bytes=";
     let writes_logged = log
         .lines()
         .filter(|l| l.contains(logged) && l.ends_with("status=200"));
@@ -658,7 +658,7 @@ fn check_reports_a_broken_write_target_and_a_server_without_a_key() {
         "{text}"
     );
     assert!(
-        text.contains("note: unless served with --api-key, served read-only (their forms' writes get 403): ideas, journal, quotes, research: writes need an API key"),
+        text.contains("note: unless served with --api-key or --api-keys, served read-only (their forms' writes get 403): ideas, journal, quotes, research: writes need an API key"),
         "{text}"
     );
 }
@@ -850,4 +850,196 @@ fn bad_notes_get_a_400_naming_the_field_and_unkeyed_writes_a_403() {
     assert_eq!(refused.status, 403, "{refused:?}");
     assert!(refused.detail().contains("--api-key"));
     assert_eq!(notes(&keyless).len(), 1);
+}
+
+/// Two write targets that record who wrote: a CSV log and a notes folder.
+const SIGNED_WIDGETS: &str = r#"{
+  "signed": {"name": "Signed ideas", "description": "d", "endpoint": "signed",
+             "backend": {"append": {"file": "signed.csv", "created_at": "created_at",
+                                    "submitted_by": "analyst", "columns": [{"name": "idea"}]}}},
+  "signed_notes": {"name": "Signed notes", "description": "d", "type": "newsfeed",
+                   "endpoint": "signed_notes",
+                   "backend": {"append": {"folder": "signed_notes", "submitted_by": "submitted_by"}}}
+}"#;
+
+/// The named keys of [`signed_fixture`]'s `keys.txt`.
+const ALICE: &str = "alice-k3y";
+const BOB: &str = "bob-k3y";
+
+fn signed_fixture() -> Fixture {
+    let fixture = Fixture::new();
+    fixture
+        .write("widgets.json", SIGNED_WIDGETS)
+        .write("data/signed.csv", "idea,created_at,analyst\n")
+        .write("data/signed_notes/.keep", "")
+        .write(
+            "keys.txt",
+            format!("# desk keys\nalice {ALICE}\n\nbob\t{BOB}\n"),
+        );
+    fixture
+}
+
+/// A server taking `--api-key KEY` (id `default`) and `--api-keys keys.txt`.
+fn signed_server() -> TestServer {
+    let fixture = signed_fixture();
+    let mut config = test_config(&fixture.root);
+    config.api_key = Some(KEY.into());
+    config.api_keys =
+        openbb_files::auth::read_keys_file(&fixture.path("keys.txt"), Some(KEY)).unwrap();
+    TestServer::start_with(fixture, config)
+}
+
+#[test]
+fn each_row_records_the_id_of_the_key_it_came_with() {
+    let server = signed_server();
+    let base = server.url("");
+    let inputs = &get(&server, "/widgets.json")["signed"]["params"][0]["inputParams"];
+    assert_eq!(
+        inputs.as_array().unwrap().len(),
+        2,
+        "idea and the button: {inputs}"
+    );
+    // Each key in another of the places Workspace may send it.
+    let by_header = send(
+        &base,
+        "POST",
+        "/signed",
+        r#"{"idea": "long A"}"#,
+        Some(ALICE),
+    );
+    assert_eq!(by_header.status, 200, "{by_header:?}");
+    assert_eq!(by_header.json()["row"]["analyst"], "alice");
+    let by_bearer = agent()
+        .run(
+            ureq::http::Request::builder()
+                .method("POST")
+                .uri(server.url("/signed"))
+                .header("Content-Type", "application/json")
+                .header("Authorization", format!("Bearer {BOB}"))
+                .body(r#"{"idea": "short B"}"#.to_string())
+                .unwrap(),
+        )
+        .unwrap();
+    assert_eq!(by_bearer.status(), 200);
+    let path = format!("/signed?api_key={KEY}");
+    let by_query = send(&base, "POST", &path, r#"{"idea": "flat C"}"#, None);
+    assert_eq!(by_query.status, 200, "{by_query:?}");
+
+    let refused = send(
+        &base,
+        "POST",
+        "/signed",
+        r#"{"idea": "x", "analyst": "bob"}"#,
+        Some(ALICE),
+    );
+    assert_eq!(refused.status, 400);
+    assert!(
+        refused
+            .detail()
+            .contains("field 'analyst' is filled by the server"),
+        "{}",
+        refused.detail()
+    );
+    let unknown = send(
+        &base,
+        "POST",
+        "/signed",
+        r#"{"idea": "x"}"#,
+        Some("carol-k3y"),
+    );
+    assert_eq!(unknown.status, 401);
+    assert!(!unknown.detail().contains("carol"), "{}", unknown.detail());
+
+    let rows = records(&server.fixture.path("data/signed.csv"));
+    let signed: Vec<(&str, &str)> = rows[1..]
+        .iter()
+        .map(|row| (row[0].as_str(), row[2].as_str()))
+        .collect();
+    assert_eq!(
+        signed,
+        [
+            ("long A", "alice"),
+            ("short B", "bob"),
+            ("flat C", "default")
+        ]
+    );
+    // The table reads back with a named key too.
+    let table = server.request("GET", "/signed", &[("X-API-KEY", BOB)]);
+    assert_eq!(table.status, 200, "{table:?}");
+    assert_eq!(table.json()[0]["analyst"], "alice");
+
+    let note = send(
+        &base,
+        "POST",
+        "/signed_notes",
+        r#"{"title": "Memo", "author": "A. Smith"}"#,
+        Some(BOB),
+    );
+    assert_eq!(note.status, 200, "{note:?}");
+    let written = note.json()["written"].as_str().unwrap().to_string();
+    let text = fs::read_to_string(server.fixture.path(&format!("data/{written}"))).unwrap();
+    assert!(
+        text.contains("author: \"A. Smith\"\n") && text.contains("submitted_by: \"bob\"\n"),
+        "{text}"
+    );
+    assert_eq!(
+        openbb_files::note::parse_note(&text).unwrap()["author"],
+        "A. Smith"
+    );
+}
+
+#[test]
+fn without_keys_the_submitter_column_stays_empty_and_is_warned_about() {
+    let fixture = signed_fixture();
+    let mut config = test_config(&fixture.root);
+    config.writes.allow_unauthenticated = true;
+    let server = TestServer::start_with(fixture, config);
+    let reply = send(
+        &server.url(""),
+        "POST",
+        "/signed",
+        r#"{"idea": "anon"}"#,
+        None,
+    );
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(reply.json()["row"]["analyst"], Value::Null);
+    let rows = records(&server.fixture.path("data/signed.csv"));
+    assert_eq!(rows[1][0], "anon");
+    assert_eq!(rows[1][2], "");
+    let problems = server.get("/").json()["problems"].to_string();
+    assert!(
+        problems.contains("signed: backend.append: submitted_by: 'analyst' stays empty"),
+        "{problems}"
+    );
+}
+
+#[test]
+fn the_write_log_names_the_key_id_and_never_the_key() {
+    let fixture = signed_fixture();
+    let keys = fixture.path("keys.txt");
+    let running = Running::start(&fixture, &["--quiet", "--api-keys", keys.to_str().unwrap()]);
+    let base = format!("http://127.0.0.1:{}", running.port);
+    let reply = send(
+        &base,
+        "POST",
+        "/signed",
+        r#"{"idea": "logged"}"#,
+        Some(ALICE),
+    );
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let reply = send(&base, "POST", "/signed", r#"{"nope": 1}"#, Some(BOB));
+    assert_eq!(reply.status, 400, "{reply:?}");
+    let (_, stderr) = running.terminate();
+    assert!(stderr.contains("Keys: 2, each known by its id"), "{stderr}");
+    let logged = |key: &str, status: u16| {
+        stderr.lines().any(|line| {
+            line.contains("openbb-files: write: ")
+                && line.contains(&format!(
+                    "widget=signed file=data/signed.csv client=127.0.0.1 key={key} bytes="
+                ))
+                && line.ends_with(&format!("status={status}"))
+        })
+    };
+    assert!(logged("alice", 200) && logged("bob", 400), "{stderr}");
+    assert!(!stderr.contains(ALICE) && !stderr.contains(BOB), "{stderr}");
 }

@@ -3,12 +3,13 @@
 //!
 //! Order for every request: the `Host` check (a name the server does not answer to → 421; see
 //! `hosts.rs`); `OPTIONS` is a CORS preflight (no token needed); the route
-//! ([`router::route`]); the token check, except for `/health` (see `health.rs`); then a path
-//! that names nothing → 404, a method the route does not take → 405 with `Allow` (from
-//! [`router::Methods`]), a POST whose `Content-Type` is not JSON → 415, so no page can make
-//! the server work without a CORS preflight (a PUT likewise); then the route's handler: the
-//! manifests (with no `widgets.json` the generated one, `generate/`, and with no `apps.json`
-//! either its dashboard, `dashboard.rs`), the raw files, `writes` for a POST or PUT on a widget
+//! ([`router::route`]); the token check, except for `/health` (see `health.rs`; the key it
+//! matched goes on to the handler beside the request: a write records its id, a PDF link
+//! carries it); then a path that names nothing → 404, a method the route does not take → 405
+//! with `Allow` (from [`router::Methods`]), a POST whose `Content-Type` is not JSON → 415,
+//! so no page can make the server work without a CORS preflight (a PUT likewise); then the
+//! route's handler: the manifests (with no `widgets.json` the generated one, `generate/`, and
+//! with no `apps.json` either its dashboard, `dashboard.rs`), the raw files, `writes` for a POST or PUT on a widget
 //! with `backend.append` (its form), `widgets::serve` for a widget's endpoint, `widgets::udf::serve` for an advanced
 //! chart's routes below it, `widgets::options::serve`. Every answer, errors included, is
 //! finished by [`App::finish`] (`finish.rs`: the CORS headers, so the browser can show errors
@@ -35,7 +36,7 @@ use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
-use crate::auth::Auth;
+use crate::auth::{ApiKey, Auth};
 use crate::cache::Watched;
 use crate::config::Config;
 use crate::cors::Cors;
@@ -158,11 +159,7 @@ impl App {
                 manifest::parse_agents,
             ),
             cors: Cors::new(&config.cors_origins),
-            auth: Auth::new(
-                config.api_key.clone(),
-                &config.auth_header,
-                &config.auth_query,
-            ),
+            auth: Auth::new(config.keys(), &config.auth_header, &config.auth_query),
             hosts: Hosts::new(&config.host, &config.allowed_hosts),
             max_viewer_bytes: config.max_viewer_bytes,
             // Half the workers at most, so searches never hold every worker.
@@ -170,7 +167,7 @@ impl App {
             writes: Writes::new(
                 DataDir::new(config.root.join("data")),
                 config.writes.clone(),
-                config.api_key.is_some(),
+                !config.keys().is_empty(),
             ),
             started: Instant::now(),
             data_check: Mutex::new(None),
@@ -266,11 +263,13 @@ impl App {
     fn route(&self, request: &Request) -> (Counted, Response) {
         let (manifest, _) = self.manifest();
         let route = router::route(&request.path, &manifest);
-        if !matches!(route, Ok(Route::Health))
-            && let Err(detail) = self.auth.check(request)
-        {
-            return (Counted::Other, Response::error(401, &detail));
-        }
+        let key = match route {
+            Ok(Route::Health) => None,
+            _ => match self.auth.check(request) {
+                Ok(key) => key,
+                Err(detail) => return (Counted::Other, Response::error(401, &detail)),
+            },
+        };
         let route = match route {
             Ok(route) => route,
             Err(nothing) => return (Counted::Other, not_found(request, nothing)),
@@ -301,12 +300,19 @@ impl App {
             );
             return (counted, refusal);
         }
-        let response = self.answer(request, &manifest, route);
+        let response = self.answer(request, key, &manifest, route);
         (counted, response.not_modified_for(request))
     }
 
-    /// The answer of a route's handler to a request whose method it takes.
-    fn answer(&self, request: &Request, manifest: &Arc<Manifest>, route: Route) -> Response {
+    /// The answer of a route's handler to a request whose method it takes, made with `key`
+    /// (what [`Auth::check`] gave: `None` when no key is required).
+    fn answer(
+        &self,
+        request: &Request,
+        key: Option<&ApiKey>,
+        manifest: &Arc<Manifest>,
+        route: Route,
+    ) -> Response {
         let params = self.params(request);
         match route {
             Route::Health => health::answer(self.loaded()),
@@ -322,10 +328,10 @@ impl App {
             Route::Options(options) => options::serve(&self.files, options, &params),
             Route::Widget(widget) => {
                 let response = match &widget.append {
-                    Some(append) if matches!(request.method, Method::Post | Method::Put) => {
-                        self.writes.serve(widget, append, request)
-                    }
-                    _ => widgets::serve(&self.call(widget, request, &params)),
+                    Some(append) if matches!(request.method, Method::Post | Method::Put) => self
+                        .writes
+                        .serve(widget, append, request, key.map(ApiKey::id)),
+                    _ => widgets::serve(&self.call(widget, request, key, &params)),
                 };
                 self.last_statuses
                     .record(&widget.id, response.status, SystemTime::now());
@@ -336,7 +342,7 @@ impl App {
                 source,
                 route,
             } => {
-                let response = udf::serve(&self.call(chart, request, &params), source, route);
+                let response = udf::serve(&self.call(chart, request, key, &params), source, route);
                 self.last_statuses
                     .record(&chart.id, response.status, SystemTime::now());
                 response
@@ -357,6 +363,7 @@ impl App {
         &'a self,
         widget: &'a manifest::Widget,
         request: &'a Request,
+        key: Option<&'a ApiKey>,
         params: &'a [(String, String)],
     ) -> Call<'a> {
         Call {
@@ -365,6 +372,7 @@ impl App {
             request,
             params,
             auth: &self.auth,
+            key,
             max_viewer_bytes: self.max_viewer_bytes,
             searches: &self.searches,
         }
@@ -407,7 +415,8 @@ impl App {
                 &format!("a page from {origin} may not open WebSockets here (see --cors-origin)"),
             ));
         }
-        self.auth
+        let key = self
+            .auth
             .check(request)
             .map_err(|detail| Response::error(401, &detail))?;
         let (manifest, _) = self.manifest();
@@ -419,7 +428,7 @@ impl App {
         };
         let accept = websocket::handshake(request)?;
         let params = self.params(request).into_owned();
-        let call = self.call(grid.widget, request, &params);
+        let call = self.call(grid.widget, request, key, &params);
         let relative = call.locate(grid.source)?;
         let grid = Grid::of(&grid);
         let admission = self.live.admit(&grid, &relative, request.remote)?;

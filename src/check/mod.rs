@@ -43,7 +43,7 @@ pub fn help() -> String {
      Options:\n  \
      --root DIR            folder to check, also given as DIR [default: .] (env OPENBB_FILES_ROOT)\n  \
      --url URL             base URL of a running backend (env OPENBB_FILES_URL)\n  \
-     --api-key KEY         key sent on every request (env OPENBB_FILES_API_KEY)\n  \
+     --api-key KEY         key sent on every request, one of the server's (env OPENBB_FILES_API_KEY)\n  \
      --auth-header NAME    header carrying the key [default: X-API-KEY] (env OPENBB_FILES_AUTH_HEADER)\n  \
      --origin ORIGIN       browser origin to check CORS for [default: https://pro.openbb.co] \
      (env OPENBB_FILES_ORIGIN)\n\n\
@@ -197,7 +197,10 @@ fn check_folder(options: &Options, out: &mut dyn Write) -> bool {
         let _ = writeln!(out, "{}", problem.line);
     }
     if let Some(note) = app.writes_read_only() {
-        let _ = writeln!(out, "note: unless served with --api-key, {note}");
+        let _ = writeln!(
+            out,
+            "note: unless served with --api-key or --api-keys, {note}"
+        );
     }
     let errors = problems
         .iter()

@@ -21,7 +21,7 @@ struct Flag {
     help: &'static str,
 }
 
-const FLAGS: [Flag; 33] = [
+const FLAGS: [Flag; 34] = [
     Flag {
         name: "root",
         value: Some("DIR"),
@@ -45,7 +45,15 @@ const FLAGS: [Flag; 33] = [
     Flag {
         name: "api-key",
         value: Some("KEY"),
-        help: "require this key on every request (header or query parameter)",
+        help: "require this key on every request (header or query parameter); its id is \
+               'default'",
+    },
+    Flag {
+        name: "api-keys",
+        value: Some("FILE"),
+        help: "also accept the named keys of FILE, one 'ID KEY' per line ('#' comments; at most \
+               1,000 keys, 1 MiB), read once at the start (restart to change them); a write \
+               records its key's ID",
     },
     Flag {
         name: "auth-header",
@@ -194,8 +202,8 @@ const FLAGS: [Flag; 33] = [
     Flag {
         name: "allow-unauthenticated-writes",
         value: None,
-        help: "take form writes (backend.append) on a server without --api-key; only on a \
-               trusted network [variable: 1 or true]",
+        help: "take form writes (backend.append) on a server without keys (--api-key, \
+               --api-keys); only on a trusted network [variable: 1 or true]",
     },
     Flag {
         name: "max-write-bytes",
@@ -314,9 +322,10 @@ pub fn parse(args: &[String], env: &dyn Fn(&str) -> Option<String>) -> Result<Co
         if !from_args.is_empty() {
             return from_args;
         }
-        // A variable set to blanks counts as unset, except the key's: starting without the
+        // A variable set to blanks counts as unset, except the keys': starting without the
         // key someone meant to set would open the server silently, so it is refused below.
-        let from_env = env(&env_name(name)).filter(|v| name == "api-key" || !v.trim().is_empty());
+        let is_key = matches!(name, "api-key" | "api-keys");
+        let from_env = env(&env_name(name)).filter(|v| is_key || !v.trim().is_empty());
         match (name, from_env) {
             ("cors-origin" | "allowed-host" | "trust-proxy", Some(list)) => {
                 list.split(',').map(|s| s.trim().to_string()).collect()
@@ -476,6 +485,19 @@ fn build(
             )));
         }
         config.api_key = Some(key);
+    }
+    if let Some(file) = last("api-keys") {
+        let flag = called("api-keys");
+        if file.trim().is_empty() {
+            return Err(UsageError(format!("{flag} must name a file")));
+        }
+        config.api_keys = crate::auth::read_keys_file(Path::new(&file), config.api_key.as_deref())
+            .map_err(|why| UsageError(format!("{flag}: {file}: {why}")))?;
+        if config.api_keys.is_empty() {
+            return Err(UsageError(format!(
+                "{flag}: {file} holds no key: write one 'ID KEY' line per person"
+            )));
+        }
     }
     for (flag, field) in [
         ("auth-header", &mut config.auth_header),
@@ -678,6 +700,60 @@ mod tests {
     }
 
     #[test]
+    fn a_keys_file_adds_named_keys_and_is_refused_without_showing_them() {
+        let folder = std::env::temp_dir().join(format!("openbb-keys-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).unwrap();
+        let write = |name: &str, text: &str| {
+            let path = folder.join(name);
+            std::fs::write(&path, text).unwrap();
+            path.to_string_lossy().into_owned()
+        };
+        let good = write("good", "alice k-alice\nbob k-bob\n");
+        let both = config(&["--api-key", "k-main", "--api-keys", &good], &[]);
+        let ids: Vec<&str> = both.api_keys.iter().map(|k| k.id()).collect();
+        assert_eq!(ids, ["alice", "bob"]);
+        let all: Vec<String> = both.keys().iter().map(|k| k.id().to_string()).collect();
+        assert_eq!(all, ["default", "alice", "bob"]);
+        let env = [("OPENBB_FILES_API_KEYS", good.as_str())];
+        assert_eq!(config(&[], &env).keys().len(), 2);
+        let bad = write("bad", "# keys\nalice k-alice\ncarol k-alice\n");
+        let err = parse_with(&["--api-keys", &bad], &[]).unwrap_err().0;
+        assert_eq!(
+            err,
+            format!(
+                "--api-keys: {bad}: line 3: the same key as line 2: give each person a key of \
+                 their own"
+            )
+        );
+        let err = parse_with(&["--api-key", "k-bob", "--api-keys", &good], &[])
+            .unwrap_err()
+            .0;
+        assert!(err.contains("line 2: the same key as --api-key"), "{err}");
+        assert!(!err.contains("k-bob"), "{err}");
+        let empty = write("empty", "# nobody yet\n");
+        let err = parse_with(&["--api-keys", &empty], &[]).unwrap_err().0;
+        assert!(
+            err.ends_with("holds no key: write one 'ID KEY' line per person"),
+            "{err}"
+        );
+        let huge = write("huge", &"#".repeat(1 << 20 | 1));
+        let err = parse_with(&["--api-keys", &huge], &[]).unwrap_err().0;
+        assert!(err.contains("larger than 1048576 bytes"), "{err}");
+        let latin1 = folder.join("latin1");
+        std::fs::write(&latin1, b"ren\xe9 k-ren\xe9\n").unwrap();
+        let err = parse_with(&["--api-keys", latin1.to_str().unwrap()], &[]).unwrap_err();
+        assert!(err.0.ends_with("latin1: not UTF-8 text"), "{err:?}");
+        let missing = folder.join("missing").to_string_lossy().into_owned();
+        assert!(parse_with(&["--api-keys", &missing], &[]).is_err());
+        let blank = [("OPENBB_FILES_API_KEYS", " ")];
+        assert_eq!(
+            parse_with(&[], &blank),
+            Err(UsageError("OPENBB_FILES_API_KEYS must name a file".into()))
+        );
+        std::fs::remove_dir_all(&folder).unwrap();
+    }
+
+    #[test]
     fn log_format_from_flag_or_variable() {
         assert_eq!(
             config(&["--log-format", "json"], &[]).log_format,
@@ -808,6 +884,7 @@ mod tests {
                 port: 1,
                 threads: 2,
                 api_key: Some("k".into()),
+                api_keys: Vec::new(),
                 auth_header: "H".into(),
                 auth_query: "q".into(),
                 cors_origins: vec!["*".into()],

@@ -13,6 +13,7 @@ pub use args::{help, parse, subcommand_flags};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::auth::{ApiKey, DEFAULT_KEY_ID};
 use crate::cors::DEFAULT_ORIGINS;
 use crate::files;
 use crate::live::Limits;
@@ -24,7 +25,10 @@ pub struct Config {
     pub host: String,
     pub port: u16,
     pub threads: usize,
+    /// `--api-key`: the key with id `default`.
     pub api_key: Option<String>,
+    /// `--api-keys`: the named keys of that file, read once at the start (`auth.rs`).
+    pub api_keys: Vec<ApiKey>,
     pub auth_header: String,
     pub auth_query: String,
     pub cors_origins: Vec<String>,
@@ -75,6 +79,16 @@ pub struct Tls {
 }
 
 impl Config {
+    /// Every key that authenticates a request: `--api-key`'s (id `default`), then the
+    /// `--api-keys` file's. None: no key is required.
+    pub fn keys(&self) -> Vec<ApiKey> {
+        let default = self
+            .api_key
+            .as_deref()
+            .map(|key| ApiKey::new(DEFAULT_KEY_ID, key));
+        default.into_iter().chain(self.api_keys.clone()).collect()
+    }
+
     /// `https` when serving TLS, else `http`.
     pub fn scheme(&self) -> &'static str {
         match self.tls {
@@ -93,6 +107,7 @@ impl Default for Config {
             port: 7779,
             threads: default_threads(),
             api_key: None,
+            api_keys: Vec::new(),
             auth_header: "X-API-KEY".to_string(),
             auth_query: "api_key".to_string(),
             cors_origins: DEFAULT_ORIGINS.map(String::from).to_vec(),

@@ -4,6 +4,7 @@
 //!
 //! ```json
 //! "backend": {"append": {"file": "ideas.csv", "key": "id", "created_at": "created_at",
+//!   "submitted_by": "analyst",
 //!   "columns": [{"name": "id", "type": "text"},
 //!               {"name": "side", "type": "text", "options": ["buy", "sell"]},
 //!               {"name": "size", "type": "number"}]}}
@@ -11,13 +12,15 @@
 //!
 //! A newsfeed's `"append": {"folder": "journal", "columns": [...]}` writes one note per POST:
 //! its inputs are `title` (required), `body` and `author`, then the extra front-matter
-//! `columns`; the server fills `date`; there is no key (a note is never replaced).
+//! `columns`; the server fills `date` (and the `submitted_by` field, when named); there is no
+//! key (a note is never replaced).
 //!
 //! The widget reads the same file (folder) unless its `backend` names another. Invariants: the
 //! file is a safe path inside `data/` ending in `.csv`, `.jsonl` or `.ndjson` (the folder, a
 //! safe path), fixed here (no `{param}`: a request never chooses the file); column names are
-//! unique and the key (when given) is one of them; the server-filled `created_at` column is not
-//! a form input; a note's extra column names are plain front-matter keys.
+//! unique and the key (when given) is one of them; the server-filled columns (`created_at`,
+//! the time, and `submitted_by`, the id of the key the write came with) are not form inputs
+//! and differ from every column; a note's extra column names are plain front-matter keys.
 //! Unless the entry already has a `form` param, it gets one that adds a row (POST to the
 //! widget's endpoint) and, with a key, one that replaces the row of that key (PUT).
 
@@ -42,6 +45,9 @@ pub struct Append {
     pub key: Option<String>,
     /// The column the server fills with the time of the write (RFC 3339, UTC).
     pub created_at: Option<String>,
+    /// The column the server fills with the id of the key the write came with (`auth.rs`;
+    /// empty on a server taking writes without keys).
+    pub submitted_by: Option<String>,
 }
 
 /// How the file holds rows.
@@ -108,6 +114,7 @@ struct AppendSpec {
     columns: Vec<Column>,
     key: Option<String>,
     created_at: Option<String>,
+    submitted_by: Option<String>,
 }
 
 const FIELD: &str = "backend.append";
@@ -155,7 +162,7 @@ pub(super) fn parse(spec: Value, for_newsfeed: bool) -> Result<Append, Refusal> 
     if spec.columns.is_empty() {
         return Err((FIELD, "columns: name at least one column".into()));
     }
-    check_names(&spec.columns, spec.created_at.as_deref())?;
+    check_names(&spec.columns, &[&spec.created_at, &spec.submitted_by])?;
     if let Some(key) = &spec.key
         && !spec.columns.iter().any(|c| &c.name == key)
     {
@@ -167,6 +174,7 @@ pub(super) fn parse(spec: Value, for_newsfeed: bool) -> Result<Append, Refusal> 
         columns: spec.columns,
         key: spec.key,
         created_at: spec.created_at,
+        submitted_by: spec.submitted_by,
     })
 }
 
@@ -180,17 +188,15 @@ fn notes(folder: String, spec: AppendSpec) -> Result<Append, Refusal> {
                 .into(),
         ));
     }
-    if let Some(column) = spec.columns.iter().find(|c| {
-        !c.name
-            .bytes()
+    let is_plain = |name: &str| {
+        name.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-    }) {
+    };
+    let names = spec.columns.iter().map(|c| &c.name);
+    if let Some(name) = names.chain(&spec.submitted_by).find(|name| !is_plain(name)) {
         return Err((
             FIELD,
-            format!(
-                "columns: '{}': a note's field is named with a-z, 0-9 and '_'",
-                column.name
-            ),
+            format!("columns: '{name}': a note's field is named with a-z, 0-9 and '_'"),
         ));
     }
     let text = |name: &str, required| Column {
@@ -205,31 +211,34 @@ fn notes(folder: String, spec: AppendSpec) -> Result<Append, Refusal> {
         text(NOTE_AUTHOR, false),
     ];
     columns.extend(spec.columns);
-    check_names(&columns, Some(NOTE_DATE))?;
+    let date = Some(NOTE_DATE.to_string());
+    check_names(&columns, &[&date, &spec.submitted_by])?;
     Ok(Append {
         file: folder,
         format: Format::Notes,
         columns,
         key: None,
-        created_at: Some(NOTE_DATE.into()),
+        created_at: date,
+        submitted_by: spec.submitted_by,
     })
 }
 
-/// Refuses an empty column name, one taken twice (or by `created_at`) or the button's.
-fn check_names(columns: &[Column], created_at: Option<&str>) -> Result<(), Refusal> {
-    let mut names: Vec<&str> = created_at.into_iter().collect();
-    for column in columns {
-        if column.name.is_empty() || column.name == FORM_BUTTON || names.contains(&&*column.name) {
+/// Refuses an empty column name, one taken twice (or by a column the server fills, itself
+/// named at most once) or the button's.
+fn check_names(columns: &[Column], server_filled: &[&Option<String>]) -> Result<(), Refusal> {
+    let mut names: Vec<&str> = Vec::new();
+    let server_filled = server_filled.iter().filter_map(|name| name.as_deref());
+    for name in server_filled.chain(columns.iter().map(|c| c.name.as_str())) {
+        if name.is_empty() || name == FORM_BUTTON || names.contains(&name) {
             return Err((
                 FIELD,
                 format!(
-                    "columns: '{}' is empty, taken twice, the created_at column or the form's \
-                     button ('{FORM_BUTTON}')",
-                    column.name
+                    "columns: '{name}' is empty, taken twice (by created_at, submitted_by or a \
+                     column) or the form's button ('{FORM_BUTTON}')"
                 ),
             ));
         }
-        names.push(&column.name);
+        names.push(name);
     }
     Ok(())
 }
@@ -343,6 +352,34 @@ mod tests {
         let notes = json!({"folder": "journal"});
         assert!(refusal(notes.clone()).contains("\"folder\" on a newsfeed"));
         assert!(parse(json!({"file": "x.csv", "columns": columns}), true).is_err());
+    }
+
+    #[test]
+    fn the_submitter_column_is_server_filled_and_clashes_with_no_other() {
+        let columns = json!([{"name": "id"}, {"name": "side"}]);
+        let spec = |submitted_by: &str| {
+            json!({"file": "x.csv", "columns": columns, "created_at": "at",
+                   "submitted_by": submitted_by})
+        };
+        let fine = parse(spec("analyst"), false).unwrap();
+        assert_eq!(fine.submitted_by.as_deref(), Some("analyst"));
+        for clash in ["at", "side", "submit", ""] {
+            let why = refusal(spec(clash));
+            assert!(why.contains(&format!("'{clash}'")), "{clash}: {why}");
+        }
+        let mut entry = Map::new();
+        add_forms(&mut entry, "/x", &fine);
+        let form = entry["params"][0].to_string();
+        assert!(
+            !form.contains("analyst") && form.contains("\"side\""),
+            "{form}"
+        );
+        let journal = parse(json!({"folder": "j", "submitted_by": "analyst"}), true).unwrap();
+        assert_eq!(journal.submitted_by.as_deref(), Some("analyst"));
+        for clash in ["author", "date", "Analyst"] {
+            let err = parse(json!({"folder": "j", "submitted_by": clash}), true).unwrap_err();
+            assert!(err.1.contains(&format!("'{clash}'")), "{clash}: {}", err.1);
+        }
     }
 
     #[test]

@@ -25,7 +25,7 @@
 //! | `sheet`, `delimiter`, `decimal` | those taking `file` that read a table | how its table file is read (see `formats/mod.rs`): a workbook's sheet (name or 0-based index), the separator of delimited text (one ASCII character or `\t`; default detected), the decimal mark (`,` reads decimal commas as numbers; default: only with `;` separators) |
 //! | `ttl` | those taking `file` | seconds a remote `file` (`http(s)://...`, see `remote.rs`) is kept before it is fetched again |
 //! | `filters` on live_grid | live_grid | the same rules, also applied to the rows pushed over its WebSocket |
-//! | `append` | table, live_grid, newsfeed | `{file, columns: [{name, type?, options?}], key?, created_at?}`: the `.csv`/`.jsonl` file the widget's form adds rows to (POST; PUT replaces the row of `key`); on a newsfeed `{folder, columns?}`: the folder its form adds a Markdown note to; see `append.rs` and `writes/` |
+//! | `append` | table, live_grid, newsfeed | `{file, columns: [{name, type?, options?}], key?, created_at?, submitted_by?}`: the `.csv`/`.jsonl` file the widget's form adds rows to (POST; PUT replaces the row of `key`); on a newsfeed `{folder, columns?, submitted_by?}`: the folder its form adds a Markdown note to; see `append.rs` and `writes/` |
 //! | `options` | all | `{paramName: {file, column?, label?}}`: answers that param's `optionsEndpoint` with the distinct values of `column` (or the options array in a JSON `file`); `{paramName: {folder, extension?, stems?}}`: with the files of `folder` (not its subfolders), those ending `.extension` if given, by name or, with `"stems": true`, by name without the extension |
 //!
 //! A multi_file_viewer's `fileSelector` param gets its options endpoint answered with the folder's

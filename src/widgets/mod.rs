@@ -25,7 +25,7 @@ pub mod youtube;
 
 use serde_json::{Map, Value};
 
-use crate::auth::Auth;
+use crate::auth::{ApiKey, Auth};
 use crate::error::FileError;
 use crate::files::{Files, Found};
 use crate::http::{Request, Response};
@@ -40,6 +40,8 @@ pub struct Call<'a> {
     /// The query parameters, without the API key's.
     pub params: &'a [(String, String)],
     pub auth: &'a Auth,
+    /// The key the request authenticated with (`None` when no key is required).
+    pub key: Option<&'a ApiKey>,
     /// The largest multi_file_viewer answer (`--max-viewer-bytes`).
     pub max_viewer_bytes: u64,
     /// The omni searches running, and how many may.

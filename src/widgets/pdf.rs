@@ -40,7 +40,8 @@ fn file_name(relative: &str) -> &str {
 /// `X-Forwarded-Proto` behind a TLS proxy). That is always a name the server answers to:
 /// `app/` refuses any other with 421 before a handler runs (`hosts.rs`), so a key-bearing
 /// link never points elsewhere. The browser fetches it without the headers Workspace adds, so
-/// when a key is required it travels in the URL's query.
+/// when a key is required it travels in the URL's query: the key this request presented (with
+/// several keys, the requester's own, never another's).
 fn file_url(call: &Call, relative: &str) -> String {
     let request: &Request = call.request;
     let host = request.header("host").unwrap_or("127.0.0.1");
@@ -50,7 +51,7 @@ fn file_url(call: &Call, relative: &str) -> String {
     };
     let path: Vec<String> = relative.split('/').map(percent_encode).collect();
     let mut url = format!("{scheme}://{host}/{FILES_PREFIX}/{}", path.join("/"));
-    if let Some((name, key)) = call.auth.url_credential() {
+    if let Some((name, key)) = call.auth.url_credential(call.key) {
         url.push_str(&format!(
             "?{}={}",
             percent_encode(name),

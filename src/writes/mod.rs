@@ -6,13 +6,14 @@
 //! Invariants: nothing is writable unless a widget names its file (folder) in `widgets.json`
 //! (a request never chooses the file: a note's name comes from the server's date and a slug of
 //! its title, and never replaces a file) and that file resolves inside `data/`; writes are
-//! refused (403) unless the server has an API key or `--allow-unauthenticated-writes`; a body
+//! refused (403) unless the server has API keys or `--allow-unauthenticated-writes`; a body
 //! over [`Limits::max_body_bytes`] is a 413 and a file at [`Limits::max_rows`] rows (a folder at
 //! as many notes) takes no more (507); writes to one file (folder) are serialised (a lock per
 //! path, held from reading the file to the synced write), each is on disk (`fdatasync`, or a
 //! synced new file renamed or linked into place, the folder synced) before its 2xx, and a
 //! failed one leaves the file (folder) as it was. Every write, refused or done, is logged:
-//! time, client, widget, file, bytes, status.
+//! time, client, the id of its key (never the key), widget, file, bytes, status; the
+//! `submitted_by` column holds that id.
 
 mod disk;
 mod row;
@@ -31,12 +32,12 @@ use crate::log;
 use crate::manifest::{Append, Format, Manifest, Widget};
 use crate::paths::{DataDir, is_safe_segment};
 use crate::validate::Problem;
-use row::{Row, Rows};
+use row::{Row, Rows, ServerFilled};
 
 /// The bounds of writes, from the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
-    /// `--allow-unauthenticated-writes`: take writes on a server without `--api-key`.
+    /// `--allow-unauthenticated-writes`: take writes on a server without keys.
     pub allow_unauthenticated: bool,
     /// `--max-write-bytes`: the largest form submission.
     pub max_body_bytes: usize,
@@ -68,7 +69,7 @@ const IDLE_LOCKS_KEPT: usize = 64;
 pub struct Writes {
     data: DataDir,
     limits: Limits,
-    /// Whether requests carry a checked API key (`--api-key`).
+    /// Whether requests carry a checked API key (`--api-key`, `--api-keys`).
     authenticated: bool,
     /// Per target file: the lock serialising its writes, guarding what the last one learnt.
     locks: Mutex<HashMap<PathBuf, Arc<Mutex<Option<Known>>>>>,
@@ -98,22 +99,29 @@ impl Writes {
     /// Why this server takes no writes, or `None` when it does.
     pub fn refused_because(&self) -> Option<&'static str> {
         (!self.authenticated && !self.limits.allow_unauthenticated).then_some(
-            "writes need an API key: start the server with --api-key (or, on a trusted \
-             network only, --allow-unauthenticated-writes)",
+            "writes need an API key: start the server with --api-key or --api-keys (or, on a \
+             trusted network only, --allow-unauthenticated-writes)",
         )
     }
 
-    /// The write targets of `manifest` checked: each file exists and can take its form's rows.
-    /// For `check`, the start and `/`.
+    /// The write targets of `manifest` checked: each file exists and can take its form's rows
+    /// (else an error); a `submitted_by` column on a server taking writes without keys is a
+    /// warning (it stays empty). For `check`, the start and `/`.
     pub fn problems(&self, manifest: &Manifest) -> Vec<Problem> {
+        let anonymous = !self.authenticated && self.limits.allow_unauthenticated;
         manifest
             .write_targets()
             .filter_map(|(widget, append)| {
-                let why = self.target(append).err()?;
-                Some(Problem::error(format!(
-                    "{}: backend.append: {why}",
-                    widget.id
-                )))
+                let shown = |why: &str| format!("{}: backend.append: {why}", widget.id);
+                if let Err(why) = self.target(append) {
+                    return Some(Problem::error(shown(&why)));
+                }
+                let column = append.submitted_by.as_ref().filter(|_| anonymous)?;
+                Some(Problem::warning(shown(&format!(
+                    "submitted_by: '{column}' stays empty: this server takes writes without \
+                     keys (--allow-unauthenticated-writes); give each submitter a key with \
+                     --api-keys"
+                ))))
             })
             .collect()
     }
@@ -158,9 +166,16 @@ impl Writes {
     }
 
     /// The answer to a form's POST (add a row) or PUT (replace the row of its key) on
-    /// `widget`, whose `backend.append` is `append`; logged.
-    pub fn serve(&self, widget: &Widget, append: &Append, request: &Request) -> Response {
-        let (status, file, body) = match self.write(append, request) {
+    /// `widget`, whose `backend.append` is `append`, from the holder of the key `submitter`
+    /// names (`None` on a server without keys); logged.
+    pub fn serve(
+        &self,
+        widget: &Widget,
+        append: &Append,
+        request: &Request,
+        submitter: Option<&str>,
+    ) -> Response {
+        let (status, file, body) = match self.write(append, request, submitter) {
             Ok((file, row)) => (
                 200,
                 file.clone(),
@@ -170,17 +185,25 @@ impl Writes {
         };
         let client = request.remote.map_or("-".to_string(), |ip| ip.to_string());
         log::line(&format!(
-            "openbb-files: write: {} {} widget={} file=data/{file} client={client} bytes={} status={status}",
+            "openbb-files: write: {} {} widget={} file=data/{file} client={client} key={} bytes={} \
+             status={status}",
             log::rfc3339(SystemTime::now()),
             request.method.as_str(),
             widget.id,
+            submitter.unwrap_or("-"),
             request.body.len(),
         ));
         Response::json(status, &body)
     }
 
-    /// Writes the submission of `request`; returns the file written (under `data/`) and the row.
-    fn write(&self, append: &Append, request: &Request) -> Result<(String, Row), Refusal> {
+    /// Writes the submission of `request` by `submitter`; returns the file written (under
+    /// `data/`) and the row.
+    fn write(
+        &self,
+        append: &Append,
+        request: &Request,
+        submitter: Option<&str>,
+    ) -> Result<(String, Row), Refusal> {
         if let Some(why) = self.refused_because() {
             return Err((403, why.to_string()));
         }
@@ -194,7 +217,11 @@ impl Writes {
             ));
         }
         let now = log::rfc3339(SystemTime::now());
-        let row = Row::from_body(&request.body, append, &now).map_err(|detail| (400, detail))?;
+        let filled = ServerFilled {
+            created_at: &now,
+            submitted_by: submitter,
+        };
+        let row = Row::from_body(&request.body, append, filled).map_err(|detail| (400, detail))?;
         if append.format == Format::Notes {
             let file = self.add_note(append, &row, &now[..10])?;
             return Ok((file, row));

@@ -50,13 +50,24 @@ pub struct Row {
     cells: Vec<(String, Cell)>,
 }
 
+/// What the server fills in for one write, in the columns `Append` names for it.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerFilled<'a> {
+    /// The time of the write, RFC 3339 (UTC).
+    pub created_at: &'a str,
+    /// The id of the key the write came with; `None` on a server without keys (empty cell).
+    pub submitted_by: Option<&'a str>,
+}
+
 impl Row {
-    /// The row a form's JSON body asks for. `Err`: the 400 detail, naming the field.
-    pub fn from_body(body: &[u8], append: &Append, created_at: &str) -> Result<Row, String> {
+    /// The row a form's JSON body asks for, with the values the server fills. `Err`: the 400
+    /// detail, naming the field.
+    pub fn from_body(body: &[u8], append: &Append, filled: ServerFilled) -> Result<Row, String> {
         let body: Map<String, Value> = serde_json::from_slice(body)
             .map_err(|err| format!("the body must be a JSON object of the form's fields: {err}"))?;
         if let Some(name) = body.keys().find(|name| !is_input(name, append)) {
-            let why = match append.created_at.as_deref() == Some(name.as_str()) {
+            let server_filled = [&append.created_at, &append.submitted_by];
+            let why = match server_filled.contains(&&Some(name.clone())) {
                 true => "is filled by the server".to_string(),
                 false => format!(
                     "is not a column of this form (its columns: {})",
@@ -81,7 +92,13 @@ impl Row {
             cells.push((column.name.clone(), cell));
         }
         if let Some(name) = &append.created_at {
-            cells.push((name.clone(), Cell::Text(created_at.to_string())));
+            cells.push((name.clone(), Cell::Text(filled.created_at.to_string())));
+        }
+        if let Some(name) = &append.submitted_by {
+            let id = filled
+                .submitted_by
+                .map_or(Cell::Empty, |id| Cell::Text(id.into()));
+            cells.push((name.clone(), id));
         }
         Ok(Row { cells })
     }
@@ -313,7 +330,8 @@ impl Rows {
             .collect();
         let wanted = column_names(append)
             .into_iter()
-            .chain(append.created_at.as_deref());
+            .chain(append.created_at.as_deref())
+            .chain(append.submitted_by.as_deref());
         let missing: Vec<&str> = wanted
             .filter(|c| !self.header.iter().any(|h| h == c))
             .collect();
@@ -412,11 +430,17 @@ mod tests {
             ],
             key: Some("id".into()),
             created_at: Some("created_at".into()),
+            submitted_by: Some("analyst".into()),
         }
     }
 
+    const FILLED: ServerFilled = ServerFilled {
+        created_at: "2026-01-01T00:00:00.000Z",
+        submitted_by: Some("alice"),
+    };
+
     fn row(body: &str) -> Result<Row, String> {
-        Row::from_body(body.as_bytes(), &ideas(), "2026-01-01T00:00:00.000Z")
+        Row::from_body(body.as_bytes(), &ideas(), FILLED)
     }
 
     #[test]
@@ -432,6 +456,7 @@ mod tests {
             (r#"{"id": "i1", "note": [1]}"#, "note"),
             (r#"{"id": "i1", "price": 3}"#, "price"),
             (r#"{"id": "i1", "created_at": "x"}"#, "created_at"),
+            (r#"{"id": "i1", "analyst": "mallory"}"#, "analyst"),
             (r#"{"side": "buy"}"#, "id"),
         ] {
             let detail = row(body).unwrap_err();
@@ -443,30 +468,54 @@ mod tests {
     #[test]
     fn csv_fields_are_quoted_and_follow_the_header() {
         let row = row(r#"{"id": "i,1", "note": "said \"hi\"\nthen left", "size": 2}"#).unwrap();
-        let header: Vec<String> = ["note", "extra", "id", "size", "created_at"]
+        let header: Vec<String> = ["note", "extra", "id", "size", "created_at", "analyst"]
             .map(String::from)
             .to_vec();
         let line = String::from_utf8(row.encode(Format::Csv, &header)).unwrap();
         assert_eq!(
             line,
-            "\"said \"\"hi\"\"\nthen left\",,\"i,1\",2,2026-01-01T00:00:00.000Z\n"
+            "\"said \"\"hi\"\"\nthen left\",,\"i,1\",2,2026-01-01T00:00:00.000Z,alice\n"
         );
         let json = String::from_utf8(row.encode(Format::JsonLines, &[])).unwrap();
         assert_eq!(json.matches('\n').count(), 1, "{json}");
     }
 
     #[test]
+    fn the_submitter_is_filled_by_the_server_and_empty_without_keys() {
+        let body = br#"{"id": "i1"}"#;
+        let by = |submitted_by| {
+            let filled = ServerFilled {
+                submitted_by,
+                ..FILLED
+            };
+            Row::from_body(body, &ideas(), filled).unwrap().to_json()["analyst"].clone()
+        };
+        assert_eq!(by(Some("alice")), "alice");
+        assert_eq!(by(None), Value::Null);
+        let header = ["id".to_string(), "analyst".to_string()];
+        let row = Row::from_body(
+            body,
+            &ideas(),
+            ServerFilled {
+                submitted_by: None,
+                ..FILLED
+            },
+        );
+        assert_eq!(row.unwrap().encode(Format::Csv, &header), b"i1,\n");
+    }
+
+    #[test]
     fn rows_are_counted_and_found_by_key_across_quoted_line_breaks() {
-        let file = "id,side,size,date,hedged,note,created_at\n\
-                    a,buy,1,,,\"two\nlines\",t\n\
-                    b,sell,2,,,,t";
+        let file = "id,side,size,date,hedged,note,created_at,analyst\n\
+                    a,buy,1,,,\"two\nlines\",t,x\n\
+                    b,sell,2,,,,t,y";
         let read = |key| Rows::read(file.as_bytes(), &ideas(), Some(key)).unwrap();
         let rows = read("b");
         assert_eq!(rows.count, 2);
         assert!(!rows.ends_in_newline);
-        assert_eq!(&file[rows.found.unwrap()], "b,sell,2,,,,t");
+        assert_eq!(&file[rows.found.unwrap()], "b,sell,2,,,,t,y");
         let a = read("a").found.unwrap();
-        assert!(file[a].ends_with("lines\",t\n"));
+        assert!(file[a].ends_with("lines\",t,x\n"));
         assert_eq!(read("c").found, None);
         assert!(rows.keys.contains("a") && rows.keys.contains("b") && rows.keys.len() == 2);
         let lacking = Rows::read(b"id,side\n", &ideas(), None).unwrap_err();
