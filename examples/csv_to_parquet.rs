@@ -1,8 +1,10 @@
 //! Writes the prices CSV of `bench/make_big_csv.py` (date,ticker,open,high,low,close,volume) as
 //! Parquet, the way an export would (snappy, dictionary encoding, row groups of a million
 //! rows), for the Parquet benchmark in BENCHMARKS.md: `load_csv` then loads either file.
+//! Another codec (`zstd`, `gzip`, `lz4`, `none`) or plain encoding (`plain`: no dictionary
+//! pages) can be asked for, to measure what they cost a load.
 //!
-//! Usage: csv_to_parquet IN.csv OUT.parquet
+//! Usage: csv_to_parquet IN.csv OUT.parquet [snappy|zstd|gzip|lz4|none] [plain]
 
 use std::io::{BufRead, BufReader};
 use std::sync::Arc;
@@ -38,8 +40,22 @@ fn main() {
         }",
     )
     .expect("the schema");
+    let codec = match args.next().as_deref() {
+        None | Some("snappy") => Compression::SNAPPY,
+        Some("zstd") => Compression::ZSTD(Default::default()),
+        Some("gzip") => Compression::GZIP(Default::default()),
+        Some("lz4") => Compression::LZ4_RAW,
+        Some("none") => Compression::UNCOMPRESSED,
+        Some(other) => panic!("unknown codec {other}"),
+    };
+    let dictionary = match args.next().as_deref() {
+        None => true,
+        Some("plain") => false,
+        Some(other) => panic!("unknown encoding {other}"),
+    };
     let properties = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
+        .set_compression(codec)
+        .set_dictionary_enabled(dictionary)
         .build();
     let file = std::fs::File::create(&output).expect("the output");
     let mut writer =

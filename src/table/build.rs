@@ -2,11 +2,17 @@
 //! keeps them in the narrowest storage that holds them all, widening it (integer → decimal →
 //! text, boolean → text) when a cell does not fit. Readers (`csv_read.rs`) feed one builder per
 //! column and call [`Table::new`](super::Table::new) with them.
+//!
+//! Readers of typed files (Parquet) hand over integers, floats and booleans as they are
+//! (`extend_integers`, `extend_floats`, `extend_bools`). Invariant: a typed value makes the
+//! column exactly what its text makes it (a float's text is its shortest, ryu's): the same
+//! kind, storage and cells; a value the column's storage does not hold as it is goes in as
+//! that text, so every widening rule is the text path's own.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use super::number::{number, parse_bool, parse_int, scan_plain};
+use super::number::{POWERS_OF_TEN, number, parse_bool, parse_int, scan_plain};
 use super::{Cell, Column, NULL_BOOL, NULL_CODE, NULL_I32};
 
 /// A dictionary column turns into plain text once it has more than this many distinct values
@@ -116,32 +122,23 @@ impl ColumnBuilder {
             }
             Column::Int32(values) => {
                 for cell in cells {
-                    values.push(match parse_int(cell) {
-                        Some(value) => match i32::try_from(value) {
-                            Ok(value) if value != NULL_I32 => value,
-                            _ => return Stop::Unfit(cell),
-                        },
-                        None if cell.is_empty() => NULL_I32,
-                        None => return Stop::Misfit(cell),
-                    });
+                    let value = match parse_int(cell) {
+                        None if !cell.is_empty() => return Stop::Misfit(cell),
+                        value => value,
+                    };
+                    if !push_int32(values, value) {
+                        return Stop::Unfit(cell);
+                    }
                     *len += 1;
                 }
             }
             Column::Int { values, nulls } => {
                 for cell in cells {
-                    if let Some(value) = parse_int(cell) {
-                        values.push(value);
-                        if let Some(nulls) = nulls {
-                            nulls.push(false);
-                        }
-                    } else if cell.is_empty() {
-                        values.push(0);
-                        nulls
-                            .get_or_insert_with(|| filled(Vec::new(), false, *len, *capacity))
-                            .push(true);
-                    } else {
-                        return Stop::Misfit(cell);
-                    }
+                    let value = match parse_int(cell) {
+                        None if !cell.is_empty() => return Stop::Misfit(cell),
+                        value => value,
+                    };
+                    push_int(values, nulls, value, *len, *capacity);
                     *len += 1;
                 }
             }
@@ -220,6 +217,38 @@ impl ColumnBuilder {
             }
         }
         Stop::End
+    }
+
+    /// Adds integers (`None`: null) in order, stored as they are: the column comes out as
+    /// [`extend`](Self::extend) makes it of their text (the same kind, storage and cells).
+    pub fn extend_integers(&mut self, values: impl IntoIterator<Item = Option<i64>>) {
+        self.extend_typed(values);
+    }
+
+    /// Adds floats (`None`, NaN and infinities: null) in order, stored as they are: the column
+    /// comes out as [`extend`](Self::extend) makes it of their shortest text (ryu's, which
+    /// writes three as `3.0`), as a scaled decimal when that text is one it would scale.
+    pub fn extend_floats(&mut self, values: impl IntoIterator<Item = Option<f64>>) {
+        self.extend_typed(values);
+    }
+
+    /// Adds booleans (`None`: null) in order, stored as they are: the column comes out as
+    /// [`extend`](Self::extend) makes it of `true` and `false`.
+    pub fn extend_bools(&mut self, values: impl IntoIterator<Item = Option<bool>>) {
+        self.extend_typed(values);
+    }
+
+    /// Stores typed values in runs while the column's storage holds them as they are; a value
+    /// it does not hold goes through [`push`](Self::push) as its text, which widens the column
+    /// as that text would, and the next run starts after it.
+    fn extend_typed<V: Typed>(&mut self, values: impl IntoIterator<Item = Option<V>>) {
+        let mut values = values.into_iter();
+        let mut text = String::new();
+        while let Err(misfit) = V::store_run(self, &mut values) {
+            text.clear();
+            V::write(misfit, &mut text);
+            self.push(&text);
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -548,6 +577,187 @@ fn dictionary_code(
     (code, true)
 }
 
+/// Stores an integer (`None`: null) in 32 bits; `false`, with nothing stored, when it does not
+/// fit them (-2^31 marks a null).
+#[inline(always)]
+fn push_int32(values: &mut Vec<i32>, value: Option<i64>) -> bool {
+    let stored = match value.map(i32::try_from) {
+        None => NULL_I32,
+        Some(Ok(value)) if value != NULL_I32 => value,
+        Some(_) => return false,
+    };
+    values.push(stored);
+    true
+}
+
+/// Stores an integer (`None`: null) after the `len` cells of a 64-bit column, whose nulls are
+/// kept apart once it has one.
+#[inline(always)]
+fn push_int(
+    values: &mut Vec<i64>,
+    nulls: &mut Option<Vec<bool>>,
+    value: Option<i64>,
+    len: usize,
+    capacity: usize,
+) {
+    values.push(value.unwrap_or(0));
+    match (value, nulls) {
+        (Some(_), None) => {}
+        (Some(_), Some(nulls)) => nulls.push(false),
+        (None, nulls) => nulls
+            .get_or_insert_with(|| filled(Vec::new(), false, len, capacity))
+            .push(true),
+    }
+}
+
+/// A value a typed reader (Parquet) hands over without text, for
+/// [`ColumnBuilder::extend_typed`].
+trait Typed: Copy {
+    /// The value's text as [`ColumnBuilder::extend`] would be given it; none for a null.
+    fn write(value: Option<Self>, out: &mut String);
+
+    /// Stores values while the column's storage holds them as they are, as their text would
+    /// be stored; the first one it does not hold is given back, not stored.
+    fn store_run(
+        builder: &mut ColumnBuilder,
+        values: &mut impl Iterator<Item = Option<Self>>,
+    ) -> Result<(), Option<Self>>;
+}
+
+impl Typed for i64 {
+    fn write(value: Option<i64>, out: &mut String) {
+        if let Some(value) = value {
+            out.push_str(itoa::Buffer::new().format(value));
+        }
+    }
+
+    #[inline(always)]
+    fn store_run(
+        builder: &mut ColumnBuilder,
+        values: &mut impl Iterator<Item = Option<i64>>,
+    ) -> Result<(), Option<i64>> {
+        let ColumnBuilder {
+            column,
+            len,
+            capacity,
+            ..
+        } = builder;
+        match column {
+            Column::Int32(stored) => {
+                for value in values {
+                    if !push_int32(stored, value) {
+                        return Err(value);
+                    }
+                    *len += 1;
+                }
+            }
+            Column::Int {
+                values: stored,
+                nulls,
+            } => {
+                for value in values {
+                    push_int(stored, nulls, value, *len, *capacity);
+                    *len += 1;
+                }
+            }
+            _ => return values.next().map_or(Ok(()), Err),
+        }
+        Ok(())
+    }
+}
+
+impl Typed for f64 {
+    fn write(value: Option<f64>, out: &mut String) {
+        if let Some(value) = value.filter(|value| value.is_finite()) {
+            out.push_str(ryu::Buffer::new().format_finite(value));
+        }
+    }
+
+    #[inline(always)]
+    fn store_run(
+        builder: &mut ColumnBuilder,
+        values: &mut impl Iterator<Item = Option<f64>>,
+    ) -> Result<(), Option<f64>> {
+        let ColumnBuilder { column, len, .. } = builder;
+        match column {
+            Column::Float(stored) => {
+                for value in values {
+                    stored.push(value.filter(|v| v.is_finite()).unwrap_or(f64::NAN));
+                    *len += 1;
+                }
+            }
+            Column::Scaled { mantissas, scale } => {
+                for value in values {
+                    mantissas.push(match value.filter(|v| v.is_finite()) {
+                        None => NULL_I32,
+                        Some(finite) => match shortest_mantissa_at(finite, *scale) {
+                            Some(mantissa) => mantissa,
+                            None => return Err(value),
+                        },
+                    });
+                    *len += 1;
+                }
+            }
+            _ => return values.next().map_or(Ok(()), Err),
+        }
+        Ok(())
+    }
+}
+
+impl Typed for bool {
+    fn write(value: Option<bool>, out: &mut String) {
+        out.push_str(match value {
+            Some(true) => "true",
+            Some(false) => "false",
+            None => "",
+        });
+    }
+
+    #[inline(always)]
+    fn store_run(
+        builder: &mut ColumnBuilder,
+        values: &mut impl Iterator<Item = Option<bool>>,
+    ) -> Result<(), Option<bool>> {
+        let ColumnBuilder { column, len, .. } = builder;
+        match column {
+            Column::Bool(stored) => {
+                for value in values {
+                    stored.push(value.map_or(NULL_BOOL, u8::from));
+                    *len += 1;
+                }
+            }
+            _ => return values.next().map_or(Ok(()), Err),
+        }
+        Ok(())
+    }
+}
+
+/// The mantissa at `scale` decimals of finite `value`'s shortest text (ryu's, as
+/// [`Typed::write`] writes it), when [`ColumnBuilder::extend`] would store that text in a
+/// scaled column of that scale as it is: a plain decimal (ryu writes an exponent below 10^-5)
+/// with at most `scale` decimals (and at least one: ryu writes `3.0`), no negative zero, and a
+/// mantissa that fits 32 bits. Checked without text: when `mantissa / 10^scale`, correctly
+/// rounded, is `value`, that decimal reads back as `value`, and it is the only one of `scale`
+/// decimals that does (a 32-bit mantissa puts the next ones many units of `value`'s last place
+/// away), so the shortest text is it, its trailing zeros left out.
+#[inline(always)]
+fn shortest_mantissa_at(value: f64, scale: u32) -> Option<i32> {
+    let power = *POWERS_OF_TEN.get(scale as usize)?;
+    let scaled = value * power;
+    // The nearest integer, saturated (`round` is a call into libm, this a few instructions;
+    // the two differ only where no integer reads back as `value`).
+    let mantissa = (scaled + 0.5f64.copysign(scaled)) as i64;
+    let magnitude = mantissa.unsigned_abs();
+    let exact = magnitude <= i32::MAX as u64 && mantissa as f64 / power == value;
+    let plain = match scale {
+        0 => false,
+        1..=5 => true,
+        _ => mantissa == 0 || magnitude as f64 >= POWERS_OF_TEN[scale as usize - 5],
+    };
+    let negative_zero = mantissa == 0 && value.is_sign_negative();
+    (exact && plain && !negative_zero).then_some(mantissa as i32)
+}
+
 /// `storage`, emptied, holding `len` copies of `value`, with room for `capacity` values in all.
 fn filled<T: Clone>(mut storage: Vec<T>, value: T, len: usize, capacity: usize) -> Vec<T> {
     storage.clear();
@@ -612,6 +822,166 @@ mod tests {
     use super::*;
     use crate::table::testing::{build, json, numbers_below};
     use crate::table::{Cell, Table};
+
+    /// A value for the typed-append property: a boundary of the text path or a random one;
+    /// mostly a decimal of the column's `shape` (so that columns get scaled): at most
+    /// `shape % 13` decimals and `1 + shape / 13 % 10` digits.
+    fn some_float(next: &mut dyn FnMut(usize) -> usize, shape: usize) -> Option<f64> {
+        const SPECIAL: [f64; 24] = [
+            0.0,
+            -0.0,
+            3.0,
+            1500.0,
+            -0.25,
+            326.92,
+            0.1,
+            1e-5,
+            1.2e-5,
+            9.99e-6,
+            0.000_123,
+            1e-7,
+            2_147_483_647.0,
+            214_748_364.7,
+            21_474_836.48,
+            -2_147_483_647.0,
+            2_147_483_648.0,
+            1e15,
+            1e16,
+            1e300,
+            0.123_456_7,
+            f64::NAN,
+            f64::INFINITY,
+            5e-324,
+        ];
+        let sign = if next(2) == 0 { 1.0 } else { -1.0 };
+        match next(16) {
+            0 => None,
+            1 => Some(SPECIAL[next(SPECIAL.len())]),
+            2 => Some(f64::from_bits(next(usize::MAX) as u64)),
+            3 => Some(f64::from(0.1f32 * next(1000) as f32)),
+            _ => {
+                let digits = 1 + next(1 + shape / 13 % 10) as u32;
+                let mantissa = next(10usize.pow(digits));
+                Some(sign * mantissa as f64 / POWERS_OF_TEN[next(1 + shape % 13)])
+            }
+        }
+    }
+
+    fn some_integer(next: &mut dyn FnMut(usize) -> usize, _: usize) -> Option<i64> {
+        const SPECIAL: [i64; 8] = [
+            0,
+            -1,
+            i32::MAX as i64,
+            i32::MIN as i64,
+            i32::MIN as i64 + 1,
+            i32::MAX as i64 + 1,
+            i64::MAX,
+            i64::MIN,
+        ];
+        match next(5) {
+            0 => None,
+            1 => Some(SPECIAL[next(SPECIAL.len())]),
+            2 => Some(next(usize::MAX) as i64),
+            _ => Some(next(2000) as i64 - 1000),
+        }
+    }
+
+    fn some_bool(next: &mut dyn FnMut(usize) -> usize, _: usize) -> Option<bool> {
+        [None, Some(true), Some(false)][next(3)]
+    }
+
+    /// Everything a builder holds that reaches its column: storage, cells and spellings.
+    fn state(builder: &ColumnBuilder) -> String {
+        let ColumnBuilder {
+            column,
+            len,
+            null_spellings,
+            ..
+        } = builder;
+        format!("{column:?} {len} {null_spellings:?}")
+    }
+
+    /// For random values added in runs, now and then with a text cell between runs: typed
+    /// appends and the text of the same values give the same column, cell for cell, of the
+    /// same kind and storage (scale included).
+    fn typed_matches_text<V: Typed + std::fmt::Debug>(
+        seed: u64,
+        value: fn(&mut dyn FnMut(usize) -> usize, usize) -> Option<V>,
+        extend: impl Fn(&mut ColumnBuilder, Vec<Option<V>>),
+    ) {
+        let cells = [
+            "",
+            "x",
+            "7",
+            "2.5",
+            "true",
+            "NaN",
+            "1e3",
+            "-0.0",
+            "3000000000",
+        ];
+        let mut next = numbers_below(seed);
+        for _ in 0..5000 {
+            let mut typed = ColumnBuilder::with_capacity(next(20));
+            let mut text = ColumnBuilder::with_capacity(typed.capacity);
+            let shape = next(130);
+            let mut added = Vec::new();
+            for _ in 0..1 + next(4) {
+                if next(8) == 0 {
+                    let cell = cells[next(cells.len())];
+                    typed.push(cell);
+                    text.push(cell);
+                    added.push(format!("{cell:?}"));
+                }
+                let values: Vec<Option<V>> =
+                    (0..next(10)).map(|_| value(&mut next, shape)).collect();
+                let texts: Vec<String> = values
+                    .iter()
+                    .map(|value| {
+                        let mut out = String::new();
+                        V::write(*value, &mut out);
+                        out
+                    })
+                    .collect();
+                added.push(format!("{values:?}"));
+                extend(&mut typed, values);
+                text.extend(texts.iter().map(String::as_str));
+            }
+            assert_eq!(state(&typed), state(&text), "{added:?}");
+        }
+    }
+
+    #[test]
+    fn typed_appends_make_the_column_the_values_text_makes() {
+        typed_matches_text(0x9e37_79b9_7f4a_7c15, some_float, |column, values| {
+            column.extend_floats(values)
+        });
+        typed_matches_text(0x2545_f491_4f6c_dd1d, some_integer, |column, values| {
+            column.extend_integers(values)
+        });
+        typed_matches_text(0x1234_5678_9abc_def1, some_bool, |column, values| {
+            column.extend_bools(values)
+        });
+    }
+
+    #[test]
+    fn typed_floats_are_scaled_as_their_shortest_text() {
+        let storage = |values: &[f64]| {
+            let mut column = ColumnBuilder::default();
+            column.extend_floats(values.iter().copied().map(Some));
+            match column.column {
+                Column::Scaled { scale, .. } => format!("scaled {scale}"),
+                Column::Float(_) => "f64".to_string(),
+                _ => format!("{:?}", column.kind()),
+            }
+        };
+        assert_eq!(storage(&[326.92, 326.9, 327.0]), "scaled 2");
+        assert_eq!(storage(&[3.0, 4.0]), "scaled 1", "ryu writes 3.0");
+        assert_eq!(storage(&[0.000_01]), "scaled 5");
+        assert_eq!(storage(&[0.000_012, 0.000_001]), "f64", "ryu writes 1e-6");
+        assert_eq!(storage(&[1.5, -0.0]), "f64", "negative zero keeps its sign");
+        assert_eq!(storage(&[21_474_836.47, 0.001]), "f64");
+    }
 
     #[test]
     fn columns_are_typed_as_a_whole() {

@@ -14,8 +14,9 @@
 //!
 //! By job: this file holds the storage ([`Table`], [`Cell`]); `build.rs` the type inference
 //! ([`ColumnBuilder`], which `csv_read.rs` and any other reader feed, one builder a column:
-//! `ColumnBuilder::with_capacity` infers the column's type from its cells' text,
-//! `ColumnBuilder::text` keeps them text; then `Table::new(names, builders)`), `number.rs` the
+//! `ColumnBuilder::with_capacity` infers the column's type from its cells' text, or from typed
+//! values as their text would, `ColumnBuilder::text` keeps them text; then
+//! `Table::new(names, builders)`), `number.rs` the
 //! reading of number cells, `condition.rs` what
 //! a filter condition accepts ([`Condition`]), `select.rs` which rows pass (the one selection,
 //! for tables and for JSON rows, through [`Rows`]), `sort.rs` row order ([`Table::sort_rows`]:
