@@ -139,6 +139,10 @@ fn read_column(
                 .decode(r, |cells| {
                     builder.extend_integers(cells.map(|v| v.map(|&v| i64::from(v))))
                 })?,
+            ColumnReader::Int32ColumnReader(r) if kind == Kind::Unsigned => chunk
+                .decode(r, |cells| {
+                    builder.extend_integers(cells.map(|v| v.map(|&v| i64::from(v as u32))))
+                })?,
             ColumnReader::Int32ColumnReader(r) => chunk.decode(r, |cells| {
                 texts.extend(builder, cells, |out, &v| integer(out, kind, i64::from(v)))
             })?,
@@ -192,6 +196,9 @@ fn read_column(
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kind {
     Number,
+    /// An integer stored in a signed type but declared unsigned (`UINT_32`, `UINT_64`): its
+    /// bits are read as unsigned.
+    Unsigned,
     /// An integer with this many decimals.
     Decimal(u32),
     Date,
@@ -215,6 +222,7 @@ impl Kind {
                 });
             }
             Some(LogicalType::Uuid) => return Kind::Uuid,
+            Some(LogicalType::Integer(int)) if !int.is_signed => return Kind::Unsigned,
             Some(LogicalType::String | LogicalType::Enum | LogicalType::Json) => return Kind::Text,
             _ => {}
         }
@@ -223,6 +231,10 @@ impl Kind {
             ConvertedType::DATE => Kind::Date,
             ConvertedType::TIMESTAMP_MILLIS => Kind::Timestamp(3),
             ConvertedType::TIMESTAMP_MICROS => Kind::Timestamp(6),
+            ConvertedType::UINT_8
+            | ConvertedType::UINT_16
+            | ConvertedType::UINT_32
+            | ConvertedType::UINT_64 => Kind::Unsigned,
             _ => match descriptor.physical_type() {
                 PhysicalType::BYTE_ARRAY | PhysicalType::FIXED_LEN_BYTE_ARRAY => Kind::Text,
                 PhysicalType::INT96 => Kind::Timestamp(9),
@@ -366,6 +378,10 @@ fn integer(out: &mut Vec<u8>, kind: Kind, value: i64) {
             let per_second = 10i64.pow(digits);
             let fraction = value.rem_euclid(per_second) as u32;
             timestamp(out, value.div_euclid(per_second), fraction, digits);
+        }
+        // Beyond i64::MAX a UINT_64 is read as its text is: a number too big to be exact.
+        Kind::Unsigned => {
+            out.extend_from_slice(itoa::Buffer::new().format(value as u64).as_bytes())
         }
         _ => out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes()),
     }
@@ -518,6 +534,44 @@ mod tests {
         };
         let err = read(file, &small).unwrap_err();
         assert_eq!(err, "1000 rows of 1 columns, more than 999 cells");
+    }
+
+    #[test]
+    fn unsigned_integers_read_as_unsigned() {
+        use parquet::data_type::{Int32Type, Int64Type};
+        use parquet::file::writer::SerializedFileWriter;
+        let schema = parquet::schema::parser::parse_message_type(
+            "message t { required int32 small (UINT_32); required int64 big (UINT_64); }",
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        let mut writer =
+            SerializedFileWriter::new(&mut out, std::sync::Arc::new(schema), Default::default())
+                .unwrap();
+        let mut group = writer.next_row_group().unwrap();
+        let mut column = group.next_column().unwrap().unwrap();
+        let small = [7, u32::MAX as i32];
+        column
+            .typed::<Int32Type>()
+            .write_batch(&small, None, None)
+            .unwrap();
+        column.close().unwrap();
+        let mut column = group.next_column().unwrap().unwrap();
+        let big = [7, u64::MAX as i64];
+        column
+            .typed::<Int64Type>()
+            .write_batch(&big, None, None)
+            .unwrap();
+        column.close().unwrap();
+        group.close().unwrap();
+        writer.close().unwrap();
+        let table = read(out, &Caps::default()).unwrap();
+        use crate::table::Cell;
+        assert_eq!(table.cell(0, 0), Cell::Int(7));
+        assert_eq!(table.cell(1, 0), Cell::Int(i64::from(u32::MAX)));
+        // Beyond i64, the column is read as the same numbers in a CSV are: floats.
+        assert_eq!(table.cell(0, 1), Cell::Float(7.0));
+        assert_eq!(table.cell(1, 1), Cell::Float(u64::MAX as f64));
     }
 
     #[test]
