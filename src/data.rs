@@ -250,17 +250,30 @@ fn parse_ndjson(shown: &str, bytes: &[u8]) -> Result<Data, FileError> {
     Ok(json_data(Arc::from(raw), document))
 }
 
+/// The most cells a table made of JSON lines may hold per value the lines write (a key that
+/// some lines lack is a null cell in the others).
+const SPARSE_FACTOR: usize = 4;
+
 /// Lines that are all flat objects, each key holding one JSON type, as a table: columns in the
 /// order their keys first appear (a key a line lacks, or `null`, is a null cell), a column of
-/// strings kept as text (`"007"` stays text). `None` for anything else.
+/// strings kept as text (`"007"` stays text). `None` for anything else, and for lines so
+/// sparse (each naming keys the others lack) that the table would hold more than
+/// [`SPARSE_FACTOR`] cells per value written: its null cells would cost memory the file never
+/// paid for, quadratic in its lines.
 fn flat_table(items: &[Value]) -> Option<Table> {
     let objects: Vec<&serde_json::Map<String, Value>> =
         items.iter().map(Value::as_object).collect::<Option<_>>()?;
     let mut names: Vec<&String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut values = 0usize;
     for name in objects.iter().flat_map(|object| object.keys()) {
-        if !names.contains(&name) {
+        values += 1;
+        if seen.insert(name) {
             names.push(name);
         }
+    }
+    if names.len().saturating_mul(objects.len()) > SPARSE_FACTOR * values + 1024 {
+        return None;
     }
     let column = |name: &String| {
         let values = || objects.iter().filter_map(|object| object.get(name));
@@ -294,12 +307,13 @@ fn json_data(raw: Arc<[u8]>, document: Value) -> Data {
     let rows = match document {
         Value::Array(items) => {
             let mut columns: Vec<String> = Vec::new();
+            let mut seen = std::collections::HashSet::new();
             for key in items
                 .iter()
                 .filter_map(Value::as_object)
                 .flat_map(|o| o.keys())
             {
-                if !columns.contains(key) {
+                if seen.insert(key) {
                     columns.push(key.clone());
                 }
             }
@@ -557,6 +571,33 @@ mod tests {
         );
         let err = Data::parse("data/t.jsonl", b"{\"id\": 1}\n\n{oops}\n").unwrap_err();
         assert!(err.to_string().starts_with("data/t.jsonl: line 3"), "{err}");
+    }
+
+    #[test]
+    fn ndjson_of_flat_one_type_keys_is_a_typed_table() {
+        let flat = b"{\"code\": \"007\", \"px\": 1.5, \"ok\": true}\n{\"px\": 2, \"code\": null}\n";
+        let data = Data::parse("data/t.jsonl", flat).unwrap();
+        let Data::Table(table) = &data else {
+            panic!("{data:?}");
+        };
+        assert_eq!(table.names(), ["code", "px", "ok"]);
+        assert_eq!(
+            render(&data, &[]),
+            serde_json::json!([{"code": "007", "px": 1.5, "ok": true},
+                               {"code": null, "px": 2.0, "ok": null}])
+        );
+        for kept_as_written in [
+            &b"{\"v\": 1}\n{\"v\": \"a\"}\n"[..],
+            b"{\"v\": [1]}\n",
+            b"[1, 2]\n",
+        ] {
+            let data = Data::parse("data/t.jsonl", kept_as_written).unwrap();
+            assert!(matches!(data, Data::Json { .. }), "{data:?}");
+        }
+        // Every line a key of its own: 2,000 × 2,000 null cells as a table; as written instead.
+        let sparse: String = (0..2000).map(|i| format!("{{\"k{i}\": {i}}}\n")).collect();
+        let data = Data::parse("data/t.jsonl", sparse.as_bytes()).unwrap();
+        assert!(matches!(data, Data::Json { .. }));
     }
 
     #[test]

@@ -796,3 +796,22 @@ fn live_grids_push_appended_lines_and_rewritten_files() {
         );
     }
 }
+
+#[test]
+fn a_live_workbook_caught_half_saved_is_read_again_once_whole() {
+    let server = server();
+    let mut socket = connect(&server, "/live_xlsx/ws");
+    let mut rows = ROWS.to_vec();
+    rows.push(NEW_ROW);
+    let saved = xlsx(&rows);
+    replace(&server.fixture, "data/book.xlsx", &saved[..saved.len() / 2]);
+    // Longer than the server's look at the file (four times a second).
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    assert_eq!(
+        server.get("/live_xlsx").status,
+        500,
+        "the half-saved file is an error for its GET"
+    );
+    replace(&server.fixture, "data/book.xlsx", saved);
+    assert_eq!(numbers_as_floats(next_row(&mut socket)), expected(&NEW_ROW));
+}
