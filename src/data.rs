@@ -4,7 +4,10 @@
 //! ([`crate::formats`] tells them apart by extension and reads the binary ones). A JSON document is kept as the bytes it was read from (so a
 //! document that is not filtered goes out byte for byte, key order and all) and, when it is an
 //! array, as parsed rows that filters can select from. NDJSON (`.ndjson`, `.jsonl`: one JSON
-//! value a line, blank lines skipped) is read as the array of its lines. Invariant: a `Data`
+//! value a line, blank lines skipped) is a typed table like a CSV when every line is a flat
+//! object and each key holds values of one JSON type (numbers, strings or booleans; or null),
+//! so that it serves everywhere a table does (ssrm, advanced charts); otherwise it is read as
+//! the array of its lines, each served as written. Invariant: a `Data`
 //! value is only built from input that parsed completely; a bad file is a
 //! [`FileError::Parse`] naming the file and line.
 
@@ -18,7 +21,7 @@ use crate::error::{FileError, Location};
 use crate::filter::{self, Condition, Limits, PlanError, Rule};
 use crate::formats::{self, Caps, Format, Reading, compressed};
 use crate::http::Body;
-use crate::table::{self, Cell, Rows, Table};
+use crate::table::{self, Cell, ColumnBuilder, Rows, Table};
 
 #[derive(Debug)]
 pub enum Data {
@@ -238,10 +241,65 @@ fn parse_ndjson(shown: &str, bytes: &[u8]) -> Result<Data, FileError> {
             .map_err(|err| parse_error(shown, json_location(index + 1, &err), &err))?;
         items.push(item);
     }
+    if let Some(table) = flat_table(&items) {
+        return Ok(Data::Table(table));
+    }
     let document = Value::Array(items);
     let raw =
         serde_json::to_vec(&document).map_err(|err| parse_error(shown, Location::Whole, err))?;
     Ok(json_data(Arc::from(raw), document))
+}
+
+/// The most cells a table made of JSON lines may hold per value the lines write (a key that
+/// some lines lack is a null cell in the others).
+const SPARSE_FACTOR: usize = 4;
+
+/// Lines that are all flat objects, each key holding one JSON type, as a table: columns in the
+/// order their keys first appear (a key a line lacks, or `null`, is a null cell), a column of
+/// strings kept as text (`"007"` stays text). `None` for anything else, and for lines so
+/// sparse (each naming keys the others lack) that the table would hold more than
+/// [`SPARSE_FACTOR`] cells per value written: its null cells would cost memory the file never
+/// paid for, quadratic in its lines.
+fn flat_table(items: &[Value]) -> Option<Table> {
+    let objects: Vec<&serde_json::Map<String, Value>> =
+        items.iter().map(Value::as_object).collect::<Option<_>>()?;
+    let mut names: Vec<&String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut values = 0usize;
+    for name in objects.iter().flat_map(|object| object.keys()) {
+        values += 1;
+        if seen.insert(name) {
+            names.push(name);
+        }
+    }
+    if names.len().saturating_mul(objects.len()) > SPARSE_FACTOR * values + 1024 {
+        return None;
+    }
+    let column = |name: &String| {
+        let values = || objects.iter().filter_map(|object| object.get(name));
+        let all = |test: fn(&Value) -> bool| values().all(|v| test(v) || v.is_null());
+        let mut column = if all(Value::is_string) {
+            ColumnBuilder::text(objects.len())
+        } else if all(Value::is_number) || all(Value::is_boolean) {
+            ColumnBuilder::with_capacity(objects.len())
+        } else {
+            return None;
+        };
+        for object in &objects {
+            match object.get(name) {
+                Some(Value::String(text)) => column.push(text),
+                Some(Value::Number(number)) => column.push(&number.to_string()),
+                Some(Value::Bool(flag)) => column.push(if *flag { "true" } else { "false" }),
+                _ => column.push(""),
+            }
+        }
+        Some(column)
+    };
+    let columns = names
+        .iter()
+        .map(|&name| column(name))
+        .collect::<Option<_>>()?;
+    Some(Table::new(names.into_iter().cloned().collect(), columns))
 }
 
 /// A parsed JSON document and the bytes served for it unfiltered.
@@ -257,12 +315,13 @@ fn json_data(raw: Arc<[u8]>, document: Value) -> Data {
 /// they make as a table.
 pub fn keys_of(items: &[Value]) -> Vec<String> {
     let mut keys: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for key in items
         .iter()
         .filter_map(Value::as_object)
         .flat_map(|o| o.keys())
     {
-        if !keys.contains(key) {
+        if seen.insert(key) {
             keys.push(key.clone());
         }
     }
@@ -516,6 +575,33 @@ mod tests {
         );
         let err = Data::parse("data/t.jsonl", b"{\"id\": 1}\n\n{oops}\n").unwrap_err();
         assert!(err.to_string().starts_with("data/t.jsonl: line 3"), "{err}");
+    }
+
+    #[test]
+    fn ndjson_of_flat_one_type_keys_is_a_typed_table() {
+        let flat = b"{\"code\": \"007\", \"px\": 1.5, \"ok\": true}\n{\"px\": 2, \"code\": null}\n";
+        let data = Data::parse("data/t.jsonl", flat).unwrap();
+        let Data::Table(table) = &data else {
+            panic!("{data:?}");
+        };
+        assert_eq!(table.names(), ["code", "px", "ok"]);
+        assert_eq!(
+            render(&data, &[]),
+            serde_json::json!([{"code": "007", "px": 1.5, "ok": true},
+                               {"code": null, "px": 2.0, "ok": null}])
+        );
+        for kept_as_written in [
+            &b"{\"v\": 1}\n{\"v\": \"a\"}\n"[..],
+            b"{\"v\": [1]}\n",
+            b"[1, 2]\n",
+        ] {
+            let data = Data::parse("data/t.jsonl", kept_as_written).unwrap();
+            assert!(matches!(data, Data::Json { .. }), "{data:?}");
+        }
+        // Every line a key of its own: 2,000 × 2,000 null cells as a table; as written instead.
+        let sparse: String = (0..2000).map(|i| format!("{{\"k{i}\": {i}}}\n")).collect();
+        let data = Data::parse("data/t.jsonl", sparse.as_bytes()).unwrap();
+        assert!(matches!(data, Data::Json { .. }));
     }
 
     #[test]

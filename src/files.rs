@@ -628,24 +628,25 @@ impl Files {
         Ok((fetched.version, data))
     }
 
-    /// A table file's column names, read cheaply: a CSV's header row only, or the keys of a
-    /// JSON array's objects. `None` for a JSON document that is not an array of rows.
-    pub fn header(&self, relative: &str) -> crate::manifest::Header {
+    /// A table file's column names as `reading` reads it, cheaply: a CSV's header row only, or
+    /// the keys of a JSON array's objects. `None` for a JSON document that is not an array of
+    /// rows.
+    pub fn header(&self, relative: &str, reading: &Reading) -> crate::manifest::Header {
         if is_remote(relative) {
             return Ok(None);
         }
         let shown = self.dir.display(relative);
-        let (path, _) = self
-            .dir
-            .resolve(relative)
-            .ok_or_else(|| self.not_found(relative))?;
-        if let (Format::Delimited(delimiter), formats::Compression::None) = formats::of(relative) {
-            let file = std::fs::File::open(&path).map_err(|err| unreadable(&shown, &err))?;
-            return crate::csv_read::read_header(file, delimiter)
+        let found = self.find(relative)?.read_as(reading.clone());
+        let (format, compression) = formats::of(relative);
+        if let (Some((path, _)), Format::Delimited(by_name), formats::Compression::None) =
+            (&found.local, format, compression)
+        {
+            let file = std::fs::File::open(path).map_err(|err| unreadable(&shown, &err))?;
+            return crate::csv_read::read_header(file, reading.delimiter.or(by_name))
                 .map(Some)
                 .map_err(|err| err.in_file(&shown));
         }
-        match &*self.data(relative)? {
+        match &*self.data(&found)? {
             Data::Json { rows, .. } => Ok(rows.as_ref().map(|(columns, _)| columns.clone())),
             Data::Table(table) => Ok(Some(table.names().to_vec())),
         }

@@ -357,7 +357,7 @@ fn parquet_file(codec: parquet::basic::Compression) -> Vec<u8> {
     out
 }
 
-fn w_typed<T: parquet::data_type::DataType>(
+pub(crate) fn w_typed<T: parquet::data_type::DataType>(
     writer: &mut parquet::column::writer::ColumnWriter<'_>,
     values: &[T::T],
     definitions: Option<&[i16]>,
@@ -443,14 +443,18 @@ fn new_formats_work_for_metrics_and_ssrm_tables() {
     assert!(grid.body.contains("AAPL"), "{}", grid.body);
 }
 
-/// An OpenDocument spreadsheet whose `content.xml` is `rows`.
-fn ods(rows: &str) -> Vec<u8> {
+/// An OpenDocument spreadsheet of `sheets`, each `(name, its table:table-row elements)`.
+pub(crate) fn ods(sheets: &[(&str, &str)]) -> Vec<u8> {
+    let tables: String = sheets
+        .iter()
+        .map(|(name, rows)| format!(r#"<table:table table:name="{name}">{rows}</table:table>"#))
+        .collect();
     let content = format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"
  xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0"
  xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">
-<office:body><office:spreadsheet><table:table table:name="S">{rows}</table:table>
+<office:body><office:spreadsheet>{tables}
 </office:spreadsheet></office:body></office:document-content>"#
     );
     let mut out = std::io::Cursor::new(Vec::new());
@@ -478,18 +482,22 @@ fn a_sheet_of_a_million_columns_and_rows_is_refused_before_it_is_expanded() {
             r#"<table:table-cell office:value-type="string"><text:p>{text}</text:p></table:table-cell>"#
         )
     };
-    let small = ods(&format!(
-        "<table:table-row>{}{}</table:table-row><table:table-row>{}{}</table:table-row>\
+    let small = ods(&[(
+        "S",
+        &format!(
+            "<table:table-row>{}{}</table:table-row><table:table-row>{}{}</table:table-row>\
          <table:table-row table:number-rows-repeated=\"1048000\"><table:table-cell table:number-columns-repeated=\"1024\"/></table:table-row>",
-        cell("a"),
-        cell("b"),
-        cell("1"),
-        cell("x")
-    ));
+            cell("a"),
+            cell("b"),
+            cell("1"),
+            cell("x")
+        ),
+    )]);
     // A few hundred bytes that stand for a million rows of a million cells.
-    let wide = ods(
+    let wide = ods(&[(
+        "S",
         r#"<table:table-row table:number-rows-repeated="1000000"><table:table-cell table:number-columns-repeated="1000000" office:value-type="float" office:value="1"/></table:table-row>"#,
-    );
+    )]);
     let fixture = Fixture::new();
     fixture
         .write("data/small.ods", small)

@@ -23,6 +23,8 @@ mod finishing;
 // feature).
 #[cfg(feature = "zstd")]
 mod formats;
+#[cfg(feature = "zstd")]
+mod formats_everywhere;
 mod health;
 mod limits;
 mod live;

@@ -16,7 +16,7 @@ use openbb_files::live::Limits;
 
 use crate::support::{Fixture, TIMEOUT, TestServer, test_config};
 
-type Socket = WebSocket<TcpStream>;
+pub(crate) type Socket = WebSocket<TcpStream>;
 
 const WIDGETS: &str = r#"{
   "quotes": {"name": "Quotes", "description": "d", "type": "live_grid", "endpoint": "quotes",
@@ -105,7 +105,7 @@ fn connect_with_small_buffer(server: &TestServer, target: &str) -> Socket {
     handshake(server, stream, target).unwrap_or_else(|status| panic!("{target}: HTTP {status}"))
 }
 
-fn connect(server: &TestServer, target: &str) -> Socket {
+pub(crate) fn connect(server: &TestServer, target: &str) -> Socket {
     try_connect(server, target).unwrap_or_else(|status| panic!("{target}: HTTP {status}"))
 }
 
@@ -119,7 +119,7 @@ fn within_time(started: Instant, waiting_for: &str) {
 }
 
 /// The next row pushed, skipping pings (tungstenite answers them).
-fn next_row(socket: &mut Socket) -> Value {
+pub(crate) fn next_row(socket: &mut Socket) -> Value {
     let started = Instant::now();
     loop {
         within_time(started, "row");
@@ -167,13 +167,13 @@ fn send(socket: &mut Socket, text: &str) {
 }
 
 /// Replaces a data file at once (write, then rename), as an export job would.
-fn replace(fixture: &Fixture, relative: &str, contents: &str) {
+pub(crate) fn replace(fixture: &Fixture, relative: &str, contents: impl AsRef<[u8]>) {
     let temporary = fixture.path(&format!("{relative}.tmp"));
     fs::write(&temporary, contents).unwrap();
     fs::rename(temporary, fixture.path(relative)).unwrap();
 }
 
-fn append(fixture: &Fixture, relative: &str, contents: &str) {
+pub(crate) fn append(fixture: &Fixture, relative: &str, contents: &str) {
     use std::io::Write;
     let mut file = fs::OpenOptions::new()
         .append(true)
@@ -595,7 +595,7 @@ fn a_client_that_falls_behind_is_closed_with_a_reason_and_may_reconnect() {
     };
     let mut most_queued = 0;
     for version in 1..=versions {
-        replace(&server.fixture, "data/quotes.csv", &change(version));
+        replace(&server.fixture, "data/quotes.csv", change(version));
         for _ in 0..rows {
             assert_eq!(
                 next_row(&mut reader)["price"],
@@ -695,7 +695,7 @@ fn the_watcher_reads_a_big_file_without_stalling_the_server() {
     wait_for_subscribers(&server, 1);
     // A new version: the watcher parses 200k rows, builds their snapshot and compares it with
     // the last (about 1.5 s in a debug build). Meanwhile `/` and a handshake are answered.
-    replace(&server.fixture, "data/big.csv", &big_csv(200_000, 2));
+    replace(&server.fixture, "data/big.csv", big_csv(200_000, 2));
     let pushed = std::thread::spawn(move || {
         let row = next_row(&mut big);
         (Instant::now(), row)

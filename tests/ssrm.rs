@@ -183,7 +183,7 @@ fn bad_requests_are_explained() {
     let reply = server.post("/doc", "{}");
     assert_eq!(reply.status, 500);
     assert!(
-        reply.detail().contains("not a CSV table"),
+        reply.detail().contains("is not a table"),
         "{}",
         reply.detail()
     );

@@ -159,7 +159,7 @@ impl App {
                 .push((file.to_string(), version(file)));
             self.files.exists(file)
         };
-        let problems = manifest.data_problems(&exists, &|f| self.files.header(f));
+        let problems = manifest.data_problems(&exists, &|f, reading| self.files.header(f, reading));
         *last = Some(DataCheck {
             manifest: Arc::clone(manifest),
             looked_at: looked_at.into_inner(),

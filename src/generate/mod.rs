@@ -12,7 +12,7 @@
 //! | `.md` that reads as text | markdown; a folder (below `data/`) whose notes all open with front matter is one newsfeed |
 //! | `.html`, `.htm` that read as text | html |
 //! | `.pdf` | pdf; a folder with two or more PDFs is one multi-file viewer |
-//! | `.xlsx`, `.xlsm`, `.xls`, `.ods` | one table per sheet that has cells (`book_xlsx_prices`), `backend.sheet` naming it; no dropdowns (an options endpoint reads a file's default sheet) |
+//! | `.xlsx`, `.xlsm`, `.xls`, `.ods` | one table per sheet that has cells (`book_xlsx_prices`), `backend.sheet` naming it; date ranges and dropdowns as for any table (the options read the same sheet) |
 //! | two or more files of one kind in a folder below `data/`, alike but for their stem | one widget reading `folder/{param}.ext`, its param listing the stems (`pattern.rs`) |
 //!
 //! By job: `shapes.rs` what a JSON file is, `table.rs` a table's columns and params,
@@ -262,7 +262,9 @@ fn sheet_widgets(files: &Files, relative: &str, widgets: &mut Map<String, Value>
         );
         widget["backend"]["sheet"] = json!(sheet);
         let columns = table::file_profiles(files, &found);
-        table::table_settings(columns, Filters::Dates, &id, &mut widget);
+        // Its dropdowns' options read the same sheet (an options file that is the widget's own
+        // file is read as the widget reads it).
+        table::table_settings(columns, Filters::All(relative), &id, &mut widget);
         widgets.insert(id, Value::Object(widget));
     }
 }

@@ -50,6 +50,7 @@ use serde_json::Value;
 use crate::data::{Data, JsonRows, cell_value};
 use crate::files::Files;
 use crate::filter::{self, Condition, Rule};
+use crate::formats::Reading;
 use crate::http::Response;
 use crate::manifest::LiveGrid;
 use crate::table::{self, Rows};
@@ -114,14 +115,15 @@ pub struct Hub {
     files: Arc<Files>,
     limits: Limits,
     state: Mutex<State>,
-    /// The snapshots of each live file, by file and row key.
+    /// The snapshots of each live file, by file, reading and row key.
     snapshots: Mutex<HashMap<FileAndKey, Arc<Snapshots>>>,
 }
 
-/// A live file (relative to `data/`) and the columns keying its rows.
-type FileAndKey = (String, Vec<String>);
+/// A live file (relative to `data/`), how it is read (a workbook's sheet, a separator) and the
+/// columns keying its rows.
+type FileAndKey = (String, Reading, Vec<String>);
 
-/// The snapshots of one file for one row key.
+/// The snapshots of one file, read one way, for one row key.
 #[derive(Default)]
 struct Snapshots {
     /// The latest built, whatever the file's version now.
@@ -138,11 +140,13 @@ struct State {
 }
 
 /// What the hub keeps of a live_grid's settings: its widget's id (for messages), its filters
-/// (applied to the rows pushed) and the column keying its rows.
+/// (applied to the rows pushed), how its file is read (`backend.sheet`, `backend.delimiter`,
+/// `backend.decimal`: as the widget's GET reads it) and the column keying its rows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Grid {
     id: String,
     filters: Vec<(String, Option<Rule>)>,
+    reading: Reading,
     row_key: Vec<String>,
 }
 
@@ -151,6 +155,7 @@ impl Grid {
         Grid {
             id: grid.widget.id.clone(),
             filters: grid.widget.filters.clone(),
+            reading: grid.source.reading.clone(),
             row_key: grid.socket.row_key.clone(),
         }
     }
@@ -332,7 +337,11 @@ impl Hub {
     }
 
     fn snapshots_of(&self, grid: &Grid, relative: &str) -> Arc<Snapshots> {
-        let key = (relative.to_string(), grid.row_key.clone());
+        let key = (
+            relative.to_string(),
+            grid.reading.clone(),
+            grid.row_key.clone(),
+        );
         Arc::clone(lock(&self.snapshots).entry(key).or_default())
     }
 
@@ -346,7 +355,8 @@ impl Hub {
     ) -> Result<(Arc<Data>, Arc<Snapshot>), Response> {
         let snapshots = self.snapshots_of(grid, relative);
         let _building = lock(&snapshots.building);
-        let data = self.files.data(relative)?;
+        let file = self.files.find(relative)?.read_as(grid.reading.clone());
+        let data = self.files.data(&file)?;
         let latest = lock(&snapshots.latest).clone();
         if let Some(snapshot) = latest.filter(|s| s.is_of(&data)) {
             return Ok((data, snapshot));

@@ -79,6 +79,7 @@ impl OptionsSpec {
                     file,
                     column,
                     label: self.label,
+                    reading: Default::default(),
                 },
                 None if self.label.is_some() => {
                     return Err("\"label\" needs \"column\"".into());
@@ -302,7 +303,13 @@ fn options(
         let refused = |message: String| ("backend.options", format!("'{param}': {message}"));
         let spec: OptionsSpec =
             serde_json::from_value(source).map_err(|err| refused(err.to_string()))?;
-        let source = spec.source().map_err(refused)?;
+        let mut source = spec.source().map_err(refused)?;
+        // The widget's own file is read as the widget reads it (a workbook's sheet).
+        if let OptionsSource::Column { file, reading, .. } = &mut source
+            && let Some(own) = kind.source().filter(|s| s.file.as_ref() == Some(file))
+        {
+            *reading = own.reading.clone();
+        }
         let path = match &source {
             OptionsSource::Column { file, .. } | OptionsSource::Static { file } => file,
             OptionsSource::Folder { folder, .. } => folder,

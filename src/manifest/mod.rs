@@ -26,7 +26,7 @@
 //! | `ttl` | those taking `file` | seconds a remote `file` (`http(s)://...`, see `remote.rs`) is kept before it is fetched again |
 //! | `filters` on live_grid | live_grid | the same rules, also applied to the rows pushed over its WebSocket |
 //! | `append` | table, live_grid, newsfeed | `{file, columns: [{name, type?, options?}], key?, created_at?, submitted_by?}`: the `.csv`/`.jsonl` file the widget's form adds rows to (POST; PUT replaces the row of `key`); on a newsfeed `{folder, columns?, submitted_by?}`: the folder its form adds a Markdown note to; see `append.rs` and `writes/` |
-//! | `options` | all | `{paramName: {file, column?, label?}}`: answers that param's `optionsEndpoint` with the distinct values of `column` (or the options array in a JSON `file`); `{paramName: {folder, extension?, stems?}}`: with the files of `folder` (not its subfolders), those ending `.extension` if given, by name or, with `"stems": true`, by name without the extension |
+//! | `options` | all | `{paramName: {file, column?, label?}}`: answers that param's `optionsEndpoint` with the distinct values of `column` (or the options array in a JSON `file`; the widget's own `file` is read as the widget reads it: `sheet`, `delimiter`, `decimal`); `{paramName: {folder, extension?, stems?}}`: with the files of `folder` (not its subfolders), those ending `.extension` if given, by name or, with `"stems": true`, by name without the extension |
 //!
 //! A multi_file_viewer's `fileSelector` param gets its options endpoint answered with the folder's
 //! files without any `options` entry. Invariants: the served manifest holds only entries that
@@ -205,15 +205,17 @@ impl Manifest {
     /// The served widgets checked against `data/` (warnings, as `widget: field: warning: ...`
     /// lines): the file a widget reads exists, and holds the columns the widget names. `exists`
     /// and `header` look at a file relative to `data/`; `header` gives a table's column names
-    /// (`None` for a document that is not a table).
+    /// as the widget reads the file (its sheet, separator; `None` for a document that is not a
+    /// table).
     pub fn data_problems(
         &self,
         exists: &dyn Fn(&str) -> bool,
-        header: &dyn Fn(&str) -> Header,
+        header: &dyn Fn(&str, &Reading) -> Header,
     ) -> Vec<Problem> {
         let mut problems = Vec::new();
         let mut check =
-            |id: &str, candidates: Vec<String>, reads_data: bool, named: &[(String, String)]| {
+            // `read_as`: how the file is read when it is read as data (a table or a document).
+            |id: &str, candidates: Vec<String>, read_as: Option<&Reading>, named: &[(String, String)]| {
                 let Some(file) = candidates.iter().find(|c| exists(c)) else {
                     let shown: Vec<String> =
                         candidates.iter().map(|c| format!("data/{c}")).collect();
@@ -221,21 +223,27 @@ impl Manifest {
                     problems.push(validate::Issue::warning("backend.file", message).problem(id));
                     return;
                 };
-                if !reads_data {
+                let Some(reading) = read_as else {
                     return;
-                }
+                };
                 let shown = format!("data/{file}");
-                let issues = match header(file) {
+                let issues = match header(file, reading) {
                     Ok(Some(columns)) => validate::data_columns(&shown, &columns, named),
                     Ok(None) => Vec::new(),
                     Err(err) => vec![validate::Issue::error("backend.file", err.to_string())],
                 };
                 problems.extend(issues.iter().map(|issue| issue.problem(id)));
             };
+        let as_named = Reading::default();
         for (widget, named) in self.widgets.iter().zip(&self.named) {
             if let Some(candidates) = widget.known_files() {
-                let reads_data = widget.kind.widget_type().reads_data();
-                check(&widget.id, candidates, reads_data, named);
+                let read_as = widget.kind.widget_type().reads_data().then(|| {
+                    widget
+                        .kind
+                        .source()
+                        .map_or(&as_named, |source| &source.reading)
+                });
+                check(&widget.id, candidates, read_as, named);
             }
         }
         for route in &self.options {
@@ -243,6 +251,7 @@ impl Manifest {
                 file,
                 column,
                 label,
+                reading,
             } = &route.source
             {
                 let named: Vec<(String, String)> = [Some(column), label.as_ref()]
@@ -250,7 +259,7 @@ impl Manifest {
                     .flatten()
                     .map(|c| ("backend.options".to_string(), c.clone()))
                     .collect();
-                check(&route.widget, vec![file.clone()], true, &named);
+                check(&route.widget, vec![file.clone()], Some(reading), &named);
             }
         }
         for (widget, file) in self.widgets.iter().zip(&self.validation_files) {
@@ -307,18 +316,14 @@ impl Manifest {
             .iter()
             .filter_map(|w| w.kind.records().map(str::to_string));
         let options = self.options.iter().filter_map(|route| match &route.source {
-            OptionsSource::Column { file, .. } | OptionsSource::Static { file } => {
-                Some(file.clone())
-            }
+            OptionsSource::Column { file, reading, .. } => Some((file.clone(), reading.clone())),
+            OptionsSource::Static { file } => Some((file.clone(), Reading::default())),
             OptionsSource::Folder { .. } => None,
         });
         let mut files: Vec<(String, Reading)> = widget_files
             .chain(templated)
-            .chain(
-                records
-                    .chain(options)
-                    .map(|file| (file, Reading::default())),
-            )
+            .chain(records.map(|file| (file, Reading::default())))
+            .chain(options)
             .filter(|(file, _)| !is_remote(file))
             .collect();
         files.sort();

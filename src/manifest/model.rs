@@ -283,11 +283,14 @@ pub struct LiveGrid<'m> {
 /// Where an options endpoint's answer comes from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum OptionsSource {
-    /// Distinct values of `column` of a table file, labelled by `label` (default: the value).
+    /// Distinct values of `column` of a table file, labelled by `label` (default: the value);
+    /// the file read as its widget reads it when it is the widget's own `backend.file` (its
+    /// sheet, separator), else as its name says.
     Column {
         file: String,
         column: String,
         label: Option<String>,
+        reading: crate::formats::Reading,
     },
     /// A JSON file holding the options array as Workspace takes it.
     Static { file: String },

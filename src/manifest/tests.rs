@@ -263,7 +263,8 @@ fn options_endpoints_come_from_params() {
         OptionsSource::Column {
             file: "h.csv".into(),
             column: "ticker".into(),
-            label: Some("name".into())
+            label: Some("name".into()),
+            reading: Default::default(),
         }
     );
     assert_eq!(

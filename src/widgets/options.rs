@@ -3,7 +3,8 @@
 //! From a table file: the distinct non-null values of a column, sorted (numbers numerically,
 //! text ignoring case), labelled by another column when the route names one; the query
 //! parameters (Workspace sends the param's `optionsParams`) first filter the rows by the usual
-//! rules, so `?sector=Energy` lists only the energy tickers. From a JSON file: the options array
+//! rules, so `?sector=Energy` lists only the energy tickers; the widget's own file is read as
+//! the widget reads it (`backend.sheet`, `backend.delimiter`, `backend.decimal`). From a JSON file: the options array
 //! as written. From a folder: its files (a multi_file_viewer's fileSelector, or
 //! `{"folder": "reports", "extension": "md", "stems": true}` for `reports/{ticker}.md`), in
 //! name order, by name or by stem, only those with the extension when one is given.
@@ -14,7 +15,7 @@ use std::collections::HashSet;
 use serde_json::{Value, json};
 
 use crate::data::Data;
-use crate::files::Files;
+use crate::files::{Files, Found};
 use crate::http::{Body, JSON, Response};
 use crate::manifest::{OptionsRoute, OptionsSource};
 use crate::widgets::errors::refused_filter;
@@ -25,7 +26,17 @@ pub fn serve(files: &Files, route: &OptionsRoute, params: &[(String, String)]) -
             file,
             column,
             label,
-        } => from_column(files, file, column, label.as_deref(), params),
+            reading,
+        } => match files.find(file) {
+            Ok(found) => from_column(
+                files,
+                &found.read_as(reading.clone()),
+                column,
+                label.as_deref(),
+                params,
+            ),
+            Err(err) => err.into(),
+        },
         OptionsSource::Static { file } => match files.data(file) {
             Ok(data) => match &*data {
                 Data::Json { raw, rows: Some(_) } => {
@@ -78,7 +89,7 @@ fn folder_entries<'p>(paths: &'p [String], extension: Option<&str>, stems: bool)
 
 fn from_column(
     files: &Files,
-    file: &str,
+    file: &Found,
     column: &str,
     label: Option<&str>,
     params: &[(String, String)],

@@ -1,4 +1,5 @@
-//! advanced_charting (written advanced-chart too): a TradingView UDF feed from an OHLCV CSV.
+//! advanced_charting (written advanced-chart too): a TradingView UDF feed from an OHLCV table
+//! file (any format `formats/` reads).
 //!
 //! The widget's endpoint is a base path; Workspace's chart calls the routes below it (which
 //! `router.rs` decides, as a `UdfRoute`), and "Validate widgets" calls the base path itself,
@@ -187,7 +188,7 @@ type Bar = (i64, [f64; 4], f64);
 impl<'t> Feed<'t> {
     fn of(data: &'t Data) -> Result<Feed<'t>, String> {
         let Data::Table(table) = data else {
-            return Err("an advanced chart reads a CSV table, not a JSON document".into());
+            return Err("an advanced chart reads a table file, not a JSON document".into());
         };
         let names = table.names();
         let find = |choices: &[&str]| choices.iter().find_map(|c| filter::find_column(names, c));

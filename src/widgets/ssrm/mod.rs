@@ -1,4 +1,5 @@
-//! ssrm_table (written table_ssrm too): AG Grid's server-side row model over a CSV table.
+//! ssrm_table (written table_ssrm too): AG Grid's server-side row model over a table file (any
+//! format `formats/` reads).
 //!
 //! Workspace POSTs `{"startRow", "endRow", "sortModel", "filterModel", ...the widget's params}`
 //! and gets `{"rowData": [the rows startRow..endRow], "rowCount": rows after filtering}`.
@@ -208,14 +209,15 @@ fn group_page(lines: &[u8], window: Range<usize>) -> Response {
     Response::new(200, JSON, Body::Owned(out))
 }
 
-/// The widget's data as a table; a JSON document is a 500 (the widget needs a CSV).
+/// The widget's data as a table; a JSON document is a 500 (the widget needs a table file).
 fn table_of<'d>(call: &Call, relative: &str, data: &'d Data) -> Result<&'d Table, Response> {
     match data {
         Data::Table(table) => Ok(table),
         Data::Json { .. } => Err(Response::error(
             500,
             &format!(
-                "widget '{}': {} is not a CSV table",
+                "widget '{}': {} is not a table (a JSON document, or JSON lines holding nested \
+                 values or a key of mixed types)",
                 call.widget.id,
                 call.files.dir.display(relative)
             ),
