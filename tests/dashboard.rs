@@ -167,6 +167,55 @@ fn widgets_sharing_a_parameter_are_linked_in_a_group() {
     }
 }
 
+/// The pickers of one folder's alike files of two kinds are linked only when they offer the
+/// same files: `f00.csv`… beside `f01.md`… are two params (a group would set the notes' picker
+/// to a table's name); `AAPL.csv`, `AAPL.md`… share `ticker` and are linked.
+#[test]
+fn alike_files_of_two_kinds_are_linked_only_when_they_offer_the_same_names() {
+    let fixture = Fixture::new();
+    for n in ["00", "02", "04"] {
+        fixture.write(&format!("data/desk/f{n}.csv"), "ticker,close\nAAPL,1\n");
+    }
+    for n in ["01", "03", "05"] {
+        fixture.write(&format!("data/desk/f{n}.md"), "# A note\n");
+    }
+    for ticker in ["AAPL", "MSFT"] {
+        fixture
+            .write(
+                &format!("data/research/{ticker}.csv"),
+                "date,close\n2024-01-02,1\n",
+            )
+            .write(&format!("data/research/{ticker}.md"), "# Notes\n");
+    }
+    let server = InProcess::new(fixture);
+    let widgets = server.get("/widgets.json").json();
+    let apps = server.get("/apps.json").json();
+    assert_lays_out_every_widget(&apps, &widgets);
+    assert_eq!(
+        widgets_with_param(&widgets, "desk"),
+        ["desk_desk_csv"],
+        "{widgets}"
+    );
+    assert_eq!(
+        widgets_with_param(&widgets, "desk_md"),
+        ["desk_desk_md_md"],
+        "{widgets}"
+    );
+    assert_eq!(
+        server.get("/desk_desk_md_md?desk_md=f03").status,
+        200,
+        "the notes' picker picks a note"
+    );
+    let groups = apps[0]["groups"].as_array().unwrap();
+    let linked = |param: &str| {
+        let group = groups.iter().find(|g| g["paramName"] == param);
+        group.map(|g| g["widgetIds"].as_array().unwrap().len())
+    };
+    assert_eq!(linked("desk"), None, "{apps}");
+    assert_eq!(linked("desk_md"), None, "{apps}");
+    assert_eq!(linked("ticker"), Some(2), "{apps}");
+}
+
 #[test]
 fn a_flat_folder_gets_a_tab_per_kind() {
     let fixture = Fixture::new();

@@ -210,10 +210,11 @@ fn folder_widgets(files: &Files, folder: &str, names: &[&str], generation: &mut 
         made.push((relative, Made { kind, data_key }));
     }
     let mut alone: Vec<(&str, Made)> = Vec::new();
+    let mut params: Vec<(String, Vec<&str>)> = Vec::new();
     for group in alike(files, folder, made) {
         match group.len() {
             1 => alone.extend(group),
-            _ => pattern_widget(files, folder, group, widgets),
+            _ => pattern_widget(files, folder, group, &mut params, widgets),
         }
     }
     alone.sort_by_key(|(relative, _)| *relative);
@@ -329,11 +330,15 @@ fn stem_of(relative: &str) -> &str {
     name.rsplit_once('.').map_or("", |(stem, _)| stem)
 }
 
-/// Adds the one widget for `group`, files of `folder` alike but for their stems.
-fn pattern_widget(
+/// Adds the one widget for `group`, files of `folder` alike but for their stems. `params`
+/// holds the params (and their stems) of the folder's widgets made so far: a param of the same
+/// name offering other stems (`f00.csv`… beside `f01.md`…) takes the extension after its name,
+/// since the generated dashboard links the params of one name (one picked file each).
+fn pattern_widget<'a>(
     files: &Files,
     folder: &str,
-    group: Vec<(&str, Made)>,
+    group: Vec<(&'a str, Made)>,
+    params: &mut Vec<(String, Vec<&'a str>)>,
     widgets: &mut Map<String, Value>,
 ) {
     let stems: Vec<&str> = group
@@ -344,10 +349,17 @@ fn pattern_widget(
         return;
     };
     let extension = first.rsplit_once('.').map_or("", |(_, ext)| ext);
-    let param = pattern::param_name(folder, &stems);
+    let mut param = pattern::param_name(folder, &stems);
+    if params
+        .iter()
+        .any(|(name, offered)| *name == param && *offered != stems)
+    {
+        param = id_of(&format!("{param}_{extension}"));
+    }
+    params.push((param.clone(), stems.clone()));
     let id = free_id(widgets, id_of(&format!("{folder}/{param}.{extension}")));
     let described = described(made.kind);
-    let mut widget = pattern::widget(&id, made.kind, described, folder, extension, &stems);
+    let mut widget = pattern::widget(&id, made.kind, described, folder, extension, &param, &stems);
     table_columns(files, made, first, Filters::Dates, &id, &mut widget);
     widgets.insert(id, Value::Object(widget));
 }

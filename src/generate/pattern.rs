@@ -2,7 +2,9 @@
 //! `reports/MSFT.md`), is one widget reading `reports/{ticker}.md`: its param lists the
 //! folder's stems (from the folder at each request, so a file added later is offered) and
 //! defaults to the first. The param is `ticker` when every stem reads as a ticker, else the
-//! folder's name made singular (`letters/` → `letter`), else `name`.
+//! folder's name made singular (`letters/` → `letter`), else `name`; a second kind of alike
+//! files in the folder offering other stems takes its extension after that name (`desk_md`),
+//! as the generated dashboard links the params of one name.
 
 use serde_json::{Map, Value, json};
 
@@ -55,20 +57,20 @@ pub(super) fn widget(
     described: &str,
     folder: &str,
     extension: &str,
+    param: &str,
     stems: &[&str],
 ) -> Map<String, Value> {
-    let param = param_name(folder, stems);
     let file = format!("{folder}/{{{param}}}.{extension}");
     let mut backend = json!({
         "file": file,
-        "options": {param.as_str(): {"folder": folder, "extension": extension, "stems": true}},
+        "options": {param: {"folder": folder, "extension": extension, "stems": true}},
     });
     if kind != "markdown" {
-        backend["filters"] = json!({param.as_str(): null});
+        backend["filters"] = json!({param: null});
     }
     let description = format!("{described} from data/{file}, one file a {param}");
     let rest = json!({
-        "params": [{"paramName": param, "type": "endpoint", "label": title(&param),
+        "params": [{"paramName": param, "type": "endpoint", "label": title(param),
                     "optionsEndpoint": format!("{id}/options/{param}"),
                     "value": stems.first().copied().unwrap_or_default()}],
         "backend": backend,
