@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The generated dashboard under attack, loopback only, no widgets.json or apps.json:
-(1) a folder of 2,000 files in 100 folders (in each, ten alike CSVs with a `ticker` column are
-one widget with a file dropdown, so 200 widgets): the first GET /apps.json (the manifest and the dashboard made), then 200
+(1) a folder of 2,000 files in 100 folders (each CSV with columns of its own, so each is a
+widget, with a `ticker` dropdown: one group links 1,000 widgets; each folder's ten notes are one
+widget): the first GET /apps.json (the manifest and the dashboard made), then 200
 more (served from the dashboard kept); (2) the same folder rewritten under the server: one
 thread rewrites a CSV every 20 ms for 10 s (so the manifest and the dashboard are made again
 at each look, once a second) while a client times GET /apps.json and a widget.
@@ -19,8 +20,8 @@ BIN = sys.argv[1]
 ROOT = sys.argv[2]
 BASELINE = sys.argv[3:] == ["baseline"]
 FOLDERS, PER_FOLDER = 100, 20
-# The first folder's alike CSVs are one widget; its dropdown picks f02.csv (f00.csv is rewritten).
-WIDGET = "/desk_000_desk_000_csv?desk_000=f02"
+# A CSV of the first folder beside the one rewritten (f00.csv).
+WIDGET = "/desk_000_f02_csv"
 
 
 def timed(port, path):
@@ -45,7 +46,8 @@ for f in range(FOLDERS):
                 out.write(f"# Note {f}/{n}\n")
         else:
             with open(name + ".csv", "w") as out:
-                out.write("ticker,close\nAAPL,1\nMSFT,2\nAAPL,3\n")
+                # A column of its own, so that the CSVs of a folder are not alike (one widget).
+                out.write(f"ticker,close,c{n}\nAAPL,1,1\nMSFT,2,2\nAAPL,3,3\n")
 
 if BASELINE:
     with open(os.path.join(ROOT, "apps.json"), "w") as out:
@@ -72,7 +74,7 @@ try:
         path = os.path.join(ROOT, "data", "desk-000", "f00.csv")
         while time.monotonic() < stop:
             with open(path, "w") as out:
-                out.write(f"ticker,close\nAAPL,{rewrites}\nMSFT,2\nAAPL,3\n")
+                out.write(f"ticker,close,c0\nAAPL,{rewrites},1\nMSFT,2,2\nAAPL,3,3\n")
             rewrites += 1
             time.sleep(0.02)
 
