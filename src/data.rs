@@ -11,6 +11,7 @@
 //! value is only built from input that parsed completely; a bad file is a
 //! [`FileError::Parse`] naming the file and line.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::sync::Arc;
 
@@ -255,51 +256,84 @@ fn parse_ndjson(shown: &str, bytes: &[u8]) -> Result<Data, FileError> {
 const SPARSE_FACTOR: usize = 4;
 
 /// Lines that are all flat objects, each key holding one JSON type, as a table: columns in the
-/// order their keys first appear (a key a line lacks, or `null`, is a null cell), a column of
-/// strings kept as text (`"007"` stays text). `None` for anything else, and for lines so
-/// sparse (each naming keys the others lack) that the table would hold more than
-/// [`SPARSE_FACTOR`] cells per value written: its null cells would cost memory the file never
-/// paid for, quadratic in its lines.
+/// order their keys first appear (a key a line lacks, or `null`, is a null cell; so is `""`, as
+/// an empty CSV cell is), a column of strings kept as text (`"007"` stays text). `None` for
+/// anything else: lines with no keys at all, and lines so sparse (each naming keys the others
+/// lack) that the table would hold more than [`SPARSE_FACTOR`] cells per value written, whose
+/// null cells would cost memory the file never paid for, quadratic in its lines. Two passes
+/// over each line's own entries, each key hashed once a pass: the work is linear in the file's
+/// bytes and the table's cells, however long a key.
 fn flat_table(items: &[Value]) -> Option<Table> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Type {
+        Text,
+        Number,
+        Bool,
+    }
     let objects: Vec<&serde_json::Map<String, Value>> =
         items.iter().map(Value::as_object).collect::<Option<_>>()?;
-    let mut names: Vec<&String> = Vec::new();
-    let mut seen = std::collections::HashSet::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut names: Vec<&str> = Vec::new();
+    // A column's type: `None` while it has held only nulls.
+    let mut types: Vec<Option<Type>> = Vec::new();
     let mut values = 0usize;
-    for name in objects.iter().flat_map(|object| object.keys()) {
-        values += 1;
-        if seen.insert(name) {
-            names.push(name);
+    for object in &objects {
+        for (name, value) in object.iter() {
+            values += 1;
+            let column = *index.entry(name).or_insert_with(|| {
+                names.push(name);
+                types.push(None);
+                names.len() - 1
+            });
+            let kind = match value {
+                Value::Null => continue,
+                Value::String(_) => Type::Text,
+                Value::Number(_) => Type::Number,
+                Value::Bool(_) => Type::Bool,
+                Value::Array(_) | Value::Object(_) => return None,
+            };
+            match types[column] {
+                None => types[column] = Some(kind),
+                Some(known) if known == kind => {}
+                Some(_) => return None,
+            }
         }
     }
-    if names.len().saturating_mul(objects.len()) > SPARSE_FACTOR * values + 1024 {
+    let rows = objects.len();
+    if names.is_empty() || names.len().saturating_mul(rows) > SPARSE_FACTOR * values + 1024 {
         return None;
     }
-    let column = |name: &String| {
-        let values = || objects.iter().filter_map(|object| object.get(name));
-        let all = |test: fn(&Value) -> bool| values().all(|v| test(v) || v.is_null());
-        let mut column = if all(Value::is_string) {
-            ColumnBuilder::text(objects.len())
-        } else if all(Value::is_number) || all(Value::is_boolean) {
-            ColumnBuilder::with_capacity(objects.len())
-        } else {
-            return None;
-        };
-        for object in &objects {
-            match object.get(name) {
-                Some(Value::String(text)) => column.push(text),
-                Some(Value::Number(number)) => column.push(&number.to_string()),
-                Some(Value::Bool(flag)) => column.push(if *flag { "true" } else { "false" }),
+    let mut columns: Vec<ColumnBuilder> = types
+        .iter()
+        .map(|kind| match kind {
+            Some(Type::Text) => ColumnBuilder::text(rows),
+            _ => ColumnBuilder::with_capacity(rows),
+        })
+        .collect();
+    for (row, object) in objects.iter().enumerate() {
+        for (name, value) in object.iter() {
+            let column = &mut columns[index[name.as_str()]];
+            // The rows before that lacked the key (a line names a key once).
+            while column.len() < row {
+                column.push("");
+            }
+            match value {
+                Value::String(text) => column.push(text),
+                Value::Number(number) => column.push(&number.to_string()),
+                Value::Bool(flag) => column.push(if *flag { "true" } else { "false" }),
                 _ => column.push(""),
             }
         }
-        Some(column)
-    };
-    let columns = names
-        .iter()
-        .map(|&name| column(name))
-        .collect::<Option<_>>()?;
-    Some(Table::new(names.into_iter().cloned().collect(), columns))
+    }
+    for column in &mut columns {
+        while column.len() < rows {
+            column.push("");
+        }
+    }
+    Some(Table::new(
+        names.into_iter().map(String::from).collect(),
+        columns,
+    ))
 }
 
 /// A parsed JSON document and the bytes served for it unfiltered.
@@ -594,6 +628,7 @@ mod tests {
             &b"{\"v\": 1}\n{\"v\": \"a\"}\n"[..],
             b"{\"v\": [1]}\n",
             b"[1, 2]\n",
+            b"{}\n{}\n",
         ] {
             let data = Data::parse("data/t.jsonl", kept_as_written).unwrap();
             assert!(matches!(data, Data::Json { .. }), "{data:?}");
@@ -602,6 +637,22 @@ mod tests {
         let sparse: String = (0..2000).map(|i| format!("{{\"k{i}\": {i}}}\n")).collect();
         let data = Data::parse("data/t.jsonl", sparse.as_bytes()).unwrap();
         assert!(matches!(data, Data::Json { .. }));
+    }
+
+    #[test]
+    fn a_long_key_in_json_lines_costs_its_length_once_not_once_a_line() {
+        // Hashed once a line, this 1 MiB name beside 20,000 lines would be 40 GB of hashing.
+        let mut lines = format!("{{\"{}\": 1, \"a\": 1}}\n", "k".repeat(1 << 20));
+        lines.push_str(&"{\"a\": 1, \"b\": \"x\"}\n".repeat(20_000));
+        let data = Data::parse("data/t.jsonl", lines.as_bytes()).unwrap();
+        let Data::Table(table) = &data else {
+            panic!("not a table");
+        };
+        assert_eq!(table.names().len(), 3);
+        assert_eq!(table.rows(), 20_001);
+        assert_eq!(table.cell(0, 2), Cell::Null);
+        assert_eq!(table.cell(20_000, 0), Cell::Null);
+        assert_eq!(table.cell(20_000, 2), Cell::Text("x"));
     }
 
     #[test]
