@@ -175,8 +175,10 @@ pub struct Caps {
     /// Cells of one sheet (calamine holds a sheet's cells at about 40 bytes each while they are
     /// read).
     pub cells: u64,
-    /// Cells (rows × columns) of a Parquet file: run-length encoding packs a billion equal
-    /// values into a few bytes, so its schema's row count is checked first.
+    /// Cells (rows × columns) a Parquet file may declare, or one a byte of the file when that
+    /// is more: run-length encoding packs a billion equal values into a few bytes, so its
+    /// schema's row count is checked first. A cell takes 4 to 9 bytes of table, so a file of N
+    /// bytes beyond the cap can make about 9N (a CSV's narrowest rows, about 2N).
     pub parquet_cells: u64,
     /// Columns of any table from a workbook or Parquet file.
     pub columns: usize,
@@ -193,7 +195,8 @@ impl Default for Caps {
             decompressed: DEFAULT_MAX_DECOMPRESSED,
             // A million rows of 20 columns: about 0.8 GB while calamine holds them.
             cells: 20_000_000,
-            // About 2 GB of table at 4 bytes a cell; a 1 GB export of minute bars holds 140 M.
+            // About 2 GB of table at 4 bytes a cell; a 1 GB export of prices declares 670 M
+            // (BENCHMARKS.md), a file's own bytes allow it.
             parquet_cells: 500_000_000,
             // Excel's own limit.
             columns: 16_384,

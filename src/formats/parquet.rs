@@ -27,6 +27,9 @@ use crate::table::{ColumnBuilder, Table};
 /// Records decoded at once per column.
 const BATCH: usize = 64 * 1024;
 
+/// The most digits after the point of a decimal column: as many as a 128-bit mantissa has.
+const MAX_DECIMAL_SCALE: u32 = 38;
+
 /// The table of a whole Parquet file.
 pub fn read(bytes: Vec<u8>, caps: &Caps) -> Result<Table, String> {
     let file_bytes = bytes.len() as u64;
@@ -57,6 +60,20 @@ pub fn read(bytes: Vec<u8>, caps: &Caps) -> Result<Table, String> {
         return Err(format!(
             "column '{}' is nested (a list or map): only flat columns are table columns",
             names[nested]
+        ));
+    }
+    // A decimal's scale is its digits after the point, written out for every cell: a footer
+    // may declare any, so more than a 128-bit mantissa has digits is refused.
+    let scaled = |i: usize| match Kind::of(&schema.column(i)) {
+        Kind::Decimal(scale) => scale > MAX_DECIMAL_SCALE,
+        _ => false,
+    };
+    if let Some(column) = (0..width).find(|&i| scaled(i)) {
+        return Err(format!(
+            "column '{}' is a decimal of scale {}: at most {MAX_DECIMAL_SCALE} digits after \
+             the point are read",
+            names[column],
+            schema.column(column).type_scale()
         ));
     }
     let next = Mutex::new(0usize);
@@ -553,6 +570,25 @@ mod tests {
         let plain = integers(&(0..2000).map(|n| n * 1_000_003).collect::<Vec<_>>());
         assert!(plain.len() > 2000, "{} bytes", plain.len());
         assert_eq!(read(plain, &small).unwrap().rows(), 2000);
+    }
+
+    #[test]
+    fn a_decimal_scale_beyond_38_digits_is_refused_by_name() {
+        use parquet::file::writer::SerializedFileWriter;
+        let schema = parquet::schema::parser::parse_message_type(
+            "message t { required binary d (DECIMAL(2000000000, 1000000000)); }",
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        let writer =
+            SerializedFileWriter::new(&mut out, std::sync::Arc::new(schema), Default::default())
+                .unwrap();
+        writer.close().unwrap();
+        assert_eq!(
+            read(out, &Caps::default()).unwrap_err(),
+            "column 'd' is a decimal of scale 1000000000: at most 38 digits after the point are \
+             read"
+        );
     }
 
     #[test]
