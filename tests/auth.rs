@@ -161,6 +161,11 @@ fn a_pdf_link_carries_the_key_of_whoever_asked() {
             "/filing",
             &[("Authorization", &format!("Bearer {key}"))],
         );
+        assert_eq!(
+            reply.header("cache-control"),
+            Some("no-store"),
+            "a link with a key"
+        );
         let url = reply.json()["url"].as_str().unwrap().to_string();
         assert!(
             url.ends_with(&format!("/files/q3.pdf?api_key={key}")),

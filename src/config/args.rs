@@ -484,12 +484,22 @@ fn build(
                 called("api-key")
             )));
         }
-        config.api_key = Some(key);
+        config.api_key = Some(key.into());
     }
     if let Some(file) = last("api-keys") {
         let flag = called("api-keys");
         if file.trim().is_empty() {
             return Err(UsageError(format!("{flag} must name a file")));
+        }
+        // Everything in data/ is served to every key holder: there, the file would give each
+        // holder every key (and the name of anyone to write as).
+        let served = config.root.join("data").canonicalize();
+        if let (Ok(served), Ok(keys)) = (served, Path::new(&file).canonicalize())
+            && keys.starts_with(&served)
+        {
+            return Err(UsageError(format!(
+                "{flag}: {file} is inside data/, which is served: keep the keys file outside it"
+            )));
         }
         config.api_keys = crate::auth::read_keys_file(Path::new(&file), config.api_key.as_deref())
             .map_err(|why| UsageError(format!("{flag}: {file}: {why}")))?;
@@ -750,6 +760,17 @@ mod tests {
             parse_with(&[], &blank),
             Err(UsageError("OPENBB_FILES_API_KEYS must name a file".into()))
         );
+        // Inside the served data/, the keys would be served to every key holder.
+        std::fs::create_dir_all(folder.join("data/sub")).unwrap();
+        let served = write("data/sub/keys.txt", "alice k-alice\n");
+        let root = folder.to_string_lossy().into_owned();
+        let err = parse_with(&["--root", &root, "--api-keys", &served], &[])
+            .unwrap_err()
+            .0;
+        assert!(err.ends_with("is inside data/, which is served: keep the keys file outside it"));
+        assert!(!err.contains("k-alice"), "{err}");
+        let beside = config(&["--root", &root, "--api-keys", &good], &[]);
+        assert_eq!(beside.api_keys.len(), 2, "a keys file beside data/ is fine");
         std::fs::remove_dir_all(&folder).unwrap();
     }
 
@@ -814,6 +835,11 @@ mod tests {
         let from_env = config(&[], &env);
         assert_eq!(from_env.port, 9000);
         assert_eq!(from_env.api_key.as_deref(), Some("from-env"));
+        let printed = format!("{from_env:?}");
+        assert!(
+            !printed.contains("from-env"),
+            "a printed Config shows its key: {printed}"
+        );
         assert_eq!(
             from_env.cors_origins,
             ["http://a.example", "http://b.example"]

@@ -13,7 +13,7 @@ pub use args::{help, parse, subcommand_flags};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::auth::{ApiKey, DEFAULT_KEY_ID};
+use crate::auth::{ApiKey, DEFAULT_KEY_ID, Secret};
 use crate::cors::DEFAULT_ORIGINS;
 use crate::files;
 use crate::live::Limits;
@@ -26,7 +26,7 @@ pub struct Config {
     pub port: u16,
     pub threads: usize,
     /// `--api-key`: the key with id `default`.
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
     /// `--api-keys`: the named keys of that file, read once at the start (`auth.rs`).
     pub api_keys: Vec<ApiKey>,
     pub auth_header: String,

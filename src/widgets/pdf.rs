@@ -25,10 +25,15 @@ pub fn serve(call: &Call, source: &Source, mode: PdfMode) -> Response {
             ),
             Err(err) => err.into(),
         },
-        PdfMode::Url => Response::json(
-            200,
-            &json!({"data_format": data_format, "url": file_url(call, &relative)}),
-        ),
+        PdfMode::Url => {
+            let url = file_url(call, &relative);
+            let answer = Response::json(200, &json!({"data_format": data_format, "url": url}));
+            // A link holding the requester's key is theirs alone: no cache may keep it.
+            match call.auth.url_credential(call.key) {
+                Some(_) => answer.with_header("Cache-Control", "no-store"),
+                None => answer,
+            }
+        }
     }
 }
 
