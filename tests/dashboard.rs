@@ -179,6 +179,10 @@ fn alike_files_of_two_kinds_are_linked_only_when_they_offer_the_same_names() {
     for n in ["01", "03", "05"] {
         fixture.write(&format!("data/desk/f{n}.md"), "# A note\n");
     }
+    // Two more kinds of alike tables (other columns), so two more pickers of the folder's name.
+    for (stem, header) in [("g1", "x,y"), ("g2", "x,y"), ("h1", "p,q"), ("h2", "p,q")] {
+        fixture.write(&format!("data/desk/{stem}.csv"), format!("{header}\n1,2\n"));
+    }
     for ticker in ["AAPL", "MSFT"] {
         fixture
             .write(
@@ -211,8 +215,15 @@ fn alike_files_of_two_kinds_are_linked_only_when_they_offer_the_same_names() {
         let group = groups.iter().find(|g| g["paramName"] == param);
         group.map(|g| g["widgetIds"].as_array().unwrap().len())
     };
-    assert_eq!(linked("desk"), None, "{apps}");
-    assert_eq!(linked("desk_md"), None, "{apps}");
+    let pickers = ["desk", "desk_md", "desk_csv", "desk_csv_2"];
+    for param in pickers {
+        assert_eq!(
+            widgets_with_param(&widgets, param).len(),
+            1,
+            "{param}: {widgets}"
+        );
+        assert_eq!(linked(param), None, "{apps}");
+    }
     assert_eq!(linked("ticker"), Some(2), "{apps}");
 }
 

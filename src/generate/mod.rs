@@ -332,8 +332,9 @@ fn stem_of(relative: &str) -> &str {
 
 /// Adds the one widget for `group`, files of `folder` alike but for their stems. `params`
 /// holds the params (and their stems) of the folder's widgets made so far: a param of the same
-/// name offering other stems (`f00.csv`… beside `f01.md`…) takes the extension after its name,
-/// since the generated dashboard links the params of one name (one picked file each).
+/// name offering other stems (`f00.csv`… beside `f01.md`…) takes the extension after its name
+/// (then a number, until it is free), since the generated dashboard links the params of one
+/// name (one picked file each).
 fn pattern_widget<'a>(
     files: &Files,
     folder: &str,
@@ -349,12 +350,21 @@ fn pattern_widget<'a>(
         return;
     };
     let extension = first.rsplit_once('.').map_or("", |(_, ext)| ext);
-    let mut param = pattern::param_name(folder, &stems);
-    if params
-        .iter()
-        .any(|(name, offered)| *name == param && *offered != stems)
-    {
-        param = id_of(&format!("{param}_{extension}"));
+    let named = pattern::param_name(folder, &stems);
+    let clashes = |param: &str| {
+        params
+            .iter()
+            .any(|(taken, offered)| taken == param && *offered != stems)
+    };
+    let mut param = named.clone();
+    for n in 1.. {
+        if !clashes(&param) {
+            break;
+        }
+        param = match n {
+            1 => id_of(&format!("{named}_{extension}")),
+            n => id_of(&format!("{named}_{extension}_{n}")),
+        };
     }
     params.push((param.clone(), stems.clone()));
     let id = free_id(widgets, id_of(&format!("{folder}/{param}.{extension}")));
