@@ -30,10 +30,11 @@ pub enum Type {
     Pdf,
     MultiFileViewer,
     Omni,
-    /// `ssrm_table` (written `table_ssrm` too): AG Grid's server-side row model over a CSV.
+    /// `ssrm_table` (written `table_ssrm` too): AG Grid's server-side row model over a table
+    /// file.
     Ssrm,
     /// `advanced_charting` (written `advanced-chart` too): a TradingView UDF feed from an
-    /// OHLCV CSV, answered at the endpoint (its configuration) and on routes below it
+    /// OHLCV table file, answered at the endpoint (its configuration) and on routes below it
     /// (`<endpoint>/history`, ...).
     AdvancedChart,
     /// `live_grid`: a table's rows, and a WebSocket on `wsEndpoint` pushing changed rows.
