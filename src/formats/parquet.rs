@@ -526,25 +526,42 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
-    /// A file of one required integer column holding `values`.
-    fn integers(values: &[i64]) -> Vec<u8> {
+    /// The values of one required column.
+    enum Values<'a> {
+        I32(&'a [i32]),
+        I64(&'a [i64]),
+    }
+
+    /// A file of `schema` (a message type) whose one row group holds `columns`, in order; with
+    /// none, a file of no row group.
+    fn file(schema: &str, columns: &[Values]) -> Vec<u8> {
+        use parquet::data_type::{Int32Type, Int64Type};
         use parquet::file::writer::SerializedFileWriter;
-        let schema =
-            parquet::schema::parser::parse_message_type("message t { required int64 n; }").unwrap();
+        let schema = parquet::schema::parser::parse_message_type(schema).unwrap();
         let mut out = Vec::new();
         let mut writer =
             SerializedFileWriter::new(&mut out, std::sync::Arc::new(schema), Default::default())
                 .unwrap();
-        let mut group = writer.next_row_group().unwrap();
-        let mut column = group.next_column().unwrap().unwrap();
-        column
-            .typed::<parquet::data_type::Int64Type>()
-            .write_batch(values, None, None)
-            .unwrap();
-        column.close().unwrap();
-        group.close().unwrap();
+        if !columns.is_empty() {
+            let mut group = writer.next_row_group().unwrap();
+            for values in columns {
+                let mut column = group.next_column().unwrap().unwrap();
+                match values {
+                    Values::I32(v) => column.typed::<Int32Type>().write_batch(v, None, None),
+                    Values::I64(v) => column.typed::<Int64Type>().write_batch(v, None, None),
+                }
+                .unwrap();
+                column.close().unwrap();
+            }
+            group.close().unwrap();
+        }
         writer.close().unwrap();
         out
+    }
+
+    /// A file of one required integer column holding `values`.
+    fn integers(values: &[i64]) -> Vec<u8> {
+        file("message t { required int64 n; }", &[Values::I64(values)])
     }
 
     #[test]
@@ -574,16 +591,10 @@ mod tests {
 
     #[test]
     fn a_decimal_scale_beyond_38_digits_is_refused_by_name() {
-        use parquet::file::writer::SerializedFileWriter;
-        let schema = parquet::schema::parser::parse_message_type(
+        let out = file(
             "message t { required binary d (DECIMAL(2000000000, 1000000000)); }",
-        )
-        .unwrap();
-        let mut out = Vec::new();
-        let writer =
-            SerializedFileWriter::new(&mut out, std::sync::Arc::new(schema), Default::default())
-                .unwrap();
-        writer.close().unwrap();
+            &[],
+        );
         assert_eq!(
             read(out, &Caps::default()).unwrap_err(),
             "column 'd' is a decimal of scale 1000000000: at most 38 digits after the point are \
@@ -593,33 +604,13 @@ mod tests {
 
     #[test]
     fn unsigned_integers_read_as_unsigned() {
-        use parquet::data_type::{Int32Type, Int64Type};
-        use parquet::file::writer::SerializedFileWriter;
-        let schema = parquet::schema::parser::parse_message_type(
+        let out = file(
             "message t { required int32 small (UINT_32); required int64 big (UINT_64); }",
-        )
-        .unwrap();
-        let mut out = Vec::new();
-        let mut writer =
-            SerializedFileWriter::new(&mut out, std::sync::Arc::new(schema), Default::default())
-                .unwrap();
-        let mut group = writer.next_row_group().unwrap();
-        let mut column = group.next_column().unwrap().unwrap();
-        let small = [7, u32::MAX as i32];
-        column
-            .typed::<Int32Type>()
-            .write_batch(&small, None, None)
-            .unwrap();
-        column.close().unwrap();
-        let mut column = group.next_column().unwrap().unwrap();
-        let big = [7, u64::MAX as i64];
-        column
-            .typed::<Int64Type>()
-            .write_batch(&big, None, None)
-            .unwrap();
-        column.close().unwrap();
-        group.close().unwrap();
-        writer.close().unwrap();
+            &[
+                Values::I32(&[7, u32::MAX as i32]),
+                Values::I64(&[7, u64::MAX as i64]),
+            ],
+        );
         let table = read(out, &Caps::default()).unwrap();
         use crate::table::Cell;
         assert_eq!(table.cell(0, 0), Cell::Int(7));
