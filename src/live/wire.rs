@@ -71,7 +71,14 @@ pub(super) fn write_frames(
 ) {
     loop {
         if let Some((code, reason)) = lock(&sending.closing).take() {
-            let _ = writer.send(&websocket::close_frame(code, &reason));
+            if writer.send(&websocket::close_frame(code, &reason)).is_ok() {
+                // Only the sending side ends: the client's answer (its close frame, a pong)
+                // is still read, so it never meets a closed socket's reset, which would throw
+                // away the rows and the reason it has yet to read. The reader hangs up when
+                // the client does, or at the idle timeout.
+                let _ = writer.socket.shutdown(Shutdown::Write);
+                return;
+            }
             break;
         }
         let written = match outgoing.recv_timeout(ping_every) {
